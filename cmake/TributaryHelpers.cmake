@@ -1,0 +1,74 @@
+# Helpers that give every Tributary target the same flags. One CMake library per module
+# (STYLE.md); tests and benchmarks link the module libraries they exercise.
+
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
+
+set(TRIB_WARNINGS -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor -Wno-missing-field-initializers)
+if(TRIB_WERROR)
+  list(APPEND TRIB_WARNINGS -Werror)
+endif()
+
+if(TRIB_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+
+# trib_library(NAME <name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Creates library trib_<name>; includes resolve from src/ as "module/header.h".
+function(trib_library)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  if(T_SOURCES)
+    add_library(trib_${T_NAME} STATIC ${T_SOURCES})
+    target_include_directories(trib_${T_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_compile_options(trib_${T_NAME} PRIVATE ${TRIB_WARNINGS})
+    target_link_libraries(trib_${T_NAME} PUBLIC ${T_PUBLIC_DEPS} PRIVATE ${T_PRIVATE_DEPS})
+  else()
+    add_library(trib_${T_NAME} INTERFACE)
+    target_include_directories(trib_${T_NAME} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_link_libraries(trib_${T_NAME} INTERFACE ${T_PUBLIC_DEPS})
+  endif()
+  add_library(trib::${T_NAME} ALIAS trib_${T_NAME})
+endfunction()
+
+# trib_test(NAME <name> SOURCES ... DEPS ... [LABELS ...] [TIMEOUT s])
+# A GoogleTest executable registered with ctest (one ctest entry per executable, so that
+# integration tests that start peers do it once).
+function(trib_test)
+  cmake_parse_arguments(T "" "NAME;TIMEOUT" "SOURCES;DEPS;LABELS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_compile_options(${T_NAME} PRIVATE ${TRIB_WARNINGS})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/tests)
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} GTest::gtest GTest::gtest_main)
+  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${T_NAME} PROPERTIES TIMEOUT ${T_TIMEOUT}
+    ENVIRONMENT "TRIB_SOURCE_DIR=${PROJECT_SOURCE_DIR};TRIB_BINARY_DIR=${PROJECT_BINARY_DIR}")
+  if(T_LABELS)
+    set_tests_properties(${T_NAME} PROPERTIES LABELS "${T_LABELS}")
+  endif()
+endfunction()
+
+# trib_bench(NAME <name> SOURCES ... DEPS ...): a benchmark program under bench/.
+function(trib_bench)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_compile_options(${T_NAME} PRIVATE ${TRIB_WARNINGS})
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/bench)
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
+endfunction()
+
+# trib_fuzzer(NAME <name> SOURCES ... DEPS ...): a libFuzzer target (TRIB_FUZZ=ON, clang).
+function(trib_fuzzer)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;DEPS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_compile_options(${T_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(${T_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
+endfunction()

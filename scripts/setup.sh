@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Installs everything Tributary's build and tests need on Debian 12, as root, idempotently:
+# Debian packages (compilers, -dev libraries, test peers), Python packages in .venv, npm packages in
+# .deps/npm, crates in .deps/cargo. A second run checks and returns in a second or two.
+# Usage: scripts/setup.sh [--build-only]   (--build-only: skip the test peers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+start=$(date +%s)
+installed=()
+
+log() { printf '[setup] %s\n' "$*"; }
+
+# --- Debian packages ---------------------------------------------------------------------------
+BUILD_PKGS=(
+  build-essential cmake ninja-build ccache pkg-config git clang clang-format llvm libclang-rt-14-dev
+  libboost1.81-dev libssl-dev libxxhash-dev libtomlplusplus-dev rapidjson-dev libspdlog-dev
+  libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
+  libmosquitto-dev python3 python3-venv curl ca-certificates
+)
+PEER_PKGS=(
+  redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
+  wrk nginx-light procps iproute2
+)
+pkgs=("${BUILD_PKGS[@]}")
+[ "${1:-}" = "--build-only" ] || pkgs+=("${PEER_PKGS[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  s=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+  [ "${s:0:2}" = "ii" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "[setup] missing Debian packages (run as root to install): ${missing[*]}" >&2
+    exit 1
+  fi
+  # Package scripts must not start daemons here: tests start their own peers on free ports.
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+  fi
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" > /tmp/tributary-apt.log 2>&1 \
+    || { tail -30 /tmp/tributary-apt.log; exit 1; }
+  installed+=("apt: ${missing[*]}")
+fi
+
+if [ "${1:-}" = "--build-only" ]; then
+  log "build dependencies ready in $(( $(date +%s) - start )) s"
+  exit 0
+fi
+
+# --- Python packages (project-local virtual environment) ---------------------------------------
+PY_PKGS=("apache-iggy==0.9.0")
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  installed+=("python venv .venv")
+fi
+py_missing=()
+for spec in "${PY_PKGS[@]}"; do
+  name=${spec%%==*}; ver=${spec##*==}
+  have=$(.venv/bin/python -m pip show "$name" 2>/dev/null | awk '/^Version:/{print $2}')
+  [ "$have" = "$ver" ] || py_missing+=("$spec")
+done
+if [ ${#py_missing[@]} -gt 0 ]; then
+  log "pip install ${py_missing[*]}"
+  .venv/bin/python -m pip install -q --disable-pip-version-check "${py_missing[@]}"
+  installed+=("pip: ${py_missing[*]}")
+fi
+
+# --- Crates (project-local cargo root) -----------------------------------------------------------
+# iggy-cli 0.14.0 speaks protocol 0.11 (Iggy server 0.9); --locked keeps its dependency tree.
+CARGO_ROOT=$ROOT/.deps/cargo
+if ! [ -x "$CARGO_ROOT/bin/iggy" ] || ! "$CARGO_ROOT/bin/iggy" --version 2>/dev/null | grep -q '0\.14\.0'; then
+  CARGO=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
+  if [ ! -x "$CARGO" ]; then
+    echo "[setup] cargo not found; install Rust (rustup) to build iggy-cli" >&2
+    exit 1
+  fi
+  log "cargo install iggy-cli@0.14.0 --locked (about 15 minutes on 2 cores, once)"
+  t0=$(date +%s)
+  "$CARGO" install -q iggy-cli@0.14.0 --locked --root "$CARGO_ROOT" > /tmp/tributary-cargo.log 2>&1 \
+    || { tail -30 /tmp/tributary-cargo.log; exit 1; }
+  installed+=("crate: iggy-cli 0.14.0 ($(( $(date +%s) - t0 )) s)")
+fi
+
+el=$(( $(date +%s) - start ))
+if [ ${#installed[@]} -eq 0 ]; then
+  log "everything already installed (checked in ${el} s)"
+else
+  for i in "${installed[@]}"; do log "installed $i"; done
+  log "set-up took ${el} s"
+fi
