@@ -1,0 +1,93 @@
+#pragma once
+// One self-describing spec per connector, codec and transform (STYLE.md). From a spec come
+// validation (all errors at once, with file, key path and "did you mean"), `tributary connectors
+// describe`, the generated docs/connectors/NAME.md, the API's schema endpoint and the redaction of
+// secrets. Connectors declare a spec and read their validated options through `values`.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace trib::config {
+
+enum class opt_type {
+    string,
+    integer,
+    boolean,
+    number,       // double
+    duration,     // "5s", "250ms", "1m30s", "2h"; a bare integer means milliseconds
+    size,         // "4MiB", "512KB", "1GB"; a bare integer means bytes
+    enumeration,  // one of `choices`
+    list,         // array of `element` (string unless set)
+    map,          // table of string -> string
+    table,        // nested table with its own `children`
+    table_list,   // array of tables ([[x]]), each with `children`
+    secret,       // a string that is never printed; accepts ${env:NAME} and ${file:/path}
+};
+
+/// One option of a spec. No default and not `optional` means required.
+struct option {
+    std::string name;
+    opt_type type = opt_type::string;
+    std::string doc;
+    std::optional<std::string> default_value;  // as TOML-ish text: "1000", "5s", "true", "\"x\""
+    bool optional = false;                     // may be absent with no default
+    std::vector<std::string> choices;          // enumeration
+    std::optional<double> min;                 // integer/number/duration(ms)/size(bytes)
+    std::optional<double> max;
+    opt_type element = opt_type::string;       // list element type
+    std::vector<option> children;              // table / table_list
+    std::vector<std::string> aliases;          // deprecated names still accepted (with a warning)
+    bool advanced = false;                     // hidden from short docs
+    std::string requires_feature;              // e.g. "libmongoc": refused if the build lacks it
+};
+
+enum class spec_kind { source, sink, codec, transform, runtime };
+
+struct spec {
+    std::string name;  // "postgres", "stdout", "json", "add_fields", ...
+    spec_kind kind = spec_kind::sink;
+    std::string summary;      // one line
+    std::string description;  // markdown paragraphs for the docs
+    std::vector<option> options;
+    bool idempotent = false;  // sinks: exactly-once effects when keyed by Iggy message id
+    std::vector<std::string> plugin_aliases;  // Iggy runtime plugin names mapped to this one
+    std::string example;                      // a TOML snippet for the docs
+};
+
+class node;  // the parsed, validated value tree (implementation detail of config/)
+
+/// Validated option values of one spec instance; read-only, cheap to copy (shared tree).
+/// Every accessor is for an option the spec declares: asking for an undeclared name is a bug
+/// (it aborts in debug builds). Absent optional values return std::nullopt / empty.
+class values {
+public:
+    values();
+    bool has(std::string_view name) const;
+    std::string str(std::string_view name) const;  // string, enumeration, secret (resolved)
+    std::optional<std::string> opt_str(std::string_view name) const;
+    std::int64_t integer(std::string_view name) const;
+    std::optional<std::int64_t> opt_integer(std::string_view name) const;
+    bool boolean(std::string_view name) const;
+    double number(std::string_view name) const;
+    std::chrono::milliseconds duration(std::string_view name) const;
+    std::uint64_t size(std::string_view name) const;
+    std::vector<std::string> list(std::string_view name) const;
+    std::map<std::string, std::string> map(std::string_view name) const;
+    values table(std::string_view name) const;
+    std::vector<values> tables(std::string_view name) const;
+    /// The values as JSON with secrets replaced by "<redacted>" (logs, management API).
+    std::string to_redacted_json() const;
+
+    explicit values(std::shared_ptr<const node> root);
+
+private:
+    std::shared_ptr<const node> root_;
+};
+
+}  // namespace trib::config
