@@ -62,7 +62,7 @@ fi
 py_missing=()
 for spec in "${PY_PKGS[@]}"; do
   name=${spec%%==*}; ver=${spec##*==}
-  have=$(.venv/bin/python -m pip show "$name" 2>/dev/null | awk '/^Version:/{print $2}')
+  have=$(.venv/bin/python -m pip show "$name" 2>/dev/null | awk "/^Version:/{print \$2}" || true)
   [ "$have" = "$ver" ] || py_missing+=("$spec")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then

@@ -22,7 +22,7 @@ t=$(date +%s)
 [ -f build/dev/build.ninja ] || cmake --preset dev > /dev/null || die "configure (dev)"
 cmake --build build/dev -j "$JOBS" || die "build (dev)"
 [ -f build/fuzz/build.ninja ] || cmake --preset fuzz > /dev/null || die "configure (fuzz)"
-cmake --build build/fuzz -j "$JOBS" || die "build (fuzz)"
+cmake --build build/fuzz -j "$JOBS" --target fuzz_all || die "build (fuzz)"
 phase build "$t"
 
 t=$(date +%s)
