@@ -40,11 +40,11 @@ struct option {
     std::vector<std::string> choices;          // enumeration
     std::optional<double> min;                 // integer/number/duration(ms)/size(bytes)
     std::optional<double> max;
-    opt_type element = opt_type::string;       // list element type
-    std::vector<option> children;              // table / table_list
-    std::vector<std::string> aliases;          // deprecated names still accepted (with a warning)
-    bool advanced = false;                     // hidden from short docs
-    std::string requires_feature;              // e.g. "libmongoc": refused if the build lacks it
+    opt_type element = opt_type::string;  // list element type
+    std::vector<option> children;         // table / table_list
+    std::vector<std::string> aliases;     // deprecated names still accepted (with a warning)
+    bool advanced = false;                // hidden from short docs
+    std::string requires_feature;         // e.g. "libmongoc": refused if the build lacks it
 };
 
 enum class spec_kind { source, sink, codec, transform, runtime };
@@ -66,7 +66,7 @@ class node;  // the parsed, validated value tree (implementation detail of confi
 /// Every accessor is for an option the spec declares: asking for an undeclared name is a bug
 /// (it aborts in debug builds). Absent optional values return std::nullopt / empty.
 class values {
-public:
+  public:
     values();
     bool has(std::string_view name) const;
     std::string str(std::string_view name) const;  // string, enumeration, secret (resolved)
@@ -86,7 +86,7 @@ public:
 
     explicit values(std::shared_ptr<const node> root);
 
-private:
+  private:
     std::shared_ptr<const node> root_;
 };
 

@@ -39,7 +39,8 @@ struct connector_context {
 
     std::uint16_t add_route(stream_ref r) {
         for (std::size_t i = 0; i < routes.size(); ++i) {
-            if (routes[i] == r) return static_cast<std::uint16_t>(i);
+            if (routes[i] == r)
+                return static_cast<std::uint16_t>(i);
         }
         routes.push_back(std::move(r));
         return static_cast<std::uint16_t>(routes.size() - 1);
@@ -70,7 +71,7 @@ struct write_outcome {
 /// Lifecycle: open() once, then write() any number of times from one thread at a time, then
 /// close(). After an error from open() or write() the runtime may call close() and open() again.
 class sink {
-public:
+  public:
     virtual ~sink() = default;
     /// Connects to the target and checks it is usable (tables exist, credentials work...).
     virtual status open(connector_context& ctx) = 0;
@@ -98,7 +99,7 @@ struct source_batch {
 /// Lifecycle: open() once, then poll() repeatedly from one thread; ack()/nack() are called from
 /// the runtime's producer thread, in the order the batches were polled, each exactly once.
 class source {
-public:
+  public:
     virtual ~source() = default;
     /// Connects and resumes from `state` (the last persisted one; empty on the first start).
     virtual status open(connector_context& ctx, std::string_view state) = 0;

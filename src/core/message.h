@@ -1,6 +1,7 @@
 #pragma once
 // The records that flow through the pipeline. Batches, not messages, move between stages
-// (STYLE.md); payload bytes are referenced, not copied, until a codec or transform must change them.
+// (STYLE.md); payload bytes are referenced, not copied, until a codec or transform must change
+// them.
 
 #include <cstdint>
 #include <deque>
@@ -61,7 +62,8 @@ struct message {
     /// Looks up a header by key; nullptr if absent.
     const header* find_header(std::string_view k) const {
         for (const auto& h : headers) {
-            if (h.key == k) return &h;
+            if (h.key == k)
+                return &h;
         }
         return nullptr;
     }
@@ -70,7 +72,7 @@ struct message {
 /// A batch of messages and the memory their payloads point into.
 /// Not thread-safe; moved between pipeline stages, never shared.
 class message_batch {
-public:
+  public:
     std::vector<message> messages;
 
     /// Keeps `bytes` alive as long as the batch and returns a view of it (stable across moves of
@@ -87,7 +89,8 @@ public:
     /// Sum of payload sizes.
     std::size_t payload_bytes() const {
         std::size_t n = 0;
-        for (const auto& m : messages) n += m.payload.size();
+        for (const auto& m : messages)
+            n += m.payload.size();
         return n;
     }
     void clear() {
@@ -96,7 +99,7 @@ public:
         holders_.clear();
     }
 
-private:
+  private:
     std::deque<std::string> arena_;  // deque: elements never move, so views stay valid
     std::vector<std::shared_ptr<const void>> holders_;
 };
