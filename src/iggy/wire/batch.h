@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/message.h"
 #include "iggy/wire/bytes.h"
 
 namespace trib::iggy {
@@ -38,24 +39,9 @@ batch_header read_batch_header(bytes_view batch);
 /// Writes `h` into the first 256 bytes of `out` (reserved bytes become zero).
 void write_batch_header(std::uint8_t* out, const batch_header& h);
 
-/// The value kinds of user headers (and of options-block entries).
-enum class header_kind : std::uint8_t {
-    raw = 1,
-    string = 2,
-    boolean = 3,
-    int8 = 4,
-    int16 = 5,
-    int32 = 6,
-    int64 = 7,
-    int128 = 8,
-    uint8 = 9,
-    uint16 = 10,
-    uint32 = 11,
-    uint64 = 12,
-    uint128 = 13,
-    float32 = 14,
-    float64 = 15,
-};
+/// The value kinds of user headers (and of options-block entries): the runtime's own enum, whose
+/// numbering is the wire's.
+using header_kind = ::trib::value_kind;
 
 /// One user header (or options entry): a typed key and a typed value, each 1..255 bytes.
 struct user_header {
