@@ -2,6 +2,7 @@
 // The error and result types every fallible Tributary function returns (STYLE.md "Errors").
 // `result<T>` follows the std::expected API (C++23) so it can be swapped for it later.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -64,6 +65,14 @@ class error {
         retry_ = r;
         return *this;
     }
+    /// How long the peer asked us to wait before trying again (HTTP Retry-After, a broker's
+    /// throttle time); zero when it said nothing. Meaningful for throttled errors: the runtime's
+    /// backoff waits at least this long.
+    std::chrono::milliseconds retry_after() const { return retry_after_; }
+    error& with_retry_after(std::chrono::milliseconds d) {
+        retry_after_ = d;
+        return *this;
+    }
     /// Returns a copy with `context: ` put in front of the message.
     error wrap(std::string_view context) const;
 
@@ -75,6 +84,7 @@ class error {
     retry_class retry_ = retry_class::fatal;
     std::string message_;
     std::int64_t vendor_code_ = 0;
+    std::chrono::milliseconds retry_after_{0};
 };
 
 /// Holds an error to construct a failed `result` (std::unexpected's role).
