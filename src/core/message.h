@@ -58,6 +58,9 @@ struct message {
     std::string_view payload;               // owned by the batch (arena) or its held buffers
     std::vector<header> headers;
     std::string key;  // sources: partitioning key (empty: the stream's default partitioning)
+    /// Sources: where the message goes, an index into connector_context::routes (0: the first
+    /// `[[streams]]` entry).
+    std::uint16_t route = 0;
 
     /// Looks up a header by key; nullptr if absent.
     const header* find_header(std::string_view k) const {
