@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -28,7 +29,11 @@ enum class opt_type {
     table,        // nested table with its own `children`
     table_list,   // array of tables ([[x]]), each with `children`
     secret,       // a string that is never printed; accepts ${env:NAME} and ${file:/path}
+    any,          // any TOML value kept as is (free-form JSON-like options, `value.static`)
 };
+
+/// The option type's name as used in docs and messages ("string", "duration", ...).
+std::string_view to_string(opt_type t);
 
 /// One option of a spec. No default and not `optional` means required.
 struct option {
@@ -49,6 +54,14 @@ struct option {
 
 enum class spec_kind { source, sink, codec, transform, runtime };
 
+std::string_view to_string(spec_kind k);
+
+class values;
+
+/// Reports one problem found by a spec's cross-option check; `path` is relative to the spec's root
+/// ("fields[0].value"), empty for the whole table.
+using check_report = std::function<void(std::string path, std::string message)>;
+
 struct spec {
     std::string name;  // "postgres", "stdout", "json", "add_fields", ...
     spec_kind kind = spec_kind::sink;
@@ -58,7 +71,13 @@ struct spec {
     bool idempotent = false;  // sinks: exactly-once effects when keyed by Iggy message id
     std::vector<std::string> plugin_aliases;  // Iggy runtime plugin names mapped to this one
     std::string example;                      // a TOML snippet for the docs
+    /// Rules one option cannot express (exactly one of two keys, min below max...). Runs after
+    /// the options themselves validated; may be empty.
+    std::function<void(const values&, const check_report&)> check;
 };
+
+/// The option named `name` (not an alias) among `options`, or nullptr.
+const option* find_option(const std::vector<option>& options, std::string_view name);
 
 class node;  // the parsed, validated value tree (implementation detail of config/)
 
@@ -83,6 +102,21 @@ class values {
     std::vector<values> tables(std::string_view name) const;
     /// The values as JSON with secrets replaced by "<redacted>" (logs, management API).
     std::string to_redacted_json() const;
+
+    // Extensions beyond the first declaration (kept compatible with it).
+    /// The validated node of an option (any type; for `any` options and generic code); nullptr
+    /// when absent.
+    const node* raw(std::string_view name) const;
+    /// A list of integers (list options with element = integer).
+    std::vector<std::int64_t> integers(std::string_view name) const;
+    /// A duration with sub-millisecond precision ("250us").
+    std::chrono::nanoseconds duration_ns(std::string_view name) const;
+    /// The option's value as JSON, secrets included (for handing an option to a library).
+    std::string json(std::string_view name) const;
+    /// The names of the options that have a value, in spec order.
+    std::vector<std::string> names() const;
+    /// The whole tree (a table), or nullptr for default-constructed values.
+    const node* root() const { return root_.get(); }
 
     explicit values(std::shared_ptr<const node> root);
 
