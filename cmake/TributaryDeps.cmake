@@ -6,6 +6,7 @@ find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 find_package(RapidJSON REQUIRED)
+find_package(simdjson REQUIRED)  # UTF-8 validation in codecs
 find_package(CURL REQUIRED)
 find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
