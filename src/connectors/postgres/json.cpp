@@ -1,0 +1,289 @@
+#include "connectors/postgres/json.h"
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/reader.h>
+
+namespace trib::connectors::postgres::json {
+
+namespace {
+
+// SAX events to document nodes. Numbers arrive as raw text (kParseNumbersAsStringsFlag).
+struct handler {
+    document& d;
+
+    std::string_view keep(const char* s, rapidjson::SizeType n, bool copy) {
+        if (!copy)
+            return {s, n};
+        d.arena_.emplace_back(s, n);
+        return d.arena_.back();
+    }
+    bool value(node n) {
+        d.add(n);
+        return true;
+    }
+    bool Null() { return value(node{}); }
+    bool Bool(bool b) {
+        node n;
+        n.k = kind::boolean;
+        n.b = b;
+        return value(n);
+    }
+    // Not called with kParseNumbersAsStringsFlag; required by the handler concept.
+    bool Int(int) { return false; }
+    bool Uint(unsigned) { return false; }
+    bool Int64(std::int64_t) { return false; }
+    bool Uint64(std::uint64_t) { return false; }
+    bool Double(double) { return false; }
+    bool RawNumber(const char* s, rapidjson::SizeType len, bool copy) {
+        node n;
+        n.k = kind::number;
+        n.text = keep(s, len, copy);
+        return value(n);
+    }
+    bool String(const char* s, rapidjson::SizeType len, bool copy) {
+        node n;
+        n.k = kind::string;
+        n.text = keep(s, len, copy);
+        return value(n);
+    }
+    bool StartObject() { return start(kind::object); }
+    bool Key(const char* s, rapidjson::SizeType len, bool copy) {
+        d.pending_key_ = keep(s, len, copy);
+        return true;
+    }
+    bool EndObject(rapidjson::SizeType) { return end(); }
+    bool StartArray() { return start(kind::array); }
+    bool EndArray(rapidjson::SizeType) { return end(); }
+
+    bool start(kind k) {
+        node n;
+        n.k = k;
+        std::int32_t i = d.add(n);
+        d.stack_.push_back(i);
+        d.last_child_.push_back(-1);
+        return true;
+    }
+    bool end() {
+        d.stack_.pop_back();
+        d.last_child_.pop_back();
+        return true;
+    }
+};
+
+}  // namespace
+
+std::int32_t document::add(node n) {
+    auto idx = static_cast<std::int32_t>(nodes_.size());
+    if (!stack_.empty()) {
+        std::int32_t parent = stack_.back();
+        if (nodes_[static_cast<std::size_t>(parent)].k == kind::object) {
+            n.key = pending_key_;
+        }
+        std::int32_t& last = last_child_.back();
+        if (last < 0) {
+            nodes_[static_cast<std::size_t>(parent)].first = idx;
+        } else {
+            nodes_[static_cast<std::size_t>(last)].next = idx;
+        }
+        last = idx;
+        nodes_[static_cast<std::size_t>(parent)].count++;
+    }
+    nodes_.push_back(n);
+    return idx;
+}
+
+status document::parse(std::string_view text) {
+    nodes_.clear();
+    stack_.clear();
+    last_child_.clear();
+    arena_.clear();
+    // In-situ parsing unescapes strings inside our own copy, so most views need no allocation.
+    buf_.assign(text.data(), text.size());
+    buf_.push_back('\0');
+    rapidjson::InsituStringStream ss(buf_.data());
+    rapidjson::Reader reader;
+    handler h{*this};
+    constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
+                               rapidjson::kParseStopWhenDoneFlag;
+    rapidjson::ParseResult r = reader.Parse<flags>(ss, h);
+    if (!r) {
+        return fail(errc::invalid_argument, std::string("invalid JSON at offset ") +
+                                                std::to_string(r.Offset()) + ": " +
+                                                rapidjson::GetParseError_En(r.Code()));
+    }
+    // kParseStopWhenDoneFlag stops after the first value; anything but whitespace after it is
+    // an error (the flag lets us accept a trailing newline without a second pass).
+    for (std::size_t i = ss.Tell(); i < text.size(); ++i) {
+        char c = text[i];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
+            return fail(errc::invalid_argument, "invalid JSON: data after the value");
+    }
+    if (nodes_.empty())
+        return fail(errc::invalid_argument, "invalid JSON: empty");
+    return ok();
+}
+
+const node* document::member(const node& obj, std::string_view name) const {
+    if (obj.k != kind::object)
+        return nullptr;
+    for (std::int32_t i = obj.first; i >= 0; i = nodes_[static_cast<std::size_t>(i)].next) {
+        if (nodes_[static_cast<std::size_t>(i)].key == name)
+            return &nodes_[static_cast<std::size_t>(i)];
+    }
+    return nullptr;
+}
+
+const node* document::path(const node& from, std::string_view dotted) const {
+    const node* cur = &from;
+    while (cur != nullptr) {
+        auto dot = dotted.find('.');
+        cur = member(*cur, dotted.substr(0, dot));
+        if (dot == std::string_view::npos)
+            return cur;
+        dotted.remove_prefix(dot + 1);
+    }
+    return nullptr;
+}
+
+void document::write(const node& n, std::string& out) const {
+    switch (n.k) {
+        case kind::null:
+            out += "null";
+            break;
+        case kind::boolean:
+            out += n.b ? "true" : "false";
+            break;
+        case kind::number:
+            out += n.text;
+            break;
+        case kind::string:
+            append_string(out, n.text);
+            break;
+        case kind::object:
+        case kind::array: {
+            bool obj = n.k == kind::object;
+            out += obj ? '{' : '[';
+            bool first = true;
+            for (std::int32_t i = n.first; i >= 0; i = nodes_[static_cast<std::size_t>(i)].next) {
+                const node& c = nodes_[static_cast<std::size_t>(i)];
+                if (!first)
+                    out += ',';
+                first = false;
+                if (obj) {
+                    append_string(out, c.key);
+                    out += ':';
+                }
+                write(c, out);
+            }
+            out += obj ? '}' : ']';
+            break;
+        }
+    }
+}
+
+void append_string(std::string& out, std::string_view s) {
+    static const char* hex = "0123456789abcdef";
+    out += '"';
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(s.data() + start, i - start);
+        start = i + 1;
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
+        }
+    }
+    out.append(s.data() + start, s.size() - start);
+    out += '"';
+}
+
+std::string base64_encode(std::string_view in) {
+    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((in.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    for (; i + 3 <= in.size(); i += 3) {
+        std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
+                          (static_cast<unsigned char>(in[i + 1]) << 8) |
+                          static_cast<unsigned char>(in[i + 2]);
+        out += tbl[(v >> 18) & 63];
+        out += tbl[(v >> 12) & 63];
+        out += tbl[(v >> 6) & 63];
+        out += tbl[v & 63];
+    }
+    std::size_t rest = in.size() - i;
+    if (rest > 0) {
+        std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
+        if (rest == 2)
+            v |= static_cast<unsigned char>(in[i + 1]) << 8;
+        out += tbl[(v >> 18) & 63];
+        out += tbl[(v >> 12) & 63];
+        out += rest == 2 ? tbl[(v >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+bool base64_decode(std::string_view in, std::string& out) {
+    auto val = [](char c) -> int {
+        if (c >= 'A' && c <= 'Z')
+            return c - 'A';
+        if (c >= 'a' && c <= 'z')
+            return c - 'a' + 26;
+        if (c >= '0' && c <= '9')
+            return c - '0' + 52;
+        if (c == '+' || c == '-')
+            return 62;
+        if (c == '/' || c == '_')
+            return 63;
+        return -1;
+    };
+    while (!in.empty() && in.back() == '=')
+        in.remove_suffix(1);
+    if (in.size() % 4 == 1)
+        return false;
+    out.clear();
+    out.reserve(in.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : in) {
+        int v = val(c);
+        if (v < 0)
+            return false;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return true;
+}
+
+}  // namespace trib::connectors::postgres::json
