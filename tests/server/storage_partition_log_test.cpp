@@ -196,6 +196,44 @@ TEST_P(StorageReadEdges, ReadsThatStartAndEndMidBatch) {
 
 INSTANTIATE_TEST_SUITE_P(CacheOnOff, StorageReadEdges, ::testing::Values(0, 2048, 1 << 20));
 
+TEST(StoragePartitionLog, AppendSharedServesRecentBatchesWithoutCopies) {
+    trib::test::temp_dir dir("storage");
+    std::mt19937_64 rng(13);
+    expected_log exp;
+    log_options o = small_segments(1 << 20);
+    o.cache_copy_limit = 0;  // only shared batches are cached
+    auto log = open_log(dir.path(), o);
+    ASSERT_TRUE(log);
+    std::vector<const std::uint8_t*> where;
+    std::vector<appended> all;
+    for (int i = 0; i < 50; ++i) {
+        auto b = make_batch(i, 1 + rng() % 9, 400, rng);
+        auto owner = std::make_shared<iggy::bytes>(std::move(b.data));
+        auto r = log->append_shared(owner, *owner);
+        ASSERT_TRUE(r.has_value());
+        exp.record(r->base_offset, b.payloads);
+        where.push_back(owner->data());
+        all.push_back({r->base_offset, r->message_count, r->timestamp});
+    }
+    // The log holds the only references now; reads near the head return those very buffers.
+    auto r = log->read(all[40].base, UINT32_MAX);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(exp.check(*r), range(all[40].base, log->next_offset()));
+    for (std::size_t k = 0; k < r->batches.size(); ++k)
+        EXPECT_EQ(r->batches[k].data.data(), where[40 + k]) << "served from the cache";
+    // Mid-batch reads from the cache are cut like disk reads.
+    for (int i = 0; i < 100; ++i) {
+        std::uint64_t from = all[30].base + rng() % (log->next_offset() - all[30].base);
+        auto rr = log->read(from, 1 + rng() % 20);
+        ASSERT_TRUE(rr.has_value());
+        EXPECT_EQ(exp.check(*rr).front(), from);
+    }
+    // A batch the cache does not hold (plain append, over the copy limit) ends the cache, and
+    // later reads still see everything.
+    fill(*log, exp, rng, 5, 100);
+    EXPECT_EQ(exp.check(*log->read(0, UINT32_MAX)), range(0, log->next_offset()));
+}
+
 TEST(StoragePartitionLog, PollStrategies) {
     trib::test::temp_dir dir("storage");
     std::mt19937_64 rng(11);

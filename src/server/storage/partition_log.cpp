@@ -282,12 +282,14 @@ struct partition_log::segment {
 struct partition_log::cache_entry {
     std::uint64_t base_offset = 0;
     std::uint32_t count = 0;
-    std::shared_ptr<const bytes> data;
+    std::shared_ptr<const void> owner;
+    bytes_view data;
 };
 
 struct partition_log::read_piece {
     std::shared_ptr<segment> seg;       // disk piece
-    std::shared_ptr<const bytes> data;  // cached piece
+    std::shared_ptr<const void> owner;  // cached piece
+    bytes_view data;
     std::uint64_t position = 0;
     std::uint64_t length = 0;
     std::uint64_t base_offset = 0;
@@ -695,6 +697,17 @@ status partition_log::sync_segment_to(const std::shared_ptr<segment>& seg, std::
 }
 
 result<append_result> partition_log::append(std::span<std::uint8_t> batch, append_sync sync) {
+    return append_impl(nullptr, batch, sync);
+}
+
+result<append_result> partition_log::append_shared(std::shared_ptr<const void> owner,
+                                                   std::span<std::uint8_t> batch,
+                                                   append_sync sync) {
+    return append_impl(std::move(owner), batch, sync);
+}
+
+result<append_result> partition_log::append_impl(std::shared_ptr<const void> owner,
+                                                 std::span<std::uint8_t> batch, append_sync sync) {
     if (batch.size() < batch_header_size + frame_header_size)
         return fail(errc::invalid_argument, "batch: too short");
     if (batch.size() > max_batch_size)
@@ -705,9 +718,6 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, appen
     if (h.message_count == 0)
         return fail(errc::invalid_argument, "batch: no messages");
     TRIB_TRY(check_and_number_frames(batch, h.message_count));
-
-    // Copied before taking any lock; the cache keeps it for readers near the head.
-    std::shared_ptr<bytes> cached;
 
     std::unique_lock wl(st_->write_mu);
     if (st_->destroyed)
@@ -734,8 +744,16 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, appen
             st_->failed = true;
         return unexpected(s.error());
     }
-    if (options_.cache_bytes > 0 && batch.size() <= options_.cache_bytes)
-        cached = std::make_shared<bytes>(batch.begin(), batch.end());
+    bytes_view cached_view;
+    if (options_.cache_bytes > 0 && batch.size() <= options_.cache_bytes) {
+        if (owner) {
+            cached_view = bytes_view(batch.data(), batch.size());
+        } else if (batch.size() <= options_.cache_copy_limit) {
+            auto copy = std::make_shared<bytes>(batch.begin(), batch.end());
+            cached_view = bytes_view(*copy);
+            owner = std::move(copy);
+        }
+    }
     {
         std::lock_guard lk(st_->mu);
         active->index.push_back({static_cast<std::uint32_t>(base - active->base_offset),
@@ -746,13 +764,17 @@ result<append_result> partition_log::append(std::span<std::uint8_t> batch, appen
         st_->last_timestamp = ts;
         if (options_.fsync != fsync_policy::always)
             st_->visible_next = st_->written_next;
-        if (cached) {
-            st_->cache.push_back({base, h.message_count, cached});
+        if (!cached_view.empty()) {
+            st_->cache.push_back({base, h.message_count, std::move(owner), cached_view});
             st_->cache_size += batch.size();
             while (st_->cache_size > options_.cache_bytes) {
-                st_->cache_size -= st_->cache.front().data->size();
+                st_->cache_size -= st_->cache.front().data.size();
                 st_->cache.pop_front();
             }
+        } else if (!st_->cache.empty()) {
+            // The cache must stay contiguous up to the head: a batch it does not hold ends it.
+            st_->cache.clear();
+            st_->cache_size = 0;
         }
     }
     if (active->index.size() - active->index_flushed >= index_flush_entries) {
@@ -870,8 +892,9 @@ result<read_result> partition_log::read_impl(std::uint64_t from, std::uint32_t m
             --it;  // the batch holding `from`
             for (; it != cache.end(); ++it) {
                 read_piece p;
+                p.owner = it->owner;
                 p.data = it->data;
-                p.length = it->data->size();
+                p.length = it->data.size();
                 p.base_offset = it->base_offset;
                 p.count = it->count;
                 if (!add(std::move(p), from))
@@ -918,7 +941,7 @@ result<read_result> partition_log::read_impl(std::uint64_t from, std::uint32_t m
     // One pread per run of adjacent batches of the same segment, outside the lock.
     out.batches.reserve(pieces.size());
     for (std::size_t i = 0; i < pieces.size();) {
-        std::shared_ptr<const bytes> buf;
+        std::shared_ptr<bytes> buf;
         std::size_t j = i + 1;
         std::uint64_t run_start = pieces[i].position;
         if (pieces[i].seg) {
@@ -928,15 +951,14 @@ result<read_result> partition_log::read_impl(std::uint64_t from, std::uint32_t m
                 run_end += pieces[j].length;
                 ++j;
             }
-            auto b = std::make_shared<bytes>(static_cast<std::size_t>(run_end - run_start));
-            TRIB_TRY(pread_all(pieces[i].seg->log_fd, b->data(), b->size(), run_start,
+            buf = std::make_shared<bytes>(static_cast<std::size_t>(run_end - run_start));
+            TRIB_TRY(pread_all(pieces[i].seg->log_fd, buf->data(), buf->size(), run_start,
                                pieces[i].seg->log_path));
-            buf = std::move(b);
         }
         for (std::size_t k = i; k < j; ++k) {
             const read_piece& p = pieces[k];
             bytes_view view;
-            std::shared_ptr<const bytes> owner;
+            std::shared_ptr<const void> owner;
             if (p.seg) {
                 view = bytes_view(buf->data() + (p.position - run_start),
                                   static_cast<std::size_t>(p.length));
@@ -957,8 +979,8 @@ result<read_result> partition_log::read_impl(std::uint64_t from, std::uint32_t m
                     }
                 }
             } else {
-                view = bytes_view(*p.data);
-                owner = p.data;
+                view = p.data;
+                owner = p.owner;
             }
             stored_batch sb;
             sb.base_offset = p.base_offset;
@@ -1063,7 +1085,7 @@ result<retention_result> partition_log::apply_retention(const retention_policy& 
         const std::uint64_t first =
             st_->segments.empty() ? st_->written_next : st_->segments.front()->base_offset;
         while (!st_->cache.empty() && st_->cache.front().base_offset < first) {
-            st_->cache_size -= st_->cache.front().data->size();
+            st_->cache_size -= st_->cache.front().data.size();
             st_->cache.pop_front();
         }
         res.segments_removed++;

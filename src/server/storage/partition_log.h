@@ -54,8 +54,11 @@ struct log_options {
     fsync_policy fsync = fsync_policy::interval;
     std::chrono::milliseconds fsync_interval{1000};
     /// Bytes of recently appended batches kept in memory, so that consumers near the head read
-    /// without a syscall. 0 disables the cache.
+    /// without a syscall. `append_shared` batches are kept by reference (no copy); `append`
+    /// copies only batches up to `cache_copy_limit` bytes (a larger copy costs more than the
+    /// pread it saves). 0 disables the cache.
     std::size_t cache_bytes = std::size_t{4} << 20;
+    std::size_t cache_copy_limit = std::size_t{16} << 10;
     /// Recompute both checksums of every batch read from disk (Iggy's `validate_checksum`).
     /// Off by default: `open` validates the last segment, and sealed segments were synced.
     bool verify_checksums_on_read = false;
@@ -77,11 +80,11 @@ struct append_result {
 /// the original base offset, fewer frames, offset deltas unchanged, recomputed checksum).
 /// Message offsets are base_offset + frame offset_delta.
 struct stored_batch {
-    std::shared_ptr<const iggy::bytes> owner;  // keeps `data` alive
-    iggy::bytes_view data;                     // the whole batch, header included
-    std::uint64_t base_offset = 0;             // from the header
-    std::uint64_t first_offset = 0;            // offset of the first message in `data`
-    std::uint32_t message_count = 0;           // messages in `data`
+    std::shared_ptr<const void> owner;  // keeps `data` alive
+    iggy::bytes_view data;              // the whole batch, header included
+    std::uint64_t base_offset = 0;      // from the header
+    std::uint64_t first_offset = 0;     // offset of the first message in `data`
+    std::uint32_t message_count = 0;    // messages in `data`
 };
 
 struct read_result {
@@ -165,6 +168,12 @@ class partition_log {
     /// further appends until it is reopened, since the kernel may have dropped dirty pages).
     [[nodiscard]] result<append_result> append(std::span<std::uint8_t> batch,
                                                append_sync sync = append_sync::policy);
+    /// The same, zero-copy for the recent-batch cache: `owner` keeps `batch` alive (e.g. the
+    /// request buffer it lies in) and the log may hold on to it to serve reads from memory. The
+    /// caller must not change the bytes after the call.
+    [[nodiscard]] result<append_result> append_shared(std::shared_ptr<const void> owner,
+                                                      std::span<std::uint8_t> batch,
+                                                      append_sync sync = append_sync::policy);
 
     /// Up to `max_count` messages from `from_offset` (clamped to the oldest retained offset),
     /// stopping early once `max_bytes` is reached (at least one batch is always returned when
@@ -229,6 +238,8 @@ class partition_log {
     status roll_locked();
     status sync_segment_to(const std::shared_ptr<segment>& seg, std::uint64_t size);
     status flush_index_locked(segment& seg);
+    result<append_result> append_impl(std::shared_ptr<const void> owner,
+                                      std::span<std::uint8_t> batch, append_sync sync);
     std::optional<std::uint64_t> find_offset_by_timestamp_locked(std::uint64_t ts) const;
     result<read_result> read_impl(std::uint64_t from, std::uint32_t max_count,
                                   std::size_t max_bytes, bool from_timestamp,
