@@ -14,7 +14,7 @@ log() { printf '[setup] %s\n' "$*"; }
 # --- Debian packages ---------------------------------------------------------------------------
 BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git clang clang-format llvm libclang-rt-14-dev
-  libboost1.81-dev libssl-dev libxxhash-dev libtomlplusplus-dev rapidjson-dev libsimdjson-dev libspdlog-dev
+  libboost1.81-dev libssl-dev libxxhash-dev libtomlplusplus-dev rapidjson-dev libsimdjson-dev libre2-dev libspdlog-dev
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
   libmosquitto-dev python3 python3-venv curl ca-certificates
 )
