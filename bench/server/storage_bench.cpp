@@ -12,11 +12,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -96,7 +98,8 @@ struct run_result {
 
 // The baseline: the same bytes appended to a plain file with write(), synced by the same rule.
 run_result raw_write(const fs::path& path, const std::vector<trib::iggy::bytes>& batches,
-                     std::uint64_t n, fsync_policy policy, std::chrono::milliseconds interval) {
+                     std::uint64_t n, fsync_policy policy, std::chrono::milliseconds interval,
+                     double max_seconds = 1e9) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         std::perror("open");
@@ -107,7 +110,8 @@ run_result raw_write(const fs::path& path, const std::vector<trib::iggy::bytes>&
     run_result r;
     auto start = clock_type::now();
     auto last_sync = start;
-    for (std::uint64_t i = 0; i < n; ++i) {
+    std::uint64_t i = 0;
+    for (; i < n && secs(clock_type::now() - start) < max_seconds; ++i) {
         const auto& b = batches[i % batches.size()];
         auto t0 = clock_type::now();
         if (::write(fd, b.data(), b.size()) != static_cast<ssize_t>(b.size())) {
@@ -123,7 +127,7 @@ run_result raw_write(const fs::path& path, const std::vector<trib::iggy::bytes>&
         r.bytes += b.size();
     }
     r.seconds = secs(clock_type::now() - start);
-    r.batches = n;
+    r.batches = i;
     r.p50 = lat.pct(0.50);
     r.p99 = lat.pct(0.99);
     ::close(fd);
@@ -258,6 +262,65 @@ int run(const config& cfg) {
                            fmt::format(",\"open_seconds\":{:.3f}", open_seconds));
             }
         }
+    }
+    // Several producers on one partition with fsync=always: concurrent appends share one
+    // fdatasync (group commit). Baseline: one writer doing write()+fdatasync per batch.
+    for (int producers : {4, 16}) {
+        const std::uint32_t batch_messages = 100;
+        auto batches = make_batches(batch_messages, producers);
+        const fs::path dir = root / "log";
+        fs::remove_all(dir);
+        log_options o;
+        o.fsync = fsync_policy::always;
+        auto opened = partition_log::open(dir, o);
+        if (!opened) {
+            std::fprintf(stderr, "%s\n", opened.error().to_string().c_str());
+            return 1;
+        }
+        auto log = std::move(opened).value();
+        settle(root);
+        std::vector<latencies> lats(static_cast<std::size_t>(producers));
+        std::vector<std::uint64_t> counts(static_cast<std::size_t>(producers));
+        std::atomic<bool> failed{false};
+        auto start = clock_type::now();
+        std::vector<std::thread> threads;
+        for (int t = 0; t < producers; ++t) {
+            threads.emplace_back([&, t] {
+                // Each producer owns its batch buffer (append stamps it in place).
+                auto buf = batches[static_cast<std::size_t>(t)];
+                while (secs(clock_type::now() - start) < cfg.seconds) {
+                    auto t0 = clock_type::now();
+                    if (!log->append(buf)) {
+                        failed = true;
+                        return;
+                    }
+                    lats[static_cast<std::size_t>(t)].us.push_back(
+                        std::chrono::duration<double, std::micro>(clock_type::now() - t0).count());
+                    counts[static_cast<std::size_t>(t)]++;
+                }
+            });
+        }
+        for (auto& th : threads)
+            th.join();
+        if (failed) {
+            std::fprintf(stderr, "concurrent append failed\n");
+            return 1;
+        }
+        run_result r;
+        r.seconds = secs(clock_type::now() - start);
+        latencies all;
+        for (std::size_t t = 0; t < lats.size(); ++t) {
+            r.batches += counts[t];
+            all.us.insert(all.us.end(), lats[t].us.begin(), lats[t].us.end());
+        }
+        r.bytes = r.batches * batches[0].size();
+        r.p50 = all.pct(0.50);
+        r.p99 = all.pct(0.99);
+        settle(root);
+        auto base = raw_write(root / "raw.bin", batches, r.batches, fsync_policy::always,
+                              std::chrono::milliseconds(0), cfg.seconds);
+        print_line("storage_append", batch_messages, "always", r, base,
+                   fmt::format(",\"producers\":{}", producers));
     }
     fs::remove_all(root);
     return 0;
