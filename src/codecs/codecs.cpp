@@ -1,0 +1,260 @@
+// The batch arena and the json, raw and text codecs.
+
+#include <rapidjson/error/en.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <new>
+
+#include "codecs/codec.h"
+#include "codecs/json_dom.h"
+
+namespace trib::codecs {
+
+std::string_view to_string(record_kind k) {
+    switch (k) {
+        case record_kind::raw:
+            return "raw";
+        case record_kind::text:
+            return "text";
+        case record_kind::json:
+            return "json";
+    }
+    return "raw";
+}
+
+error bad_payload(std::string message) {
+    return error(errc::invalid_argument, retry_class::fatal, std::move(message));
+}
+
+// --- arena -----------------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t initial_block = 64 * 1024;
+constexpr std::size_t chunk_size = 64 * 1024;
+}  // namespace
+
+arena::impl::impl() {
+    rebuild(initial_block);
+}
+
+void arena::impl::rebuild(std::size_t block) {
+    doc_.reset();
+    pool_.reset();
+    block_ = std::make_unique<char[]>(block);
+    block_size_ = block;
+    pool_.emplace(block_.get(), block_size_, chunk_size);
+    doc_.emplace(&*pool_);
+}
+
+void arena::impl::reset() {
+    std::size_t peak = pool_->Capacity();
+    out.Clear();
+    if (peak > block_size_) {
+        // The last batch spilled into extra chunks: make the first block big enough for it.
+        rebuild(peak + peak / 4);
+    } else {
+        pool_->Clear();
+    }
+}
+
+json_value* arena::impl::new_value() {
+    void* mem = pool_->Malloc(sizeof(json_value));
+    return new (mem) json_value();
+}
+
+arena::arena() : impl_(std::make_unique<impl>()) {}
+arena::~arena() = default;
+arena::arena(arena&&) noexcept = default;
+arena& arena::operator=(arena&&) noexcept = default;
+
+void arena::reset() {
+    impl_->reset();
+}
+
+std::size_t arena::capacity() const {
+    return impl_->pool().Capacity();
+}
+
+void write_json(const json_value& v, arena& a, std::string& out) {
+    auto& buf = a.get().out;
+    buf.Clear();
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    v.Accept(w);
+    out.append(buf.GetString(), buf.GetSize());
+}
+
+namespace {
+
+// Nesting beyond this is refused: the writer and transforms recurse, and an attacker's
+// "[[[[..." must not exhaust the stack.
+constexpr int max_json_depth = 256;
+
+bool nesting_within(std::string_view s, int limit) {
+    int depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        switch (c) {
+            case '"':
+                in_string = true;
+                break;
+            case '[':
+            case '{':
+                if (++depth > limit)
+                    return false;
+                break;
+            case ']':
+            case '}':
+                --depth;
+                break;
+            default:
+                break;
+        }
+    }
+    return true;
+}
+
+config::spec codec_spec(std::string name, std::string summary, std::string description) {
+    config::spec s;
+    s.name = std::move(name);
+    s.kind = config::spec_kind::codec;
+    s.summary = std::move(summary);
+    s.description = std::move(description);
+    return s;
+}
+
+class json_codec final : public codec {
+  public:
+    std::string_view name() const override { return "json"; }
+    record_kind kind() const override { return record_kind::json; }
+
+    status decode(std::string_view payload, arena& a, record& out) const override {
+        if (!valid_utf8(payload))
+            return bad_payload("json: payload is not valid UTF-8");
+        if (!nesting_within(payload, max_json_depth)) {
+            return bad_payload("json: nesting deeper than " + std::to_string(max_json_depth));
+        }
+        json_document& doc = a.get().parser();
+        doc.Parse<rapidjson::kParseFullPrecisionFlag>(payload.data(), payload.size());
+        if (doc.HasParseError()) {
+            return bad_payload(
+                "json: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
+                " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
+        }
+        json_value* v = a.get().new_value();
+        v->Swap(doc);
+        set_json(out, v);
+        out.modified = false;
+        return ok();
+    }
+
+    status encode(const record& in, arena& a, std::string& out) const override {
+        switch (in.kind) {
+            case record_kind::json:
+                write_json(json_of(in), a, out);
+                return ok();
+            case record_kind::text: {
+                // Text becomes a JSON string.
+                json_value s(rapidjson::StringRef(in.bytes.data(), in.bytes.size()));
+                write_json(s, a, out);
+                return ok();
+            }
+            case record_kind::raw:
+                break;
+        }
+        return bad_payload("json: cannot encode a raw record as JSON");
+    }
+};
+
+class raw_codec final : public codec {
+  public:
+    std::string_view name() const override { return "raw"; }
+    record_kind kind() const override { return record_kind::raw; }
+    status decode(std::string_view payload, arena&, record& out) const override {
+        out = record{record_kind::raw, payload, nullptr, false};
+        return ok();
+    }
+    status encode(const record& in, arena& a, std::string& out) const override {
+        if (in.kind == record_kind::json) {
+            write_json(json_of(in), a, out);
+        } else {
+            out.append(in.bytes);
+        }
+        return ok();
+    }
+};
+
+class text_codec final : public codec {
+  public:
+    std::string_view name() const override { return "text"; }
+    record_kind kind() const override { return record_kind::text; }
+    status decode(std::string_view payload, arena&, record& out) const override {
+        if (!valid_utf8(payload))
+            return bad_payload("text: payload is not valid UTF-8");
+        out = record{record_kind::text, payload, nullptr, false};
+        return ok();
+    }
+    status encode(const record& in, arena& a, std::string& out) const override {
+        switch (in.kind) {
+            case record_kind::text:
+                out.append(in.bytes);
+                return ok();
+            case record_kind::json:
+                write_json(json_of(in), a, out);
+                return ok();
+            case record_kind::raw:
+                if (!valid_utf8(in.bytes))
+                    return bad_payload("text: bytes are not valid UTF-8");
+                out.append(in.bytes);
+                return ok();
+        }
+        return ok();
+    }
+};
+
+}  // namespace
+
+config::spec json_codec_spec() {
+    config::spec s = codec_spec(
+        "json", "JSON documents (Iggy's default schema).",
+        "Payloads must be one complete JSON value in UTF-8. Transforms work on JSON records; a "
+        "payload that is not valid JSON goes to the connector's error policy.");
+    s.example = "[[streams]]\nstream = \"events\"\ntopics = [\"orders\"]\nschema = \"json\"";
+    return s;
+}
+
+config::spec raw_codec_spec() {
+    config::spec s = codec_spec("raw", "Bytes as they are.",
+                                "No decoding; transforms leave raw records unchanged.");
+    s.example = "[[streams]]\nstream = \"events\"\ntopics = [\"blobs\"]\nschema = \"raw\"";
+    return s;
+}
+
+config::spec text_codec_spec() {
+    config::spec s = codec_spec("text", "UTF-8 text.",
+                                "Payloads must be valid UTF-8; transforms leave text records "
+                                "unchanged.");
+    s.example = "[[streams]]\nstream = \"logs\"\ntopics = [\"lines\"]\nschema = \"text\"";
+    return s;
+}
+
+result<std::unique_ptr<codec>> make_json_codec(const config::values&) {
+    return std::unique_ptr<codec>(std::make_unique<json_codec>());
+}
+result<std::unique_ptr<codec>> make_raw_codec(const config::values&) {
+    return std::unique_ptr<codec>(std::make_unique<raw_codec>());
+}
+result<std::unique_ptr<codec>> make_text_codec(const config::values&) {
+    return std::unique_ptr<codec>(std::make_unique<text_codec>());
+}
+
+}  // namespace trib::codecs

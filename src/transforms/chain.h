@@ -1,0 +1,72 @@
+#pragma once
+// Decode -> transforms -> encode over a whole batch, in place. The runtime's message processor
+// is a thin adapter over this.
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "codecs/codec.h"
+#include "config/connector_config.h"
+#include "core/error.h"
+#include "core/message.h"
+#include "transforms/registry.h"
+#include "transforms/transform.h"
+
+namespace trib::transforms {
+
+enum class stage : std::uint8_t { decode, transform, encode };
+std::string_view to_string(stage s);
+
+/// A message the chain could not process: moved out of the batch with its original payload and
+/// headers (the views stay valid while the batch lives).
+struct failed_message {
+    message original;
+    stage where = stage::decode;
+    error err;
+};
+
+struct chain_report {
+    std::size_t filtered = 0;  // dropped by a transform
+    std::vector<failed_message> failed;
+};
+
+/// A codec and the enabled transforms of one connector stream. One per pipeline thread (it owns
+/// the arena).
+class chain {
+  public:
+    chain(std::unique_ptr<codecs::codec> codec, std::vector<std::unique_ptr<transform>> transforms);
+    chain(chain&&) noexcept;
+    chain& operator=(chain&&) noexcept;
+    ~chain();
+
+    /// True when there is nothing to do: no transforms. process() then returns at once without
+    /// decoding (payloads pass through untouched, not even copied); the runtime may skip it.
+    bool passthrough() const { return transforms_.empty(); }
+    const codecs::codec& codec() const { return *codec_; }
+    std::size_t size() const { return transforms_.size(); }
+
+    /// Decodes, transforms and re-encodes every message of `batch`. Survivors stay in their
+    /// order; a changed payload is re-encoded into one buffer owned by the batch (unchanged ones
+    /// keep their bytes). Dropped messages are removed and counted, failed ones moved to
+    /// `report.failed`.
+    void process(message_batch& batch, std::string_view stream, std::string_view topic,
+                 chain_report& report);
+
+  private:
+    std::unique_ptr<codecs::codec> codec_;
+    std::vector<std::unique_ptr<transform>> transforms_;
+    codecs::arena arena_;
+    std::vector<codecs::record> records_;  // reused between batches
+    std::vector<std::uint8_t> state_;
+    std::vector<std::size_t> slices_;
+};
+
+/// Builds the chain of a stream: its `schema` codec and the enabled transforms, in file order.
+result<chain> make_chain(std::string_view schema,
+                         const std::vector<config::transform_config>& transforms,
+                         const registry& reg = builtins());
+
+}  // namespace trib::transforms

@@ -1,0 +1,144 @@
+// Codecs: round trips, bad payloads (invalid JSON, invalid UTF-8, hostile nesting), arena reuse.
+
+#include <gtest/gtest.h>
+
+#include "codecs/codec.h"
+#include "codecs/json_dom.h"
+
+namespace trib::codecs {
+namespace {
+
+std::unique_ptr<codec> make(std::string_view name) {
+    auto r = name == "json"  ? make_json_codec({})
+             : name == "raw" ? make_raw_codec({})
+                             : make_text_codec({});
+    EXPECT_TRUE(r);
+    return std::move(r).value();
+}
+
+std::string round_trip(const codec& c, std::string_view payload) {
+    arena a;
+    record r;
+    status s = c.decode(payload, a, r);
+    EXPECT_TRUE(s) << s.error().to_string();
+    std::string out;
+    EXPECT_TRUE(c.encode(r, a, out));
+    return out;
+}
+
+TEST(json_codec, round_trips_values_exactly) {
+    auto c = make("json");
+    for (std::string_view doc : {
+             R"({"a":1,"b":[true,false,null],"c":{"d":"e"}})", R"([1,2,3])", R"("just a string")",
+             R"(42)",
+             R"({"big":9223372036854775807,"neg":-9223372036854775808,"u":18446744073709551615})",
+             R"({"pi":3.141592653589793,"tiny":5e-324,"third":0.3333333333333333})",
+             R"({"esc":"quote \" backslash \\ newline \n tab \t unicode é 😀"})",
+             R"({"z":1,"a":2,"m":3})",  // member order is kept
+         }) {
+        EXPECT_EQ(round_trip(*c, doc), doc);
+    }
+    // Whitespace is not kept (the encoding is compact), the content is.
+    EXPECT_EQ(round_trip(*c, " { \"a\" : [ 1 , 2 ] } \n"), R"({"a":[1,2]})");
+}
+
+TEST(json_codec, bad_payloads_are_fatal_invalid_argument) {
+    auto c = make("json");
+    arena a;
+    record r;
+    for (std::string_view bad :
+         {"", "{", "{\"a\":}", "[1,2", "nul", "{\"a\":1} trailing", "'x'", "{\"a\":NaN}"}) {
+        status s = c->decode(bad, a, r);
+        ASSERT_FALSE(s) << bad;
+        EXPECT_EQ(s.error().code(), errc::invalid_argument);
+        EXPECT_EQ(s.error().retry(), retry_class::fatal);
+        EXPECT_NE(s.error().message().find("json: "), std::string::npos);
+    }
+    status utf = c->decode("{\"a\":\"\xff\xfe\"}", a, r);
+    ASSERT_FALSE(utf);
+    EXPECT_NE(utf.error().message().find("UTF-8"), std::string::npos);
+    std::string deep(100000, '[');
+    status nest = c->decode(deep, a, r);
+    ASSERT_FALSE(nest);
+    EXPECT_NE(nest.error().message().find("nesting"), std::string::npos);
+    std::string ok_deep = std::string(200, '[') + std::string(200, ']');
+    EXPECT_TRUE(c->decode(ok_deep, a, r));
+}
+
+TEST(raw_codec, passes_bytes_through_without_copy) {
+    auto c = make("raw");
+    std::string payload("\x00\x01\xff binary", 10);
+    arena a;
+    record r;
+    ASSERT_TRUE(c->decode(payload, a, r));
+    EXPECT_EQ(r.kind, record_kind::raw);
+    EXPECT_EQ(r.bytes.data(), payload.data());  // a view, not a copy
+    std::string out;
+    ASSERT_TRUE(c->encode(r, a, out));
+    EXPECT_EQ(out, payload);
+}
+
+TEST(text_codec, requires_utf8) {
+    auto c = make("text");
+    EXPECT_EQ(round_trip(*c, "héllo wörld ✓"), "héllo wörld ✓");
+    arena a;
+    record r;
+    status s = c->decode("bad \xc3\x28 utf8", a, r);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code(), errc::invalid_argument);
+    EXPECT_EQ(s.error().retry(), retry_class::fatal);
+    EXPECT_FALSE(c->decode("\xed\xa0\x80", a, r)) << "UTF-16 surrogates are not UTF-8";
+    EXPECT_TRUE(c->decode("", a, r));
+}
+
+TEST(codecs, cross_kind_encoding) {
+    auto json = make("json");
+    auto text = make("text");
+    arena a;
+    record r;
+    ASSERT_TRUE(text->decode("say \"hi\"", a, r));
+    std::string out;
+    ASSERT_TRUE(json->encode(r, a, out));
+    EXPECT_EQ(out, R"("say \"hi\"")");
+    record j;
+    ASSERT_TRUE(json->decode(R"({"k":1})", a, j));
+    out.clear();
+    ASSERT_TRUE(text->encode(j, a, out));
+    EXPECT_EQ(out, R"({"k":1})");
+    record raw{record_kind::raw, "\xff", nullptr, false};
+    out.clear();
+    EXPECT_FALSE(json->encode(raw, a, out));
+}
+
+TEST(arena, grows_to_the_peak_batch_then_stops_allocating) {
+    auto c = make("json");
+    arena a;
+    std::string doc =
+        R"({"id":12345,"name":"some name here","tags":["a","b","c"],"nested":{"x":1.5}})";
+    auto batch = [&] {
+        for (int i = 0; i < 2000; ++i) {
+            record r;
+            ASSERT_TRUE(c->decode(doc, a, r));
+        }
+    };
+    batch();
+    std::size_t spilled = a.capacity();
+    a.reset();
+    std::size_t grown = a.capacity();
+    EXPECT_GE(grown, spilled) << "the first block now holds a whole batch";
+    batch();
+    EXPECT_EQ(a.capacity(), grown) << "a same-size batch fits without new chunks";
+    a.reset();
+    EXPECT_EQ(a.capacity(), grown);
+}
+
+TEST(codecs, specs_exist_and_are_sound) {
+    for (const auto& s : {json_codec_spec(), raw_codec_spec(), text_codec_spec()}) {
+        EXPECT_FALSE(s.name.empty());
+        EXPECT_EQ(s.kind, config::spec_kind::codec);
+        EXPECT_FALSE(s.summary.empty());
+    }
+}
+
+}  // namespace
+}  // namespace trib::codecs
