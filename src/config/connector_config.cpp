@@ -144,9 +144,10 @@ spec build_file_spec(connector_type t) {
         make("mode", opt_type::enumeration, "What happens to a message that fails for good."),
         "\"retry\"");
     mode.choices = {"retry", "dead_letter", "skip", "stop"};
-    option retries = with_default(make("max_retries", opt_type::integer,
-                                       "Retries of a retryable failure before `mode` applies."),
-                                  "10");
+    option retries = with_default(
+        make("max_retries", opt_type::integer,
+             "Attempts of a retryable failure before `mode` applies (0: retry for ever)."),
+        "0");
     retries.min = 0;
     retries.max = 1'000'000;
     option initial = with_default(make("backoff_initial", opt_type::duration, "First retry delay."),
@@ -157,6 +158,11 @@ spec build_file_spec(connector_type t) {
         make("backoff_multiplier", opt_type::number, "Delay growth per retry."), "2.0");
     mult.min = 1;
     mult.max = 100;
+    option jitter = with_default(
+        make("jitter", opt_type::number, "Share of each retry delay drawn at random (0..1)."),
+        "0.2");
+    jitter.min = 0;
+    jitter.max = 1;
     option policy = make("error_policy", opt_type::table, "Error handling (Tributary).");
     policy.children = {
         mode,
@@ -164,7 +170,10 @@ spec build_file_spec(connector_type t) {
         initial,
         maxb,
         mult,
-        with_default(make("jitter", opt_type::boolean, "Randomise retry delays."), "true"),
+        jitter,
+        with_default(make("throttle_min", opt_type::duration,
+                          "Least wait after a throttled error (rate limits)."),
+                     "\"1s\""),
         optional(make("dead_letter_stream", opt_type::string,
                       "Dead-letter stream (mode = dead_letter).")),
         optional(
@@ -173,7 +182,7 @@ spec build_file_spec(connector_type t) {
     s.options.push_back(policy);
 
     option batches = with_default(
-        make("max_in_flight_batches", opt_type::integer, "Batches in flight at once."), "4");
+        make("max_in_flight_batches", opt_type::integer, "Batches in flight at once."), "32");
     batches.min = 1;
     batches.max = 1024;
     option bytes = with_default(
@@ -632,7 +641,8 @@ loaded<connector_config> load_tree(node tree, const std::string& file, const cat
         cc.error_policy.backoff_initial = ep.duration("backoff_initial");
         cc.error_policy.backoff_max = ep.duration("backoff_max");
         cc.error_policy.backoff_multiplier = ep.number("backoff_multiplier");
-        cc.error_policy.jitter = ep.boolean("jitter");
+        cc.error_policy.jitter = ep.number("jitter");
+        cc.error_policy.throttle_min = ep.duration("throttle_min");
         cc.error_policy.dead_letter_stream = ep.opt_str("dead_letter_stream").value_or("");
         cc.error_policy.dead_letter_topic = ep.opt_str("dead_letter_topic").value_or("");
     }

@@ -79,17 +79,18 @@ enum class error_mode : unsigned char { retry, dead_letter, skip, stop };
 std::string_view to_string(error_mode m);
 
 /// [error_policy] (Tributary): what happens to messages that cannot be decoded, transformed or
-/// written. Retryable errors are retried with capped exponential backoff and jitter up to
-/// max_retries; then, and for fatal errors at once, `mode` applies (retry: keep retrying the
-/// batch; dead_letter: publish to the dead-letter topic with the error in headers; skip: count
-/// and drop; stop: stop the connector).
+/// written. Retryable errors are retried with capped exponential backoff and jitter, up to
+/// max_retries (0: for ever); then, and for fatal errors at once, `mode` applies (retry: keep
+/// retrying; dead_letter: publish to the dead-letter topic with the error in headers; skip:
+/// count and drop; stop: stop the connector).
 struct error_policy_config {
     error_mode mode = error_mode::retry;
-    std::uint32_t max_retries = 10;
+    std::uint32_t max_retries = 0;
     std::chrono::milliseconds backoff_initial{100};
     std::chrono::milliseconds backoff_max{30000};
     double backoff_multiplier = 2.0;
-    bool jitter = true;
+    double jitter = 0.2;                           // 0..1: share of each delay drawn at random
+    std::chrono::milliseconds throttle_min{1000};  // least wait after a throttled error
     std::string dead_letter_stream;
     std::string dead_letter_topic;
 };

@@ -324,7 +324,9 @@ topics = ["t"]
     EXPECT_EQ(s.poll_interval, 5ms);
     EXPECT_EQ(s.consumer_group, "iggy-connect-sink-pg");
     EXPECT_EQ(c->error_policy.mode, error_mode::retry);
-    EXPECT_EQ(c->delivery.max_in_flight_batches, 4u);
+    EXPECT_EQ(c->delivery.max_in_flight_batches, 32u);
+    EXPECT_EQ(c->error_policy.max_retries, 0u);
+    EXPECT_DOUBLE_EQ(c->error_policy.jitter, 0.2);
     EXPECT_EQ(c->delivery.max_in_flight_bytes, 64u << 20);
 }
 
