@@ -1,0 +1,197 @@
+#include "connectors/registry.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "connectors/file/file.h"
+#include "connectors/null/null.h"
+#include "connectors/random/random.h"
+#include "connectors/stdout/stdout.h"
+
+namespace trib::connectors {
+
+namespace {
+
+/// THE list. Every built-in connector, codec and transform is named here, once.
+/// A connector folder whose library the build left out (missing dependency) is guarded by its
+/// TRIB_HAVE_CONNECTOR_<NAME> definition (src/connectors/CMakeLists.txt).
+status register_builtins(registry& r, std::vector<std::string>& problems) {
+    auto check = [&](status st) {
+        if (!st)
+            problems.push_back(st.error().message());
+    };
+    // Sources
+    check(r.add_source(random_source_spec(), make_random_source));
+    check(r.add_source(file_source_spec(), make_file_source));
+    // Sinks
+    check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
+    check(r.add_sink(null_sink_spec(), make_null_sink));
+    check(r.add_sink(file_sink_spec(), make_file_sink));
+    // Codecs and transforms: src/codecs and src/transforms (added as they land).
+    return ok();
+}
+
+}  // namespace
+
+result<std::shared_ptr<const registry>> registry::builtins() {
+    static std::once_flag once;
+    static std::shared_ptr<const registry> built;
+    static std::string failure;
+    std::call_once(once, [] {
+        auto r = std::make_shared<registry>();
+        std::vector<std::string> problems;
+        (void)register_builtins(*r, problems);
+        if (!problems.empty()) {
+            for (const auto& p : problems)
+                failure += (failure.empty() ? "" : "; ") + p;
+            return;
+        }
+        built = std::move(r);
+    });
+    if (!built)
+        return fail(errc::internal, "the built-in registry is inconsistent: " + failure);
+    return built;
+}
+
+status registry::add_connector(std::vector<connector_entry>& list, connector_entry e) {
+    const std::string kind = e.spec.kind == config::spec_kind::sink ? "sink" : "source";
+    e.plugin_names.push_back("iggy_connector_" + e.spec.name + "_" + kind);
+    for (const auto& a : e.spec.plugin_aliases) {
+        if (std::find(e.plugin_names.begin(), e.plugin_names.end(), a) == e.plugin_names.end()) {
+            e.plugin_names.push_back(a);
+        }
+    }
+    std::vector<std::string> names = e.plugin_names;
+    names.push_back(e.spec.name);
+    for (const auto& n : names) {
+        if (const auto* other = find_in(list, n)) {
+            return fail(errc::already_exists, "duplicate " + kind + " name \"" + n + "\" (" +
+                                                  e.spec.name + " and " + other->spec.name + ")");
+        }
+    }
+    list.push_back(std::move(e));
+    return ok();
+}
+
+status registry::add_sink(config::spec s, sink_maker make) {
+    if (s.kind != config::spec_kind::sink) {
+        return fail(errc::invalid_argument, "spec " + s.name + " is not a sink");
+    }
+    connector_entry e;
+    e.spec = std::move(s);
+    e.make_sink = std::move(make);
+    return add_connector(sinks_, std::move(e));
+}
+
+status registry::add_source(config::spec s, source_maker make) {
+    if (s.kind != config::spec_kind::source) {
+        return fail(errc::invalid_argument, "spec " + s.name + " is not a source");
+    }
+    connector_entry e;
+    e.spec = std::move(s);
+    e.make_source = std::move(make);
+    return add_connector(sources_, std::move(e));
+}
+
+status registry::add_codec(config::spec s) {
+    if (find_codec(s.name) != nullptr) {
+        return fail(errc::already_exists, "duplicate codec name \"" + s.name + "\"");
+    }
+    codecs_.push_back(component_entry{std::move(s)});
+    return ok();
+}
+
+status registry::add_transform(config::spec s) {
+    if (find_transform(s.name) != nullptr) {
+        return fail(errc::already_exists, "duplicate transform name \"" + s.name + "\"");
+    }
+    transforms_.push_back(component_entry{std::move(s)});
+    return ok();
+}
+
+const connector_entry* registry::find_in(const std::vector<connector_entry>& list,
+                                         std::string_view name) {
+    for (const auto& e : list) {
+        if (e.spec.name == name)
+            return &e;
+        for (const auto& p : e.plugin_names) {
+            if (p == name)
+                return &e;
+        }
+    }
+    return nullptr;
+}
+
+const connector_entry* registry::find_sink(std::string_view name) const {
+    return find_in(sinks_, name);
+}
+
+const connector_entry* registry::find_source(std::string_view name) const {
+    return find_in(sources_, name);
+}
+
+const component_entry* registry::find_codec(std::string_view name) const {
+    for (const auto& c : codecs_) {
+        if (c.spec.name == name)
+            return &c;
+    }
+    return nullptr;
+}
+
+const component_entry* registry::find_transform(std::string_view name) const {
+    for (const auto& t : transforms_) {
+        if (t.spec.name == name)
+            return &t;
+    }
+    return nullptr;
+}
+
+std::vector<const connector_entry*> registry::find_connectors(std::string_view name) const {
+    std::vector<const connector_entry*> out;
+    for (std::string_view suffix : {"/source", "_source", "/sink", "_sink"}) {
+        if (name.size() > suffix.size() && name.ends_with(suffix)) {
+            const auto base = name.substr(0, name.size() - suffix.size());
+            const auto* e = suffix.find("source") != std::string_view::npos ? find_source(base)
+                                                                            : find_sink(base);
+            if (e != nullptr)
+                return {e};
+        }
+    }
+    if (const auto* e = find_source(name))
+        out.push_back(e);
+    if (const auto* e = find_sink(name))
+        out.push_back(e);
+    return out;
+}
+
+std::vector<std::string> registry::names(config::spec_kind kind) const {
+    std::vector<std::string> out;
+    auto add = [&](const std::vector<connector_entry>& list) {
+        for (const auto& e : list) {
+            out.push_back(e.spec.name);
+            out.insert(out.end(), e.plugin_names.begin(), e.plugin_names.end());
+        }
+    };
+    switch (kind) {
+        case config::spec_kind::sink:
+            add(sinks_);
+            break;
+        case config::spec_kind::source:
+            add(sources_);
+            break;
+        case config::spec_kind::codec:
+            for (const auto& c : codecs_)
+                out.push_back(c.spec.name);
+            break;
+        case config::spec_kind::transform:
+            for (const auto& t : transforms_)
+                out.push_back(t.spec.name);
+            break;
+        case config::spec_kind::runtime:
+            break;
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+}  // namespace trib::connectors

@@ -1,0 +1,63 @@
+#include "config/spec.h"
+#include "connectors/stdout/stdout.h"
+
+namespace trib::connectors {
+
+config::spec stdout_sink_spec() {
+    using config::opt_type;
+    config::spec s;
+    s.name = "stdout";
+    s.kind = config::spec_kind::sink;
+    s.summary = "Prints the messages it receives to standard output (Iggy's stdout sink)";
+    s.description =
+        "For debugging and demos. Each batch prints one line naming the connector, the number of "
+        "messages, schema, stream, topic, partition and first offset; with `print_payload` every "
+        "message follows on its own line (offset and payload; control bytes escaped).\n\n"
+        "Writing to a terminal or a pipe counts as delivered: the runtime commits the offsets "
+        "after the lines were written.";
+    s.idempotent = false;
+    s.plugin_aliases = {"iggy_connector_stdout_sink"};
+    s.example = R"(type = "sink"
+key = "stdout"
+enabled = true
+version = 0
+name = "Stdout sink"
+path = "target/release/libiggy_connector_stdout_sink"
+
+[[streams]]
+stream = "example_stream"
+topics = ["example_topic"]
+schema = "json"
+batch_length = 100
+poll_interval = "5ms"
+consumer_group = "stdout_sink_connector"
+
+[plugin_config]
+print_payload = true)";
+
+    config::option print_payload;
+    print_payload.name = "print_payload";
+    print_payload.type = opt_type::boolean;
+    print_payload.doc = "Print every message's payload, not only the batch summary.";
+    print_payload.default_value = "false";
+    s.options.push_back(print_payload);
+
+    config::option print_headers;
+    print_headers.name = "print_headers";
+    print_headers.type = opt_type::boolean;
+    print_headers.doc = "With print_payload: also print each message's headers.";
+    print_headers.default_value = "false";
+    print_headers.advanced = true;
+    s.options.push_back(print_headers);
+
+    config::option max_payload;
+    max_payload.name = "max_payload_bytes";
+    max_payload.type = opt_type::size;
+    max_payload.doc = "Cut printed payloads after this many bytes (0: print them whole).";
+    max_payload.default_value = "0";
+    max_payload.advanced = true;
+    s.options.push_back(max_payload);
+    return s;
+}
+
+}  // namespace trib::connectors

@@ -1,0 +1,227 @@
+// The registry and the small built-in connectors: random source, stdout sink, null sink.
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <set>
+
+#include "config/validate.h"
+#include "connectors/null/null.h"
+#include "connectors/random/random.h"
+#include "connectors/registry.h"
+#include "connectors/stdout/stdout.h"
+#include "runtime/spec_values.h"
+
+namespace trib::connectors {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// {"id":"<uuid v4>","title":"Hello","name":"World","text":"<n letters/digits>"}
+bool is_random_record(std::string_view p, std::size_t n) {
+    const std::string_view head = "{\"id\":\"";
+    if (!p.starts_with(head))
+        return false;
+    const std::string_view uuid = p.substr(head.size(), 36);
+    for (std::size_t i = 0; i < uuid.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash != (uuid[i] == '-'))
+            return false;
+        if (!dash && !std::isxdigit(static_cast<unsigned char>(uuid[i])))
+            return false;
+    }
+    if (uuid[14] != '4' || std::string_view("89ab").find(uuid[19]) == std::string_view::npos) {
+        return false;
+    }
+    std::string_view rest = p.substr(head.size() + 36);
+    const std::string_view mid = "\",\"title\":\"Hello\",\"name\":\"World\",\"text\":\"";
+    if (!rest.starts_with(mid))
+        return false;
+    rest.remove_prefix(mid.size());
+    if (rest.size() != n + 2 || !rest.ends_with("\"}"))
+        return false;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!std::isalnum(static_cast<unsigned char>(rest[i])))
+            return false;
+    }
+    return true;
+}
+
+TEST(registry, lists_the_builtins_and_maps_iggy_plugin_names) {
+    auto r = registry::builtins();
+    ASSERT_TRUE(r) << r.error().to_string();
+    const auto& reg = **r;
+    ASSERT_NE(reg.find_sink("stdout"), nullptr);
+    EXPECT_EQ(reg.find_sink("iggy_connector_stdout_sink"), reg.find_sink("stdout"));
+    EXPECT_EQ(reg.find_source("iggy_connector_random_source")->spec.name, "random");
+    EXPECT_EQ(reg.find_sink("null")->spec.name, "null");
+    EXPECT_EQ(reg.find_sink("iggy_connector_file_sink")->spec.name, "file");
+    EXPECT_EQ(reg.find_source("file")->spec.kind, config::spec_kind::source);
+    EXPECT_EQ(reg.find_sink("random"), nullptr);  // a source only
+    EXPECT_EQ(reg.find_sink("nope"), nullptr);
+    EXPECT_EQ(reg.find_connectors("file").size(), 2u);
+    ASSERT_EQ(reg.find_connectors("file_sink").size(), 1u);
+    EXPECT_EQ(reg.find_connectors("file_sink")[0]->spec.kind, config::spec_kind::sink);
+    auto names = reg.names(config::spec_kind::sink);
+    EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+}
+
+TEST(registry, every_builtin_spec_is_sound) {
+    auto r = registry::builtins();
+    ASSERT_TRUE(r);
+    std::vector<const config::spec*> all;
+    for (const auto& e : (*r)->sinks())
+        all.push_back(&e.spec);
+    for (const auto& e : (*r)->sources())
+        all.push_back(&e.spec);
+    for (const auto& e : (*r)->codecs())
+        all.push_back(&e.spec);
+    for (const auto& e : (*r)->transforms())
+        all.push_back(&e.spec);
+    for (const auto* s : all) {
+        auto defects = config::check_spec(*s);
+        EXPECT_TRUE(defects.empty()) << s->name << ": " << defects.front();
+        EXPECT_FALSE(s->summary.empty()) << s->name;
+        EXPECT_FALSE(s->description.empty()) << s->name;
+        for (const auto& o : s->options)
+            EXPECT_FALSE(o.doc.empty()) << s->name << "." << o.name;
+    }
+    // Each connector makes an instance from its defaults (plus its required options).
+    for (const auto& e : (*r)->sinks()) {
+        const bool needs_path = e.spec.name == "file";
+        auto v = test::spec_values(e.spec, needs_path ? "path = \"/tmp/x\"" : "");
+        EXPECT_TRUE(e.make_sink(v)) << e.spec.name;
+    }
+    for (const auto& e : (*r)->sources()) {
+        const bool needs_path = e.spec.name == "file";
+        auto v = test::spec_values(e.spec, needs_path ? "path = \"/tmp/x\"" : "");
+        EXPECT_TRUE(e.make_source(v)) << e.spec.name;
+    }
+}
+
+TEST(registry, refuses_duplicates) {
+    registry r;
+    ASSERT_TRUE(r.add_sink(stdout_sink_spec(), make_stdout_sink));
+    EXPECT_FALSE(r.add_sink(stdout_sink_spec(), make_stdout_sink));
+    auto other = null_sink_spec();
+    other.plugin_aliases = {"iggy_connector_stdout_sink"};  // an alias clash
+    auto st = r.add_sink(other, make_null_sink);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("iggy_connector_stdout_sink"), std::string::npos);
+    // The same name as a source is fine.
+    auto src = random_source_spec();
+    src.name = "stdout";
+    EXPECT_TRUE(r.add_source(src, make_random_source));
+}
+
+TEST(random_source, follows_iggy_options_and_keeps_count_in_its_state) {
+    auto v = test::spec_values(random_source_spec(),
+                               "interval = \"1ms\"\nmax_count = 95\nmessages_range = [10, 20]\n"
+                               "payload_size = 50\n");
+    auto s = make_random_source(v);
+    ASSERT_TRUE(s);
+    connector_context ctx;
+    ASSERT_TRUE((*s)->open(ctx, ""));
+    std::uint64_t total = 0;
+    std::string state;
+    std::set<std::string> ids;
+
+    for (int i = 0; i < 200 && total < 95; ++i) {
+        auto b = (*s)->poll(50ms);
+        ASSERT_TRUE(b);
+        if (b->batch.empty())
+            continue;
+        EXPECT_GE(b->batch.size(), 1u);
+        EXPECT_LE(b->batch.size(), 20u);
+        for (const auto& m : b->batch.messages) {
+            ASSERT_TRUE(is_random_record(m.payload, 50)) << m.payload;
+            ids.insert(std::string(m.payload.substr(7, 36)));
+        }
+        total += b->batch.size();
+        ASSERT_TRUE(b->has_state);
+        state = b->state;
+    }
+    EXPECT_EQ(total, 95u);  // exactly max_count
+    EXPECT_EQ(ids.size(), 95u);
+    ASSERT_EQ(state.size(), 8u);
+    std::uint64_t n = 0;
+    std::memcpy(&n, state.data(), 8);
+    EXPECT_EQ(n, 95u);
+    auto after = (*s)->poll(20ms);
+    ASSERT_TRUE(after);
+    EXPECT_TRUE(after->batch.empty());
+
+    // Restarted from the state: nothing more to produce.
+    auto s2 = make_random_source(v);
+    ASSERT_TRUE((*s2)->open(ctx, state));
+    auto b2 = (*s2)->poll(20ms);
+    ASSERT_TRUE(b2);
+    EXPECT_TRUE(b2->batch.empty());
+}
+
+TEST(random_source, raw_and_text_formats_have_exact_sizes) {
+    for (std::string f : {"raw", "text"}) {
+        auto v = test::spec_values(random_source_spec(),
+                                   "interval = \"0ms\"\nmessages_range = [100, 100]\n"
+                                   "payload_size = 1024\nformat = \"" +
+                                       f + "\"\n");
+        auto s = make_random_source(v);
+        connector_context ctx;
+        ASSERT_TRUE((*s)->open(ctx, ""));
+        auto b = (*s)->poll(50ms);
+        ASSERT_TRUE(b);
+        ASSERT_EQ(b->batch.size(), 100u);
+        for (const auto& m : b->batch.messages)
+            EXPECT_EQ(m.payload.size(), 1024u);
+        EXPECT_NE(b->batch.messages[0].payload, b->batch.messages[1].payload);
+    }
+}
+
+TEST(random_source, rejects_a_bad_range) {
+    EXPECT_FALSE(test::spec_problems(random_source_spec(), "messages_range = [5]").empty());
+    EXPECT_FALSE(test::spec_problems(random_source_spec(), "messages_range = [9, 3]").empty());
+    EXPECT_TRUE(test::spec_problems(random_source_spec(), "messages_range = [3, 9]").empty());
+}
+
+TEST(stdout_sink, prints_batches_and_payloads) {
+    auto v = test::spec_values(stdout_sink_spec(), "print_payload = true\nprint_headers = true\n");
+    auto s = make_stdout_sink(v);
+    ASSERT_TRUE(s);
+    connector_context ctx;
+    ctx.key = "out";
+    ASSERT_TRUE((*s)->open(ctx));
+    message_batch b;
+    message m;
+    m.offset = 7;
+    m.payload = b.own("hello\nworld");
+    m.headers.push_back(header{"k", value_kind::string, "v"});
+    b.messages.push_back(m);
+    testing::internal::CaptureStdout();
+    auto w = (*s)->write(sink_batch{"st", "tp", 2, "text", &b});
+    const std::string out = testing::internal::GetCapturedStdout();
+    ASSERT_TRUE(w);
+    EXPECT_NE(out.find("stdout sink out received 1 messages, schema: text, stream: st, topic: tp, "
+                       "partition: 2, offset: 7"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("offset: 7, payload: hello\\nworld, headers: {k: v}"), std::string::npos)
+        << out;
+}
+
+TEST(null_sink, accepts_everything_and_is_idempotent) {
+    auto s = make_null_sink(test::spec_values(null_sink_spec(), ""));
+    ASSERT_TRUE(s);
+    connector_context ctx;
+    ASSERT_TRUE((*s)->open(ctx));
+    message_batch b;
+    message m;
+    m.payload = b.own("x");
+    b.messages.push_back(m);
+    auto w = (*s)->write(sink_batch{"s", "t", 0, "raw", &b});
+    ASSERT_TRUE(w);
+    EXPECT_TRUE(w->rejected.empty());
+    EXPECT_TRUE((*s)->idempotent());
+}
+
+}  // namespace
+}  // namespace trib::connectors

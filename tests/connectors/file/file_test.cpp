@@ -1,0 +1,400 @@
+// The file source and file sink on real files in a temporary directory.
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "connectors/file/file.h"
+#include "harness/peer.h"
+#include "runtime/spec_values.h"
+
+namespace trib::connectors {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+void append_text(const fs::path& p, const std::string& s) {
+    std::ofstream f(p, std::ios::app | std::ios::binary);
+    f << s;
+}
+
+std::string slurp(const fs::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string l;
+    while (std::getline(ss, l))
+        out.push_back(l);
+    return out;
+}
+
+struct source_run {
+    std::unique_ptr<source> src;
+    connector_context ctx;
+    std::string state;
+    std::vector<std::string> got;
+    std::uint64_t seq = 0;
+
+    void open(const config::values& v, const std::string& st = "") {
+        auto s = make_file_source(v);
+        ASSERT_TRUE(s) << s.error().to_string();
+        src = std::move(*s);
+        ctx.key = "tail";
+        auto r = src->open(ctx, st);
+        ASSERT_TRUE(r) << r.error().to_string();
+    }
+    /// Polls until `n` messages arrived in total (acking each batch) or the deadline.
+    bool poll_until(std::size_t n, std::chrono::milliseconds deadline = 5s) {
+        return test::wait_until(
+            [&] {
+                auto b = src->poll(20ms);
+                EXPECT_TRUE(b);
+                if (!b)
+                    return true;
+                for (const auto& m : b->batch.messages)
+                    got.emplace_back(m.payload);
+                if (b->has_state)
+                    state = b->state;
+                if (!b->batch.empty())
+                    src->ack(++seq);
+                return got.size() >= n;
+            },
+            deadline);
+    }
+};
+
+std::string src_toml(const fs::path& p, const std::string& extra = "") {
+    return "path = \"" + p.string() + "\"\npoll_interval = \"5ms\"\n" + extra;
+}
+
+TEST(file_source, reads_complete_lines_and_resumes_from_its_state) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "in.log";
+    append_text(p, "one\ntwo\r\n\nthree\npart");
+    const auto v = test::spec_values(file_source_spec(), src_toml(p));
+    source_run r;
+    r.open(v);
+    ASSERT_TRUE(r.poll_until(3));
+    EXPECT_EQ(r.got, (std::vector<std::string>{"one", "two", "three"}));  // no \r, no empty line
+    // "part" has no newline yet: not a line.
+    auto b = r.src->poll(30ms);
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(b->batch.empty());
+    append_text(p, "ial\nfour\n");
+    ASSERT_TRUE(r.poll_until(5));
+    EXPECT_EQ(r.got[3], "partial");
+    EXPECT_EQ(r.got[4], "four");
+    r.src->close();
+
+    // A new instance with the saved state continues after "four".
+    append_text(p, "five\n");
+    source_run r2;
+    r2.open(v, r.state);
+    ASSERT_TRUE(r2.poll_until(1));
+    EXPECT_EQ(r2.got, (std::vector<std::string>{"five"}));
+}
+
+TEST(file_source, start_position_end_skips_existing_lines) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "in.log";
+    append_text(p, "old1\nold2\n");
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p, "start_position = \"end\"\n")));
+    append_text(p, "new\n");
+    ASSERT_TRUE(r.poll_until(1));
+    EXPECT_EQ(r.got, (std::vector<std::string>{"new"}));
+}
+
+TEST(file_source, waits_for_a_file_that_does_not_exist_yet) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "later.log";
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p)));
+    auto b = r.src->poll(20ms);
+    ASSERT_TRUE(b);
+    EXPECT_TRUE(b->batch.empty());
+    append_text(p, "hello\n");
+    ASSERT_TRUE(r.poll_until(1));
+}
+
+TEST(file_source, survives_rename_rotation_without_loss) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p, "max_batch_lines = 7\n")));
+    int n = 0;
+    auto write = [&](int count) {
+        std::string s;
+        for (int i = 0; i < count; ++i)
+            s += "line" + std::to_string(++n) + "\n";
+        append_text(p, s);
+    };
+    write(20);
+    ASSERT_TRUE(r.poll_until(5));
+    write(10);  // appended to the old file before the rename, not read yet
+    fs::rename(p, dir.path() / "app.log.1");
+    write(15);  // a new file at the path
+    ASSERT_TRUE(r.poll_until(45));
+    write(3);  // the writer still appends just before the next rotation
+    fs::rename(p, dir.path() / "app.log.2");
+    write(2);
+    ASSERT_TRUE(r.poll_until(50));
+    ASSERT_EQ(r.got.size(), 50u);
+    for (int i = 0; i < 50; ++i)
+        EXPECT_EQ(r.got[i], "line" + std::to_string(i + 1));
+}
+
+TEST(file_source, survives_copytruncate) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p)));
+    append_text(p, "a1\na2\na3\n");
+    ASSERT_TRUE(r.poll_until(3));
+    fs::copy_file(p, dir.path() / "app.log.1");
+    fs::resize_file(p, 0);
+    append_text(p, "b1\nb2\n");
+    ASSERT_TRUE(r.poll_until(5));
+    EXPECT_EQ(r.got, (std::vector<std::string>{"a1", "a2", "a3", "b1", "b2"}));
+}
+
+TEST(file_source, copytruncate_then_longer_rewrite_is_noticed_by_fingerprint) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p)));
+    append_text(p, "first-generation-1\nfirst-generation-2\n");
+    ASSERT_TRUE(r.poll_until(2));
+    // Truncated and rewritten past the old offset before the source looked again.
+    fs::resize_file(p, 0);
+    append_text(p, "second-generation-1\nsecond-generation-2\nsecond-generation-3\n");
+    ASSERT_TRUE(r.poll_until(5));
+    EXPECT_EQ(r.got[2], "second-generation-1");
+    EXPECT_EQ(r.got[4], "second-generation-3");
+}
+
+TEST(file_source, resumes_a_file_rotated_while_the_runtime_was_down) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    append_text(p, "l1\nl2\nl3\n");
+    const auto v = test::spec_values(file_source_spec(), src_toml(p));
+    source_run r;
+    r.open(v);
+    ASSERT_TRUE(r.poll_until(3));
+    r.src->close();
+    // While down: more lines into the old file, then rotation and a new file.
+    append_text(p, "l4\nl5\n");
+    fs::rename(p, dir.path() / "app.log.1");
+    append_text(p, "l6\n");
+    source_run r2;
+    r2.open(v, r.state);
+    ASSERT_TRUE(r2.poll_until(3));
+    EXPECT_EQ(r2.got, (std::vector<std::string>{"l4", "l5", "l6"}));
+}
+
+TEST(file_source, cuts_over_long_lines_and_adds_headers) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "big.log";
+    append_text(p, std::string(40, 'x') + "\nshort\n");
+    source_run r;
+    r.open(test::spec_values(file_source_spec(),
+                             src_toml(p, "max_line_bytes = 16\nadd_headers = true\n")));
+    ASSERT_TRUE(r.poll_until(4));
+    EXPECT_EQ(r.got[0], std::string(16, 'x'));
+    EXPECT_EQ(r.got[2], std::string(8, 'x'));
+    EXPECT_EQ(r.got[3], "short");
+}
+
+TEST(file_source, nack_rewinds_to_the_batch) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "in.log";
+    append_text(p, "a\nb\nc\n");
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p, "max_batch_lines = 2\n")));
+    auto b1 = r.src->poll(100ms);
+    ASSERT_TRUE(b1);
+    ASSERT_EQ(b1->batch.size(), 2u);
+    r.src->nack(1);
+    auto b2 = r.src->poll(100ms);
+    ASSERT_TRUE(b2);
+    ASSERT_EQ(b2->batch.size(), 2u);
+    EXPECT_EQ(b2->batch.messages[0].payload, "a");
+}
+
+// ---- sink -----------------------------------------------------------------------------------
+
+struct sink_run {
+    std::unique_ptr<sink> snk;
+    connector_context ctx;
+    void open(const config::values& v) {
+        auto s = make_file_sink(v);
+        ASSERT_TRUE(s) << s.error().to_string();
+        snk = std::move(*s);
+        ctx.key = "out";
+        auto r = snk->open(ctx);
+        ASSERT_TRUE(r) << r.error().to_string();
+    }
+    result<write_outcome> write(const std::vector<std::string>& payloads,
+                                std::uint64_t first_offset, std::string_view schema = "json",
+                                std::uint32_t partition = 0) {
+        message_batch b;
+        for (std::size_t i = 0; i < payloads.size(); ++i) {
+            message m;
+            m.offset = first_offset + i;
+            m.partition = partition;
+            m.id = message_id{first_offset + i, 0};
+            m.payload = b.own(payloads[i]);
+            m.headers.push_back(header{"h", value_kind::string, "v"});
+            b.messages.push_back(std::move(m));
+        }
+        sink_batch sb{"s", "t", partition, schema, &b};
+        return snk->write(sb);
+    }
+};
+
+std::string sink_toml(const fs::path& p, const std::string& extra = "") {
+    return "path = \"" + p.string() + "\"\n" + extra;
+}
+
+TEST(file_sink, writes_json_lines_by_schema) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "sub" / "out.jsonl";
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p)));
+    auto w = r.write({"{\"a\": 1,\n \"b\": [1, 2]}", "not json"}, 0, "json");
+    ASSERT_TRUE(w);
+    ASSERT_EQ(w->rejected.size(), 1u);  // invalid JSON goes to the error policy
+    EXPECT_EQ(w->rejected[0].index, 1u);
+    ASSERT_TRUE(r.write({"line \"quoted\"\n"}, 2, "text"));
+    ASSERT_TRUE(r.write({std::string("\x00\x01\xff", 3)}, 3, "raw"));
+    r.snk->close();
+    auto lines = lines_of(slurp(p));
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0], "{\"payload\":{\"a\": 1,  \"b\": [1, 2]}}");
+    EXPECT_EQ(lines[1], "{\"payload\":\"line \\\"quoted\\\"\\n\"}");
+    EXPECT_EQ(lines[2], "{\"payload\":\"AAH/\"}");
+}
+
+TEST(file_sink, metadata_and_raw_format) {
+    test::temp_dir dir("trib-fsink");
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(),
+                             sink_toml(dir.path() / "m.jsonl", "include_metadata = true\n")));
+    ASSERT_TRUE(r.write({"{\"x\":true}"}, 41, "json", 3));
+    r.snk->close();
+    const auto line = lines_of(slurp(dir.path() / "m.jsonl")).at(0);
+    EXPECT_EQ(line.rfind("{\"stream\":\"s\",\"topic\":\"t\",\"partition\":3,\"offset\":41,", 0), 0u)
+        << line;
+    EXPECT_NE(line.find("\"headers\":{\"h\":\"v\"}"), std::string::npos);
+    EXPECT_NE(line.find("\"payload\":{\"x\":true}}"), std::string::npos);
+
+    sink_run raw;
+    raw.open(
+        test::spec_values(file_sink_spec(), sink_toml(dir.path() / "r.txt", "format = \"raw\"\n")));
+    ASSERT_TRUE(raw.write({"abc", "def"}, 0, "text"));
+    raw.snk->close();
+    EXPECT_EQ(slurp(dir.path() / "r.txt"), "abc\ndef\n");
+}
+
+TEST(file_sink, rotates_by_size) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "max_file_size = 100\n")));
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(r.write({"\"message number " + std::to_string(i) + "\""}, i, "json"));
+    }
+    r.snk->close();
+    std::size_t total = 0;
+    std::size_t files = 0;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+        ++files;
+        EXPECT_LE(fs::file_size(e.path()), 100u) << e.path();
+        total += lines_of(slurp(e.path())).size();
+    }
+    EXPECT_EQ(total, 10u);
+    EXPECT_GE(files, 3u);
+    EXPECT_TRUE(fs::exists(dir.path() / "out.jsonl.1"));
+}
+
+TEST(file_sink, rotates_by_time) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "rotate_interval = \"30ms\"\n")));
+    ASSERT_TRUE(r.write({"1"}, 0));
+    std::this_thread::sleep_for(60ms);
+    ASSERT_TRUE(r.write({"2"}, 1));
+    r.snk->close();
+    EXPECT_EQ(lines_of(slurp(dir.path() / "out.jsonl.1")).size(), 1u);
+    EXPECT_EQ(lines_of(slurp(p)).size(), 1u);
+}
+
+TEST(file_sink, cuts_a_torn_last_line_at_open) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    append_text(p, "{\"payload\":1}\n{\"payload\":2}\n{\"payl");
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p)));
+    ASSERT_TRUE(r.write({"3"}, 2));
+    r.snk->close();
+    EXPECT_EQ(slurp(p), "{\"payload\":1}\n{\"payload\":2}\n{\"payload\":3}\n");
+}
+
+TEST(file_sink, idempotent_mode_leaves_no_duplicates_on_replay) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    const auto v = test::spec_values(file_sink_spec(),
+                                     sink_toml(p, "idempotent = true\nmax_file_size = 400\n"));
+    std::vector<std::string> payloads;
+    for (int i = 0; i < 30; ++i)
+        payloads.push_back(std::to_string(i));
+    {
+        sink_run r;
+        r.open(v);
+        ASSERT_TRUE(r.write({payloads.begin(), payloads.begin() + 10}, 0, "json", 0));
+        ASSERT_TRUE(r.write({payloads.begin(), payloads.begin() + 5}, 100, "json", 1));
+        ASSERT_TRUE(r.write({payloads.begin() + 10, payloads.begin() + 20}, 10, "json", 0));
+        r.snk->close();
+    }
+    EXPECT_TRUE(fs::exists(dir.path() / "out.jsonl.1"));
+    {
+        // A restart replays from an older commit: 5..29 of partition 0 and all of partition 1.
+        sink_run r;
+        r.open(v);
+        ASSERT_TRUE(r.write({payloads.begin() + 5, payloads.end()}, 5, "json", 0));
+        ASSERT_TRUE(r.write({payloads.begin(), payloads.begin() + 6}, 100, "json", 1));
+        EXPECT_TRUE(r.snk->idempotent());
+        r.snk->close();
+    }
+    std::map<std::pair<int, int>, int> seen;
+    for (const auto& e : fs::directory_iterator(dir.path())) {
+        if (e.path().extension() == ".offsets")
+            continue;
+        for (const auto& l : lines_of(slurp(e.path()))) {
+            const auto pp = l.find("\"partition\":");
+            const auto oo = l.find("\"offset\":");
+            ASSERT_NE(pp, std::string::npos) << l;
+            ++seen[{std::stoi(l.substr(pp + 12)), std::stoi(l.substr(oo + 9))}];
+        }
+    }
+    EXPECT_EQ(seen.size(), 30u + 6u);
+    for (const auto& [k, n] : seen)
+        EXPECT_EQ(n, 1) << k.first << "/" << k.second;
+}
+
+}  // namespace
+}  // namespace trib::connectors
