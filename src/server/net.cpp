@@ -1,0 +1,428 @@
+// The embedded server's network layer: a TCP (optionally TLS) listener on Boost.Asio with one
+// C++20 coroutine per connection. Each connection reads a 256-byte header, then the body, hands
+// the frame to the broker and writes the reply: lockstep, as Iggy's clients are.
+
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "iggy/wire/header.h"
+#include "server/broker.h"
+#include "server/server.h"
+
+namespace trib::server {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+namespace ssl = asio::ssl;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+/// Splits "host:port" / "[v6]:port".
+result<std::pair<std::string, std::uint16_t>> split_address(const std::string& address) {
+    std::string host;
+    std::string port;
+    if (!address.empty() && address.front() == '[') {
+        auto close = address.find(']');
+        if (close == std::string::npos || close + 1 >= address.size() || address[close + 1] != ':')
+            return fail(errc::invalid_argument, "bad address '" + address + "'");
+        host = address.substr(1, close - 1);
+        port = address.substr(close + 2);
+    } else {
+        auto colon = address.rfind(':');
+        if (colon == std::string::npos)
+            return fail(errc::invalid_argument, "address '" + address + "' needs host:port");
+        host = address.substr(0, colon);
+        port = address.substr(colon + 1);
+    }
+    unsigned long p = 0;
+    try {
+        std::size_t used = 0;
+        p = std::stoul(port, &used);
+        if (used != port.size() || p > 65535)
+            throw std::out_of_range("port");
+    } catch (const std::exception&) {
+        return fail(errc::invalid_argument, "bad port in address '" + address + "'");
+    }
+    if (host.empty())
+        host = "0.0.0.0";
+    return std::pair{host, static_cast<std::uint16_t>(p)};
+}
+
+/// Many idle topics keep two files open per partition: use the hard limit.
+void raise_nofile_limit() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+}  // namespace
+
+struct embedded_server::impl {
+    explicit impl(server_options o) : opt(std::move(o)) {}
+
+    server_options opt;
+    std::unique_ptr<broker> brk;
+    root_credentials creds;
+    asio::io_context ioc;
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+    // Requests that may wait for a disk sync run here, so that several can share one fsync
+    // (group commit in the partition log) and the event loops keep serving reads.
+    asio::thread_pool disk_pool{8};
+    std::unique_ptr<ssl::context> tls;
+    tcp::acceptor acceptor{ioc};
+    asio::steady_timer housekeeping_timer{ioc};
+    std::vector<std::thread> threads;
+    std::string host;
+    std::uint16_t port = 0;
+
+    struct session_handle {
+        std::function<void()> cancel;  // posts a cancel of the socket to its strand
+    };
+    std::mutex sess_mu;
+    std::condition_variable sess_cv;
+    std::map<std::uint32_t, session_handle> sessions;  // (sess_mu)
+    std::atomic<bool> stopping{false};
+    std::once_flag stop_once;
+
+    status start();
+    void stop();
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> housekeeping();
+    template <class Stream>
+    asio::awaitable<void> run_session(std::shared_ptr<Stream> stream,
+                                      std::shared_ptr<connection_state> c);
+    void spawn_session(tcp::socket sock);
+};
+
+status embedded_server::impl::start() {
+    TRIB_ASSIGN_OR_RETURN(brk, broker::open(opt));
+    creds = brk->credentials();
+    if (!opt.tls_cert.empty() || !opt.tls_key.empty()) {
+        if (opt.tls_cert.empty() || opt.tls_key.empty())
+            return fail(errc::invalid_argument,
+                        "embedded server: TLS needs both a certificate and a key");
+        tls = std::make_unique<ssl::context>(ssl::context::tls_server);
+        boost::system::error_code ec;
+        tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                             ssl::context::no_tlsv1_1,
+                         ec);
+        tls->use_certificate_chain_file(opt.tls_cert.string(), ec);
+        if (ec)
+            return fail(errc::invalid_argument, "embedded server: TLS certificate " +
+                                                    opt.tls_cert.string() + ": " + ec.message());
+        tls->use_private_key_file(opt.tls_key.string(), ssl::context::pem, ec);
+        if (ec)
+            return fail(errc::invalid_argument,
+                        "embedded server: TLS key " + opt.tls_key.string() + ": " + ec.message());
+    }
+    TRIB_ASSIGN_OR_RETURN(auto hp, split_address(opt.address));
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(hp.first, ec);
+    if (ec) {
+        tcp::resolver res(ioc);
+        auto found = res.resolve(hp.first, std::to_string(hp.second), ec);
+        if (ec || found.empty())
+            return fail(errc::invalid_argument,
+                        "embedded server: cannot resolve '" + hp.first + "': " + ec.message());
+        addr = found.begin()->endpoint().address();
+    }
+    tcp::endpoint ep(addr, hp.second);
+    acceptor.open(ep.protocol(), ec);
+    if (!ec)
+        acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec)
+        acceptor.bind(ep, ec);
+    if (!ec)
+        acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec)
+        return error(errc::unavailable,
+                     "embedded server: cannot listen on " + opt.address + ": " + ec.message());
+    auto local = acceptor.local_endpoint(ec);
+    host = local.address().to_string();
+    port = local.port();
+    brk->set_endpoint(host, port);
+
+    work.emplace(ioc.get_executor());
+    asio::co_spawn(ioc, accept_loop(), asio::detached);
+    asio::co_spawn(ioc, housekeeping(), asio::detached);
+    unsigned n = opt.threads ? opt.threads : std::max(2u, std::thread::hardware_concurrency());
+    for (unsigned i = 0; i < n; ++i)
+        threads.emplace_back([this] { ioc.run(); });
+    return ok();
+}
+
+asio::awaitable<void> embedded_server::impl::accept_loop() {
+    for (;;) {
+        auto [ec, sock] = co_await acceptor.async_accept(asio::make_strand(ioc), use_tuple);
+        if (stopping.load())
+            co_return;
+        if (ec) {
+            if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+                co_return;
+            // Out of file descriptors and similar: back off briefly instead of spinning.
+            spdlog::warn("embedded server: accept failed: {}", ec.message());
+            asio::steady_timer t(ioc, std::chrono::milliseconds(50));
+            co_await t.async_wait(use_tuple);
+            continue;
+        }
+        spawn_session(std::move(sock));
+    }
+}
+
+void embedded_server::impl::spawn_session(tcp::socket sock) {
+    boost::system::error_code ec;
+    sock.set_option(tcp::no_delay(true), ec);
+    auto rep = sock.remote_endpoint(ec);
+    std::string peer =
+        ec ? std::string("unknown") : rep.address().to_string() + ":" + std::to_string(rep.port());
+    auto c = brk->connect(peer);
+    auto ex = sock.get_executor();
+    if (tls) {
+        auto stream = std::make_shared<ssl::stream<tcp::socket>>(std::move(sock), *tls);
+        {
+            std::lock_guard l(sess_mu);
+            sessions[c->id] = {[ex, w = std::weak_ptr(stream)] {
+                asio::post(ex, [w] {
+                    if (auto s = w.lock()) {
+                        boost::system::error_code e;
+                        s->lowest_layer().cancel(e);
+                    }
+                });
+            }};
+        }
+        asio::co_spawn(ex, run_session(stream, c), asio::detached);
+    } else {
+        auto stream = std::make_shared<tcp::socket>(std::move(sock));
+        {
+            std::lock_guard l(sess_mu);
+            sessions[c->id] = {[ex, w = std::weak_ptr(stream)] {
+                asio::post(ex, [w] {
+                    if (auto s = w.lock()) {
+                        boost::system::error_code e;
+                        s->cancel(e);
+                    }
+                });
+            }};
+        }
+        asio::co_spawn(ex, run_session(stream, c), asio::detached);
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream> stream,
+                                                         std::shared_ptr<connection_state> c) {
+    bool run = true;
+    if constexpr (!std::is_same_v<Stream, tcp::socket>) {
+        auto [ec] = co_await stream->async_handshake(ssl::stream_base::server, use_tuple);
+        if (ec) {
+            spdlog::debug("embedded server: TLS handshake with {} failed: {}", c->address,
+                          ec.message());
+        }
+        run = !ec && !stopping.load();
+    }
+    if (run) {
+        iggy::bytes header(iggy::header_size);
+        // The body buffer is reused unless a send's batch is still referenced by the partition
+        // log's recent-batch cache (append_shared): then the next request gets a fresh one.
+        auto body = std::make_shared<iggy::bytes>();
+        reply rep;
+        std::vector<asio::const_buffer> bufs;
+        for (;;) {
+            auto [ec, n] = co_await asio::async_read(*stream, asio::buffer(header), use_tuple);
+            if (ec) {
+                if (c->evict_stale.load() && !stopping.load()) {
+                    iggy::eviction_header e;
+                    e.client = {c->id, 0};
+                    e.reason = static_cast<std::uint8_t>(iggy::eviction_reason::stale_client);
+                    auto frame = iggy::encode_eviction(e);
+                    co_await asio::async_write(*stream, asio::buffer(frame), use_tuple);
+                }
+                break;
+            }
+            auto prefix = iggy::read_frame_prefix(header);
+            if (!prefix || prefix->command > iggy::max_frame_command)
+                break;  // framing lost, or not a client frame: close without a reply
+            if (body.use_count() > 1)
+                body = std::make_shared<iggy::bytes>();
+            body->resize(prefix->body_size);
+            if (!body->empty()) {
+                auto [ec2, n2] = co_await asio::async_read(*stream, asio::buffer(*body), use_tuple);
+                if (ec2)
+                    break;
+            }
+            if (prefix->command != static_cast<std::uint8_t>(iggy::frame_command::request))
+                continue;  // a valid command byte other than Request is ignored
+            if (brk->may_block(header)) {
+                co_await asio::co_spawn(
+                    disk_pool,
+                    [&]() -> asio::awaitable<void> {
+                        brk->handle(*c, header, *body, rep, body);
+                        co_return;
+                    },
+                    asio::use_awaitable);
+            } else {
+                brk->handle(*c, header, *body, rep, body);
+            }
+            if (rep.action == reply_action::drop)
+                continue;
+            if (rep.action == reply_action::close)
+                break;
+            bufs.clear();
+            bufs.push_back(asio::buffer(rep.frame));
+            for (const auto& t : rep.tail)
+                bufs.push_back(asio::buffer(t.data(), t.size()));
+            auto [ec3, n3] = co_await asio::async_write(*stream, bufs, use_tuple);
+            rep.owners.clear();
+            rep.tail.clear();
+            if (ec3)
+                break;
+        }
+    }
+    brk->disconnect(*c);
+    {
+        boost::system::error_code ec;
+        if constexpr (std::is_same_v<Stream, tcp::socket>) {
+            stream->shutdown(tcp::socket::shutdown_both, ec);
+            stream->close(ec);
+        } else {
+            stream->lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
+            stream->lowest_layer().close(ec);
+        }
+    }
+    {
+        std::lock_guard l(sess_mu);
+        sessions.erase(c->id);
+    }
+    sess_cv.notify_all();
+}
+
+asio::awaitable<void> embedded_server::impl::housekeeping() {
+    // Offsets committed by polls and retention run every second (or the fsync interval, if
+    // shorter); the heartbeat sweep runs at a tenth of the heartbeat interval.
+    auto maint_every =
+        std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000), opt.fsync_interval);
+    if (maint_every.count() <= 0)
+        maint_every = std::chrono::milliseconds(1000);
+    auto hb_every = opt.heartbeat_interval.count() > 0
+                        ? std::max<std::chrono::milliseconds>(std::chrono::milliseconds(10),
+                                                              opt.heartbeat_interval / 10)
+                        : std::chrono::milliseconds(0);
+    auto tick = hb_every.count() > 0 ? std::min(maint_every, hb_every) : maint_every;
+    auto last_maint = std::chrono::steady_clock::now();
+    while (!stopping.load()) {
+        housekeeping_timer.expires_after(tick);
+        (void)co_await housekeeping_timer.async_wait(use_tuple);
+        if (stopping.load())
+            co_return;
+        if (hb_every.count() > 0) {
+            auto stale = brk->sweep_stale(opt.heartbeat_interval * 6 / 5);
+            std::lock_guard l(sess_mu);
+            for (auto id : stale) {
+                auto it = sessions.find(id);
+                if (it != sessions.end()) {
+                    spdlog::info("embedded server: evicting stale consumer-group member {}", id);
+                    it->second.cancel();
+                }
+            }
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now - last_maint >= maint_every) {
+            last_maint = now;
+            co_await asio::co_spawn(
+                disk_pool,
+                [this]() -> asio::awaitable<void> {
+                    brk->maintenance(false);
+                    co_return;
+                },
+                asio::use_awaitable);
+        }
+    }
+}
+
+void embedded_server::impl::stop() {
+    std::call_once(stop_once, [this] {
+        stopping = true;
+        asio::post(ioc, [this] {
+            boost::system::error_code ec;
+            acceptor.close(ec);
+            housekeeping_timer.cancel();
+        });
+        {
+            std::unique_lock l(sess_mu);
+            for (auto& [id, h] : sessions)
+                h.cancel();
+            sess_cv.wait_for(l, std::chrono::seconds(10), [this] { return sessions.empty(); });
+        }
+        work.reset();
+        ioc.stop();
+        for (auto& t : threads)
+            if (t.joinable())
+                t.join();
+        disk_pool.join();
+        brk.reset();  // flushes offsets and syncs the logs
+    });
+}
+
+embedded_server::embedded_server(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+
+embedded_server::~embedded_server() {
+    stop();
+}
+
+result<std::unique_ptr<embedded_server>> embedded_server::start(server_options options) {
+    apply_environment(options);
+    raise_nofile_limit();
+    auto i = std::make_unique<impl>(std::move(options));
+    auto st = i->start();
+    if (!st) {
+        i->stop();
+        return unexpected(st.error());
+    }
+    return std::unique_ptr<embedded_server>(new embedded_server(std::move(i)));
+}
+
+std::uint16_t embedded_server::port() const {
+    return impl_->port;
+}
+std::string embedded_server::address() const {
+    if (impl_->host.find(':') != std::string::npos)
+        return "[" + impl_->host + "]:" + std::to_string(impl_->port);
+    return impl_->host + ":" + std::to_string(impl_->port);
+}
+bool embedded_server::tls() const {
+    return impl_->tls != nullptr;
+}
+const root_credentials& embedded_server::credentials() const {
+    return impl_->creds;
+}
+const server_options& embedded_server::options() const {
+    return impl_->opt;
+}
+void embedded_server::stop() {
+    if (impl_)
+        impl_->stop();
+}
+
+}  // namespace trib::server

@@ -1,0 +1,109 @@
+// `tributary serve`: option parsing and the foreground run loop of the embedded server.
+
+#include "server/serve.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "server/model.h"
+#include "server/server.h"
+
+namespace trib::server {
+
+int serve_main(int argc, char** argv) {
+    CLI::App app{"Run the embedded Iggy-compatible server (binary protocol 0.11, server 0.9.x)",
+                 "tributary serve"};
+    server_options opt;
+    std::string data_dir, fsync = "interval", fsync_interval = "1s", segment_size = "1GiB",
+                          heartbeat = "30s", tls_cert, tls_key;
+    app.add_option("--data-dir", data_dir, "Directory for streams, messages and metadata")
+        ->required();
+    app.add_option("--address", opt.address, "host:port to listen on (loopback by default)")
+        ->capture_default_str();
+    app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve TLS instead of TCP");
+    app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
+    app.add_option("--root-username", opt.root_username,
+                   "Root user name for a new data dir (default: $IGGY_ROOT_USERNAME or iggy)");
+    app.add_option("--root-password", opt.root_password,
+                   "Root password for a new data dir (default: $IGGY_ROOT_PASSWORD or a random "
+                   "password, printed once)");
+    app.add_flag("--with-default-root-credentials", opt.default_root_credentials,
+                 "Root user iggy/iggy (development only)");
+    app.add_option("--fsync", fsync, "When messages are synced: always, interval or never")
+        ->capture_default_str();
+    app.add_option("--fsync-interval", fsync_interval, "Sync interval for --fsync interval")
+        ->capture_default_str();
+    app.add_option("--segment-size", segment_size, "Default segment size of new topics")
+        ->capture_default_str();
+    app.add_option("--heartbeat-interval", heartbeat,
+                   "Evict consumer-group members silent for 1.2 x this (0 disables)")
+        ->capture_default_str();
+    app.add_option("--threads", opt.threads, "Network threads (0: one per core)");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        int code = app.exit(e);
+        return code == 0 ? 0 : 2;
+    }
+    opt.data_dir = data_dir;
+    opt.tls_cert = tls_cert;
+    opt.tls_key = tls_key;
+    auto policy = storage::parse_fsync_policy(fsync);
+    if (!policy) {
+        fmt::print(stderr, "tributary serve: --fsync: {}\n", policy.error().message());
+        return 2;
+    }
+    opt.fsync = *policy;
+    auto interval = parse_duration_us(fsync_interval);
+    if (!interval || *interval == 0 || *interval == UINT64_MAX) {
+        fmt::print(stderr, "tributary serve: --fsync-interval: bad duration '{}'\n",
+                   fsync_interval);
+        return 2;
+    }
+    opt.fsync_interval = std::chrono::milliseconds(std::max<std::uint64_t>(1, *interval / 1000));
+    auto seg = parse_size(segment_size);
+    if (!seg || *seg < 4096 || *seg > (std::uint64_t{2} << 30)) {
+        fmt::print(stderr, "tributary serve: --segment-size: '{}' is not 4KiB..2GiB\n",
+                   segment_size);
+        return 2;
+    }
+    opt.segment_size = *seg;
+    auto hb = parse_duration_us(heartbeat);
+    if (!hb || *hb == UINT64_MAX) {
+        fmt::print(stderr, "tributary serve: --heartbeat-interval: bad duration '{}'\n", heartbeat);
+        return 2;
+    }
+    opt.heartbeat_interval = std::chrono::milliseconds(*hb / 1000);
+
+    // Block the stop signals in every thread the server starts; this thread waits for them.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    apply_environment(opt);
+    auto srv = embedded_server::start(opt);
+    if (!srv) {
+        fmt::print(stderr, "tributary serve: {}\n", srv.error().message());
+        return 1;
+    }
+    const auto& creds = (*srv)->credentials();
+    if (!creds.password.empty() && (opt.default_root_credentials || opt.root_password.empty())) {
+        // Printed on stdout as well as logged, as Iggy prints a generated root password.
+        fmt::print("root user: {} / {}\n", creds.username, creds.password);
+    }
+    fmt::print("listening on {}{}\n", (*srv)->address(), (*srv)->tls() ? " (TLS)" : "");
+    std::fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    spdlog::info("embedded server: stopping (signal {})", sig);
+    (*srv)->stop();
+    return 0;
+}
+
+}  // namespace trib::server
