@@ -358,12 +358,14 @@ result<bytes_view> connection::read_reply(std::uint64_t request, std::uint8_t op
         close();
         return f->eviction.to_error();
     }
-    if (f->reply.request != request || f->reply.operation != op) {
-        // Lockstep makes this impossible unless the stream lost its framing.
+    // The operation is not compared: some replies carry an internal op (CreateTopic answers
+    // with 64, CreatePartitions with 65). The request number is echoed; lockstep makes a
+    // mismatch impossible unless the stream lost its framing.
+    if (f->reply.request != request) {
         close();
         return fail(errc::protocol_error,
-                    fmt::format("reply for request {} op {} while waiting for {} op {}",
-                                f->reply.request, f->reply.operation, request, op));
+                    fmt::format("reply for request {} while waiting for {} (op {})",
+                                f->reply.request, request, op));
     }
     return reply_payload(f->reply, f->body);
 }

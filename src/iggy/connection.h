@@ -77,6 +77,8 @@ class connection {
     /// Encodes `req` and calls it.
     template <class R>
     [[nodiscard]] result<bytes_view> call(const R& req) {
+        // Connect first: a reconnect logs in and re-joins groups through `scratch_` too.
+        TRIB_TRY(ensure_connected());
         scratch_.clear();
         writer w(scratch_);
         req.encode(w);
