@@ -2,11 +2,14 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <mutex>
+#include <utility>
+#include <vector>
 
 namespace trib::net {
 
@@ -59,6 +62,94 @@ std::string body_snippet(std::string_view body) {
     if (body.size() > max)
         out += "...";
     return std::string(trim(out));
+}
+
+/// AWS SigV4's URI encoding: RFC 3986 unreserved characters kept, everything else %XX.
+std::string aws_uri_encode(std::string_view s) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += '%';
+            out += hex[u >> 4];
+            out += hex[u & 15];
+        }
+    }
+    return out;
+}
+
+std::string percent_decode_lenient(std::string_view s) {
+    auto hexval = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
+            out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+/// The URL with its query in SigV4 canonical form (parameters encoded and sorted). libcurl 7.88
+/// signs the query exactly as given, while AWS canonicalizes it before checking: handing curl
+/// the canonical form makes both agree. The order of query parameters means nothing to AWS.
+std::string aws_canonical_query_url(const std::string& url) {
+    auto q = url.find('?');
+    if (q == std::string::npos)
+        return url;
+    auto frag = url.find('#', q);
+    std::string_view query(url.data() + q + 1,
+                           (frag == std::string::npos ? url.size() : frag) - q - 1);
+    std::vector<std::pair<std::string, std::string>> params;
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view part = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (part.empty())
+            continue;
+        auto eq = part.find('=');
+        std::string_view k = part.substr(0, eq);
+        std::string_view v =
+            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+        params.emplace_back(aws_uri_encode(percent_decode_lenient(k)),
+                            aws_uri_encode(percent_decode_lenient(v)));
+    }
+    std::sort(params.begin(), params.end());
+    std::string out = url.substr(0, q);
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        out += i == 0 ? '?' : '&';
+        out += params[i].first;
+        out += '=';
+        out += params[i].second;
+    }
+    return out;
+}
+
+std::string sha256_hex(std::string_view data) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned n = 0;
+    EVP_Digest(data.data(), data.size(), md.data(), &n, EVP_sha256(), nullptr);
+    std::string out;
+    for (unsigned i = 0; i < n; ++i) {
+        out += hex[md[i] >> 4];
+        out += hex[md[i] & 15];
+    }
+    return out;
 }
 
 void global_init_once() {
@@ -243,7 +334,8 @@ result<http_response> http_client::perform(const http_request& req) {
     impl_->errbuf[0] = '\0';
 
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, impl_->errbuf.data());
-    curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+    std::string url = o.aws_sigv4 ? aws_canonical_query_url(req.url) : req.url;
+    curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     // URLs come from configuration: refuse file://, gopher:// and friends.
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -312,20 +404,28 @@ result<http_response> http_client::perform(const http_request& req) {
     }
     if (!o.bearer_token.empty() && !o.aws_sigv4)
         headers.try_emplace("Authorization", bearer_auth_header(o.bearer_token));
-    if (o.aws_sigv4 && !o.aws_sigv4->session_token.empty())
-        headers.try_emplace("x-amz-security-token", o.aws_sigv4->session_token);
+    if (o.aws_sigv4) {
+        if (!o.aws_sigv4->session_token.empty())
+            headers.try_emplace("x-amz-security-token", o.aws_sigv4->session_token);
+        // S3 refuses requests without the payload hash header; libcurl 7.88 does not add it.
+        if (o.aws_sigv4->service == "s3")
+            headers.try_emplace("x-amz-content-sha256", sha256_hex(req.body));
+    }
     slist hl;
     for (const auto& [k, v] : headers) {
         // "Name;" is libcurl's way to send a header with an empty value.
         hl.add(v.empty() ? k + ";" : k + ": " + v);
     }
+    // Header removals ("Name:") are signed by libcurl 7.88's SigV4 code but never sent, which
+    // breaks the signature: with SigV4, send real values instead of removing.
+    bool can_remove = !o.aws_sigv4;
     // No "Expect: 100-continue" round trip on large bodies: it costs a full RTT per request
     // and the servers we talk to read the body anyway.
-    if (!headers.count("Expect"))
+    if (!headers.count("Expect") && can_remove)
         hl.add("Expect:");
     // libcurl would otherwise label a body application/x-www-form-urlencoded.
     if (has_body && !headers.count("Content-Type"))
-        hl.add("Content-Type:");
+        hl.add(can_remove ? "Content-Type:" : "Content-Type: application/octet-stream");
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl.get());
 
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_body);
