@@ -1,0 +1,299 @@
+#include "connectors/http/json.h"
+
+#include <fmt/format.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
+#include <rapidjson/writer.h>
+
+#include <cctype>
+
+namespace trib::connectors::http_detail {
+
+namespace {
+
+/// RapidJSON output stream appending to a std::string (no intermediate buffer).
+struct string_out {
+    using Ch = char;
+    std::string* s;
+    void Put(char c) { s->push_back(c); }
+    void Flush() {}
+};
+
+/// A writer that copies numbers exactly as they were written (RapidJSON's Writer would quote the
+/// raw numbers kParseNumbersAsStringsFlag hands it).
+struct exact_writer : rapidjson::Writer<string_out> {
+    using rapidjson::Writer<string_out>::Writer;
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        return RawValue(s, n, rapidjson::kNumberType);
+    }
+};
+
+// Numbers are kept as written (big integers, decimals) and strings must be valid UTF-8.
+constexpr unsigned parse_flags =
+    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag;
+
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+std::string_view trim_ws(std::string_view s) {
+    while (!s.empty() && is_ws(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && is_ws(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::string parse_error_text(const rapidjson::Reader& r) {
+    return fmt::format("invalid JSON at byte {} (error {})", r.GetErrorOffset(),
+                       static_cast<int>(r.GetParseErrorCode()));
+}
+
+/// Records where each element of a top-level array ends (the stream position after it).
+struct array_splitter : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, array_splitter> {
+    rapidjson::MemoryStream* in = nullptr;
+    int depth = 0;
+    bool root_is_array = false;
+    std::size_t array_start = 0;  // just after '['
+    std::vector<std::size_t> ends;
+
+    bool scalar() {
+        if (depth == 1 && root_is_array)
+            ends.push_back(in->Tell());
+        return true;
+    }
+    bool Default() { return scalar(); }
+    bool RawNumber(const char*, rapidjson::SizeType, bool) { return scalar(); }
+    bool String(const char*, rapidjson::SizeType, bool) { return scalar(); }
+    bool Key(const char*, rapidjson::SizeType, bool) { return true; }
+    bool open(bool array) {
+        if (depth == 0 && array) {
+            root_is_array = true;
+            array_start = in->Tell();
+        }
+        ++depth;
+        return true;
+    }
+    bool close() {
+        --depth;
+        return scalar();
+    }
+    bool StartObject() { return open(false); }
+    bool EndObject(rapidjson::SizeType) { return close(); }
+    bool StartArray() { return open(true); }
+    bool EndArray(rapidjson::SizeType) { return close(); }
+};
+
+}  // namespace
+
+// ---- json_path -------------------------------------------------------------------------------
+
+result<json_path> json_path::parse(std::string_view text) {
+    json_path p;
+    p.text_ = std::string(text);
+    std::string_view s = trim_ws(text);
+    auto bad = [&](std::string_view why) {
+        return fail(errc::invalid_argument,
+                    fmt::format("JSON path \"{}\": {}", std::string(text), why));
+    };
+    std::size_t i = 0;
+    if (i < s.size() && s[i] == '$')
+        ++i;
+    bool first = true;
+    while (i < s.size()) {
+        char c = s[i];
+        if (c == '.' || (first && c != '[')) {
+            if (c == '.')
+                ++i;
+            if (i < s.size() && s[i] == '*') {
+                p.steps_.push_back(step{step::kind::wildcard, {}, 0});
+                ++i;
+            } else {
+                std::size_t j = i;
+                while (j < s.size() && s[j] != '.' && s[j] != '[')
+                    ++j;
+                if (j == i)
+                    return bad("empty key");
+                p.steps_.push_back(step{step::kind::key, std::string(s.substr(i, j - i)), 0});
+                i = j;
+            }
+        } else if (c == '[') {
+            ++i;
+            if (i >= s.size())
+                return bad("unclosed '['");
+            if (s[i] == '*') {
+                ++i;
+                p.steps_.push_back(step{step::kind::wildcard, {}, 0});
+            } else if (s[i] == '\'' || s[i] == '"') {
+                const char q = s[i++];
+                std::string key;
+                while (i < s.size() && s[i] != q) {
+                    if (s[i] == '\\' && i + 1 < s.size())
+                        ++i;
+                    key.push_back(s[i++]);
+                }
+                if (i >= s.size())
+                    return bad("unclosed quote");
+                ++i;
+                p.steps_.push_back(step{step::kind::key, std::move(key), 0});
+            } else if (std::isdigit(static_cast<unsigned char>(s[i]))) {
+                std::size_t n = 0;
+                while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+                    n = n * 10 + static_cast<std::size_t>(s[i] - '0');
+                    if (n > (1u << 30))
+                        return bad("index too large");
+                    ++i;
+                }
+                p.steps_.push_back(step{step::kind::index, {}, n});
+            } else {
+                return bad("expected *, an index or a quoted key after '['");
+            }
+            if (i >= s.size() || s[i] != ']')
+                return bad("expected ']'");
+            ++i;
+        } else {
+            return bad(fmt::format("unexpected '{}'", c));
+        }
+        first = false;
+    }
+    return p;
+}
+
+void json_path::walk(const rapidjson::Value& v, std::size_t i,
+                     std::vector<const rapidjson::Value*>& out) const {
+    if (i == steps_.size()) {
+        out.push_back(&v);
+        return;
+    }
+    const step& st = steps_[i];
+    switch (st.what) {
+        case step::kind::key:
+            if (v.IsObject()) {
+                auto it = v.FindMember(rapidjson::StringRef(st.key.data(), st.key.size()));
+                if (it != v.MemberEnd())
+                    walk(it->value, i + 1, out);
+            }
+            break;
+        case step::kind::index:
+            if (v.IsArray() && st.index < v.Size())
+                walk(v[static_cast<rapidjson::SizeType>(st.index)], i + 1, out);
+            break;
+        case step::kind::wildcard:
+            if (v.IsArray()) {
+                for (const auto& e : v.GetArray())
+                    walk(e, i + 1, out);
+            } else if (v.IsObject()) {
+                for (const auto& m : v.GetObject())
+                    walk(m.value, i + 1, out);
+            }
+            break;
+    }
+}
+
+void json_path::select(const rapidjson::Value& root,
+                       std::vector<const rapidjson::Value*>& out) const {
+    walk(root, 0, out);
+}
+
+const rapidjson::Value* json_path::first(const rapidjson::Value& root) const {
+    std::vector<const rapidjson::Value*> out;
+    walk(root, 0, out);
+    return out.empty() ? nullptr : out.front();
+}
+
+// ---- serialization ---------------------------------------------------------------------------
+
+void append_json(const rapidjson::Value& v, std::string& out) {
+    string_out os{&out};
+    rapidjson::Writer<string_out> w(os);
+    v.Accept(w);
+}
+
+void append_json_string(std::string_view s, std::string& out) {
+    string_out os{&out};
+    rapidjson::Writer<string_out> w(os);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+std::string scalar_text(const rapidjson::Value& v) {
+    if (v.IsString())
+        return std::string(v.GetString(), v.GetStringLength());
+    if (v.IsNull())
+        return {};
+    if (v.IsBool())
+        return v.GetBool() ? "true" : "false";
+    std::string out;
+    append_json(v, out);
+    return out;
+}
+
+bool append_minified(std::string_view in, std::string& out) {
+    const std::size_t before = out.size();
+    rapidjson::MemoryStream ms(in.data(), in.size());
+    string_out os{&out};
+    exact_writer w(os);
+    rapidjson::Reader r;
+    if (!r.Parse<parse_flags>(ms, w)) {
+        out.resize(before);
+        return false;
+    }
+    return true;
+}
+
+bool is_valid_json(std::string_view in) {
+    rapidjson::MemoryStream ms(in.data(), in.size());
+    rapidjson::BaseReaderHandler<> h;
+    rapidjson::Reader r;
+    return !r.Parse<parse_flags>(ms, h).IsError();
+}
+
+bool split_json(std::string_view body, std::vector<std::string_view>& out, split_error& err) {
+    rapidjson::MemoryStream ms(body.data(), body.size());
+    array_splitter h;
+    h.in = &ms;
+    rapidjson::Reader r;
+    if (!r.Parse<parse_flags>(ms, h)) {
+        // The element the error is in: those that ended before it are fine.
+        err.item = h.ends.size();
+        err.message = parse_error_text(r);
+        return false;
+    }
+    if (!h.root_is_array) {
+        std::string_view v = trim_ws(body);
+        if (!v.empty())
+            out.push_back(v);
+        return true;
+    }
+    std::size_t pos = h.array_start;
+    for (std::size_t end : h.ends) {
+        // An element starts after the previous one (or '['), past whitespace and the comma.
+        while (pos < end && (is_ws(body[pos]) || body[pos] == ','))
+            ++pos;
+        out.push_back(body.substr(pos, end - pos));
+        pos = end;
+    }
+    return true;
+}
+
+bool split_ndjson(std::string_view body, std::vector<std::string_view>& out, split_error& err) {
+    std::size_t i = 0, line = 0;
+    while (i < body.size()) {
+        auto nl = body.find('\n', i);
+        std::string_view l =
+            body.substr(i, nl == std::string_view::npos ? std::string_view::npos : nl - i);
+        i = nl == std::string_view::npos ? body.size() : nl + 1;
+        l = trim_ws(l);
+        if (!l.empty()) {
+            if (!is_valid_json(l)) {
+                err.item = line;
+                err.message = fmt::format("line {} is not valid JSON", line + 1);
+                return false;
+            }
+            out.push_back(l);
+        }
+        ++line;
+    }
+    return true;
+}
+
+}  // namespace trib::connectors::http_detail

@@ -1,0 +1,246 @@
+// The specs of the HTTP sink and of the polling and webhook sources. The sink keeps the option
+// names of Iggy's http_sink (core/connectors/sinks/http_sink) and adds keys for what it does
+// beyond it (concurrency, auth, TLS files, chunking by size).
+
+#include <fmt/format.h>
+
+#include "config/spec.h"
+#include "connectors/http/http.h"
+#include "connectors/http/json.h"
+#include "connectors/http/util.h"
+
+namespace trib::connectors {
+namespace {
+
+using config::opt_type;
+
+config::option opt(std::string name, opt_type t, std::string doc,
+                   std::optional<std::string> def = std::nullopt, bool advanced = false) {
+    config::option o;
+    o.name = std::move(name);
+    o.type = t;
+    o.doc = std::move(doc);
+    o.default_value = std::move(def);
+    o.advanced = advanced;
+    return o;
+}
+
+config::option optional(std::string name, opt_type t, std::string doc, bool advanced = false) {
+    auto o = opt(std::move(name), t, std::move(doc), std::nullopt, advanced);
+    o.optional = true;
+    return o;
+}
+
+config::option choice(std::string name, std::vector<std::string> choices, std::string doc,
+                      std::string def) {
+    auto o = opt(std::move(name), opt_type::enumeration, std::move(doc), "\"" + def + "\"");
+    o.choices = std::move(choices);
+    return o;
+}
+
+config::option ranged(config::option o, std::optional<double> min, std::optional<double> max) {
+    o.min = min;
+    o.max = max;
+    return o;
+}
+
+/// Options every HTTP client of these connectors shares (auth and TLS beyond Iggy's names).
+void client_options(std::vector<config::option>& out) {
+    out.push_back(optional("bearer_token", opt_type::secret,
+                           "Sends `Authorization: Bearer <token>` with every request."));
+    out.push_back(optional("basic_auth_username", opt_type::string,
+                           "HTTP basic authentication user (with `basic_auth_password`)."));
+    out.push_back(
+        optional("basic_auth_password", opt_type::secret, "HTTP basic authentication password."));
+    out.push_back(opt("connect_timeout", opt_type::duration,
+                      "Time allowed to open a connection (TCP and TLS handshake).", "\"10s\"",
+                      true));
+    out.push_back(optional("tls_ca_file", opt_type::string,
+                           "PEM file of the CAs to trust instead of the system's.", true));
+    out.push_back(optional("tls_client_cert", opt_type::string,
+                           "PEM client certificate for mutual TLS.", true));
+    out.push_back(optional("tls_client_key", opt_type::string,
+                           "PEM private key of `tls_client_cert`.", true));
+    out.push_back(opt("tls_danger_accept_invalid_certs", opt_type::boolean,
+                      "Skip TLS certificate and host name checks. Development only.", "false"));
+}
+
+void check_basic_pair(const config::values& v, const config::check_report& report) {
+    if (v.has("basic_auth_username") != v.has("basic_auth_password")) {
+        report("basic_auth_username", "basic_auth_username and basic_auth_password go together");
+    }
+    if (v.has("bearer_token") && v.has("basic_auth_username")) {
+        report("bearer_token", "choose bearer_token or basic auth, not both");
+    }
+}
+
+}  // namespace
+
+// ---- sink ------------------------------------------------------------------------------------
+
+config::spec http_sink_spec() {
+    config::spec s;
+    s.name = "http";
+    s.kind = config::spec_kind::sink;
+    s.summary =
+        "Sends messages to any HTTP endpoint: one request per message, NDJSON or a JSON "
+        "array per batch, or raw bytes";
+    s.plugin_aliases = {"iggy_connector_http_sink"};
+    s.description =
+        "Reads Iggy's `http_sink` options unchanged and adds a few. A batch is written when the "
+        "endpoint answered one of `success_status_codes` for every message of it; only then "
+        "does the runtime commit the offsets, so a crash or an outage loses nothing.\n\n"
+        "**Batch modes.** `individual`: one request per message (up to `concurrency` at once). "
+        "`ndjson`: one request per batch, one JSON line per message. `json_array`: one request "
+        "per batch holding a JSON array. `raw`: one request per message with the payload bytes "
+        "as they are (no envelope). A batch whose body would exceed `max_payload_size_bytes` is "
+        "split into several requests; a single message larger than it is rejected to the "
+        "error policy.\n\n"
+        "**Envelope.** With `include_metadata` (the default) each message is sent as "
+        "`{\"metadata\": {\"iggy_id\", \"iggy_offset\", \"iggy_timestamp\", \"iggy_stream\", "
+        "\"iggy_topic\", \"iggy_partition_id\"}, \"payload\": ...}` as Iggy's sink does. A "
+        "`json` payload is embedded as JSON (an invalid one is rejected), `text` as a string, "
+        "anything else as `{\"data\": <base64>, \"iggy_payload_encoding\": \"base64\"}`.\n\n"
+        "**Errors and retries.** 2xx codes outside the list, 3xx and 4xx other than 408 and "
+        "429 reject the message(s) of that request (poison: they go to the error policy, in "
+        "batch modes after the runtime has isolated the culprit by bisection). 408, 429, 5xx "
+        "and transport failures (refused, reset, timeout) are retried here first, at most "
+        "`max_retries` times with exponential backoff from `retry_delay` to `max_retry_delay`, "
+        "waiting what a `Retry-After` header asks (when it asks for more than "
+        "`max_retry_delay` the sink stops retrying at once); then the write fails with a "
+        "retryable error (429/503: throttled, with the server's Retry-After) and the runtime's "
+        "error policy takes over. `max_retries = 0` hands every failure to the runtime.\n\n"
+        "**Duplicates.** Delivery is at-least-once. Within one sink instance, messages a failed "
+        "write did deliver are remembered (by offset and message id) and not sent again when "
+        "the runtime retries the batch. Duplicates remain possible only for the requests in "
+        "flight when the process crashed, or that timed out although the endpoint processed "
+        "them: at most one batch (the in-flight requests) per such event. Receivers that need "
+        "exactly-once effects can deduplicate on `iggy_id` or on stream/topic/partition/offset.";
+    s.example = R"(type = "sink"
+key = "http"
+enabled = true
+version = 0
+name = "HTTP sink"
+path = "target/release/libiggy_connector_http_sink"
+
+[[streams]]
+stream = "events"
+topics = ["notifications"]
+schema = "json"
+batch_length = 100
+poll_interval = "100ms"
+
+[plugin_config]
+url = "https://api.example.com/ingest/{topic}"
+batch_mode = "ndjson"
+timeout = "10s"
+max_retries = 3
+success_status_codes = [200, 202]
+
+[plugin_config.headers]
+Authorization = "Bearer ${env:API_TOKEN}")";
+
+    auto& o = s.options;
+    o.push_back(opt("url", opt_type::string,
+                    "Target URL. May contain placeholders (percent-encoded): `{stream}`, "
+                    "`{topic}`, `{partition}`, `{first_offset}`, `{last_offset}`, and in the "
+                    "per-message modes (individual, raw) `{offset}` and `{id}`."));
+    o.push_back(choice("method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}, "HTTP method.",
+                       "POST"));
+    o.push_back(optional("headers", opt_type::map,
+                         "Headers sent with every request (values may use `${env:NAME}`). A "
+                         "Content-Type here is ignored: see `content_type`."));
+    o.push_back(opt("timeout", opt_type::duration, "Time allowed for one request.", "\"30s\""));
+    o.push_back(ranged(opt("max_payload_size_bytes", opt_type::size,
+                           "Largest request body; larger batches are split, larger single "
+                           "messages rejected. 0: no limit.",
+                           "10485760"),
+                       0, std::nullopt));
+    o.push_back(choice("batch_mode", {"individual", "ndjson", "json_array", "raw"},
+                       "How messages map to requests (see above).", "individual"));
+    o.push_back(opt("include_metadata", opt_type::boolean,
+                    "Wrap each payload in the metadata envelope (ignored in raw mode).", "true"));
+    o.push_back(opt("include_checksum", opt_type::boolean,
+                    "Accepted for compatibility with Iggy's sink; Tributary does not carry the "
+                    "message checksum, so `iggy_checksum` is not sent (a warning says so).",
+                    "false"));
+    o.push_back(opt("include_origin_timestamp", opt_type::boolean,
+                    "Add `iggy_origin_timestamp` (µs) to the metadata.", "false"));
+    o.push_back(opt("include_headers", opt_type::boolean,
+                    "Add the message's Iggy user headers to the metadata as `iggy_headers` "
+                    "(strings as strings, other kinds in hex).",
+                    "false"));
+    o.push_back(opt("health_check_enabled", opt_type::boolean,
+                    "Send a request with `health_check_method` to `url` when the sink opens and "
+                    "refuse to start unless it succeeds.",
+                    "false"));
+    o.push_back(choice("health_check_method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"},
+                       "Method of the health check.", "HEAD"));
+    o.push_back(ranged(opt("max_retries", opt_type::integer,
+                           "Retries of a failed request inside the sink before the write fails "
+                           "to the runtime's error policy.",
+                           "3"),
+                       0, 100));
+    o.push_back(opt("retry_delay", opt_type::duration, "First delay between retries.", "\"1s\""));
+    o.push_back(ranged(opt("retry_backoff_multiplier", opt_type::number,
+                           "Each retry waits this much longer than the one before.", "2.0"),
+                       1.0, 100.0));
+    o.push_back(opt("max_retry_delay", opt_type::duration,
+                    "Cap of the delay between retries, and the longest Retry-After the sink "
+                    "waits for itself.",
+                    "\"30s\""));
+    auto codes =
+        opt("success_status_codes", opt_type::list,
+            "Status codes that mean the endpoint accepted the request.", "[200, 201, 202, 204]");
+    codes.element = opt_type::integer;
+    o.push_back(codes);
+    o.push_back(ranged(opt("max_connections", opt_type::integer,
+                           "Most connections kept open to the endpoint (one per concurrent "
+                           "request; `concurrency` is capped by it).",
+                           "10"),
+                       1, 1024));
+    o.push_back(ranged(opt("concurrency", opt_type::integer,
+                           "Requests in flight at once (individual and raw modes, and the parts "
+                           "of a split batch). 1 keeps the messages' order.",
+                           "1"),
+                       1, 256));
+    o.push_back(optional("content_type", opt_type::string,
+                         "Content-Type of the requests; default by mode: application/json, "
+                         "application/x-ndjson (ndjson), application/octet-stream (raw)."));
+    o.push_back(opt("verbose_logging", opt_type::boolean,
+                    "Log every request and response at debug level.", "false"));
+    client_options(o);
+
+    s.check = [](const config::values& v, const config::check_report& report) {
+        const auto mode = v.str("batch_mode");
+        const bool per_message = mode == "individual" || mode == "raw";
+        auto t = http_detail::text_template::parse(v.str("url"), [&](std::string_view n) {
+            return n == "stream" || n == "topic" || n == "partition" || n == "first_offset" ||
+                   n == "last_offset" || n == "offset" || n == "id";
+        });
+        if (!t) {
+            report("url", t.error().message());
+        } else if (!per_message && (t->uses("offset") || t->uses("id"))) {
+            report("url",
+                   "{offset} and {id} need batch_mode individual or raw (one message per "
+                   "request); use {first_offset}/{last_offset}");
+        }
+        const auto& url = v.str("url");
+        if (!url.starts_with("http://") && !url.starts_with("https://")) {
+            report("url", "must start with http:// or https://");
+        }
+        const auto listed = v.integers("success_status_codes");
+        if (listed.empty())
+            report("success_status_codes", "must not be empty");
+        for (auto c : listed) {
+            if (c < 200 || c > 599)
+                report("success_status_codes", fmt::format("{} is not between 200 and 599", c));
+        }
+        if (v.duration("retry_delay") > v.duration("max_retry_delay"))
+            report("retry_delay", "is longer than max_retry_delay");
+        check_basic_pair(v, report);
+    };
+    return s;
+}
+
+}  // namespace trib::connectors
