@@ -3,6 +3,8 @@
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
 
+#include <optional>
+
 namespace trib::connectors::postgres::json {
 
 namespace {
@@ -248,6 +250,205 @@ std::string base64_encode(std::string_view in) {
         out += '=';
     }
     return out;
+}
+
+namespace {
+
+enum : std::uint32_t {
+    t_bool = 16,
+    t_bytea = 17,
+    t_int8 = 20,
+    t_int2 = 21,
+    t_int4 = 23,
+    t_oid = 26,
+    t_json = 114,
+    t_float4 = 700,
+    t_float8 = 701,
+    t_timestamptz = 1184,
+    t_numeric = 1700,
+    t_jsonb = 3802,
+};
+
+// Element type of the array types converted to JSON arrays; 0 for other types.
+std::uint32_t array_element(std::uint32_t oid) {
+    switch (oid) {
+        case 1000:
+            return t_bool;
+        case 1005:
+            return t_int2;
+        case 1007:
+            return t_int4;
+        case 1016:
+            return t_int8;
+        case 1021:
+            return t_float4;
+        case 1022:
+            return t_float8;
+        case 1231:
+            return t_numeric;
+        case 1009:  // text[]
+        case 1014:  // bpchar[]
+        case 1015:  // varchar[]
+        case 2951:  // uuid[]
+            return 25;
+        case 199:  // json[]
+            return t_json;
+        case 3807:  // jsonb[]
+            return t_jsonb;
+        default:
+            return 0;
+    }
+}
+
+bool is_json_number(std::string_view s) {
+    // PostgreSQL's numeric output is a valid JSON number except NaN/Infinity; float output may
+    // also be "1e+30" (valid) or "-Infinity".
+    if (s.empty())
+        return false;
+    std::size_t i = 0;
+    if (s[i] == '-')
+        ++i;
+    if (i >= s.size() || s[i] < '0' || s[i] > '9')
+        return false;
+    if (s[i] == '0' && i + 1 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '9')
+        return false;
+    for (; i < s.size(); ++i) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+// Splits a one-dimensional array literal {a,"b",NULL}; false if it is not one (nested,
+// bounds decoration).
+bool split_array(std::string_view s, std::vector<std::optional<std::string>>& out) {
+    out.clear();
+    if (s.size() < 2 || s.front() != '{' || s.back() != '}')
+        return false;
+    std::size_t i = 1;
+    const std::size_t end = s.size() - 1;
+    if (i == end)
+        return true;
+    while (i <= end) {
+        std::string v;
+        bool quoted = false;
+        if (i < end && s[i] == '"') {
+            quoted = true;
+            ++i;
+            while (i < end && s[i] != '"') {
+                if (s[i] == '\\' && i + 1 < end)
+                    ++i;
+                v += s[i++];
+            }
+            if (i >= end)
+                return false;
+            ++i;  // closing quote
+        } else {
+            while (i < end && s[i] != ',') {
+                if (s[i] == '{' || s[i] == '"')
+                    return false;
+                v += s[i++];
+            }
+        }
+        if (!quoted && v == "NULL")
+            out.emplace_back(std::nullopt);
+        else
+            out.emplace_back(std::move(v));
+        if (i == end)
+            break;
+        if (s[i] != ',')
+            return false;
+        ++i;
+    }
+    return true;
+}
+
+int hexval(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text) {
+    switch (oid) {
+        case t_bool:
+            out += (text == "t" || text == "true") ? "true" : "false";
+            return;
+        case t_int2:
+        case t_int4:
+        case t_int8:
+        case t_oid:
+        case t_float4:
+        case t_float8:
+        case t_numeric:
+            if (is_json_number(text))
+                out += text;
+            else
+                append_string(out, text);
+            return;
+        case t_json:
+        case t_jsonb:
+            out += text;
+            return;
+        case t_bytea: {
+            // Output format hex ("\x0102"); escape format is not decoded (bytea_output=hex is
+            // the default and the connector sets it).
+            if (text.size() >= 2 && text[0] == '\\' && text[1] == 'x') {
+                std::string raw;
+                raw.reserve((text.size() - 2) / 2);
+                for (std::size_t i = 2; i + 1 < text.size(); i += 2) {
+                    int hi = hexval(text[i]);
+                    int lo = hexval(text[i + 1]);
+                    if (hi < 0 || lo < 0)
+                        break;
+                    raw += static_cast<char>(hi * 16 + lo);
+                }
+                append_string(out, base64_encode(raw));
+            } else {
+                append_string(out, text);
+            }
+            return;
+        }
+        case t_timestamptz: {
+            // "2024-01-15 10:30:00.123+00" -> "2024-01-15T10:30:00.123+00:00"
+            std::string s(text);
+            if (s.size() > 10 && s[10] == ' ')
+                s[10] = 'T';
+            auto sign = s.find_last_of("+-");
+            if (sign != std::string::npos && sign > 10 && s.size() - sign == 3)
+                s += ":00";
+            append_string(out, s);
+            return;
+        }
+        default:
+            break;
+    }
+    if (std::uint32_t elem = array_element(oid); elem != 0) {
+        std::vector<std::optional<std::string>> items;
+        if (split_array(text, items)) {
+            out += '[';
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                if (i)
+                    out += ',';
+                if (!items[i])
+                    out += "null";
+                else if (elem == 25)
+                    append_string(out, *items[i]);
+                else
+                    append_pg_value(out, elem, *items[i]);
+            }
+            out += ']';
+            return;
+        }
+    }
+    append_string(out, text);
 }
 
 bool base64_decode(std::string_view in, std::string& out) {

@@ -50,6 +50,12 @@ class document {
     std::string buf_;
 };
 
+/// Appends a PostgreSQL value, given in the text output format of type `type_oid`, as JSON
+/// (the shape Iggy's postgres source gives): booleans and numbers as JSON literals (NaN and
+/// infinities as strings), json/jsonb embedded, bytea as base64, timestamptz as RFC 3339,
+/// one-dimensional arrays of scalars as JSON arrays, everything else as a string.
+void append_pg_value(std::string& out, std::uint32_t type_oid, std::string_view text);
+
 /// Appends `s` as a JSON string literal (quotes, escapes, control characters as \u00XX).
 void append_string(std::string& out, std::string_view s);
 /// Standard base64 (with padding) of bytes.

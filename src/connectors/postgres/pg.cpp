@@ -140,6 +140,15 @@ result<std::uint64_t> pg_conn::copy_in(const std::string& copy_sql, std::string_
     return rows;
 }
 
+status pg_conn::set_output_defaults() {
+    auto r = exec(
+        "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
+        "SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'");
+    if (!r)
+        return unexpected(r.error());
+    return trib::ok();
+}
+
 void pg_conn::rollback_quietly() {
     if (c_ && PQstatus(c_.get()) == CONNECTION_OK &&
         PQtransactionStatus(c_.get()) != PQTRANS_IDLE) {

@@ -93,6 +93,9 @@ class pg_conn {
     result<std::uint64_t> copy_in(const std::string& copy_sql, std::string_view data);
     /// Best-effort ROLLBACK after a failed statement (ignored if the connection is gone).
     void rollback_quietly();
+    /// Fixes the text output of values for the source (ISO dates in UTC, hex bytea, full float
+    /// precision), so positions and JSON do not depend on server or role defaults.
+    status set_output_defaults();
     /// The server's version number (150004 ...).
     int server_version() const { return c_ ? PQserverVersion(c_.get()) : 0; }
 

@@ -203,4 +203,67 @@ std::string pg_create_database(const peer& pg, const std::string& name) {
     return c.exec("CREATE DATABASE \"" + name + "\"");
 }
 
+peer* pg_test::server_ = nullptr;
+std::string* pg_test::start_error_ = nullptr;
+int pg_test::counter_ = 0;
+
+void pg_test::SetUpTestSuite() {
+    if (server_ != nullptr)
+        return;
+    auto r = peer::start(postgres_spec());
+    if (r) {
+        server_ = std::move(r).value().release();
+    } else {
+        delete start_error_;
+        start_error_ = new std::string(r.error().message());
+    }
+}
+
+void pg_test::TearDownTestSuite() {
+    if (server_ != nullptr) {
+        (void)pg_stop_fast(*server_);
+        delete server_;
+        server_ = nullptr;
+    }
+}
+
+void pg_test::SetUp() {
+    if (server_ == nullptr) {
+        std::string why = start_error_ != nullptr ? *start_error_ : "unknown";
+        if (in_ci())
+            FAIL() << "postgres could not start (CI=true): " << why;
+        GTEST_SKIP() << "postgres not available: " << why;
+    }
+    // Keep the server up across tests even if one of them stopped it.
+    if (!server_->alive()) {
+        ASSERT_TRUE(server_->restart().has_value()) << "postgres did not come back";
+    }
+    db_ = "db_" + std::to_string(++counter_);
+    ASSERT_EQ(pg_create_database(*server_, db_), "");
+    client_ = std::make_unique<pg_client>(conninfo());
+    ASSERT_TRUE(client_->ok()) << client_->error();
+}
+
+void pg_test::TearDown() {
+    client_.reset();
+    if (server_ == nullptr || db_.empty())
+        return;
+    // Slots hold WAL and block DROP DATABASE: drop this test's slots, then the database.
+    pg_client c(pg_conninfo(*server_));
+    if (c.ok()) {
+        // A walsender outlives its client for a moment.
+        (void)wait_until(
+            [&] {
+                return c.value("SELECT count(*) FROM pg_replication_slots WHERE database = '" +
+                               db_ + "' AND active") == "0";
+            },
+            std::chrono::milliseconds(5000));
+        (void)c.exec(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+            "database = '" +
+            db_ + "' AND NOT active");
+        (void)c.exec("DROP DATABASE IF EXISTS \"" + db_ + "\" WITH (FORCE)");
+    }
+}
+
 }  // namespace trib::test

@@ -4,6 +4,7 @@
 // free port with its unix socket in the temp dir; stopped by PID. Also small libpq helpers for
 // test assertions (run SQL, read one value).
 
+#include <gtest/gtest.h>
 #include <libpq-fe.h>
 
 #include <memory>
@@ -59,5 +60,31 @@ class pg_client {
 
 /// Creates database `name` (dropping it first if it exists).
 std::string pg_create_database(const peer& pg, const std::string& name);
+
+/// A GoogleTest fixture with one PostgreSQL per test suite and a fresh database per test
+/// (`db()`), reachable through `conninfo()` and `sql()`. In CI a server that cannot start fails
+/// every test; elsewhere the tests are skipped with the reason.
+class pg_test : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite();
+    static void TearDownTestSuite();
+    void SetUp() override;
+    void TearDown() override;
+
+    static peer& server() { return *server_; }
+    const std::string& db() const { return db_; }
+    std::string conninfo() const { return pg_conninfo(*server_, db_); }
+    pg_client& sql() { return *client_; }
+    /// Drops the test's client connection (before restarting the server).
+    void drop_client() { client_.reset(); }
+    void reconnect_client() { client_ = std::make_unique<pg_client>(conninfo()); }
+
+  private:
+    static peer* server_;
+    static std::string* start_error_;
+    static int counter_;
+    std::string db_;
+    std::unique_ptr<pg_client> client_;
+};
 
 }  // namespace trib::test

@@ -17,32 +17,12 @@ namespace {
 using namespace std::chrono_literals;
 using test::pg_client;
 
-class sink_test : public ::testing::Test {
+class sink_test : public test::pg_test {
   protected:
-    static void SetUpTestSuite() {
-        auto r = test::peer::start(test::postgres_spec());
-        if (r)
-            pg_ = std::move(r).value().release();
-        else
-            start_error_ = new std::string(r.error().message());
-    }
-    static void TearDownTestSuite() {
-        delete pg_;
-        pg_ = nullptr;
-    }
     void SetUp() override {
-        if (pg_ == nullptr) {
-            if (test::in_ci())
-                FAIL() << "postgres could not start (CI=true): " << *start_error_;
-            GTEST_SKIP() << "postgres not available: " << *start_error_;
-        }
-        static int n = 0;
-        db_ = "sink_" + std::to_string(++n);
-        ASSERT_EQ(test::pg_create_database(*pg_, db_), "");
-        client_ = std::make_unique<pg_client>(conninfo());
-        ASSERT_TRUE(client_->ok()) << client_->error();
+        pg_test::SetUp();
+        pg_ = &server();
     }
-    std::string conninfo() const { return test::pg_conninfo(*pg_, db_); }
     sink_options base_options(const std::string& table) const {
         sink_options o;
         o.conn.connection_string = conninfo();
@@ -73,15 +53,10 @@ class sink_test : public ::testing::Test {
         return sb;
     }
 
-    static test::peer* pg_;
-    static std::string* start_error_;
-    std::string db_;
-    std::unique_ptr<pg_client> client_;
+    test::peer* pg_ = nullptr;
     connector_context ctx_;
+    pg_client* client() { return &sql(); }
 };
-
-test::peer* sink_test::pg_ = nullptr;
-std::string* sink_test::start_error_ = nullptr;
 
 std::string json_row(int id, const std::string& name, int score) {
     std::string esc;
@@ -118,23 +93,23 @@ TEST_F(sink_test, append_mode_creates_iggy_table_and_writes_metadata_with_binary
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     ASSERT_TRUE(r->rejected.empty())
         << r->rejected.size() << " rejected, first: " << r->rejected[0].err.to_string();
-    EXPECT_EQ(client_->value("SELECT count(*) FROM events"), "500");
-    EXPECT_EQ(client_->value("SELECT id::text FROM events WHERE iggy_offset = 103"),
+    EXPECT_EQ(client()->value("SELECT count(*) FROM events"), "500");
+    EXPECT_EQ(client()->value("SELECT id::text FROM events WHERE iggy_offset = 103"),
               // id: hi = 0x1234, lo = 104 -> 0x1234 * 2^64 + 104
               "85961827383486510530664");
-    EXPECT_EQ(client_->value("SELECT iggy_stream || '/' || iggy_topic || '/' || "
-                             "iggy_partition_id FROM events WHERE iggy_offset = 100"),
+    EXPECT_EQ(client()->value("SELECT iggy_stream || '/' || iggy_topic || '/' || "
+                              "iggy_partition_id FROM events WHERE iggy_offset = 100"),
               "orders/created/1");
-    EXPECT_EQ(client_->value("SELECT payload->>'name' FROM events WHERE iggy_offset = 105"),
+    EXPECT_EQ(client()->value("SELECT payload->>'name' FROM events WHERE iggy_offset = 105"),
               "n\t5");
-    EXPECT_EQ(client_->value("SELECT iggy_headers::text FROM events WHERE iggy_offset = 103"),
+    EXPECT_EQ(client()->value("SELECT iggy_headers::text FROM events WHERE iggy_offset = 103"),
               "{\"n\": 7, \"source\": \"web\"}");
-    EXPECT_EQ(client_->value("SELECT extract(epoch FROM iggy_timestamp)::numeric(20,6)::text FROM "
-                             "events WHERE iggy_offset = 100"),
+    EXPECT_EQ(client()->value("SELECT extract(epoch FROM iggy_timestamp)::numeric(20,6)::text FROM "
+                              "events WHERE iggy_offset = 100"),
               "1700000000.000000");
-    EXPECT_EQ(client_->value("SELECT count(*) FROM events WHERE iggy_checksum IS NULL"), "500");
-    EXPECT_EQ(client_->value("SELECT extract(epoch FROM iggy_origin_timestamp)::numeric(20,6)::"
-                             "text FROM events WHERE iggy_offset = 101"),
+    EXPECT_EQ(client()->value("SELECT count(*) FROM events WHERE iggy_checksum IS NULL"), "500");
+    EXPECT_EQ(client()->value("SELECT extract(epoch FROM iggy_origin_timestamp)::numeric(20,6)::"
+                              "text FROM events WHERE iggy_offset = 101"),
               "1690000000.000001");
     EXPECT_EQ(s.stats().rows_written.load(), 500u);
 }
@@ -156,9 +131,9 @@ TEST_F(sink_test, append_replay_after_a_crash_leaves_no_duplicates) {
     auto r = s.write(view(b2));
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     EXPECT_TRUE(r->rejected.empty());
-    EXPECT_EQ(client_->value("SELECT count(*) FROM events"), "150");
-    EXPECT_EQ(client_->value("SELECT count(DISTINCT id) FROM events"), "150");
-    EXPECT_EQ(client_->value("SELECT encode(payload, 'escape') FROM events WHERE iggy_offset=149"),
+    EXPECT_EQ(client()->value("SELECT count(*) FROM events"), "150");
+    EXPECT_EQ(client()->value("SELECT count(DISTINCT id) FROM events"), "150");
+    EXPECT_EQ(client()->value("SELECT encode(payload, 'escape') FROM events WHERE iggy_offset=149"),
               "a149");
 }
 
@@ -189,10 +164,10 @@ TEST_P(append_methods, every_method_writes_the_same_rows_and_isolates_a_poison_r
     EXPECT_EQ(r->rejected[0].err.retry(), retry_class::fatal);
     EXPECT_EQ(sqlstate_text(r->rejected[0].err.vendor_code()), "22P02")
         << r->rejected[0].err.to_string();
-    EXPECT_EQ(client_->value("SELECT count(*) FROM s1.events"), "299");
-    EXPECT_EQ(client_->value("SELECT payload->>'name' FROM s1.events WHERE iggy_offset = 7"),
+    EXPECT_EQ(client()->value("SELECT count(*) FROM s1.events"), "299");
+    EXPECT_EQ(client()->value("SELECT payload->>'name' FROM s1.events WHERE iggy_offset = 7"),
               "x\\y\n");
-    EXPECT_EQ(client_->value("SELECT sum((payload->>'score')::int) FROM s1.events"),
+    EXPECT_EQ(client()->value("SELECT sum((payload->>'score')::int) FROM s1.events"),
               std::to_string(299 * 300 / 2 - 137));
     EXPECT_EQ(s.stats().isolations.load(), 1u);
 }
@@ -203,12 +178,12 @@ INSTANTIATE_TEST_SUITE_P(all, append_methods,
                                            method_case{write_method::insert, copy_format::binary}));
 
 TEST_F(sink_test, mapped_upsert_by_key_keeps_the_last_change_and_replays_idempotently) {
-    ASSERT_EQ(client_->exec("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL, "
-                            "score numeric(20,4), tags text[], doc jsonb, raw bytea, "
-                            "active boolean, CHECK (score >= 0))"),
+    ASSERT_EQ(client()->exec("CREATE TABLE users (id int PRIMARY KEY, name text NOT NULL, "
+                             "score numeric(20,4), tags text[], doc jsonb, raw bytea, "
+                             "active boolean, CHECK (score >= 0))"),
               "");
     for (auto method : {write_method::copy, write_method::insert}) {
-        ASSERT_EQ(client_->exec("TRUNCATE users"), "");
+        ASSERT_EQ(client()->exec("TRUNCATE users"), "");
         auto o = base_options("users");
         o.mode = sink_mode::mapped;
         o.upsert = upsert_mode::key;
@@ -232,8 +207,8 @@ TEST_F(sink_test, mapped_upsert_by_key_keeps_the_last_change_and_replays_idempot
         for (const auto& e : r->rejected)
             rejected.push_back(e.index);
         EXPECT_EQ(rejected, (std::vector<std::size_t>{3, 4, 6}));
-        EXPECT_EQ(client_->rows("SELECT id, name, score, tags, doc, raw, active FROM users "
-                                "ORDER BY id"),
+        EXPECT_EQ(client()->rows("SELECT id, name, score, tags, doc, raw, active FROM users "
+                                 "ORDER BY id"),
                   (std::vector<std::string>{"1\tann2\t2.0000\t\\N\t\\N\t\\N\t\\N",
                                             "2\tbob\t1.0000\t\\N\t\\N\t\\N\t\\N",
                                             "5\tdee\t\\N\t{x,y}\t\\N\t\\N\t\\N"}));
@@ -241,18 +216,18 @@ TEST_F(sink_test, mapped_upsert_by_key_keeps_the_last_change_and_replays_idempot
         auto one = make_batch({payloads[0]});
         ASSERT_TRUE(s.write(view(one)).has_value());
         EXPECT_EQ(
-            client_->rows("SELECT score, tags, doc, encode(raw, 'escape'), active FROM "
-                          "users WHERE id = 1"),
+            client()->rows("SELECT score, tags, doc, encode(raw, 'escape'), active FROM "
+                           "users WHERE id = 1"),
             (std::vector<std::string>{"12345678901234.5678\t{a,\"b c\"}\t{\"k\": [1, 2]}\thi\tt"}));
         // Replaying the first batch converges to the same state.
         ASSERT_TRUE(s.write(view(b)).has_value());
-        EXPECT_EQ(client_->value("SELECT count(*) FROM users"), "3");
-        EXPECT_EQ(client_->value("SELECT name FROM users WHERE id = 1"), "ann2");
+        EXPECT_EQ(client()->value("SELECT count(*) FROM users"), "3");
+        EXPECT_EQ(client()->value("SELECT name FROM users WHERE id = 1"), "ann2");
     }
 }
 
 TEST_F(sink_test, mapped_debezium_envelope_applies_creates_updates_deletes_and_key_changes) {
-    ASSERT_EQ(client_->exec("CREATE TABLE items (a int, b text, v text, PRIMARY KEY (a, b))"), "");
+    ASSERT_EQ(client()->exec("CREATE TABLE items (a int, b text, v text, PRIMARY KEY (a, b))"), "");
     auto o = base_options("public.items");
     o.mode = sink_mode::mapped;
     o.envelope = envelope_kind::debezium;
@@ -279,22 +254,22 @@ TEST_F(sink_test, mapped_debezium_envelope_applies_creates_updates_deletes_and_k
     ASSERT_EQ(r->rejected.size(), 1u);
     EXPECT_EQ(r->rejected[0].index, 7u);
     std::vector<std::string> want = {"1\tx\tupd", "4\tw\twrapped", "20\ty\tmoved"};
-    EXPECT_EQ(client_->rows("SELECT a, b, v FROM items ORDER BY a"), want);
+    EXPECT_EQ(client()->rows("SELECT a, b, v FROM items ORDER BY a"), want);
     // Replaying the whole batch (a crash before the offset commit) gives the same table.
     ASSERT_TRUE(s.write(view(b)).has_value());
-    EXPECT_EQ(client_->rows("SELECT a, b, v FROM items ORDER BY a"), want);
+    EXPECT_EQ(client()->rows("SELECT a, b, v FROM items ORDER BY a"), want);
     // A truncate drops everything before it; later changes apply.
     auto t = make_batch({env("c", "null", R"({"a":9,"b":"q","v":"before t"})"),
                          R"({"op":"t","before":null,"after":null})",
                          env("c", "null", R"({"a":10,"b":"q","v":"after t"})")});
     ASSERT_TRUE(s.write(view(t)).has_value());
-    EXPECT_EQ(client_->rows("SELECT a, b, v FROM items ORDER BY a"),
+    EXPECT_EQ(client()->rows("SELECT a, b, v FROM items ORDER BY a"),
               (std::vector<std::string>{"10\tq\tafter t"}));
 }
 
 TEST_F(sink_test, mapped_upsert_by_message_id_and_field_mapping) {
-    ASSERT_EQ(client_->exec("CREATE TABLE ev (msg_id numeric(39,0) UNIQUE, user_id bigint, "
-                            "city text, at timestamptz)"),
+    ASSERT_EQ(client()->exec("CREATE TABLE ev (msg_id numeric(39,0) UNIQUE, user_id bigint, "
+                             "city text, at timestamptz)"),
               "");
     auto o = base_options("ev");
     o.mode = sink_mode::mapped;
@@ -311,9 +286,9 @@ TEST_F(sink_test, mapped_upsert_by_message_id_and_field_mapping) {
     auto b = make_batch(p);
     ASSERT_TRUE(s.write(view(b)).has_value());
     ASSERT_TRUE(s.write(view(b)).has_value());  // replay
-    EXPECT_EQ(client_->value("SELECT count(*) FROM ev"), "50");
-    EXPECT_EQ(client_->value("SELECT city FROM ev WHERE user_id = 1007"), "c7");
-    EXPECT_EQ(client_->value("SELECT count(*) FROM ev WHERE at = '2024-01-02 03:04:05+00'"), "50");
+    EXPECT_EQ(client()->value("SELECT count(*) FROM ev"), "50");
+    EXPECT_EQ(client()->value("SELECT city FROM ev WHERE user_id = 1007"), "c7");
+    EXPECT_EQ(client()->value("SELECT count(*) FROM ev WHERE at = '2024-01-02 03:04:05+00'"), "50");
 }
 
 TEST_F(sink_test, open_reports_configuration_problems_as_fatal_and_outages_as_retryable) {
@@ -326,7 +301,7 @@ TEST_F(sink_test, open_reports_configuration_problems_as_fatal_and_outages_as_re
         EXPECT_EQ(st.error().retry(), retry_class::fatal);
     }
     {
-        ASSERT_EQ(client_->exec("CREATE TABLE wrong (id int, payload text)"), "");
+        ASSERT_EQ(client()->exec("CREATE TABLE wrong (id int, payload text)"), "");
         auto o = base_options("wrong");
         postgres_sink s(o);
         auto st = s.open(ctx_);
@@ -338,7 +313,7 @@ TEST_F(sink_test, open_reports_configuration_problems_as_fatal_and_outages_as_re
     {
         auto o = base_options("x");
         o.conn.connection_string =
-            "postgresql://postgres:wrong@127.0.0.1:" + std::to_string(pg_->port()) + "/" + db_;
+            "postgresql://postgres:wrong@127.0.0.1:" + std::to_string(pg_->port()) + "/" + db();
         postgres_sink s(o);
         auto st = s.open(ctx_);
         ASSERT_FALSE(st.has_value());
@@ -356,7 +331,7 @@ TEST_F(sink_test, open_reports_configuration_problems_as_fatal_and_outages_as_re
         EXPECT_EQ(st.error().retry(), retry_class::retryable);
     }
     {
-        ASSERT_EQ(client_->exec("CREATE TABLE nokey (a int, b text)"), "");
+        ASSERT_EQ(client()->exec("CREATE TABLE nokey (a int, b text)"), "");
         auto o = base_options("nokey");
         o.mode = sink_mode::mapped;
         o.upsert = upsert_mode::key;
@@ -375,7 +350,7 @@ TEST_F(sink_test, reconnects_after_a_postgres_restart) {
     ASSERT_TRUE(s.open(ctx_).has_value());
     auto b1 = make_batch({"one", "two"});
     ASSERT_TRUE(s.write(view(b1)).has_value());
-    client_.reset();
+    drop_client();
     ASSERT_TRUE(test::pg_restart(*pg_).has_value());
     auto b2 = make_batch({"three", "four"}, 2);
     // The pooled connection died with the server: the runtime's retry (here a loop) lands on a
@@ -405,14 +380,14 @@ TEST_F(sink_test, connects_with_tls_verify_full) {
                       "server.crt 2>/dev/null; chmod 600 server.key";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "openssl failed";
     ASSERT_EQ(
-        client_->exec("ALTER SYSTEM SET ssl_cert_file = '" + (dir / "server.crt").string() + "'"),
+        client()->exec("ALTER SYSTEM SET ssl_cert_file = '" + (dir / "server.crt").string() + "'"),
         "");
     ASSERT_EQ(
-        client_->exec("ALTER SYSTEM SET ssl_key_file = '" + (dir / "server.key").string() + "'"),
+        client()->exec("ALTER SYSTEM SET ssl_key_file = '" + (dir / "server.key").string() + "'"),
         "");
-    ASSERT_EQ(client_->exec("ALTER SYSTEM SET ssl = on"), "");
-    ASSERT_EQ(client_->value("SELECT pg_reload_conf()"), "t");
-    ASSERT_TRUE(test::wait_until([&] { return client_->value("SHOW ssl") == "on"; }, 10s));
+    ASSERT_EQ(client()->exec("ALTER SYSTEM SET ssl = on"), "");
+    ASSERT_EQ(client()->value("SELECT pg_reload_conf()"), "t");
+    ASSERT_TRUE(test::wait_until([&] { return client()->value("SHOW ssl") == "on"; }, 10s));
 
     auto o = base_options("events");
     o.auto_create_table = true;
@@ -423,8 +398,8 @@ TEST_F(sink_test, connects_with_tls_verify_full) {
     ASSERT_TRUE(st.has_value()) << st.error().to_string();
     auto b = make_batch({"secret"});
     ASSERT_TRUE(s.write(view(b)).has_value());
-    EXPECT_EQ(client_->value("SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid <> "
-                             "pg_backend_pid()"),
+    EXPECT_EQ(client()->value("SELECT count(*) FROM pg_stat_ssl WHERE ssl AND pid <> "
+                              "pg_backend_pid()"),
               "1");
     s.close();
 
@@ -438,8 +413,8 @@ TEST_F(sink_test, connects_with_tls_verify_full) {
     auto st2 = bad.open(ctx_);
     ASSERT_FALSE(st2.has_value());
     EXPECT_EQ(st2.error().retry(), retry_class::fatal) << st2.error().to_string();
-    ASSERT_EQ(client_->exec("ALTER SYSTEM RESET ssl"), "");
-    ASSERT_EQ(client_->value("SELECT pg_reload_conf()"), "t");
+    ASSERT_EQ(client()->exec("ALTER SYSTEM RESET ssl"), "");
+    ASSERT_EQ(client()->value("SELECT pg_reload_conf()"), "t");
 }
 
 TEST(postgres_errors, sqlstate_classes_map_to_retry_classes) {

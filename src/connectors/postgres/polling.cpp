@@ -1,0 +1,527 @@
+// The polling source: SELECT the rows after the last position of each table, ordered by the
+// tracking column (ties broken by the primary key in timestamp mode), and hand the new position
+// to the runtime as state. Deletes and marks of delivered rows are queued by ack() and run on the
+// source's own thread at the next poll() (or close()), never before Iggy has the rows.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "connectors/postgres/errors.h"
+#include "connectors/postgres/json.h"
+#include "connectors/postgres/pg.h"
+#include "connectors/postgres/source.h"
+#include "connectors/postgres/source_common.h"
+
+namespace trib::connectors::postgres {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+struct table_pos {
+    std::string offset;
+    bool has_offset = false;
+    std::string tie;  // primary key of the last row (timestamp mode)
+    bool has_tie = false;
+};
+
+struct table_cfg {
+    std::string key;  // as configured (the state's key)
+    qualified_name name;
+};
+
+struct pending_op {
+    std::size_t table = 0;
+    std::vector<std::string> pks;
+    std::string max_offset;
+    bool has_max_offset = false;
+};
+
+struct flight {
+    std::uint64_t seq = 0;
+    std::vector<table_pos> before;
+    std::vector<pending_op> ops;
+};
+
+// {"a","b\"c"} for `col = ANY($1)`: the server infers the array's element type from col.
+std::string array_literal(const std::vector<std::string>& items) {
+    std::string s = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i)
+            s += ',';
+        s += '"';
+        for (char c : items[i]) {
+            if (c == '"' || c == '\\')
+                s += '\\';
+            s += c;
+        }
+        s += '"';
+    }
+    return s + "}";
+}
+
+void replace_all(std::string& s, std::string_view from, std::string_view to) {
+    for (std::size_t p = 0; (p = s.find(from, p)) != std::string::npos;) {
+        s.replace(p, from.size(), to);
+        p += to.size();
+    }
+}
+
+}  // namespace
+
+struct polling_source::impl {
+    source_options o;
+    source_stats& st;
+    std::vector<table_cfg> tables;
+    std::string pk_column;
+    pg_conn conn;  // poll thread only
+
+    std::mutex mu;  // guards everything below
+    std::vector<table_pos> pos;
+    std::deque<flight> flights;
+    std::deque<pending_op> todo;  // acknowledged, not yet applied
+    std::uint64_t next_seq = 1;
+    std::uint64_t generation = 0;  // bumped by nack(): a poll in progress must not commit
+    std::uint64_t processed = 0;
+
+    clock::time_point next_query{};  // guarded by mu (nack resets it)
+
+    impl(source_options opts, source_stats& s) : o(std::move(opts)), st(s) {
+        pk_column = o.primary_key_column.empty() ? o.tracking_column : o.primary_key_column;
+    }
+
+    bool processes_rows() const { return o.delete_after_read || !o.processed_column.empty(); }
+    bool tie_break() const {
+        return o.tracking == tracking_mode::timestamp && pk_column != o.tracking_column;
+    }
+
+    status connect() {
+        if (conn.ok())
+            return ok();
+        if (conn)
+            st.reconnects++;
+        TRIB_ASSIGN_OR_RETURN(conn, pg_conn::connect(o.conn));
+        return conn.set_output_defaults();
+    }
+
+    std::string state_json(const std::vector<table_pos>& p, std::uint64_t rows) const {
+        std::string s = "{\"tracking_offsets\":{";
+        bool first = true;
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            if (!p[i].has_offset)
+                continue;
+            if (!first)
+                s += ',';
+            first = false;
+            json::append_string(s, tables[i].key);
+            s += ':';
+            json::append_string(s, p[i].offset);
+        }
+        s += "},\"tie_breakers\":{";
+        first = true;
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            if (!p[i].has_tie)
+                continue;
+            if (!first)
+                s += ',';
+            first = false;
+            json::append_string(s, tables[i].key);
+            s += ':';
+            json::append_string(s, p[i].tie);
+        }
+        s += "},\"processed_rows\":" + std::to_string(rows) + "}";
+        return s;
+    }
+
+    status load_state(std::string_view state) {
+        if (state.empty())
+            return ok();
+        json::document d;
+        if (auto r = d.parse(state); !r)
+            return unexpected(r.error().wrap("postgres source state"));
+        const json::node& root = d.root();
+        auto read_map = [&](const char* name, bool tie) {
+            const json::node* m = d.member(root, name);
+            if (m == nullptr)
+                return;
+            for (std::size_t i = 0; i < tables.size(); ++i) {
+                const json::node* v = d.member(*m, tables[i].key);
+                if (v == nullptr || v->k == json::kind::null)
+                    continue;
+                std::string text;
+                if (v->k == json::kind::string)
+                    text.assign(v->text);
+                else
+                    d.write(*v, text);
+                if (tie) {
+                    pos[i].tie = text;
+                    pos[i].has_tie = true;
+                } else {
+                    pos[i].offset = text;
+                    pos[i].has_offset = true;
+                }
+            }
+        };
+        read_map("tracking_offsets", false);
+        read_map("tie_breakers", true);
+        if (const json::node* n = d.member(root, "processed_rows");
+            n != nullptr && n->k == json::kind::number) {
+            processed = std::strtoull(std::string(n->text).c_str(), nullptr, 10);
+        }
+        return ok();
+    }
+
+    status check_columns() {
+        if (!o.custom_query.empty())
+            return ok();
+        std::vector<std::string> problems;
+        for (const auto& t : tables) {
+            auto r = conn.exec_params(
+                "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = $1::regclass AND "
+                "a.attnum > 0 AND NOT a.attisdropped",
+                {t.name.sql().c_str()});
+            if (!r) {
+                if (r.error().code() == errc::not_found) {
+                    // Like Iggy's source: the table may appear later (a migration); say so.
+                    spdlog::warn("postgres source: table {} does not exist (yet)", t.key);
+                    continue;
+                }
+                return unexpected(r.error());
+            }
+            std::vector<std::string> cols;
+            for (int i = 0; i < r->rows(); ++i)
+                cols.push_back(r->str(i, 0));
+            auto need = [&](const std::string& c, const char* what) {
+                if (std::find(cols.begin(), cols.end(), c) == cols.end())
+                    problems.push_back(t.key + " has no column '" + c + "' (" + what + ")");
+            };
+            need(o.tracking_column, "tracking_column");
+            if (processes_rows() || tie_break())
+                need(pk_column, "primary_key_column");
+            if (!o.processed_column.empty())
+                need(o.processed_column, "processed_column");
+            if (!o.payload_column.empty())
+                need(o.payload_column, "payload_column");
+        }
+        if (!problems.empty()) {
+            std::string msg;
+            for (const auto& p : problems)
+                msg += (msg.empty() ? "" : "; ") + p;
+            return fail(errc::failed_precondition, msg);
+        }
+        return ok();
+    }
+
+    status open(std::string_view state) {
+        tables.clear();
+        for (const auto& t : o.tables) {
+            TRIB_ASSIGN_OR_RETURN(auto q, parse_qualified_name(t));
+            tables.push_back({t, std::move(q)});
+        }
+        if (tables.empty() &&
+            (o.custom_query.empty() || o.custom_query.find("$table") != std::string::npos)) {
+            return fail(errc::invalid_argument, "polling needs at least one table in `tables`");
+        }
+        if (tables.empty())
+            tables.push_back({"custom_query", qualified_name{}});
+        pos.assign(tables.size(), {});
+        TRIB_TRY(load_state(state));
+        TRIB_TRY(connect());
+        TRIB_TRY(check_columns());
+        return ok();
+    }
+
+    // The rows' query for table i and the parameters it binds.
+    std::string query(std::size_t i, const table_pos& p, std::vector<std::string>& params) const {
+        const table_cfg& t = tables[i];
+        params.clear();
+        const std::string offset = p.has_offset ? p.offset : o.initial_offset;
+        const bool has_offset = p.has_offset || o.has_initial_offset;
+        if (!o.custom_query.empty()) {
+            auto now = detail::now_us();
+            std::string q = o.custom_query;
+            replace_all(q, "$table", t.name.sql());
+            replace_all(q, "$offset", has_offset ? offset : std::string());
+            replace_all(q, "$limit", std::to_string(o.batch_size));
+            replace_all(q, "$now_unix", std::to_string(now / 1000000));
+            replace_all(q, "$now", detail::rfc3339(now));
+            return q;
+        }
+        const std::string trk = quote_ident(o.tracking_column);
+        const std::string pk = quote_ident(pk_column);
+        std::vector<std::string> where;
+        if (has_offset) {
+            params.push_back(offset);
+            if (tie_break() && p.has_tie) {
+                params.push_back(p.tie);
+                where.push_back("(" + trk + ", " + pk + ") > ($1, $2)");
+            } else {
+                where.push_back(trk + " > $1");
+            }
+        }
+        if (!o.processed_column.empty())
+            where.push_back(quote_ident(o.processed_column) + " IS NOT TRUE");
+        if (o.tracking == tracking_mode::timestamp && o.timestamp_delay.count() > 0) {
+            // Rows younger than the delay may belong to transactions still committing with an
+            // earlier timestamp; leave them for a later poll.
+            params.push_back(std::to_string(o.timestamp_delay.count()) + " milliseconds");
+            where.push_back(trk + " <= now() - $" + std::to_string(params.size()) + "::interval");
+        }
+        std::string q = "SELECT * FROM " + t.name.sql();
+        for (std::size_t w = 0; w < where.size(); ++w)
+            q += (w == 0 ? " WHERE " : " AND ") + where[w];
+        q += " ORDER BY " + trk;
+        if (tie_break())
+            q += ", " + pk;
+        q += " LIMIT " + std::to_string(o.batch_size);
+        return q;
+    }
+
+    std::string row_payload(const pg_result& r, int row, const table_cfg& t, int payload_col) {
+        if (payload_col >= 0) {
+            if (r.is_null(row, payload_col))
+                return {};
+            std::string_view v = r.value(row, payload_col);
+            if (o.payload == source_payload::bytea) {
+                // Text output of bytea is "\x" + hex (bytea_output = hex for this session).
+                std::string out;
+                if (v.size() >= 2 && v[0] == '\\' && v[1] == 'x') {
+                    out.reserve((v.size() - 2) / 2);
+                    auto hv = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+                    for (std::size_t i = 2; i + 1 < v.size(); i += 2)
+                        out += static_cast<char>(hv(v[i]) * 16 + hv(v[i + 1]));
+                    return out;
+                }
+                return std::string(v);
+            }
+            return std::string(v);  // text, json_direct: the column's text as it is
+        }
+        std::string data = "{";
+        for (int c = 0; c < r.cols(); ++c) {
+            if (c)
+                data += ',';
+            std::string name = PQfname(r.get(), c);
+            json::append_string(data, o.snake_case_columns ? detail::snake_case(name) : name);
+            data += ':';
+            if (r.is_null(row, c))
+                data += "null";
+            else
+                json::append_pg_value(data, PQftype(r.get(), c), r.value(row, c));
+        }
+        data += '}';
+        if (!o.include_metadata)
+            return data;
+        // Iggy's DatabaseRecord.
+        std::string out = "{\"table_name\":";
+        json::append_string(out, t.name.name.empty() ? t.key : t.name.name);
+        out += ",\"operation_type\":\"SELECT\",\"timestamp\":";
+        json::append_string(out, detail::rfc3339(detail::now_us()));
+        out += ",\"data\":";
+        out += data;
+        out += ",\"old_data\":null}";
+        return out;
+    }
+
+    // Runs acknowledged deletes/marks. A failure keeps the op queued for the next poll.
+    void apply_todo() {
+        std::deque<pending_op> ops;
+        {
+            std::lock_guard lk(mu);
+            ops.swap(todo);
+        }
+        while (!ops.empty()) {
+            pending_op& op = ops.front();
+            auto st_ = apply_op(op);
+            if (!st_) {
+                st.failed_ops++;
+                spdlog::warn(
+                    "postgres source: {} of {} delivered rows of {} failed, will retry: {}",
+                    o.delete_after_read ? "delete" : "marking", op.pks.size(), tables[op.table].key,
+                    st_.error().to_string());
+                std::lock_guard lk(mu);
+                while (!ops.empty()) {
+                    todo.push_front(std::move(ops.back()));
+                    ops.pop_back();
+                }
+                return;
+            }
+            st.acked_ops++;
+            ops.pop_front();
+        }
+    }
+
+    status apply_op(const pending_op& op) {
+        TRIB_TRY(connect());
+        const table_cfg& t = tables[op.table];
+        std::string keys = array_literal(op.pks);
+        std::vector<const char*> params = {keys.c_str()};
+        std::string cond = quote_ident(pk_column) + " = ANY($1)";
+        if (op.has_max_offset) {
+            // As Iggy's source: a row changed after it was read (a newer tracking value) stays.
+            params.push_back(op.max_offset.c_str());
+            cond += " AND " + quote_ident(o.tracking_column) + " <= $2";
+        }
+        std::string sql = o.delete_after_read
+                              ? "DELETE FROM " + t.name.sql() + " WHERE " + cond
+                              : "UPDATE " + t.name.sql() + " SET " +
+                                    quote_ident(o.processed_column) + " = TRUE WHERE " + cond;
+        auto r = conn.exec_params(sql, params);
+        if (!r)
+            return unexpected(r.error());
+        return ok();
+    }
+
+    result<source_batch> poll(std::chrono::milliseconds max_wait) {
+        bool any_todo;
+        clock::time_point not_before;
+        {
+            std::lock_guard lk(mu);
+            any_todo = !todo.empty();
+            not_before = next_query;
+        }
+        if (any_todo)
+            apply_todo();
+        auto now = clock::now();
+        if (now < not_before) {
+            auto wait = std::min(
+                std::chrono::duration_cast<std::chrono::milliseconds>(not_before - now), max_wait);
+            std::this_thread::sleep_for(wait);
+            if (clock::now() < not_before)
+                return source_batch{};
+        }
+        TRIB_TRY(connect());
+        std::vector<table_pos> start;
+        std::uint64_t gen;
+        {
+            std::lock_guard lk(mu);
+            start = pos;
+            gen = generation;
+        }
+        std::vector<table_pos> end = start;
+        source_batch out;
+        std::vector<pending_op> ops;
+        bool full = false;
+        std::vector<std::string> params;
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            std::string q = query(i, start[i], params);
+            std::vector<const char*> pv;
+            for (const auto& p : params)
+                pv.push_back(p.c_str());
+            auto r = conn.exec_params(q, pv);
+            if (!r) {
+                if (r.error().code() == errc::not_found)
+                    continue;  // the table does not exist yet
+                return unexpected(r.error().wrap("poll " + tables[i].key));
+            }
+            int trk = PQfnumber(r->get(), quote_ident(o.tracking_column).c_str());
+            int pkc = PQfnumber(r->get(), quote_ident(pk_column).c_str());
+            int payload_col = o.payload_column.empty()
+                                  ? -1
+                                  : PQfnumber(r->get(), quote_ident(o.payload_column).c_str());
+            pending_op op;
+            op.table = i;
+            for (int row = 0; row < r->rows(); ++row) {
+                message m;
+                m.payload = out.batch.own(row_payload(*r, row, tables[i], payload_col));
+                out.batch.messages.push_back(std::move(m));
+                if (trk >= 0 && !r->is_null(row, trk)) {
+                    end[i].offset = r->str(row, trk);
+                    end[i].has_offset = true;
+                    op.max_offset = end[i].offset;
+                    op.has_max_offset = true;
+                }
+                if (pkc >= 0 && !r->is_null(row, pkc)) {
+                    if (tie_break()) {
+                        end[i].tie = r->str(row, pkc);
+                        end[i].has_tie = true;
+                    }
+                    if (processes_rows())
+                        op.pks.push_back(r->str(row, pkc));
+                }
+            }
+            if (static_cast<std::size_t>(r->rows()) >= o.batch_size)
+                full = true;
+            if (!op.pks.empty())
+                ops.push_back(std::move(op));
+        }
+        std::lock_guard lk(mu);
+        // A full page means more rows are waiting: query again at once.
+        next_query = full ? clock::now() : clock::now() + o.poll_interval;
+        if (out.batch.empty())
+            return out;
+        if (gen != generation)
+            return source_batch{};  // a nack rewound the position while we read
+        pos = end;
+        processed += out.batch.size();
+        flights.push_back({next_seq++, std::move(start), std::move(ops)});
+        out.state = state_json(end, processed);
+        out.has_state = true;
+        st.rows += out.batch.size();
+        if (o.verbose_logging)
+            spdlog::info("postgres source: {} rows", out.batch.size());
+        return out;
+    }
+
+    void ack(std::uint64_t seq) {
+        std::lock_guard lk(mu);
+        while (!flights.empty() && flights.front().seq <= seq) {
+            for (auto& op : flights.front().ops)
+                todo.push_back(std::move(op));
+            flights.pop_front();
+        }
+    }
+
+    void nack(std::uint64_t seq) {
+        std::lock_guard lk(mu);
+        auto it = std::find_if(flights.begin(), flights.end(),
+                               [&](const flight& f) { return f.seq >= seq; });
+        if (it == flights.end())
+            return;
+        pos = it->before;  // read those rows again
+        flights.erase(it, flights.end());
+        generation++;
+        next_query = clock::time_point{};
+    }
+
+    void close() {
+        apply_todo();  // best effort: what still fails stays undone (the offset skips the rows)
+        conn = pg_conn();
+    }
+};
+
+polling_source::polling_source(source_options o)
+    : impl_(std::make_unique<impl>(std::move(o), stats_)) {}
+
+polling_source::~polling_source() = default;
+
+status polling_source::open(connector_context&, std::string_view state) {
+    return impl_->open(state);
+}
+
+result<source_batch> polling_source::poll(std::chrono::milliseconds max_wait) {
+    return impl_->poll(max_wait);
+}
+
+void polling_source::ack(std::uint64_t seq) {
+    impl_->ack(seq);
+}
+
+void polling_source::nack(std::uint64_t seq) {
+    impl_->nack(seq);
+}
+
+void polling_source::close() {
+    impl_->close();
+}
+
+std::unique_ptr<source> make_source(source_options o) {
+    if (o.mode == source_mode::cdc)
+        return std::make_unique<cdc_source>(std::move(o));
+    return std::make_unique<polling_source>(std::move(o));
+}
+
+}  // namespace trib::connectors::postgres
