@@ -5,6 +5,9 @@
 
 #include <cstdio>
 #include <string>
+#include <string_view>
+
+#include "server/serve.h"
 
 namespace {
 
@@ -15,6 +18,9 @@ constexpr const char* k_about =
 }  // namespace
 
 int main(int argc, char** argv) {
+    // `tributary serve` parses its own options (server/serve.h).
+    if (argc > 1 && std::string_view(argv[1]) == "serve")
+        return trib::server::serve_main(argc - 1, argv + 1);
     CLI::App app{k_about, "tributary"};
     app.set_version_flag("-V,--version", std::string("tributary ") + TRIB_VERSION +
                                              " (Iggy binary protocol 0.11, server 0.9.x)");
@@ -23,6 +29,8 @@ int main(int argc, char** argv) {
     auto* run = app.add_subcommand("run", "Run the connectors of a runtime config (not yet built)");
     std::string config_path;
     run->add_option("config", config_path, "Runtime config TOML");
+
+    app.add_subcommand("serve", "Run the embedded Iggy-compatible server (tributary serve --help)");
 
     auto* quickstart = app.add_subcommand(
         "quickstart", "Run the quickstart pipeline on the embedded server (examples/quickstart)");
