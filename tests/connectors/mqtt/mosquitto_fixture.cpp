@@ -134,7 +134,7 @@ peer_spec mosquitto_spec(const mosquitto_options& opts) {
         // folder; stay as the current user instead.
         if (::geteuid() == 0)
             conf << "user root\n";
-        conf << "log_dest stdout\nlog_type error\nlog_type warning\nlog_type notice\n"
+        conf << "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n"
                 "log_type information\nconnection_messages true\n";
         conf << "max_queued_messages 1000000\nmax_inflight_messages 0\n";
         conf << "persistence " << (opts.persistence ? "true" : "false") << "\n";

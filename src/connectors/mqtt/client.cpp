@@ -1,0 +1,1615 @@
+#include "connectors/mqtt/client.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace trib::mqtt {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+std::string errno_text(int e) {
+    return std::strerror(e);
+}
+
+// All queued OpenSSL errors as one line (and clears the queue).
+std::string ssl_error_text() {
+    std::string out;
+    unsigned long e;
+    while ((e = ERR_get_error()) != 0) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        if (!out.empty())
+            out += "; ";
+        out += buf;
+    }
+    return out.empty() ? "unknown TLS error" : out;
+}
+
+bool is_ip_literal(const std::string& host) {
+    in6_addr a6;
+    in_addr a4;
+    return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
+           ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+}
+
+// Waits for `events` on fd, or for the wake fd (returns -1), or the deadline (returns 0).
+int wait_fd(int fd, short events, int wake_fd, clock::time_point deadline) {
+    for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0)
+            return 0;
+        pollfd p[2] = {{fd, events, 0}, {wake_fd, POLLIN, 0}};
+        int r = ::poll(p, 2, static_cast<int>(std::min<long long>(left.count(), 1000)));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -2;
+        if (p[1].revents & POLLIN)
+            return -1;
+        if (p[0].revents)
+            return 1;
+    }
+}
+
+struct io_result {
+    std::size_t n = 0;
+    bool want_read = false;   // TLS needs the socket readable to continue
+    bool want_write = false;  // TLS needs the socket writable to continue
+    bool closed = false;      // orderly end of stream
+    std::string error;        // fatal socket/TLS error
+};
+
+// One network connection: a non-blocking socket, optionally wrapped in TLS.
+class connection {
+  public:
+    connection() = default;
+    connection(const connection&) = delete;
+    connection& operator=(const connection&) = delete;
+    ~connection() {
+        if (ssl_ != nullptr)
+            SSL_free(ssl_);
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    int fd() const { return fd_; }
+
+    status open_tcp(const endpoint& ep, int wake_fd, clock::time_point deadline) {
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        std::string port = std::to_string(ep.port);
+        int gai = ::getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+        if (gai != 0) {
+            return error(errc::unavailable,
+                         "cannot resolve " + ep.host + ": " + std::string(::gai_strerror(gai)));
+        }
+        std::string last = "no address";
+        for (addrinfo* a = res; a != nullptr; a = a->ai_next) {
+            int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                              a->ai_protocol);
+            if (fd < 0) {
+                last = "socket: " + errno_text(errno);
+                continue;
+            }
+            int r = ::connect(fd, a->ai_addr, a->ai_addrlen);
+            if (r != 0 && errno == EINPROGRESS) {
+                int w = wait_fd(fd, POLLOUT, wake_fd, deadline);
+                if (w == 1) {
+                    int soerr = 0;
+                    socklen_t len = sizeof soerr;
+                    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+                    r = soerr == 0 ? 0 : -1;
+                    errno = soerr;
+                } else {
+                    ::close(fd);
+                    ::freeaddrinfo(res);
+                    if (w == -1)
+                        return error(errc::cancelled, "stopped while connecting");
+                    return error(errc::timeout, "connect to " + ep.to_string() + " timed out");
+                }
+            }
+            if (r != 0) {
+                last = errno_text(errno);
+                ::close(fd);
+                continue;
+            }
+            int one = 1;
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            fd_ = fd;
+            ::freeaddrinfo(res);
+            return ok();
+        }
+        ::freeaddrinfo(res);
+        return error(errc::unavailable, "cannot connect to " + ep.to_string() + ": " + last);
+    }
+
+    status start_tls(SSL_CTX* ctx, const endpoint& ep, const tls_options& o, int wake_fd,
+                     clock::time_point deadline) {
+        ssl_ = SSL_new(ctx);
+        if (ssl_ == nullptr)
+            return error(errc::internal, "SSL_new: " + ssl_error_text());
+        SSL_set_fd(ssl_, fd_);
+        SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+        const std::string name = o.server_name.empty() ? ep.host : o.server_name;
+        if (!is_ip_literal(name))
+            SSL_set_tlsext_host_name(ssl_, name.c_str());
+        if (o.verify) {
+            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
+            if (is_ip_literal(name)) {
+                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
+            } else {
+                X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+            }
+        }
+        for (;;) {
+            ERR_clear_error();
+            int r = SSL_connect(ssl_);
+            if (r == 1)
+                return ok();
+            int e = SSL_get_error(ssl_, r);
+            short ev = 0;
+            if (e == SSL_ERROR_WANT_READ)
+                ev = POLLIN;
+            else if (e == SSL_ERROR_WANT_WRITE)
+                ev = POLLOUT;
+            if (ev == 0) {
+                long vr = SSL_get_verify_result(ssl_);
+                std::string why;
+                if (vr != X509_V_OK) {
+                    why = std::string("certificate verification failed: ") +
+                          X509_verify_cert_error_string(vr);
+                } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
+                    why = "connection closed during the handshake";
+                } else {
+                    why = ssl_error_text();
+                }
+                // A certificate problem does not fix itself by retrying.
+                return error(vr != X509_V_OK ? errc::unauthenticated : errc::unavailable,
+                             vr != X509_V_OK ? retry_class::fatal : retry_class::retryable,
+                             "TLS handshake with " + ep.to_string() + " failed: " + why);
+            }
+            int w = wait_fd(fd_, ev, wake_fd, deadline);
+            if (w == -1)
+                return error(errc::cancelled, "stopped during the TLS handshake");
+            if (w != 1)
+                return error(errc::timeout, "TLS handshake with " + ep.to_string() + " timed out");
+        }
+    }
+
+    io_result read(char* buf, std::size_t n) {
+        io_result r;
+        if (ssl_ == nullptr) {
+            ssize_t k = ::recv(fd_, buf, n, 0);
+            if (k > 0)
+                r.n = static_cast<std::size_t>(k);
+            else if (k == 0)
+                r.closed = true;
+            else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                r.want_read = true;
+            else
+                r.error = errno_text(errno);
+            return r;
+        }
+        ERR_clear_error();
+        int k = SSL_read(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, INT32_MAX)));
+        if (k > 0) {
+            r.n = static_cast<std::size_t>(k);
+            return r;
+        }
+        tls_status(k, r);
+        return r;
+    }
+
+    io_result write(const char* buf, std::size_t n) {
+        io_result r;
+        if (ssl_ == nullptr) {
+            ssize_t k = ::send(fd_, buf, n, MSG_NOSIGNAL);
+            if (k >= 0)
+                r.n = static_cast<std::size_t>(k);
+            else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                r.want_write = true;
+            else
+                r.error = errno_text(errno);
+            return r;
+        }
+        ERR_clear_error();
+        int k = SSL_write(ssl_, buf, static_cast<int>(std::min<std::size_t>(n, 1 << 20)));
+        if (k > 0) {
+            r.n = static_cast<std::size_t>(k);
+            return r;
+        }
+        tls_status(k, r);
+        return r;
+    }
+
+    // Half-closes and discards what the peer still sends until it closes too (or the
+    // deadline): closing with unread data would make the kernel reset the connection, which
+    // can destroy our last packets before the peer has read them.
+    void finish(clock::time_point deadline) {
+        if (ssl_ != nullptr) {
+            ERR_clear_error();
+            SSL_shutdown(ssl_);
+        }
+        ::shutdown(fd_, SHUT_WR);
+        char buf[4096];
+        for (;;) {
+            ssize_t k = ::recv(fd_, buf, sizeof buf, 0);
+            if (k == 0 || (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+                return;
+            if (k < 0 && wait_fd(fd_, POLLIN, -1, deadline) != 1)
+                return;
+        }
+    }
+
+  private:
+    void tls_status(int k, io_result& r) {
+        int e = SSL_get_error(ssl_, k);
+        if (e == SSL_ERROR_WANT_READ)
+            r.want_read = true;
+        else if (e == SSL_ERROR_WANT_WRITE)
+            r.want_write = true;
+        else if (e == SSL_ERROR_ZERO_RETURN)
+            r.closed = true;
+        else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
+            r.closed = true;  // peer closed without close_notify
+        else
+            r.error = "TLS: " + ssl_error_text();
+    }
+
+    int fd_ = -1;
+    SSL* ssl_ = nullptr;
+};
+
+// A received QoS 1/2 message whose acknowledgement is owed to the broker.
+struct track {
+    enum state_t : std::uint8_t { pending, acked, nacked, dropped };
+    std::uint16_t packet_id = 0;
+    std::uint8_t qos = 1;
+    state_t state = pending;
+    // Received on an earlier connection: the broker will resend it; not acknowledgeable until
+    // then.
+    bool awaiting_redelivery = false;
+    std::uint64_t fingerprint = 0;  // of topic and payload, to recognise the resend
+};
+
+// An outgoing QoS 1/2 message not finished yet.
+struct out_msg {
+    enum state_t : std::uint8_t { await_ack, await_pubcomp };
+    std::uint16_t packet_id = 0;
+    std::uint8_t qos = 1;
+    state_t state = await_ack;
+    bool sent = false;
+    std::string bytes;  // the encoded PUBLISH, to resend after a reconnect
+};
+
+// A SUBSCRIBE awaiting its SUBACK.
+struct sub_wait {
+    std::string bytes;
+    std::vector<std::string> filters;
+    bool renewal = false;  // sent by the client itself after a session loss: nobody waits
+    bool done = false;
+    std::vector<std::uint8_t> reasons;
+};
+
+std::uint64_t fingerprint(std::string_view topic, std::string_view payload) {
+    std::uint64_t h = std::hash<std::string_view>{}(payload);
+    return h * 1'000'003u ^ std::hash<std::string_view>{}(topic);
+}
+
+}  // namespace
+
+std::string endpoint::to_string() const {
+    std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return (tls ? "mqtts://" : "mqtt://") + h + ":" + std::to_string(port);
+}
+
+result<endpoint> parse_url(std::string_view url) {
+    endpoint ep;
+    std::string_view rest = url;
+    auto scheme_end = url.find("://");
+    if (scheme_end != std::string_view::npos) {
+        std::string_view scheme = url.substr(0, scheme_end);
+        if (scheme == "mqtts" || scheme == "ssl" || scheme == "tls") {
+            ep.tls = true;
+        } else if (scheme != "mqtt" && scheme != "tcp") {
+            return fail(errc::invalid_argument, "unsupported URL scheme '" + std::string(scheme) +
+                                                    "' in '" + std::string(url) +
+                                                    "' (use mqtt:// or mqtts://)");
+        }
+        rest = url.substr(scheme_end + 3);
+    }
+    while (!rest.empty() && rest.back() == '/')
+        rest.remove_suffix(1);
+    if (rest.find('/') != std::string_view::npos)
+        return fail(errc::invalid_argument,
+                    "a path is not allowed in MQTT URL '" + std::string(url) + "'");
+    ep.port = ep.tls ? 8883 : 1883;
+    std::string_view port_text;
+    if (rest.starts_with("[")) {
+        auto close = rest.find(']');
+        if (close == std::string_view::npos)
+            return fail(errc::invalid_argument, "unclosed '[' in URL '" + std::string(url) + "'");
+        ep.host = std::string(rest.substr(1, close - 1));
+        auto after = rest.substr(close + 1);
+        if (after.starts_with(":"))
+            port_text = after.substr(1);
+        else if (!after.empty())
+            return fail(errc::invalid_argument, "bad URL '" + std::string(url) + "'");
+    } else {
+        auto colon = rest.rfind(':');
+        if (colon != std::string_view::npos) {
+            ep.host = std::string(rest.substr(0, colon));
+            port_text = rest.substr(colon + 1);
+        } else {
+            ep.host = std::string(rest);
+        }
+    }
+    if (ep.host.empty())
+        return fail(errc::invalid_argument, "no host in MQTT URL '" + std::string(url) + "'");
+    if (!port_text.empty()) {
+        unsigned v = 0;
+        for (char c : port_text) {
+            if (c < '0' || c > '9' || v > 65535)
+                return fail(errc::invalid_argument, "bad port in URL '" + std::string(url) + "'");
+            v = v * 10 + static_cast<unsigned>(c - '0');
+        }
+        if (v == 0 || v > 65535)
+            return fail(errc::invalid_argument, "bad port in URL '" + std::string(url) + "'");
+        ep.port = static_cast<std::uint16_t>(v);
+    }
+    return ep;
+}
+
+struct client::impl {
+    client_options opts;
+    std::vector<endpoint> endpoints;
+    SSL_CTX* ssl_ctx = nullptr;
+    int wake_fd = -1;
+    std::thread thread;
+
+    // ---- I/O thread only ----
+    std::unique_ptr<connection> conn;
+    std::vector<char> rbuf;
+    std::size_t rlen = 0;  // bytes in rbuf
+    std::string wbuf;
+    std::size_t wpos = 0;
+    bool tls_read_wants_write = false;
+    bool tls_write_wants_read = false;
+    bool more_to_read = false;
+    bool forced_reconnect = false;  // the next connect comes without backoff
+    clock::time_point last_write{};
+    clock::time_point ping_sent{};
+    bool ping_outstanding = false;
+    int attempt = 0;
+    std::size_t next_url = 0;
+    std::mt19937_64 rng{std::random_device{}()};
+
+    // ---- shared, under mu ----
+    mutable std::mutex mu;
+    std::condition_variable cv_state;    // connection state, SUBACKs, finished publishes
+    std::condition_variable cv_inbound;  // received messages
+    std::condition_variable cv_space;    // room in the outgoing window
+    bool stopping = false;
+    bool first_done = false;
+    bool first_ok = false;
+    bool is_connected = false;
+    bool session = false;
+    bool reconnect_requested = false;
+    bool paused = false;
+    error last_err{errc::ok, retry_class::retryable, ""};
+    protocol_version version = protocol_version::v5;
+    std::uint16_t server_receive_max = 65535;
+    std::uint32_t server_max_packet = max_remaining_length + 5;
+    std::uint8_t server_max_qos = 2;
+    bool server_sub_ids = true;
+    std::chrono::seconds keep_alive{30};
+    std::string pending;  // bytes for the I/O thread to send
+    std::uint64_t enqueued_bytes = 0;
+    std::uint64_t written_bytes = 0;
+
+    std::deque<message> inbound;
+    std::deque<track> tracks;
+    std::uint64_t tracks_base = 1;                              // handle of tracks.front()
+    std::unordered_map<std::uint16_t, std::uint64_t> awaiting;  // packet id -> handle
+    std::unordered_set<std::uint16_t> pubrec_sent;              // QoS 2 received, PUBREL not yet
+    // Per packet id, the fingerprint of the last QoS 1 message we acknowledged with it. An ack
+    // may be lost with the connection; the broker then resends the message (DUP) after the
+    // reconnect, and this recognises it as one the application already has.
+    std::vector<std::uint64_t> acked_fp = std::vector<std::uint64_t>(65536, 0);
+    bool redelivery_phase = false;
+
+    std::map<std::uint64_t, out_msg> inflight;                         // ticket -> message
+    std::unordered_map<std::uint16_t, std::uint64_t> by_pid;           // packet id -> ticket
+    std::deque<std::pair<std::uint64_t, std::uint64_t>> qos0_pending;  // ticket, end byte
+    std::vector<refusal> refusals;
+    std::uint64_t next_ticket = 1;
+    std::uint16_t next_pid = 0;
+
+    std::vector<subscription> subs;  // everything subscribed, in order
+    std::map<std::uint16_t, sub_wait> sub_waits;
+
+    std::atomic<std::uint64_t> st_received{0}, st_duplicates{0}, st_acknowledged{0},
+        st_published{0}, st_connects{0}, st_bytes_in{0}, st_bytes_out{0};
+
+    ~impl() {
+        if (wake_fd >= 0)
+            ::close(wake_fd);
+        if (ssl_ctx != nullptr)
+            SSL_CTX_free(ssl_ctx);
+    }
+
+    std::string tag() const { return "mqtt[" + opts.name + "]: "; }
+
+    void wake() {
+        std::uint64_t one = 1;
+        [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+    }
+
+    // Appends bytes for the I/O thread; wakes it when the queue was empty.
+    void enqueue_locked(std::string_view bytes) {
+        bool was_empty = pending.empty();
+        pending.append(bytes);
+        enqueued_bytes += bytes.size();
+        if (was_empty)
+            wake();
+    }
+
+    status setup_tls() {
+        bool any_tls = opts.tls.enabled;
+        for (const auto& ep : endpoints)
+            any_tls = any_tls || ep.tls;
+        if (!any_tls)
+            return ok();
+        ssl_ctx = SSL_CTX_new(TLS_client_method());
+        if (ssl_ctx == nullptr)
+            return error(errc::internal, "SSL_CTX_new: " + ssl_error_text());
+        SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);
+        const auto& t = opts.tls;
+        if (!t.ca_file.empty()) {
+            if (SSL_CTX_load_verify_locations(ssl_ctx, t.ca_file.c_str(), nullptr) != 1) {
+                return error(
+                    errc::invalid_argument, retry_class::fatal,
+                    "cannot load the TLS CA file '" + t.ca_file + "': " + ssl_error_text());
+            }
+        } else {
+            SSL_CTX_set_default_verify_paths(ssl_ctx);
+        }
+        if (!t.cert_file.empty()) {
+            if (SSL_CTX_use_certificate_chain_file(ssl_ctx, t.cert_file.c_str()) != 1) {
+                return error(errc::invalid_argument, retry_class::fatal,
+                             "cannot load the TLS client certificate '" + t.cert_file +
+                                 "': " + ssl_error_text());
+            }
+            const std::string& key = t.key_file.empty() ? t.cert_file : t.key_file;
+            if (SSL_CTX_use_PrivateKey_file(ssl_ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+                SSL_CTX_check_private_key(ssl_ctx) != 1) {
+                return error(errc::invalid_argument, retry_class::fatal,
+                             "cannot load the TLS client key '" + key + "': " + ssl_error_text());
+            }
+        }
+        SSL_CTX_set_verify(ssl_ctx, t.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+        return ok();
+    }
+
+    // ---- connecting (I/O thread) ----
+
+    // `wake` < 0: not interruptible (used when closing on purpose).
+    status write_all(connection& c, std::string_view bytes, clock::time_point deadline,
+                     int wake = -2) {
+        if (wake == -2)
+            wake = wake_fd;
+        std::size_t off = 0;
+        while (off < bytes.size()) {
+            auto r = c.write(bytes.data() + off, bytes.size() - off);
+            if (!r.error.empty())
+                return error(errc::unavailable, r.error);
+            if (r.closed)
+                return error(errc::unavailable, "the broker closed the connection");
+            off += r.n;
+            if (r.want_write || r.want_read) {
+                int w = wait_fd(c.fd(), r.want_read ? POLLIN : POLLOUT, wake, deadline);
+                if (w == -1)
+                    return error(errc::cancelled, "stopped");
+                if (w != 1)
+                    return error(errc::timeout, "timed out writing to the broker");
+            }
+        }
+        st_bytes_out += bytes.size();
+        return ok();
+    }
+
+    // Reads until one complete packet is in rbuf; returns its frame (rbuf keeps the bytes).
+    result<frame> read_frame(connection& c, clock::time_point deadline) {
+        for (;;) {
+            auto f = next_frame(std::string_view(rbuf.data(), rlen));
+            if (!f)
+                return f.error();
+            if (*f)
+                return **f;
+            if (rbuf.size() - rlen < 4096)
+                rbuf.resize(std::max<std::size_t>(rbuf.size() * 2, 65536));
+            auto r = c.read(rbuf.data() + rlen, rbuf.size() - rlen);
+            if (!r.error.empty())
+                return error(errc::unavailable, r.error);
+            if (r.closed)
+                return error(errc::unavailable, "the broker closed the connection");
+            rlen += r.n;
+            st_bytes_in += r.n;
+            if (r.n == 0) {
+                int w = wait_fd(c.fd(), r.want_write ? POLLOUT : POLLIN, wake_fd, deadline);
+                if (w == -1)
+                    return error(errc::cancelled, "stopped");
+                if (w != 1)
+                    return error(errc::timeout, "no CONNACK within the connect timeout");
+            }
+        }
+    }
+
+    void consume(std::size_t n) {
+        std::memmove(rbuf.data(), rbuf.data() + n, rlen - n);
+        rlen -= n;
+    }
+
+    // Maps a refused CONNACK to an error with a clear message and a retry class.
+    error connack_error(const endpoint& ep, const connack_packet& ca) {
+        std::string msg = "the MQTT broker at " + ep.to_string() + " refused the connection: " +
+                          std::string(connack_reason_name(ca.reason, opts.version)) + " (" +
+                          (opts.version == protocol_version::v5 ? "reason code 0x" : "code ") +
+                          [&] {
+                              char b[8];
+                              std::snprintf(b, sizeof b, "%02X", ca.reason);
+                              return std::string(b);
+                          }() +
+                          ")";
+        if (ca.props.reason_string)
+            msg += ": " + *ca.props.reason_string;
+        errc code = errc::unavailable;
+        retry_class rc = retry_class::retryable;
+        const bool v5 = opts.version == protocol_version::v5;
+        const std::uint8_t r = ca.reason;
+        if ((!v5 && r == 4) || (v5 && (r == 0x86 || r == 0x8C))) {
+            code = errc::unauthenticated;
+            rc = retry_class::fatal;
+        } else if ((!v5 && r == 5) || (v5 && (r == 0x87 || r == 0x8A))) {
+            code = errc::permission_denied;
+            rc = retry_class::fatal;
+        } else if ((!v5 && (r == 1 || r == 2)) ||
+                   (v5 && (r == 0x84 || r == 0x85 || r == 0x81 || r == 0x82 || r == 0x95 ||
+                           r == 0x99 || r == 0x9A || r == 0x9B))) {
+            code = errc::invalid_argument;
+            rc = retry_class::fatal;
+        } else if (v5 && (r == 0x89 || r == 0x97 || r == 0x9F)) {
+            code = errc::resource_exhausted;
+            rc = retry_class::throttled;
+        }
+        return error(code, rc, msg, r);
+    }
+
+    // Opens one connection: TCP, TLS, CONNECT, CONNACK.
+    status establish_one(const endpoint& ep) {
+        auto deadline = clock::now() + opts.connect_timeout;
+        auto c = std::make_unique<connection>();
+        TRIB_TRY(c->open_tcp(ep, wake_fd, deadline));
+        if (ep.tls || opts.tls.enabled)
+            TRIB_TRY(c->start_tls(ssl_ctx, ep, opts.tls, wake_fd, deadline));
+        connect_packet cp;
+        cp.version = opts.version;
+        cp.clean_start = opts.clean_start;
+        cp.keep_alive =
+            static_cast<std::uint16_t>(std::min<std::int64_t>(opts.keep_alive.count(), 65535));
+        cp.client_id = opts.client_id;
+        cp.username = opts.username;
+        cp.password = opts.password;
+        cp.will = opts.will;
+        if (opts.version == protocol_version::v5) {
+            if (opts.session_expiry_s > 0)
+                cp.props.session_expiry_interval = opts.session_expiry_s;
+            if (opts.receive_maximum != 65535)
+                cp.props.receive_maximum = std::max<std::uint16_t>(1, opts.receive_maximum);
+        }
+        std::string bytes;
+        encode(bytes, cp);
+        rlen = 0;
+        TRIB_TRY(write_all(*c, bytes, deadline));
+        TRIB_ASSIGN_OR_RETURN(frame f, read_frame(*c, deadline));
+        if (f.type() != packet_type::connack) {
+            return error(errc::protocol_error, "expected CONNACK from " + ep.to_string() +
+                                                   ", got " + std::string(to_string(f.type())));
+        }
+        auto p = decode(f, opts.version);
+        if (!p)
+            return p.error();
+        auto ca = std::get<connack_packet>(std::move(*p));
+        consume(f.size);
+        if (ca.reason != 0)
+            return connack_error(ep, ca);
+        conn = std::move(c);
+        // Packets that came in the same read as the CONNACK (the broker resends right after
+        // it) are in rbuf already, and TLS may hold decrypted records: read before sleeping.
+        more_to_read = true;
+        last_write = clock::now();
+        ping_outstanding = false;
+        tls_read_wants_write = tls_write_wants_read = false;
+        wbuf.clear();
+        wpos = 0;
+        st_connects++;
+        on_connected(ca);
+        spdlog::info("{}connected to {} (MQTT {}, session {})", tag(), ep.to_string(),
+                     opts.version == protocol_version::v5 ? "5" : "3.1.1",
+                     ca.session_present ? "resumed" : "new");
+        return ok();
+    }
+
+    status establish() {
+        error last;
+        for (std::size_t i = 0; i < endpoints.size(); ++i) {
+            const auto& ep = endpoints[(next_url + i) % endpoints.size()];
+            auto r = establish_one(ep);
+            if (r) {
+                next_url = (next_url + i) % endpoints.size();
+                return ok();
+            }
+            last = r.error();
+            conn.reset();
+            if (last.code() == errc::cancelled)
+                break;
+        }
+        return last;
+    }
+
+    // The broker accepted us: reconcile the session (I/O thread).
+    void on_connected(const connack_packet& ca) {
+        std::lock_guard lk(mu);
+        is_connected = true;
+        session = ca.session_present;
+        last_err = error(errc::ok, retry_class::retryable, "");
+        server_receive_max = ca.props.receive_maximum.value_or(65535);
+        server_max_packet = ca.props.maximum_packet_size.value_or(max_remaining_length + 5);
+        server_max_qos = ca.props.maximum_qos.value_or(2);
+        server_sub_ids = ca.props.subscription_identifier_available.value_or(1) != 0;
+        keep_alive = ca.props.server_keep_alive ? std::chrono::seconds(*ca.props.server_keep_alive)
+                                                : opts.keep_alive;
+        pending.clear();
+
+        // Messages received on the old connection and not acknowledged: the broker resends them
+        // when it kept the session; otherwise nothing can be acknowledged any more.
+        awaiting.clear();
+        redelivery_phase = session;
+        if (!session) {
+            std::size_t lost = 0;
+            for (const auto& t : tracks)
+                lost += t.state == track::nacked ? 1 : 0;
+            if (lost > 0) {
+                spdlog::warn(
+                    "{}{} rejected messages are lost: the broker did not keep the "
+                    "session (clean start, or session expired)",
+                    tag(), lost);
+            }
+            tracks_base += tracks.size();
+            tracks.clear();
+            pubrec_sent.clear();
+            std::fill(acked_fp.begin(), acked_fp.end(), 0);
+        } else {
+            for (std::size_t i = 0; i < tracks.size(); ++i) {
+                auto& t = tracks[i];
+                if (t.state == track::dropped)
+                    continue;
+                t.awaiting_redelivery = true;
+                awaiting[t.packet_id] = tracks_base + i;
+            }
+        }
+
+        // SUBSCRIBEs still waiting for a SUBACK go out again; after a session loss every
+        // subscription is renewed.
+        for (auto& [pid, w] : sub_waits) {
+            if (!w.done)
+                enqueue_locked(w.bytes);
+        }
+        if (!session && !subs.empty()) {
+            for (std::size_t i = 0; i < subs.size(); ++i)
+                queue_subscribe_locked({subs[i]}, i + 1, /*renewal=*/true);
+        }
+
+        // Unfinished outgoing messages, in their original order.
+        for (auto& [ticket, m] : inflight) {
+            if (m.state == out_msg::await_pubcomp && session) {
+                std::string b;
+                encode(b, ack_packet{packet_type::pubrel, m.packet_id, 0, {}}, opts.version);
+                enqueue_locked(b);
+                continue;
+            }
+            m.state = out_msg::await_ack;
+            if (m.sent && session)
+                m.bytes[0] = static_cast<char>(m.bytes[0] | 0x08);  // DUP
+            else
+                m.bytes[0] = static_cast<char>(m.bytes[0] & ~0x08);
+            m.sent = true;
+            enqueue_locked(m.bytes);
+        }
+        flush_acks_locked();
+        cv_state.notify_all();
+        cv_space.notify_all();
+    }
+
+    // Connection lost or closed (I/O thread).
+    void on_lost(const error& why) {
+        conn.reset();
+        rlen = 0;
+        wbuf.clear();
+        wpos = 0;
+        std::lock_guard lk(mu);
+        if (!is_connected)
+            return;
+        is_connected = false;
+        last_err = why;
+        pending.clear();
+        written_bytes = enqueued_bytes;  // unsent bytes are gone: QoS 0 publishes among them
+        while (!qos0_pending.empty())
+            qos0_pending.pop_front();
+        cv_state.notify_all();
+        cv_space.notify_all();
+    }
+
+    // ---- acknowledgements of received messages (under mu) ----
+
+    void flush_acks_locked() {
+        if (!is_connected)
+            return;
+        std::string out;
+        while (!tracks.empty()) {
+            auto& t = tracks.front();
+            if (t.state == track::dropped) {
+                // nothing to send
+            } else if (t.awaiting_redelivery || t.state != track::acked) {
+                break;
+            } else {
+                encode(
+                    out,
+                    ack_packet{
+                        t.qos == 2 ? packet_type::pubrec : packet_type::puback, t.packet_id, 0, {}},
+                    opts.version);
+                if (t.qos == 2)
+                    pubrec_sent.insert(t.packet_id);
+                else
+                    acked_fp[t.packet_id] = t.fingerprint;
+                st_acknowledged++;
+            }
+            tracks.pop_front();
+            tracks_base++;
+        }
+        if (!out.empty())
+            enqueue_locked(out);
+    }
+
+    // The broker resends after a reconnect first; the first other QoS 1/2 message ends that.
+    void end_redelivery_locked() {
+        redelivery_phase = false;
+        std::fill(acked_fp.begin(), acked_fp.end(), 0);
+        std::size_t lost = 0;
+        for (auto& [pid, h] : awaiting) {
+            auto& t = tracks[h - tracks_base];
+            t.awaiting_redelivery = false;
+            if (t.state == track::nacked)
+                ++lost;
+            t.state = track::dropped;
+        }
+        awaiting.clear();
+        if (lost > 0)
+            spdlog::warn("{}the broker did not resend {} rejected messages", tag(), lost);
+    }
+
+    // ---- outgoing ----
+
+    std::uint16_t alloc_pid_locked() {
+        for (;;) {
+            next_pid = static_cast<std::uint16_t>(next_pid == 65535 ? 1 : next_pid + 1);
+            if (!by_pid.contains(next_pid) && !sub_waits.contains(next_pid))
+                return next_pid;
+        }
+    }
+
+    std::uint16_t queue_subscribe_locked(const std::vector<subscription>& list, std::size_t sub_id,
+                                         bool renewal) {
+        subscribe_packet sp;
+        sp.packet_id = alloc_pid_locked();
+        for (const auto& s : list)
+            sp.filters.emplace_back(s.filter, s.options);
+        if (opts.version == protocol_version::v5 && server_sub_ids && sub_id > 0)
+            sp.props.subscription_identifiers.push_back(static_cast<std::uint32_t>(sub_id));
+        sub_wait w;
+        encode(w.bytes, sp, opts.version);
+        for (const auto& s : list)
+            w.filters.push_back(s.filter);
+        w.renewal = renewal;
+        if (is_connected)
+            enqueue_locked(w.bytes);
+        sub_waits.emplace(sp.packet_id, std::move(w));
+        return sp.packet_id;
+    }
+
+    void finish_publish_locked(std::uint64_t ticket, std::uint8_t reason, const char* what) {
+        auto it = inflight.find(ticket);
+        if (it == inflight.end())
+            return;
+        if (reason >= 0x80) {
+            refusals.push_back(
+                {ticket, error(reason == 0x97 || reason == 0x96 ? errc::resource_exhausted
+                                                                : errc::permission_denied,
+                               reason == 0x97 || reason == 0x96 ? retry_class::throttled
+                                                                : retry_class::fatal,
+                               std::string("the broker refused the message (") + what + " " +
+                                   std::string(reason_name(reason)) + ")",
+                               reason)});
+        }
+        by_pid.erase(it->second.packet_id);
+        inflight.erase(it);
+        st_published++;
+        cv_state.notify_all();
+        cv_space.notify_one();
+    }
+
+    // ---- the I/O loop ----
+
+    // Writes everything queued, best effort, before a deliberate close.
+    void flush_queued(clock::time_point deadline) {
+        std::string out;
+        {
+            std::lock_guard lk(mu);
+            out = wbuf.substr(wpos) + pending;
+            pending.clear();
+            written_bytes = enqueued_bytes;
+        }
+        wbuf.clear();
+        wpos = 0;
+        if (conn && !out.empty())
+            (void)write_all(*conn, out, deadline, -1);
+    }
+
+    // A deliberate close: what is queued, a DISCONNECT (normal: the session stays), then wait
+    // for the broker to close its side, so that it has read everything we sent.
+    void graceful_close(clock::time_point deadline) {
+        {
+            std::lock_guard lk(mu);
+            encode(pending, disconnect_packet{}, opts.version);
+        }
+        flush_queued(deadline);
+        if (conn)
+            conn->finish(deadline);
+    }
+
+    // Decodes and handles every complete packet in rbuf (under one lock per read chunk).
+    void handle_frames(std::size_t& consumed, status& st) {
+        std::lock_guard lk(mu);
+        const std::size_t before = inbound.size();
+        handle_frames_locked(consumed, st);
+        if (inbound.size() > before) {
+            st_received += inbound.size() - before;
+            cv_inbound.notify_all();
+        }
+    }
+
+    void handle_frames_locked(std::size_t& consumed, status& st) {
+        std::string_view all(rbuf.data(), rlen);
+        while (st) {
+            auto fr = next_frame(all.substr(consumed));
+            if (!fr) {
+                st = fr.error();
+                return;
+            }
+            if (!*fr)
+                return;
+            const frame f = **fr;
+            consumed += f.size;
+            if (f.type() == packet_type::publish) {
+                auto p = decode_publish(f, opts.version);
+                if (!p) {
+                    st = p.error();
+                    return;
+                }
+                if (p->props.topic_alias) {
+                    st = error(errc::protocol_error,
+                               "the broker used a topic alias we did not "
+                               "allow");
+                    return;
+                }
+                on_publish(*p);
+                continue;
+            }
+            auto pk = decode(f, opts.version);
+            if (!pk) {
+                st = pk.error();
+                return;
+            }
+            if (auto* a = std::get_if<ack_packet>(&*pk)) {
+                on_ack(*a);
+            } else if (auto* s = std::get_if<suback_packet>(&*pk)) {
+                auto it = sub_waits.find(s->packet_id);
+                if (it != sub_waits.end() && s->type == packet_type::suback) {
+                    it->second.done = true;
+                    it->second.reasons = s->reasons;
+                    if (it->second.renewal) {
+                        for (std::size_t i = 0; i < s->reasons.size(); ++i) {
+                            if (s->reasons[i] >= 0x80 && i < it->second.filters.size()) {
+                                spdlog::error("{}renewing the subscription to '{}' failed: {}",
+                                              tag(), it->second.filters[i],
+                                              reason_name(s->reasons[i]));
+                            }
+                        }
+                        sub_waits.erase(it);
+                    }
+                    cv_state.notify_all();
+                }
+            } else if (std::holds_alternative<ping_packet>(*pk)) {
+                ping_outstanding = false;
+            } else if (auto* d = std::get_if<disconnect_packet>(&*pk)) {
+                std::string msg = "the broker disconnected: " + std::string(reason_name(d->reason));
+                if (d->props.reason_string)
+                    msg += " (" + *d->props.reason_string + ")";
+                if (d->reason == 0x8E)
+                    msg += "; another client connected with the same client id '" + opts.client_id +
+                           "'";
+                st = error(errc::unavailable, retry_class::retryable, msg, d->reason);
+                return;
+            } else {
+                st = error(errc::protocol_error,
+                           "unexpected " + std::string(to_string(f.type())) + " from the broker");
+                return;
+            }
+        }
+    }
+
+    void on_publish(const publish_packet& p) {
+        spdlog::trace("{}PUBLISH pid {} qos {} dup {} topic {}", tag(), p.packet_id, p.qos, p.dup,
+                      p.topic);
+        message m;
+        if (p.qos > 0) {
+            if (p.qos == 2 && pubrec_sent.contains(p.packet_id)) {
+                // Already acknowledged with PUBREC: acknowledge again, deliver nothing.
+                std::string b;
+                encode(b, ack_packet{packet_type::pubrec, p.packet_id, 0, {}}, opts.version);
+                enqueue_locked(b);
+                st_duplicates++;
+                return;
+            }
+            const std::uint64_t fp = fingerprint(p.topic, p.payload);
+            if (redelivery_phase && p.dup && p.qos == 1 && acked_fp[p.packet_id] == fp &&
+                !awaiting.contains(p.packet_id)) {
+                // We acknowledged it on the old connection but the ack did not arrive.
+                std::string b;
+                encode(b, ack_packet{packet_type::puback, p.packet_id, 0, {}}, opts.version);
+                enqueue_locked(b);
+                st_duplicates++;
+                return;
+            }
+            if (redelivery_phase) {
+                auto it = awaiting.find(p.packet_id);
+                if (it != awaiting.end() && tracks[it->second - tracks_base].fingerprint == fp) {
+                    auto& t = tracks[it->second - tracks_base];
+                    std::uint64_t handle = it->second;
+                    awaiting.erase(it);
+                    t.awaiting_redelivery = false;
+                    if (t.state != track::nacked) {
+                        // The application has it already: only the acknowledgement is owed.
+                        st_duplicates++;
+                        flush_acks_locked();
+                        return;
+                    }
+                    t.state = track::pending;
+                    m.handle = handle;
+                } else {
+                    end_redelivery_locked();
+                }
+            }
+            if (m.handle == 0) {
+                track t;
+                t.packet_id = p.packet_id;
+                t.qos = p.qos;
+                t.fingerprint = fp;
+                tracks.push_back(t);
+                m.handle = tracks_base + tracks.size() - 1;
+            }
+        }
+        m.topic.assign(p.topic);
+        m.payload.assign(p.payload);
+        m.props = p.props;
+        m.qos = p.qos;
+        m.retain = p.retain;
+        m.dup = p.dup;
+        inbound.push_back(std::move(m));
+    }
+
+    void on_ack(const ack_packet& a) {
+        switch (a.type) {
+            case packet_type::puback:
+            case packet_type::pubcomp: {
+                auto it = by_pid.find(a.packet_id);
+                if (it != by_pid.end())
+                    finish_publish_locked(it->second, a.reason,
+                                          a.type == packet_type::puback ? "PUBACK" : "PUBCOMP");
+                break;
+            }
+            case packet_type::pubrec: {
+                auto it = by_pid.find(a.packet_id);
+                if (it == by_pid.end()) {
+                    std::string b;
+                    encode(b, ack_packet{packet_type::pubrel, a.packet_id, 0x92, {}}, opts.version);
+                    enqueue_locked(b);
+                    break;
+                }
+                if (a.reason >= 0x80) {
+                    finish_publish_locked(it->second, a.reason, "PUBREC");
+                    break;
+                }
+                inflight[it->second].state = out_msg::await_pubcomp;
+                std::string b;
+                encode(b, ack_packet{packet_type::pubrel, a.packet_id, 0, {}}, opts.version);
+                enqueue_locked(b);
+                break;
+            }
+            case packet_type::pubrel: {
+                pubrec_sent.erase(a.packet_id);
+                std::string b;
+                encode(b, ack_packet{packet_type::pubcomp, a.packet_id, 0, {}}, opts.version);
+                enqueue_locked(b);
+                break;
+            }
+            default:
+                break;
+        }
+    }
+
+    // One round of the connected loop: poll, read, write, keep alive. Returns an error when
+    // the connection is lost.
+    status service() {
+        bool want_reconnect = false;
+        {
+            std::lock_guard lk(mu);
+            if (wpos == wbuf.size() && !pending.empty()) {
+                wbuf.clear();
+                wpos = 0;
+                wbuf.swap(pending);
+            }
+            paused = inbound.size() >= opts.max_queued;
+            want_reconnect = reconnect_requested;
+            reconnect_requested = false;
+            if (stopping)
+                return ok();
+        }
+        if (want_reconnect) {
+            // Acknowledgements queued before the request must reach the broker first, or it
+            // would resend those messages too.
+            graceful_close(clock::now() + 2s);
+            forced_reconnect = true;
+            return error(errc::unavailable,
+                         "reconnecting (rejected messages are to be resent, "
+                         "or a test dropped the connection)");
+        }
+        const auto now = clock::now();
+        const auto ka = keep_alive;
+        short ev = 0;
+        if (!paused || tls_write_wants_read)
+            ev |= POLLIN;
+        if (wpos < wbuf.size() || tls_read_wants_write)
+            ev |= POLLOUT;
+        int timeout_ms = 1000;
+        if (ka.count() > 0) {
+            auto next = (ping_outstanding ? ping_sent + ka : last_write + ka) - now;
+            timeout_ms = static_cast<int>(std::clamp<std::int64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(next).count(), 0, 1000));
+        }
+        if (more_to_read && !paused)
+            timeout_ms = 0;
+        pollfd p[2] = {{conn->fd(), ev, 0}, {wake_fd, POLLIN, 0}};
+        int r = ::poll(p, 2, timeout_ms);
+        if (r < 0 && errno != EINTR)
+            return error(errc::io_error, "poll: " + errno_text(errno));
+        if (p[1].revents & POLLIN) {
+            std::uint64_t v;
+            [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+        }
+        if (p[0].revents & POLLNVAL)
+            return error(errc::unavailable, "socket error");
+        const bool io = (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) != 0;
+        if ((io || more_to_read) && (!paused || tls_write_wants_read))
+            TRIB_TRY(do_read());
+        if (wpos < wbuf.size() || io)
+            TRIB_TRY(do_write());
+        // Keep alive: a PINGREQ after keep_alive of silence from our side; the connection is
+        // dead if its PINGRESP does not come within another keep_alive (unless we stopped
+        // reading ourselves).
+        if (ka.count() > 0) {
+            auto t = clock::now();
+            if (ping_outstanding && !paused && t - ping_sent > ka)
+                return error(errc::timeout, "no PINGRESP from the broker within the keep alive");
+            if (!ping_outstanding && t - last_write >= ka) {
+                std::lock_guard lk(mu);
+                std::string b;
+                encode(b, ping_packet{packet_type::pingreq});
+                enqueue_locked(b);
+                ping_outstanding = true;
+                ping_sent = t;
+            }
+        }
+        return ok();
+    }
+
+    // Reads and handles what the socket has, up to a budget per round so that writes and keep
+    // alive are not starved; `more_to_read` asks the next round not to sleep.
+    status do_read() {
+        tls_read_wants_write = false;
+        more_to_read = false;
+        if (rlen > 0) {
+            // Left over from the connect handshake.
+            std::size_t consumed = 0;
+            status st;
+            handle_frames(consumed, st);
+            if (consumed > 0)
+                consume(consumed);
+            if (!st)
+                return st;
+        }
+        std::size_t budget = 4 << 20;
+        for (;;) {
+            if (rbuf.size() - rlen < 16384)
+                rbuf.resize(std::max<std::size_t>(rbuf.size() * 2, 256 * 1024));
+            auto r = conn->read(rbuf.data() + rlen, rbuf.size() - rlen);
+            if (!r.error.empty())
+                return error(errc::unavailable, "connection lost: " + r.error);
+            if (r.closed)
+                return error(errc::unavailable, "the broker closed the connection");
+            if (r.n == 0) {
+                tls_read_wants_write = r.want_write;
+                return ok();
+            }
+            rlen += r.n;
+            st_bytes_in += r.n;
+            std::size_t consumed = 0;
+            status st;
+            handle_frames(consumed, st);
+            if (consumed > 0)
+                consume(consumed);
+            if (!st)
+                return st;
+            budget -= std::min(budget, r.n);
+            std::lock_guard lk(mu);
+            if (inbound.size() >= opts.max_queued) {
+                paused = true;
+                return ok();
+            }
+            if (budget == 0) {
+                more_to_read = true;
+                return ok();
+            }
+        }
+    }
+
+    status do_write() {
+        tls_write_wants_read = false;
+        while (wpos < wbuf.size()) {
+            auto r = conn->write(wbuf.data() + wpos, wbuf.size() - wpos);
+            if (!r.error.empty())
+                return error(errc::unavailable, "connection lost: " + r.error);
+            if (r.closed)
+                return error(errc::unavailable, "the broker closed the connection");
+            if (r.n == 0) {
+                tls_write_wants_read = r.want_read;
+                break;
+            }
+            wpos += r.n;
+            st_bytes_out += r.n;
+            last_write = clock::now();
+            std::lock_guard lk(mu);
+            written_bytes += r.n;
+            bool any = false;
+            while (!qos0_pending.empty() && qos0_pending.front().second <= written_bytes) {
+                qos0_pending.pop_front();
+                st_published++;
+                any = true;
+            }
+            if (any)
+                cv_state.notify_all();
+            // Refill from the queue when the buffer is done, so one wake-up writes it all.
+            if (wpos == wbuf.size() && !pending.empty()) {
+                wbuf.clear();
+                wpos = 0;
+                wbuf.swap(pending);
+            }
+        }
+        return ok();
+    }
+
+    std::chrono::milliseconds backoff() {
+        auto base = opts.reconnect_min * (1LL << std::min(attempt, 20));
+        auto capped = std::min<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(base), opts.reconnect_max);
+        std::uniform_real_distribution<double> jitter(0.5, 1.0);
+        return std::chrono::milliseconds(
+            static_cast<std::int64_t>(static_cast<double>(capped.count()) * jitter(rng)));
+    }
+
+    bool is_stopping() {
+        std::lock_guard lk(mu);
+        return stopping;
+    }
+
+    // Sleeps until `until` unless the client is stopped first. Returns false when stopping.
+    bool sleep_until(clock::time_point until) {
+        for (;;) {
+            if (is_stopping())
+                return false;
+            int w = wait_fd(-1, 0, wake_fd, until);
+            if (w == 0)
+                return true;
+            std::uint64_t v;
+            [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);
+        }
+    }
+
+    void run() {
+        // OpenSSL writes with write(2), which raises SIGPIPE on a closed connection; blocked in
+        // this thread (the only one touching the socket), the write fails with EPIPE instead.
+        sigset_t pipe_set;
+        sigemptyset(&pipe_set);
+        sigaddset(&pipe_set, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+        bool first = true;
+        for (;;) {
+            if (is_stopping())
+                break;
+            if (!conn) {
+                if (!first && !forced_reconnect && !sleep_until(clock::now() + backoff()))
+                    break;
+                forced_reconnect = false;
+                auto st = establish();
+                if (!st) {
+                    if (first) {
+                        std::lock_guard lk(mu);
+                        last_err = st.error();
+                        first_done = true;
+                        cv_state.notify_all();
+                        return;
+                    }
+                    ++attempt;
+                    {
+                        std::lock_guard lk(mu);
+                        last_err = st.error();
+                    }
+                    if (st.error().code() != errc::cancelled)
+                        spdlog::warn("{}reconnect failed (attempt {}): {}", tag(), attempt,
+                                     st.error().message());
+                    continue;
+                }
+                attempt = 0;
+                if (first) {
+                    first = false;
+                    std::lock_guard lk(mu);
+                    first_done = true;
+                    first_ok = true;
+                    cv_state.notify_all();
+                }
+            }
+            auto st = service();
+            if (!st) {
+                if (forced_reconnect)
+                    spdlog::info("{}{}", tag(), st.error().message());
+                else
+                    spdlog::warn("{}{}", tag(), st.error().message());
+                on_lost(st.error());
+            }
+        }
+        // Stopping: send what is queued and a DISCONNECT, briefly.
+        if (conn) {
+            graceful_close(clock::now() + 2s);
+            on_lost(error(errc::cancelled, "client stopped"));
+        }
+        std::lock_guard lk(mu);
+        is_connected = false;
+        cv_state.notify_all();
+        cv_space.notify_all();
+        cv_inbound.notify_all();
+    }
+};
+
+client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+client::~client() {
+    {
+        std::lock_guard lk(impl_->mu);
+        impl_->stopping = true;
+    }
+    impl_->wake();
+    if (impl_->thread.joinable())
+        impl_->thread.join();
+}
+
+result<std::unique_ptr<client>> client::connect(client_options opts) {
+    auto p = std::make_unique<impl>();
+    if (opts.urls.empty())
+        return fail(errc::invalid_argument, "no MQTT broker URL");
+    for (const auto& u : opts.urls) {
+        TRIB_ASSIGN_OR_RETURN(auto ep, parse_url(u));
+        p->endpoints.push_back(std::move(ep));
+    }
+    if (opts.client_id.empty() && !opts.clean_start)
+        return fail(errc::invalid_argument,
+                    "a persistent session (clean start off) needs a client id");
+    if (opts.version == protocol_version::v311 && opts.password && !opts.username)
+        return fail(errc::invalid_argument,
+                    "MQTT 3.1.1 does not allow a password without a "
+                    "user name");
+    opts.max_inflight = std::clamp<std::size_t>(opts.max_inflight, 1, 65000);
+    opts.max_queued = std::max<std::size_t>(opts.max_queued, 1);
+    p->opts = std::move(opts);
+    p->version = p->opts.version;
+    p->keep_alive = p->opts.keep_alive;
+    TRIB_TRY(p->setup_tls());
+    p->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (p->wake_fd < 0)
+        return fail(errc::io_error, "eventfd: " + errno_text(errno));
+    impl* raw = p.get();
+    p->thread = std::thread([raw] { raw->run(); });
+    std::unique_lock lk(raw->mu);
+    raw->cv_state.wait(lk, [&] { return raw->first_done; });
+    if (!raw->first_ok) {
+        error e = raw->last_err;
+        raw->stopping = true;
+        lk.unlock();
+        raw->wake();
+        raw->thread.join();
+        return e;
+    }
+    lk.unlock();
+    return std::unique_ptr<client>(new client(std::move(p)));
+}
+
+status client::subscribe(const std::vector<subscription>& list, std::chrono::milliseconds timeout) {
+    auto& s = *impl_;
+    for (const auto& sub : list) {
+        if (!valid_topic_filter(sub.filter))
+            return fail(errc::invalid_argument, "invalid MQTT topic filter '" + sub.filter + "'");
+        if (sub.options.qos > 2)
+            return fail(errc::invalid_argument, "QoS must be 0, 1 or 2");
+    }
+    std::unique_lock lk(s.mu);
+    // With MQTT 5 each subscription gets its own SUBSCRIBE and identifier, so that messages say
+    // which subscription they matched.
+    std::vector<std::uint16_t> pids;
+    const bool per_sub = s.opts.version == protocol_version::v5 && s.server_sub_ids;
+    if (per_sub) {
+        for (const auto& sub : list)
+            pids.push_back(s.queue_subscribe_locked({sub}, s.subs.size() + pids.size() + 1, false));
+    } else {
+        pids.push_back(s.queue_subscribe_locked(list, 0, false));
+    }
+    bool done = s.cv_state.wait_for(lk, timeout, [&] {
+        if (s.stopping)
+            return true;
+        for (auto pid : pids) {
+            auto it = s.sub_waits.find(pid);
+            if (it != s.sub_waits.end() && !it->second.done)
+                return false;
+        }
+        return true;
+    });
+    std::string refused;
+    for (auto pid : pids) {
+        auto node = s.sub_waits.extract(pid);
+        if (node.empty())
+            continue;
+        auto w = std::move(node.mapped());
+        if (!done)
+            continue;
+        for (std::size_t i = 0; i < w.filters.size(); ++i) {
+            std::uint8_t rc = i < w.reasons.size() ? w.reasons[i] : 0x80;
+            if (rc >= 0x80) {
+                refused += (refused.empty() ? "" : "; ") + std::string("'") + w.filters[i] +
+                           "': " + std::string(reason_name(rc));
+            }
+        }
+    }
+    if (!done)
+        return fail(errc::timeout, "no SUBACK from the MQTT broker in time");
+    if (s.stopping)
+        return fail(errc::cancelled, "client stopped");
+    if (!refused.empty())
+        return error(errc::permission_denied, retry_class::fatal,
+                     "the MQTT broker refused the subscription " + refused);
+    for (const auto& sub : list)
+        s.subs.push_back(sub);
+    return ok();
+}
+
+std::size_t client::receive(std::vector<message>& out, std::size_t max,
+                            std::chrono::milliseconds wait) {
+    auto& s = *impl_;
+    std::unique_lock lk(s.mu);
+    if (s.inbound.empty() && wait.count() > 0)
+        s.cv_inbound.wait_for(lk, wait, [&] { return !s.inbound.empty() || s.stopping; });
+    std::size_t n = std::min(max, s.inbound.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        out.push_back(std::move(s.inbound.front()));
+        s.inbound.pop_front();
+    }
+    if (n > 0 && s.paused && s.inbound.size() < s.opts.max_queued) {
+        s.paused = false;
+        s.wake();
+    }
+    return n;
+}
+
+void client::acknowledge(std::span<const std::uint64_t> handles) {
+    auto& s = *impl_;
+    std::lock_guard lk(s.mu);
+    for (auto h : handles) {
+        if (h < s.tracks_base || h - s.tracks_base >= s.tracks.size())
+            continue;
+        auto& t = s.tracks[h - s.tracks_base];
+        if (t.state == track::pending || t.state == track::nacked)
+            t.state = track::acked;
+    }
+    s.flush_acks_locked();
+}
+
+void client::reject(std::span<const std::uint64_t> handles) {
+    auto& s = *impl_;
+    std::lock_guard lk(s.mu);
+    bool any = false;
+    for (auto h : handles) {
+        if (h < s.tracks_base || h - s.tracks_base >= s.tracks.size())
+            continue;
+        auto& t = s.tracks[h - s.tracks_base];
+        if (t.state == track::pending) {
+            t.state = track::nacked;
+            any = true;
+        }
+    }
+    if (any && s.is_connected) {
+        s.reconnect_requested = true;
+        s.wake();
+    }
+}
+
+result<std::uint64_t> client::publish(const publish_packet& p, clock::time_point deadline) {
+    auto& s = *impl_;
+    if (!valid_topic_name(p.topic))
+        return error(errc::invalid_argument, retry_class::fatal,
+                     "invalid MQTT topic name '" + std::string(p.topic) + "'");
+    if (p.qos > 2)
+        return error(errc::invalid_argument, retry_class::fatal, "QoS must be 0, 1 or 2");
+    std::unique_lock lk(s.mu);
+    if (s.stopping)
+        return fail(errc::cancelled, "client stopped");
+    if (p.qos > s.server_max_qos) {
+        return error(errc::invalid_argument, retry_class::fatal,
+                     "the broker supports QoS up to " + std::to_string(s.server_max_qos));
+    }
+    if (encoded_size(p, s.opts.version) > s.server_max_packet) {
+        return error(errc::invalid_argument, retry_class::fatal,
+                     "message of " + std::to_string(p.payload.size()) +
+                         " bytes exceeds the broker's maximum packet size " +
+                         std::to_string(s.server_max_packet));
+    }
+    const std::uint64_t ticket = s.next_ticket++;
+    if (p.qos == 0) {
+        if (s.is_connected) {
+            std::string b;
+            encode(b, p, s.opts.version);
+            s.enqueue_locked(b);
+            s.qos0_pending.emplace_back(ticket, s.enqueued_bytes);
+        }
+        return ticket;
+    }
+    auto room = [&] {
+        return s.stopping ||
+               s.inflight.size() < std::min<std::size_t>(s.opts.max_inflight, s.server_receive_max);
+    };
+    if (!s.cv_space.wait_until(lk, deadline, room))
+        return fail(errc::timeout,
+                    "no room to publish: the broker has not acknowledged earlier "
+                    "messages in time");
+    if (s.stopping)
+        return fail(errc::cancelled, "client stopped");
+    out_msg m;
+    m.packet_id = s.alloc_pid_locked();
+    m.qos = p.qos;
+    publish_packet q = p;
+    q.packet_id = m.packet_id;
+    q.dup = false;
+    encode(m.bytes, q, s.opts.version);
+    if (s.is_connected) {
+        s.enqueue_locked(m.bytes);
+        m.sent = true;
+    }
+    s.by_pid[m.packet_id] = ticket;
+    s.inflight.emplace(ticket, std::move(m));
+    return ticket;
+}
+
+result<std::vector<client::refusal>> client::wait_published(std::uint64_t ticket,
+                                                            clock::time_point deadline) {
+    auto& s = *impl_;
+    std::unique_lock lk(s.mu);
+    auto finished = [&] {
+        bool out_done = s.inflight.empty() || s.inflight.begin()->first > ticket;
+        bool q0_done = s.qos0_pending.empty() || s.qos0_pending.front().first > ticket;
+        return (out_done && q0_done) || s.stopping;
+    };
+    if (!s.cv_state.wait_until(lk, deadline, finished)) {
+        std::string why = s.is_connected ? "" : " (disconnected: " + s.last_err.message() + ")";
+        return fail(errc::timeout,
+                    "the MQTT broker did not acknowledge the messages in time" + why);
+    }
+    std::vector<refusal> out;
+    auto it = std::stable_partition(s.refusals.begin(), s.refusals.end(),
+                                    [&](const refusal& r) { return r.ticket > ticket; });
+    out.assign(std::make_move_iterator(it), std::make_move_iterator(s.refusals.end()));
+    s.refusals.erase(it, s.refusals.end());
+    if (s.stopping && !(s.inflight.empty() || s.inflight.begin()->first > ticket))
+        return fail(errc::cancelled, "client stopped");
+    return out;
+}
+
+bool client::connected() const {
+    std::lock_guard lk(impl_->mu);
+    return impl_->is_connected;
+}
+
+error client::last_error() const {
+    std::lock_guard lk(impl_->mu);
+    return impl_->last_err;
+}
+
+client_stats client::stats() const {
+    const auto& s = *impl_;
+    return {s.st_received.load(),  s.st_duplicates.load(), s.st_acknowledged.load(),
+            s.st_published.load(), s.st_connects.load(),   s.st_bytes_in.load(),
+            s.st_bytes_out.load()};
+}
+
+protocol_version client::version() const {
+    return impl_->opts.version;
+}
+
+bool client::session_present() const {
+    std::lock_guard lk(impl_->mu);
+    return impl_->session;
+}
+
+void client::drop_connection() {
+    std::lock_guard lk(impl_->mu);
+    impl_->reconnect_requested = true;
+    impl_->wake();
+}
+
+}  // namespace trib::mqtt
