@@ -72,5 +72,8 @@ function(trib_fuzzer)
   target_link_options(${T_NAME} PRIVATE -fsanitize=fuzzer,address,undefined)
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src)
   target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
+  # All fuzzers in build/<preset>/fuzz/, where scripts/test.sh looks for them (fuzz_*), whichever
+  # fuzz/<module>/ folder defines them.
+  set_target_properties(${T_NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/fuzz)
   add_dependencies(fuzz_all ${T_NAME})
 endfunction()

@@ -1,6 +1,5 @@
 // The batch arena and the json, raw and text codecs.
 
-#include <rapidjson/error/en.h>
 #include <rapidjson/writer.h>
 
 #include <algorithm>
@@ -86,43 +85,6 @@ void write_json(const json_value& v, arena& a, std::string& out) {
 
 namespace {
 
-// Nesting beyond this is refused: the writer and transforms recurse, and an attacker's
-// "[[[[..." must not exhaust the stack.
-constexpr int max_json_depth = 256;
-
-bool nesting_within(std::string_view s, int limit) {
-    int depth = 0;
-    bool in_string = false;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '\\') {
-                ++i;
-            } else if (c == '"') {
-                in_string = false;
-            }
-            continue;
-        }
-        switch (c) {
-            case '"':
-                in_string = true;
-                break;
-            case '[':
-            case '{':
-                if (++depth > limit)
-                    return false;
-                break;
-            case ']':
-            case '}':
-                --depth;
-                break;
-            default:
-                break;
-        }
-    }
-    return true;
-}
-
 config::spec codec_spec(std::string name, std::string summary, std::string description) {
     config::spec s;
     s.name = std::move(name);
@@ -138,20 +100,8 @@ class json_codec final : public codec {
     record_kind kind() const override { return record_kind::json; }
 
     status decode(std::string_view payload, arena& a, record& out) const override {
-        if (!valid_utf8(payload))
-            return bad_payload("json: payload is not valid UTF-8");
-        if (!nesting_within(payload, max_json_depth)) {
-            return bad_payload("json: nesting deeper than " + std::to_string(max_json_depth));
-        }
-        json_document& doc = a.get().parser();
-        doc.Parse<rapidjson::kParseFullPrecisionFlag>(payload.data(), payload.size());
-        if (doc.HasParseError()) {
-            return bad_payload(
-                "json: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
-                " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
-        }
-        json_value* v = a.get().new_value();
-        v->Swap(doc);
+        json_value* v = nullptr;
+        TRIB_TRY(parse_json(payload, a, v));
         set_json(out, v);
         out.modified = false;
         return ok();

@@ -55,6 +55,18 @@ inline void set_json(record& r, json_value* v) {
     r.bytes = {};
 }
 
+/// True when a member iterator is at `end`. RapidJSON 1.1's iterators compare ambiguously under
+/// C++20's rewritten operators (clang rejects it), so compare through the member operator.
+template <class It, class End>
+inline bool is_end(const It& it, const End& end) {
+    return !it.operator!=(end);
+}
+
+/// Parses one JSON document into a value in the arena (simdjson: SIMD parsing, exact numbers,
+/// UTF-8 and escape validation, nesting limited to 256). Integers beyond 64 bits, which simdjson
+/// refuses, are parsed by RapidJSON as doubles. Bad input: bad_payload().
+[[nodiscard]] status parse_json(std::string_view payload, arena& a, json_value*& out);
+
 /// Writes `v` as compact JSON, appending to `out`.
 void write_json(const json_value& v, arena& a, std::string& out);
 

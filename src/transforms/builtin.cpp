@@ -294,7 +294,7 @@ field_value read_field_value(const config::values& val, json_document& store) {
 // Sets obj[key] = v, replacing an existing member in place (keeps its position).
 void set_member(json_value& obj, std::string_view key, json_value&& v, json_allocator& a) {
     auto it = obj.FindMember(key_ref(key));
-    if (it != obj.MemberEnd()) {
+    if (!codecs::is_end(it, obj.MemberEnd())) {
         it->value.Swap(v);
     } else {
         obj.AddMember(copy_string(key, a), v, a);
@@ -350,7 +350,7 @@ class delete_fields final : public transform {
             return verdict::keep;
         json_value& obj = codecs::json_of(rec);
         bool changed = false;
-        for (auto it = obj.MemberBegin(); it != obj.MemberEnd();) {
+        for (auto it = obj.MemberBegin(); !codecs::is_end(it, obj.MemberEnd());) {
             std::string_view k(it->name.GetString(), it->name.GetStringLength());
             if (std::binary_search(fields_.begin(), fields_.end(), k, std::less<>())) {
                 it = obj.EraseMember(it);  // keeps the order of the others
@@ -583,7 +583,7 @@ class filter_fields final : public transform {
             return verdict::keep;
         json_value& obj = codecs::json_of(rec);
         bool changed = false;
-        for (auto it = obj.MemberBegin(); it != obj.MemberEnd();) {
+        for (auto it = obj.MemberBegin(); !codecs::is_end(it, obj.MemberEnd());) {
             std::string_view k(it->name.GetString(), it->name.GetStringLength());
             bool keep = std::binary_search(keep_.begin(), keep_.end(), k, std::less<>()) ||
                         matches(k, it->value) == include_;
@@ -645,7 +645,7 @@ class update_fields final : public transform {
         json_value& obj = codecs::json_of(rec);
         json_allocator& alloc = codecs::allocator_of(a);
         for (const auto& f : fields_) {
-            bool present = obj.FindMember(key_ref(f.key)) != obj.MemberEnd();
+            bool present = !codecs::is_end(obj.FindMember(key_ref(f.key)), obj.MemberEnd());
             bool pass = f.when == condition::always ||
                         (f.when == condition::key_exists && present) ||
                         (f.when == condition::key_not_exists && !present);
@@ -674,7 +674,7 @@ class unwrap_envelope final : public transform {
             return verdict::keep;
         json_value& obj = codecs::json_of(rec);
         auto it = obj.FindMember(key_ref(field_));
-        if (it == obj.MemberEnd())
+        if (codecs::is_end(it, obj.MemberEnd()))
             return verdict::keep;  // Iggy: passes through (with a warning)
         json_value* inner = a.get().new_value();
         inner->Swap(it->value);
@@ -731,7 +731,7 @@ class filter final : public transform {
         for (const auto& seg : path_) {
             if (cur->IsObject()) {
                 auto it = cur->FindMember(key_ref(seg));
-                if (it == cur->MemberEnd())
+                if (codecs::is_end(it, cur->MemberEnd()))
                     return nullptr;
                 cur = &it->value;
             } else if (cur->IsArray() && !seg.empty() &&
