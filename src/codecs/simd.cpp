@@ -5,6 +5,10 @@
 #include <rapidjson/error/en.h>
 #include <simdjson.h>
 
+#include <algorithm>
+#include <cstring>
+#include <string>
+
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
 
@@ -165,8 +169,15 @@ bool valid_utf8(std::string_view bytes) {
 
 status parse_json(std::string_view payload, arena& a, json_value*& out) {
     simdjson::dom::parser& p = thread_parser();
+    // simdjson reads up to SIMDJSON_PADDING bytes past the end; message payloads have no such
+    // slack, so copy into a reused padded buffer (else simdjson allocates a copy per call).
+    thread_local std::string padded;
+    if (padded.size() < payload.size() + simdjson::SIMDJSON_PADDING) {
+        padded.resize(std::max(payload.size() + simdjson::SIMDJSON_PADDING, padded.size() * 2));
+    }
+    std::memcpy(padded.data(), payload.data(), payload.size());
     simdjson::dom::element root;
-    simdjson::error_code err = p.parse(payload.data(), payload.size()).get(root);
+    simdjson::error_code err = p.parse(padded.data(), payload.size(), false).get(root);
     if (err == simdjson::NUMBER_ERROR) {
         return parse_with_rapidjson(payload, a, out);
     }
