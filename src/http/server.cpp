@@ -692,6 +692,7 @@ class connection final : public conn_base, public std::enable_shared_from_this<c
         co_await serve();
         error_code ig;
         lowest().close(ig);
+        ended_ = true;
         timer_.cancel();
         srv_.conn_ended(this);
     }
@@ -700,22 +701,40 @@ class connection final : public conn_base, public std::enable_shared_from_this<c
     tcp::socket& lowest() { return beast::get_lowest_layer(stream_); }
 
     /// Arms the connection's single deadline: when it passes, pending I/O is cancelled and
-    /// timed_out_ tells the waiting code why.
+    /// timed_out_ tells the waiting code why. The timer is re-armed lazily: moving the deadline
+    /// later only records it (the timer, when it fires early, waits again), so the usual
+    /// request cycle costs no timer system calls.
     void arm(std::chrono::milliseconds d) {
         timed_out_ = false;
-        auto gen = ++gen_;
-        timer_.expires_after(d);
-        timer_.async_wait([self = this->shared_from_this(), gen](error_code ec) {
-            if (ec || gen != self->gen_)
-                return;
-            self->timed_out_ = true;
-            error_code ig;
-            self->lowest().cancel(ig);
+        deadline_ = std::chrono::steady_clock::now() + d;
+        if (!timer_waiting_ || timer_.expiry() > deadline_) {
+            timer_.expires_at(deadline_);  // aborts a pending wait, whose handler then returns
+            start_wait();
+        }
+    }
+    void disarm() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
+    void start_wait() {
+        timer_waiting_ = true;
+        timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+            if (ec)
+                return;  // replaced by a new wait, or the connection ended
+            self->on_timer();
         });
     }
-    void disarm() {
-        ++gen_;
-        timer_.cancel();
+    void on_timer() {
+        timer_waiting_ = false;
+        if (ended_ || deadline_ == std::chrono::steady_clock::time_point::max())
+            return;  // nothing is timed now; the next arm() starts a wait
+        if (std::chrono::steady_clock::now() < deadline_) {
+            timer_.expires_at(deadline_);
+            start_wait();
+            return;
+        }
+        deadline_ = std::chrono::steady_clock::time_point::max();
+        timed_out_ = true;
+        error_code ig;
+        lowest().cancel(ig);
     }
 
     asio::awaitable<bool> write(response r, bool head, bool keep, unsigned version) {
@@ -1049,7 +1068,9 @@ class connection final : public conn_base, public std::enable_shared_from_this<c
     Stream stream_;
     beast::flat_buffer buf_;
     asio::steady_timer timer_;
-    std::uint64_t gen_ = 0;
+    std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
+    bool timer_waiting_ = false;
+    bool ended_ = false;
     bool timed_out_ = false;
     bool idle_ = false;
     bool closing_ = false;
