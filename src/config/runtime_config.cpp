@@ -313,7 +313,18 @@ loaded<runtime_config> finish(result<node> parsed, const std::string& file,
         return out;
     }
     node tree = std::move(parsed).value();
-    apply_env_overrides(runtime_spec().options, tree, {"TRIBUTARY_", "IGGY_CONNECTORS_"}, env);
+    const std::vector<std::string> prefixes = {"TRIBUTARY_", "IGGY_CONNECTORS_"};
+    apply_env_overrides(runtime_spec().options, tree, prefixes, env);
+    // A mistyped override would silently do nothing; say so. Connector variables
+    // ({SINK|SOURCE}_<KEY>_...) and the config/.env paths belong elsewhere.
+    for (const auto& [name, suggestion] :
+         unknown_env_overrides(runtime_spec().options, prefixes, env,
+                               {"CONFIG_PATH", "ENV_PATH", "SINK_", "SOURCE_"})) {
+        std::string msg = "matches no runtime option; ignored";
+        if (suggestion)
+            msg += "; did you mean " + *suggestion + "?";
+        out.issues.warning("environment variable " + name, "", std::move(msg));
+    }
     // Iggy's runtime embeds connector definitions in old config files ([sinks.x], [sources.x]);
     // they moved to config_dir long ago. Name that instead of a bare "unknown option".
     for (const char* legacy : {"sinks", "sources"}) {

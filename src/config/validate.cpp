@@ -897,6 +897,67 @@ struct env_applier {
 
 }  // namespace
 
+namespace {
+
+// Every variable suffix the options accept; table lists and maps accept any suffix after their
+// name ("STREAMS_", "HEADERS_"), recorded as open prefixes.
+void env_suffixes(const std::vector<option>& opts, const std::string& at,
+                  std::vector<std::string>& exact, std::vector<std::string>& open) {
+    for (const auto& o : opts) {
+        std::string here = at.empty() ? upper(o.name) : at + "_" + upper(o.name);
+        switch (o.type) {
+            case opt_type::table:
+                env_suffixes(o.children, here, exact, open);
+                break;
+            case opt_type::table_list:
+            case opt_type::map:
+                exact.push_back(here);
+                open.push_back(here + "_");
+                break;
+            default:
+                exact.push_back(here);
+                break;
+        }
+    }
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::optional<std::string>>> unknown_env_overrides(
+    const std::vector<option>& options, const std::vector<std::string>& prefixes,
+    const environment& env, const std::vector<std::string>& ignore) {
+    std::vector<std::string> exact, open;
+    env_suffixes(options, "", exact, open);
+    std::vector<std::pair<std::string, std::optional<std::string>>> out;
+    for (const auto& p : prefixes) {
+        std::vector<std::string> names;
+        for (const auto& e : exact)
+            names.push_back(p + e);
+        for (const auto& [name, value] : env.with_prefix(p)) {
+            std::string suffix = name.substr(p.size());
+            bool skip = false;
+            for (const auto& ig : ignore) {
+                if (suffix == ig || (!ig.empty() && ig.back() == '_' && suffix.rfind(ig, 0) == 0)) {
+                    skip = true;
+                }
+            }
+            if (skip)
+                continue;
+            if (std::find(exact.begin(), exact.end(), suffix) != exact.end())
+                continue;
+            bool opened = false;
+            for (const auto& o : open) {
+                if (suffix.rfind(o, 0) == 0)
+                    opened = true;
+            }
+            if (opened)
+                continue;
+            out.emplace_back(name, closest_match(name, names));
+        }
+    }
+    return out;
+}
+
 void apply_env_overrides(const std::vector<option>& options, node& table,
                          const std::vector<std::string>& prefixes, const environment& env) {
     if (table.kind != node_kind::table)

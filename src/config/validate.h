@@ -3,8 +3,10 @@
 // deprecated aliases, features, unknown keys with "did you mean", secrets. Every problem is
 // collected; nothing stops at the first.
 
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/environment.h"
@@ -62,6 +64,13 @@ bool feature_available(std::string_view name);
 /// their variable in node::origin.
 void apply_env_overrides(const std::vector<option>& options, node& table,
                          const std::vector<std::string>& prefixes, const environment& env);
+
+/// Variables that start with one of `prefixes` but name no option of `options` (typos such as
+/// TRIBUTARY_HTTP_ADRESS), each with the closest valid name when there is one. Names in
+/// `ignore` (whole names or prefixes ending in '_') are skipped.
+std::vector<std::pair<std::string, std::optional<std::string>>> unknown_env_overrides(
+    const std::vector<option>& options, const std::vector<std::string>& prefixes,
+    const environment& env, const std::vector<std::string>& ignore);
 
 /// The environment variable names an option path maps to: "http.cors.enabled" with prefix
 /// "IGGY_CONNECTORS_" -> "IGGY_CONNECTORS_HTTP_CORS_ENABLED".

@@ -185,6 +185,21 @@ TEST(runtime_config, env_overrides_both_conventions_tributary_wins) {
     EXPECT_EQ(rc->connectors.config_dir, "/etc/connectors");
 }
 
+TEST(runtime_config, mistyped_env_overrides_warn) {
+    environment env;
+    env.set("TRIBUTARY_HTTP_ADRESS", "0.0.0.0:1");
+    env.set("IGGY_CONNECTORS_IGGY_USERNAME", "fine");
+    env.set("IGGY_CONNECTORS_CONFIG_PATH", "/x.toml");
+    env.set("IGGY_CONNECTORS_SINK_PG_PLUGIN_CONFIG_URL", "connector-level");
+    env.set("TRIBUTARY_HTTP_CORS_ALLOWED_ORIGINS", "a,b");
+    auto rc = parse_runtime_config("[connectors]\nconfig_dir = \"c\"\n", "r.toml", env);
+    ASSERT_TRUE(rc) << rc.issues.to_string();
+    EXPECT_EQ(rc.issues.to_string(),
+              "environment variable TRIBUTARY_HTTP_ADRESS: warning: matches no runtime option; "
+              "ignored; did you mean TRIBUTARY_HTTP_ADDRESS?");
+    EXPECT_EQ(rc->http.cors.allowed_origins, (std::vector<std::string>{"a", "b"}));
+}
+
 TEST(runtime_config, secrets_in_any_string_and_redaction) {
     test::temp_dir dir("cfg");
     std::string key_file = (dir.path() / "api_key").string();
