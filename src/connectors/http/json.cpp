@@ -19,12 +19,49 @@ struct string_out {
     void Flush() {}
 };
 
+/// Marks a string value that holds a number's text (parse_exact). JSON text cannot produce it by
+/// accident: a string would have to begin with the escaped characters \u0000\u0001#.
+constexpr std::string_view number_mark{"\0\x01#", 3};
+
+bool is_number_mark(const char* s, rapidjson::SizeType n) {
+    return n > number_mark.size() && std::string_view(s, number_mark.size()) == number_mark;
+}
+
+/// Feeds a Document, storing raw numbers as marked strings.
+struct exact_number_handler {
+    rapidjson::Document& d;
+    std::string tmp;
+    bool Null() { return d.Null(); }
+    bool Bool(bool b) { return d.Bool(b); }
+    bool Int(int i) { return d.Int(i); }
+    bool Uint(unsigned i) { return d.Uint(i); }
+    bool Int64(std::int64_t i) { return d.Int64(i); }
+    bool Uint64(std::uint64_t i) { return d.Uint64(i); }
+    bool Double(double x) { return d.Double(x); }
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        tmp.assign(number_mark);
+        tmp.append(s, n);
+        return d.String(tmp.data(), static_cast<rapidjson::SizeType>(tmp.size()), true);
+    }
+    bool String(const char* s, rapidjson::SizeType n, bool c) { return d.String(s, n, c); }
+    bool StartObject() { return d.StartObject(); }
+    bool Key(const char* s, rapidjson::SizeType n, bool c) { return d.Key(s, n, c); }
+    bool EndObject(rapidjson::SizeType n) { return d.EndObject(n); }
+    bool StartArray() { return d.StartArray(); }
+    bool EndArray(rapidjson::SizeType n) { return d.EndArray(n); }
+};
+
 /// A writer that copies numbers exactly as they were written (RapidJSON's Writer would quote the
 /// raw numbers kParseNumbersAsStringsFlag hands it).
 struct exact_writer : rapidjson::Writer<string_out> {
     using rapidjson::Writer<string_out>::Writer;
     bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
         return RawValue(s, n, rapidjson::kNumberType);
+    }
+    bool String(const char* s, rapidjson::SizeType n, bool copy = false) {
+        if (is_number_mark(s, n))
+            return RawValue(s + number_mark.size(), n - number_mark.size(), rapidjson::kNumberType);
+        return rapidjson::Writer<string_out>::String(s, n, copy);
     }
 };
 
@@ -203,9 +240,26 @@ const rapidjson::Value* json_path::first(const rapidjson::Value& root) const {
 
 // ---- serialization ---------------------------------------------------------------------------
 
+bool parse_exact(std::string_view text, rapidjson::Document& d, std::string& err) {
+    rapidjson::Reader r;
+    bool ok = true;
+    auto generate = [&](rapidjson::Document& doc) {
+        rapidjson::MemoryStream ms(text.data(), text.size());
+        exact_number_handler h{doc, {}};
+        ok = !r.Parse<parse_flags>(ms, h).IsError();
+        return ok;
+    };
+    d.Populate(generate);
+    if (!ok) {
+        err = parse_error_text(r);
+        d.SetNull();
+    }
+    return ok;
+}
+
 void append_json(const rapidjson::Value& v, std::string& out) {
     string_out os{&out};
-    rapidjson::Writer<string_out> w(os);
+    exact_writer w(os);
     v.Accept(w);
 }
 
@@ -216,8 +270,12 @@ void append_json_string(std::string_view s, std::string& out) {
 }
 
 std::string scalar_text(const rapidjson::Value& v) {
-    if (v.IsString())
+    if (v.IsString()) {
+        if (is_number_mark(v.GetString(), v.GetStringLength()))
+            return std::string(v.GetString() + number_mark.size(),
+                               v.GetStringLength() - number_mark.size());
         return std::string(v.GetString(), v.GetStringLength());
+    }
     if (v.IsNull())
         return {};
     if (v.IsBool())

@@ -40,7 +40,12 @@ class json_path {
     std::string text_;
 };
 
-/// Appends `v` as compact JSON.
+/// Parses `text` into `d` keeping every number exactly as written (RapidJSON would convert them
+/// to double): numbers are stored as marked strings that append_json() and scalar_text() write
+/// back verbatim. False with `err` set when `text` is not valid JSON.
+bool parse_exact(std::string_view text, rapidjson::Document& d, std::string& err);
+
+/// Appends `v` as compact JSON (numbers of a parse_exact() document as written).
 void append_json(const rapidjson::Value& v, std::string& out);
 /// Appends `s` as a JSON string literal (quotes included, escaped as JSON requires; invalid UTF-8
 /// is passed through as is).

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -185,12 +184,9 @@ class http_poll_source final : public source {
             }
             rapidjson::Document d;
             for (auto doc : docs) {
-                d.Parse(doc.data(), doc.size());
-                if (d.HasParseError()) {
-                    return fail_body(fmt::format("response is not JSON ({} at byte {})",
-                                                 rapidjson::GetParseError_En(d.GetParseError()),
-                                                 d.GetErrorOffset()));
-                }
+                std::string perr;
+                if (!parse_exact(doc, d, perr))
+                    return fail_body("response is not JSON: " + perr);
                 items += take_items(d, out.batch);
                 if (s_.format == response_format::json)
                     next_position(d, *r, req.url, next, more);

@@ -218,6 +218,26 @@ TEST(json_path, selects_keys_indexes_and_wildcards) {
     EXPECT_FALSE(json_path::parse("a[x]"));
 }
 
+TEST(json_exact, numbers_survive_as_written) {
+    rapidjson::Document d;
+    std::string err;
+    ASSERT_TRUE(parse_exact(R"({"big": 123456789012345678901234567890, "dec": 2.50,
+                               "e": -1.0E+2, "s": "2.50", "a": [0.1, 7]})",
+                            d, err))
+        << err;
+    std::string out;
+    append_json(d, out);
+    EXPECT_EQ(out, R"({"big":123456789012345678901234567890,"dec":2.50,"e":-1.0E+2,"s":"2.50",)"
+                   R"("a":[0.1,7]})");
+    EXPECT_EQ(scalar_text(d["big"]), "123456789012345678901234567890");
+    EXPECT_EQ(scalar_text(d["s"]), "2.50");
+    auto p = json_path::parse("a[1]");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(scalar_text(*p->first(d)), "7");
+    EXPECT_FALSE(parse_exact("{\"a\": 01}", d, err));
+    EXPECT_FALSE(err.empty());
+}
+
 TEST(json_split, arrays_are_sliced_without_copies) {
     std::vector<std::string_view> out;
     split_error err;
