@@ -665,6 +665,18 @@ result<flush_unsaved_buffer_request> flush_unsaved_buffer_request::decode(bytes_
     return out;
 }
 
+void describe_options_request::encode(writer& w) const {
+    w.u8(scope);
+}
+result<describe_options_request> describe_options_request::decode(bytes_view body) {
+    reader r(body);
+    describe_options_request out{r.u8()};
+    if (r.ok() && (out.scope < topic_scope || out.scope > user_scope))
+        return decode_error("describe options", "unknown scope");
+    TRIB_TRY(finish(r, "describe options"));
+    return out;
+}
+
 // ---- dispatch ----
 
 namespace {

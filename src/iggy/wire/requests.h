@@ -306,6 +306,14 @@ struct flush_unsaved_buffer_request {
     TRIB_IGGY_REQUEST(flush_unsaved_buffer_request, cmd::flush_unsaved_buffer);
 };
 
+/// DESCRIBE_OPTIONS (13, NR): `[scope:u8]`, 1 topic, 2 stream, 3 user (the option catalogue of
+/// that resource's create command).
+struct describe_options_request {
+    static constexpr std::uint8_t topic_scope = 1, stream_scope = 2, user_scope = 3;
+    std::uint8_t scope = topic_scope;
+    TRIB_IGGY_REQUEST(describe_options_request, cmd::describe_options);
+};
+
 #undef TRIB_IGGY_REQUEST
 
 /// Any request body, for a server's dispatch and for fuzzing.

@@ -672,6 +672,34 @@ result<personal_access_tokens_reply> personal_access_tokens_reply::decode(bytes_
     return personal_access_tokens_reply{std::move(list)};
 }
 
+void options_catalog::encode(writer& w) const {
+    w.u32(static_cast<std::uint32_t>(entries.size()));
+    for (const auto& e : entries) {
+        w.str8(e.key);
+        w.u8(static_cast<std::uint8_t>(e.kind));
+        w.str32(e.default_value);
+        w.str32(e.description);
+    }
+}
+result<options_catalog> options_catalog::decode(bytes_view body) {
+    reader r(body);
+    options_catalog out;
+    std::uint32_t n = r.u32();
+    // Each entry takes at least 10 bytes: bound the loop by the body, not by the count.
+    for (std::uint32_t i = 0; r.ok() && i < n && r.remaining() >= 10; ++i) {
+        option_descriptor d;
+        TRIB_ASSIGN_OR_RETURN(d.key, decode_name(r, "option key"));
+        d.kind = static_cast<header_kind>(r.u8());
+        d.default_value = std::string(r.str32());
+        d.description = std::string(r.str32());
+        out.entries.push_back(std::move(d));
+    }
+    if (r.ok() && out.entries.size() != n)
+        return decode_error("options catalog", "truncated");
+    TRIB_TRY(finish(r, "options catalog"));
+    return out;
+}
+
 // ---- dispatch ----
 
 namespace {

@@ -315,6 +315,21 @@ struct personal_access_tokens_reply {
     TRIB_IGGY_REPLY(personal_access_tokens_reply);
 };
 
+/// One DESCRIBE_OPTIONS entry: `[Name key][kind:u8][len:u32][default][len:u32][description]`;
+/// the default is in the kind's encoding, empty when there is none.
+struct option_descriptor {
+    std::string key;
+    header_kind kind = header_kind::string;
+    std::string default_value;
+    std::string description;
+    friend bool operator==(const option_descriptor&, const option_descriptor&) = default;
+};
+/// DESCRIBE_OPTIONS: `[count:u32]` then the descriptors.
+struct options_catalog {
+    std::vector<option_descriptor> entries;
+    TRIB_IGGY_REPLY(options_catalog);
+};
+
 #undef TRIB_IGGY_REPLY
 
 /// Which payload decoder a reply to `code` needs, for fuzzing and capture tests. Returns ok for a
