@@ -477,6 +477,7 @@ struct request_ops {
     // NR
     void get_stats();
     void get_cluster_metadata();
+    void describe_options(bytes_view body);
     void get_me();
     void get_client(bytes_view body);
     void get_clients();
@@ -1051,6 +1052,8 @@ void request_ops::do_nr(std::span<std::uint8_t> body) {
             return get_stats();
         case cmd::get_cluster_metadata:
             return get_cluster_metadata();
+        case cmd::describe_options:
+            return describe_options(b);
         case cmd::get_me:
             return get_me();
         case cmd::get_client:
@@ -1084,7 +1087,7 @@ void request_ops::do_nr(std::span<std::uint8_t> body) {
         case cmd::sync_consumer_group:
             return sync_group(b);
         default:
-            // GET_SNAPSHOT_FILE and DESCRIBE_OPTIONS are not offered by the embedded server.
+            // GET_SNAPSHOT_FILE (a diagnostics zip) is not offered by the embedded server.
             return status_reply(code::feature_unavailable);
     }
 }
@@ -1280,6 +1283,40 @@ void request_ops::get_cluster_metadata() {
     n.status = 0;
     cm.nodes.push_back(n);
     payload_ok([&](writer& w) { cm.encode(w); });
+}
+
+void request_ops::describe_options(bytes_view body) {
+    auto r = describe_options_request::decode(body);
+    if (!r)
+        return status_reply(code::invalid_command);
+    options_catalog cat;
+    if (r->scope == describe_options_request::topic_scope) {
+        // The defaults a topic created with an empty options block gets (derived options).
+        topic_settings defaults;
+        defaults.segment_size = opt.segment_size;
+        static const std::map<std::string, std::string> docs = {
+            {"compression_algorithm",
+             "Compression recorded for the topic: none or gzip "
+             "(metadata only; payloads are stored as sent)"},
+            {"consumer_offset_durability",
+             "replicated or persisted: persisted syncs explicit offset stores before answering"},
+            {"durability",
+             "replicated or persisted: persisted syncs messages to disk before acknowledging"},
+            {"max_topic_size",
+             "Bytes kept per topic before the oldest segments are deleted "
+             "(0 server default, u64::MAX unlimited)"},
+            {"message_expiry", "Microseconds a message is kept (0 server default, u64::MAX never)"},
+            {"messages_required_to_save", "Message-count flush threshold (recorded)"},
+            {"preallocate_segments", "Reserve segment bytes on open (recorded)"},
+            {"segment_size", "Segment file size in bytes (multiple of 512, 1 MiB..1 GiB)"},
+            {"size_of_messages_required_to_save", "Byte flush threshold (recorded)"},
+        };
+        for (const auto& o : derived_topic_options(defaults, {})) {
+            auto it = docs.find(o.key);
+            cat.entries.push_back({o.key, o.kind, o.value, it == docs.end() ? "" : it->second});
+        }
+    }
+    payload_ok([&](writer& w) { cat.encode(w); });
 }
 
 void request_ops::get_me() {
