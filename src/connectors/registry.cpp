@@ -5,6 +5,9 @@
 
 #include "connectors/file/file.h"
 #include "connectors/null/null.h"
+#ifdef TRIB_HAVE_CONNECTOR_POSTGRES
+#include "connectors/postgres/postgres.h"
+#endif
 #include "connectors/random/random.h"
 #include "connectors/stdout/stdout.h"
 
@@ -23,10 +26,16 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     // Sources
     check(r.add_source(random_source_spec(), make_random_source));
     check(r.add_source(file_source_spec(), make_file_source));
+#ifdef TRIB_HAVE_CONNECTOR_POSTGRES
+    check(r.add_source(postgres_source_spec(), make_postgres_source));
+#endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
     check(r.add_sink(null_sink_spec(), make_null_sink));
     check(r.add_sink(file_sink_spec(), make_file_sink));
+#ifdef TRIB_HAVE_CONNECTOR_POSTGRES
+    check(r.add_sink(postgres_sink_spec(), make_postgres_sink));
+#endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();
 }

@@ -87,14 +87,21 @@ TEST(registry, every_builtin_spec_is_sound) {
             EXPECT_FALSE(o.doc.empty()) << s->name << "." << o.name;
     }
     // Each connector makes an instance from its defaults (plus its required options).
+    auto required = [](const config::spec& s) -> std::string {
+        if (s.name == "file")
+            return "path = \"/tmp/x\"";
+        if (s.name == "postgres")
+            return s.kind == config::spec_kind::sink
+                       ? "connection_string = \"x\"\ntarget_table = \"t\""
+                       : "connection_string = \"x\"\nmode = \"polling\"\ntables = [\"t\"]";
+        return "";
+    };
     for (const auto& e : (*r)->sinks()) {
-        const bool needs_path = e.spec.name == "file";
-        auto v = test::spec_values(e.spec, needs_path ? "path = \"/tmp/x\"" : "");
+        auto v = test::spec_values(e.spec, required(e.spec));
         EXPECT_TRUE(e.make_sink(v)) << e.spec.name;
     }
     for (const auto& e : (*r)->sources()) {
-        const bool needs_path = e.spec.name == "file";
-        auto v = test::spec_values(e.spec, needs_path ? "path = \"/tmp/x\"" : "");
+        auto v = test::spec_values(e.spec, required(e.spec));
         EXPECT_TRUE(e.make_source(v)) << e.spec.name;
     }
 }
