@@ -386,8 +386,12 @@ std::vector<std::string> codec_names(const catalog& cat) {
     return {"json", "raw", "text"};
 }
 
-loaded<connector_config> load_tree(node tree, const std::string& file, const catalog& cat,
-                                   const environment& env, bool warnings_only) {
+// `keys`: the keys of every connector of the directory (to tell this connector's mistyped
+// variables from another's: IGGY_CONNECTORS_SINK_PG_BACKUP_PATH belongs to "pg_backup", not to
+// "pg"); nullptr when loading one file alone (then no such warnings).
+loaded<connector_config> load_tree(
+    node tree, const std::string& file, const catalog& cat, const environment& env,
+    bool warnings_only, const std::vector<std::pair<connector_type, std::string>>* keys = nullptr) {
     loaded<connector_config> out;
     problems& issues = out.issues;
     auto report = [&](const std::string& path, std::string message, const node* at = nullptr) {
@@ -423,6 +427,21 @@ loaded<connector_config> load_tree(node tree, const std::string& file, const cat
     // Overrides of the file's own keys (PATH, ENABLED, STREAMS_0_STREAM, ...), then of
     // plugin_config through the connector's spec when it is known.
     apply_env_overrides(fspec.options, tree, prefixes, env);
+    if (keys != nullptr && !warnings_only) {
+        std::vector<std::string> ignore = {"PLUGIN_CONFIG_"};
+        for (const auto& [t, k] : *keys) {
+            if (t == type && k.size() > h.key.size() + 1 && k.rfind(h.key + "_", 0) == 0) {
+                ignore.push_back(upper_env(k.substr(h.key.size() + 1), false) + "_");
+            }
+        }
+        for (const auto& [name, suggestion] :
+             unknown_env_overrides(fspec.options, prefixes, env, ignore)) {
+            std::string msg = "matches no option of this connector; ignored";
+            if (suggestion)
+                msg += "; did you mean " + *suggestion + "?";
+            issues.warning("environment variable " + name, "", std::move(msg));
+        }
+    }
     if (h.key_derived) {
         issues.warning(file, "key",
                        "missing; using " + quote(h.key) +
@@ -843,10 +862,13 @@ loaded<connector_set> load_connectors(const std::string& dir, const catalog& cat
         active_index.insert(chosen);
     }
 
+    std::vector<std::pair<connector_type, std::string>> keys;
+    for (const auto& [id, idx] : groups)
+        keys.push_back(id);
     connector_set set;
     for (std::size_t i = 0; i < entries.size(); ++i) {
         bool active = active_index.count(i) > 0 || !entries[i].h.type;
-        auto r = load_tree(std::move(entries[i].tree), entries[i].file, cat, env, !active);
+        auto r = load_tree(std::move(entries[i].tree), entries[i].file, cat, env, !active, &keys);
         out.issues.append(r.issues);
         if (r.value) {
             if (active)

@@ -527,6 +527,30 @@ TEST(connector_files, versions_highest_wins_or_pinned) {
     EXPECT_FALSE(failed);
 }
 
+TEST(connector_files, mistyped_connector_env_vars_warn_in_a_directory) {
+    test::temp_dir dir("conns");
+    const char* body =
+        "type = \"sink\"\nkey = \"%s\"\nplugin = \"postgres\"\n[[streams]]\n"
+        "stream = \"s\"\ntopics = [\"t\"]\n[plugin_config]\n"
+        "connection_string = \"x\"\ntarget_table = \"t\"\n";
+    char buf[512];
+    std::snprintf(buf, sizeof buf, body, "pg");
+    write(dir.path() / "pg_sink.toml", buf);
+    std::snprintf(buf, sizeof buf, body, "pg_backup");
+    write(dir.path() / "pg_backup_sink.toml", buf);
+    environment env;
+    env.set("IGGY_CONNECTORS_SINK_PG_ENABLD", "false");
+    env.set("IGGY_CONNECTORS_SINK_PG_BACKUP_ENABLED", "false");  // pg_backup's, not a typo of pg's
+    test_catalog tc;
+    auto set = load_connectors(dir.path().string(), tc.get(), env);
+    ASSERT_TRUE(set) << set.issues.to_string();
+    EXPECT_EQ(set.issues.to_string(),
+              "environment variable IGGY_CONNECTORS_SINK_PG_ENABLD: warning: matches no option of "
+              "this connector; ignored; did you mean IGGY_CONNECTORS_SINK_PG_ENABLED?");
+    for (const auto& c : set->active)
+        EXPECT_EQ(c.enabled, c.key == "pg");
+}
+
 TEST(connector_files, duplicate_versions_and_bad_toml_are_errors) {
     test::temp_dir dir("conns");
     const char* body =
