@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include "config/spec.h"
 #include "connectors/http/http.h"
 #include "connectors/http/json.h"
@@ -371,6 +373,255 @@ bearer_token = "${env:API_TOKEN}")";
                        "pagination = \"cursor\" needs {cursor} in url or body, or cursor_param");
         }
         check_basic_pair(v, report);
+    };
+    return s;
+}
+
+// ---- webhook source --------------------------------------------------------------------------
+
+namespace {
+
+std::vector<config::option> auth_children() {
+    std::vector<config::option> c;
+    c.push_back(choice("type", {"none", "bearer", "basic", "hmac"},
+                       "How callers authenticate: nothing, `Authorization: Bearer <token>`, HTTP "
+                       "basic, or an HMAC-SHA256 signature of the request.",
+                       "none"));
+    c.push_back(optional("token", opt_type::secret, "type = bearer: the token."));
+    c.push_back(optional("username", opt_type::string, "type = basic: the user name."));
+    c.push_back(optional("password", opt_type::secret, "type = basic: the password."));
+    c.push_back(optional("secret", opt_type::secret, "type = hmac: the shared signing secret."));
+    c.push_back(optional("previous_secret", opt_type::secret,
+                         "type = hmac: a second secret also accepted (while rotating)."));
+    c.push_back(choice("preset", {"github", "stripe", "shopify", "slack", "custom"},
+                       "type = hmac: the sender's scheme, which sets the defaults of the "
+                       "signature_* options. github: `X-Hub-Signature-256: sha256=<hex>` of the "
+                       "body. stripe: `Stripe-Signature: t=<unix>,v1=<hex>` of "
+                       "`{timestamp}.{body}`. shopify: `X-Shopify-Hmac-Sha256: <base64>` of the "
+                       "body. slack: `X-Slack-Signature: v0=<hex>` of `v0:{timestamp}:{body}` "
+                       "with `X-Slack-Request-Timestamp`. custom: like github until overridden.",
+                       "github"));
+    c.push_back(optional("signature_header", opt_type::string,
+                         "Header carrying the signature (overrides the preset)."));
+    c.push_back(optional("signature_prefix", opt_type::string,
+                         "Text before the signature in the header, e.g. `sha256=`."));
+    auto enc = optional("signature_encoding", opt_type::enumeration,
+                        "How the signature is written: hex or base64.");
+    enc.choices = {"hex", "base64"};
+    c.push_back(enc);
+    auto fmt_opt = optional("signature_format", opt_type::enumeration,
+                            "plain: the header is prefix + signature. keyed: a list "
+                            "`t=..,v1=..` (Stripe) with `timestamp_key` and `signature_key`.");
+    fmt_opt.choices = {"plain", "keyed"};
+    c.push_back(fmt_opt);
+    c.push_back(optional("timestamp_header", opt_type::string,
+                         "plain format: header carrying the request's Unix timestamp."));
+    c.push_back(
+        optional("timestamp_key", opt_type::string, "keyed format: the timestamp's key (t)."));
+    c.push_back(
+        optional("signature_key", opt_type::string, "keyed format: the signatures' key (v1)."));
+    c.push_back(optional("signed_payload", opt_type::string,
+                         "What is signed, with `{body}` and `{timestamp}` replaced."));
+    c.push_back(opt("timestamp_tolerance", opt_type::duration,
+                    "Signed requests whose timestamp is further from now than this are refused "
+                    "(replay protection); 0s: not checked.",
+                    "\"5m\""));
+    return c;
+}
+
+void check_auth(const config::values& a, const std::string& at,
+                const config::check_report& report) {
+    const auto type = a.str("type");
+    if (type == "bearer" && !a.has("token"))
+        report(at + ".token", "auth type bearer needs a token");
+    if (type == "basic" && (!a.has("username") || !a.has("password")))
+        report(at + ".username", "auth type basic needs username and password");
+    if (type == "hmac" && !a.has("secret"))
+        report(at + ".secret", "auth type hmac needs a secret");
+    if (type == "hmac" && a.str("preset") == "custom" && !a.has("signature_header"))
+        report(at + ".signature_header", "preset custom needs signature_header");
+}
+
+}  // namespace
+
+config::spec webhook_source_spec() {
+    config::spec s;
+    s.name = "webhook";
+    s.kind = config::spec_kind::source;
+    s.summary =
+        "Receives HTTP requests (webhooks) and writes their bodies to Iggy, answering "
+        "only after Iggy stored them";
+    s.description =
+        "An HTTP/1.1 server (Boost.Beast, with TLS when `tls_cert_file` is set). Each route maps "
+        "a method and path to a stream/topic (default: the first `[[streams]]` entry). A body "
+        "becomes messages by `format`: `json` (an object or scalar: one message; an array: one "
+        "per element), `ndjson` (one per line), `raw` (the body as it is), or `auto` (by "
+        "Content-Type: `*ndjson*`/`*jsonl*` -> ndjson, `*json*` -> json, else raw). Invalid JSON "
+        "is answered 400 and nothing of the request is stored. Chosen request headers "
+        "(`headers`) become Iggy user headers; `key_header`/`key_path` set the partitioning "
+        "key.\n\n"
+        "**Delivery.** A request is answered `success_status` (200, body `{\"accepted\": n}`) "
+        "only after Iggy acknowledged the batch holding all its messages. When they could not be "
+        "stored it is answered 503 with Retry-After, and when they were not stored within "
+        "`ack_timeout` the server answers 503 itself: the caller's retry is the safety net. A "
+        "request that was answered 503 may still have been stored (Iggy acknowledged it just "
+        "after the deadline, or the process stopped between storing and answering): such a "
+        "retry is the only source of duplicates, at most one request per event; senders' "
+        "delivery ids (`X-GitHub-Delivery`, Stripe event ids) copied into headers let consumers "
+        "drop them.\n\n"
+        "**Saturation.** Requests received and not yet answered are bounded by "
+        "`max_pending_requests` and `max_pending_bytes`; beyond them requests are answered "
+        "`overload_status` (503 or 429) with Retry-After at once, without reading into memory "
+        "anything more.\n\n"
+        "**Authentication.** `[auth]` (or a route's own `[routes.auth]`): bearer token, basic, "
+        "or HMAC-SHA256 signatures as GitHub, Stripe, Shopify and Slack send them (presets) or "
+        "any header/prefix/encoding/signed-payload combination, with a timestamp tolerance. "
+        "Secrets are compared in constant time. Failures are answered 401. A server that "
+        "listens beyond loopback refuses to start with an unauthenticated route unless "
+        "`allow_unauthenticated = true`.\n\n"
+        "**Limits.** Bodies over `max_body_size` are answered 413 before they are read; slow "
+        "requests 408 after `request_timeout`. Every outcome is counted in "
+        "`trib_webhook_requests_total{connector, route, outcome}`.";
+    s.example = R"(type = "source"
+key = "github"
+enabled = true
+version = 0
+name = "GitHub webhooks"
+plugin = "webhook"
+
+[[streams]]
+stream = "github"
+topic = "events"
+schema = "json"
+
+[plugin_config]
+address = "0.0.0.0"
+port = 8090
+max_body_size = "5MiB"
+
+[[plugin_config.routes]]
+path = "/github"
+headers = ["X-GitHub-Event", "X-GitHub-Delivery"]
+
+[plugin_config.routes.auth]
+type = "hmac"
+preset = "github"
+secret = "${env:GITHUB_WEBHOOK_SECRET}")";
+    auto& o = s.options;
+    o.push_back(opt("address", opt_type::string, "Address to listen on.", "\"127.0.0.1\""));
+    o.push_back(
+        ranged(opt("port", opt_type::integer, "Port to listen on (0: any free port)."), 0, 65535));
+    o.push_back(optional("tls_cert_file", opt_type::string,
+                         "PEM certificate chain: serve HTTPS (with tls_key_file)."));
+    o.push_back(optional("tls_key_file", opt_type::string, "PEM private key of tls_cert_file."));
+    o.push_back(ranged(opt("max_body_size", opt_type::size,
+                           "Largest request body; larger ones are answered 413.", "\"1MiB\""),
+                       1, std::nullopt));
+    o.push_back(opt("request_timeout", opt_type::duration,
+                    "Time allowed to receive a request's header, and then its body (408 after).",
+                    "\"30s\""));
+    o.push_back(opt("idle_timeout", opt_type::duration,
+                    "A kept-alive connection with no request is closed after this.", "\"60s\"",
+                    true));
+    o.push_back(opt("ack_timeout", opt_type::duration,
+                    "How long a request waits for Iggy's acknowledgement before it is answered "
+                    "503 with Retry-After.",
+                    "\"30s\""));
+    o.push_back(
+        ranged(opt("max_connections", opt_type::integer, "Open connections at most.", "1024", true),
+               1, 1000000));
+    o.push_back(
+        ranged(opt("threads", opt_type::integer, "I/O threads of the server.", "2", true), 1, 64));
+    o.push_back(ranged(opt("max_pending_requests", opt_type::integer,
+                           "Requests received and not yet answered, at most.", "1000"),
+                       1, 10000000));
+    o.push_back(
+        ranged(opt("max_pending_bytes", opt_type::size,
+                   "Bytes of the bodies of requests not yet answered, at most.", "\"64MiB\""),
+               1024, std::nullopt));
+    auto ov = opt("overload_status", opt_type::integer,
+                  "Status of the answer when the pending budget is full: 503 or 429.", "503");
+    o.push_back(ranged(ov, 429, 503));
+    o.push_back(opt("retry_after", opt_type::duration,
+                    "Retry-After of overload, nack and timeout answers (whole seconds, at least "
+                    "1).",
+                    "\"1s\""));
+    o.push_back(ranged(opt("success_status", opt_type::integer,
+                           "Status of the answer once Iggy stored the messages.", "200"),
+                       200, 299));
+    o.push_back(ranged(opt("max_batch_messages", opt_type::integer,
+                           "Messages handed to the runtime at once (whole requests; a larger "
+                           "request goes alone).",
+                           "1000", true),
+                       1, 10000000));
+    o.push_back(optional("health_path", opt_type::string,
+                         "A path answering GET with 200 without authentication (load "
+                         "balancers); none by default."));
+    o.push_back(opt("allow_unauthenticated", opt_type::boolean,
+                    "Allow routes without authentication on a non-loopback address.", "false"));
+    config::option auth;
+    auth.name = "auth";
+    auth.type = opt_type::table;
+    auth.doc = "Authentication of every route without its own `auth`.";
+    auth.children = auth_children();
+    o.push_back(auth);
+
+    config::option routes;
+    routes.name = "routes";
+    routes.type = opt_type::table_list;
+    routes.optional = true;
+    routes.doc = "The routes; none: `POST /` into the first stream.";
+    routes.children.push_back(
+        opt("path", opt_type::string, "Path, e.g. `/github`; `{name}` matches one segment."));
+    routes.children.push_back(
+        choice("method", {"POST", "PUT", "PATCH", "DELETE", "GET"}, "HTTP method.", "POST"));
+    routes.children.push_back(optional("stream", opt_type::string,
+                                       "Iggy stream (default: the first `[[streams]]` entry's)."));
+    routes.children.push_back(optional("topic", opt_type::string, "Iggy topic (with stream)."));
+    routes.children.push_back(choice("format", {"auto", "json", "ndjson", "raw"},
+                                     "How the body splits into messages (see above).", "auto"));
+    auto hdrs = optional("headers", opt_type::list,
+                         "Request headers copied into every message as Iggy user headers "
+                         "(string values, keyed by the name as written here).");
+    routes.children.push_back(hdrs);
+    routes.children.push_back(optional("key_header", opt_type::string,
+                                       "Request header whose value is the messages' key."));
+    routes.children.push_back(optional("key_path", opt_type::string,
+                                       "JSON path inside each message of its key (JSON bodies)."));
+    config::option rauth;
+    rauth.name = "auth";
+    rauth.type = opt_type::table;
+    rauth.optional = true;
+    rauth.doc = "This route's authentication (instead of the top-level `auth`).";
+    rauth.children = auth_children();
+    routes.children.push_back(rauth);
+    o.push_back(routes);
+
+    s.check = [](const config::values& v, const config::check_report& report) {
+        if (v.has("tls_cert_file") != v.has("tls_key_file"))
+            report("tls_cert_file", "tls_cert_file and tls_key_file go together");
+        const auto status = v.integer("overload_status");
+        if (status != 429 && status != 503)
+            report("overload_status", "must be 429 or 503");
+        check_auth(v.table("auth"), "auth", report);
+        std::set<std::string> seen;
+        const auto rs = v.tables("routes");
+        for (std::size_t i = 0; i < rs.size(); ++i) {
+            const std::string at = fmt::format("routes[{}]", i);
+            const auto& r = rs[i];
+            if (!r.str("path").starts_with("/"))
+                report(at + ".path", "must start with /");
+            if (!seen.insert(r.str("method") + " " + r.str("path")).second)
+                report(at + ".path", "another route has the same method and path");
+            if (r.has("stream") != r.has("topic"))
+                report(at + ".stream", "stream and topic go together");
+            if (auto k = r.opt_str("key_path")) {
+                if (auto jp = http_detail::json_path::parse(*k); !jp)
+                    report(at + ".key_path", jp.error().message());
+            }
+            if (r.has("auth"))
+                check_auth(r.table("auth"), at + ".auth", report);
+        }
     };
     return s;
 }
