@@ -121,8 +121,8 @@ struct cdc_source::impl {
     std::string publication;
     std::string dbname;
 
-    pg_conn meta;  // SQL: setup, primary keys, snapshot (poll thread)
-    pg_conn repl;  // the replication stream (poll thread)
+    db_conn meta;  // SQL: setup, primary keys, snapshot (poll thread)
+    db_conn repl;  // the replication stream (poll thread)
     bool streaming = false;
 
     struct table_ref {
@@ -165,7 +165,7 @@ struct cdc_source::impl {
 
     // Snapshot.
     bool snapshot_active = false;
-    pg_conn snap;
+    db_conn snap;
     std::size_t snap_table = 0;
     bool snap_cursor = false;
     std::uint64_t snap_lsn = 0;
@@ -186,7 +186,7 @@ struct cdc_source::impl {
     status connect_meta() {
         if (meta.ok())
             return ok();
-        TRIB_ASSIGN_OR_RETURN(meta, pg_conn::connect(o.conn));
+        TRIB_ASSIGN_OR_RETURN(meta, db_conn::connect(o.conn));
         return meta.set_output_defaults();
     }
 
@@ -312,7 +312,7 @@ struct cdc_source::impl {
     status connect_repl() {
         conn_settings s = o.conn;
         s.replication = true;
-        TRIB_ASSIGN_OR_RETURN(repl, pg_conn::connect(s));
+        TRIB_ASSIGN_OR_RETURN(repl, db_conn::connect(s));
         return ok();
     }
 
@@ -389,7 +389,7 @@ struct cdc_source::impl {
     // ---- snapshot ----------------------------------------------------------------------------
 
     status begin_snapshot(const std::string& snapshot_name) {
-        TRIB_ASSIGN_OR_RETURN(snap, pg_conn::connect(o.conn));
+        TRIB_ASSIGN_OR_RETURN(snap, db_conn::connect(o.conn));
         TRIB_TRY(snap.set_output_defaults());
         TRIB_TRY(snap.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
         if (!snapshot_name.empty()) {
@@ -431,7 +431,7 @@ struct cdc_source::impl {
         while (out.batch.empty()) {
             if (snap_table >= snap_tables.size()) {
                 (void)snap.exec("COMMIT");
-                snap = pg_conn();
+                snap = db_conn();
                 snapshot_active = false;
                 snapshot_done = true;
                 // The end of the snapshot is a position of its own, persisted in order.
@@ -516,7 +516,7 @@ struct cdc_source::impl {
                            {qualified.c_str()});
         if (!r) {
             if (is_connection_error(r.error()))
-                meta = pg_conn();
+                meta = db_conn();
             return out;
         }
         for (int i = 0; i < r->rows(); ++i)
@@ -927,7 +927,7 @@ struct cdc_source::impl {
         pg_result r(PQexec(repl.get(), sql.c_str()));
         if (!r || PQresultStatus(r.get()) != PGRES_COPY_BOTH) {
             error e = from_result(repl.get(), r.get(), "START_REPLICATION");
-            repl = pg_conn();
+            repl = db_conn();
             return unexpected(std::move(e));
         }
         streaming = true;
@@ -939,7 +939,7 @@ struct cdc_source::impl {
 
     void drop_stream() {
         streaming = false;
-        repl = pg_conn();
+        repl = db_conn();
         in_txn = false;
         skip_txn = false;
     }
@@ -1133,8 +1133,8 @@ struct cdc_source::impl {
             PQputCopyEnd(repl.get(), nullptr);
         }
         drop_stream();
-        snap = pg_conn();
-        meta = pg_conn();
+        snap = db_conn();
+        meta = db_conn();
     }
 };
 

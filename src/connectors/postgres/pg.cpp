@@ -17,7 +17,7 @@ std::uint64_t pg_result::affected() const {
     return (t != nullptr && *t != 0) ? std::strtoull(t, nullptr, 10) : 0;
 }
 
-result<pg_conn> pg_conn::connect(const conn_settings& s) {
+result<db_conn> db_conn::connect(const conn_settings& s) {
     // Later keywords override what the expanded connection string says (libpq rule), so TLS and
     // timeout options from the config win over the string.
     std::vector<std::pair<std::string, std::string>> kv;
@@ -50,7 +50,7 @@ result<pg_conn> pg_conn::connect(const conn_settings& s) {
     }
     keys.push_back(nullptr);
     vals.push_back(nullptr);
-    pg_conn out;
+    db_conn out;
     out.c_.reset(PQconnectdbParams(keys.data(), vals.data(), 1));
     if (!out.c_ || PQstatus(out.c_.get()) != CONNECTION_OK) {
         return unexpected(from_connect(out.c_.get(), "connect to PostgreSQL"));
@@ -58,7 +58,7 @@ result<pg_conn> pg_conn::connect(const conn_settings& s) {
     return out;
 }
 
-result<pg_result> pg_conn::check(PGresult* raw, std::string_view what) {
+result<pg_result> db_conn::check(PGresult* raw, std::string_view what) {
     pg_result r(raw);
     auto st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_COPY_BOTH) {
@@ -67,14 +67,14 @@ result<pg_result> pg_conn::check(PGresult* raw, std::string_view what) {
     return unexpected(from_result(c_.get(), r.get(), what));
 }
 
-result<pg_result> pg_conn::exec(std::string_view sql) {
+result<pg_result> db_conn::exec(std::string_view sql) {
     if (!c_)
         return fail(errc::unavailable, "not connected");
     std::string s(sql);
     return check(PQexec(c_.get(), s.c_str()), "query");
 }
 
-result<pg_result> pg_conn::exec_params(const std::string& sql,
+result<pg_result> db_conn::exec_params(const std::string& sql,
                                        const std::vector<const char*>& values,
                                        const std::vector<int>& lengths,
                                        const std::vector<int>& formats) {
@@ -86,7 +86,7 @@ result<pg_result> pg_conn::exec_params(const std::string& sql,
                  "query");
 }
 
-result<pg_result> pg_conn::exec_prepared(const std::string& name,
+result<pg_result> db_conn::exec_prepared(const std::string& name,
                                          const std::vector<const char*>& values,
                                          const std::vector<int>& lengths,
                                          const std::vector<int>& formats) {
@@ -98,7 +98,7 @@ result<pg_result> pg_conn::exec_prepared(const std::string& name,
                  "statement");
 }
 
-status pg_conn::prepare(const std::string& name, const std::string& sql) {
+status db_conn::prepare(const std::string& name, const std::string& sql) {
     if (!c_)
         return fail(errc::unavailable, "not connected");
     auto r = check(PQprepare(c_.get(), name.c_str(), sql.c_str(), 0, nullptr), "prepare");
@@ -107,7 +107,7 @@ status pg_conn::prepare(const std::string& name, const std::string& sql) {
     return trib::ok();
 }
 
-result<std::uint64_t> pg_conn::copy_in(const std::string& copy_sql, std::string_view data) {
+result<std::uint64_t> db_conn::copy_in(const std::string& copy_sql, std::string_view data) {
     if (!c_)
         return fail(errc::unavailable, "not connected");
     pg_result start(PQexec(c_.get(), copy_sql.c_str()));
@@ -140,7 +140,7 @@ result<std::uint64_t> pg_conn::copy_in(const std::string& copy_sql, std::string_
     return rows;
 }
 
-status pg_conn::set_output_defaults() {
+status db_conn::set_output_defaults() {
     auto r = exec(
         "SET DateStyle = 'ISO, YMD'; SET TimeZone = 'UTC'; SET extra_float_digits = 3; "
         "SET bytea_output = 'hex'; SET IntervalStyle = 'postgres'");
@@ -149,7 +149,7 @@ status pg_conn::set_output_defaults() {
     return trib::ok();
 }
 
-void pg_conn::rollback_quietly() {
+void db_conn::rollback_quietly() {
     if (c_ && PQstatus(c_.get()) == CONNECTION_OK &&
         PQtransactionStatus(c_.get()) != PQTRANS_IDLE) {
         PQclear(PQexec(c_.get(), "ROLLBACK"));
@@ -182,7 +182,7 @@ void conn_pool::lease::release() {
     pool_ = nullptr;
 }
 
-void conn_pool::give_back(std::unique_ptr<pg_conn> c, bool keep) {
+void conn_pool::give_back(std::unique_ptr<db_conn> c, bool keep) {
     std::lock_guard<std::mutex> lk(mu_);
     if (keep) {
         idle_.push_back(std::move(c));
@@ -207,14 +207,14 @@ result<conn_pool::lease> conn_pool::acquire(std::chrono::milliseconds wait) {
         if (open_ < max_) {
             ++open_;
             lk.unlock();
-            auto c = pg_conn::connect(settings_);
+            auto c = db_conn::connect(settings_);
             if (!c) {
                 std::lock_guard<std::mutex> relock(mu_);
                 --open_;
                 cv_.notify_one();
                 return unexpected(c.error());
             }
-            return lease(this, std::make_unique<pg_conn>(std::move(*c)));
+            return lease(this, std::make_unique<db_conn>(std::move(*c)));
         }
         if (cv_.wait_until(lk, deadline) == std::cv_status::timeout) {
             return fail(errc::resource_exhausted,

@@ -66,12 +66,12 @@ class pg_result {
 };
 
 /// One libpq connection. Not thread-safe; movable.
-class pg_conn {
+class db_conn {
   public:
-    pg_conn() = default;
+    db_conn() = default;
     /// Connects (blocking, bounded by connect_timeout). Errors carry the retry class: refused or
     /// lost connections are retryable, bad credentials or a missing database are fatal.
-    static result<pg_conn> connect(const conn_settings& s);
+    static result<db_conn> connect(const conn_settings& s);
 
     PGconn* get() const { return c_.get(); }
     bool ok() const { return c_ && PQstatus(c_.get()) == CONNECTION_OK; }
@@ -118,7 +118,7 @@ class conn_pool {
     class lease {
       public:
         lease() = default;
-        lease(conn_pool* pool, std::unique_ptr<pg_conn> c) : pool_(pool), c_(std::move(c)) {}
+        lease(conn_pool* pool, std::unique_ptr<db_conn> c) : pool_(pool), c_(std::move(c)) {}
         lease(lease&&) = default;
         lease& operator=(lease&& o) noexcept {
             release();
@@ -127,15 +127,15 @@ class conn_pool {
             return *this;
         }
         ~lease() { release(); }
-        pg_conn& operator*() { return *c_; }
-        pg_conn* operator->() { return c_.get(); }
+        db_conn& operator*() { return *c_; }
+        db_conn* operator->() { return c_.get(); }
         /// Closes the connection instead of returning it (after a connection error).
         void discard();
 
       private:
         void release();
         conn_pool* pool_ = nullptr;
-        std::unique_ptr<pg_conn> c_;
+        std::unique_ptr<db_conn> c_;
     };
 
     conn_pool(conn_settings s, std::size_t max);
@@ -148,12 +148,12 @@ class conn_pool {
 
   private:
     friend class lease;
-    void give_back(std::unique_ptr<pg_conn> c, bool keep);
+    void give_back(std::unique_ptr<db_conn> c, bool keep);
     conn_settings settings_;
     std::size_t max_;
     mutable std::mutex mu_;
     std::condition_variable cv_;
-    std::vector<std::unique_ptr<pg_conn>> idle_;
+    std::vector<std::unique_ptr<db_conn>> idle_;
     std::size_t open_ = 0;
 };
 

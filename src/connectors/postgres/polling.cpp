@@ -78,7 +78,7 @@ struct polling_source::impl {
     source_stats& st;
     std::vector<table_cfg> tables;
     std::string pk_column;
-    pg_conn conn;  // poll thread only
+    db_conn conn;  // poll thread only
 
     std::mutex mu;  // guards everything below
     std::vector<table_pos> pos;
@@ -104,7 +104,7 @@ struct polling_source::impl {
             return ok();
         if (conn)
             st.reconnects++;
-        TRIB_ASSIGN_OR_RETURN(conn, pg_conn::connect(o.conn));
+        TRIB_ASSIGN_OR_RETURN(conn, db_conn::connect(o.conn));
         return conn.set_output_defaults();
     }
 
@@ -489,7 +489,7 @@ struct polling_source::impl {
 
     void close() {
         apply_todo();  // best effort: what still fails stays undone (the offset skips the rows)
-        conn = pg_conn();
+        conn = db_conn();
     }
 };
 

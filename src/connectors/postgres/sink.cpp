@@ -308,7 +308,7 @@ struct postgres_sink::impl {
 
     // ---- open --------------------------------------------------------------------------------
 
-    status load_columns(pg_conn& c) {
+    status load_columns(db_conn& c) {
         auto r = c.exec_params(
             "SELECT a.attname, a.atttypid, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
             "t.typcategory = 'A' FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
@@ -334,7 +334,7 @@ struct postgres_sink::impl {
 
     // Column sets of the table's unique indexes without predicate or expressions (the ones an
     // ON CONFLICT (cols) clause can name).
-    result<std::vector<std::vector<std::string>>> unique_keys(pg_conn& c) {
+    result<std::vector<std::vector<std::string>>> unique_keys(db_conn& c) {
         auto r = c.exec_params(
             "SELECT array_to_string(ARRAY(SELECT a.attname FROM unnest(i.indkey) k "
             "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k ORDER BY a.attname), "
@@ -366,7 +366,7 @@ struct postgres_sink::impl {
         return std::find(keys.begin(), keys.end(), cols) != keys.end();
     }
 
-    status create_append_table(pg_conn& c) {
+    status create_append_table(db_conn& c) {
         if (!table.schema.empty()) {
             TRIB_TRY(c.exec("CREATE SCHEMA IF NOT EXISTS " + quote_ident(table.schema)));
         }
@@ -395,7 +395,7 @@ struct postgres_sink::impl {
         return ok();
     }
 
-    status setup_append(pg_conn& c) {
+    status setup_append(db_conn& c) {
         append_cols.clear();
         auto add = [&](acol w, const char* name) { append_cols.push_back({w, name, 0}); };
         add(acol::id, "id");
@@ -466,7 +466,7 @@ struct postgres_sink::impl {
         return ok();
     }
 
-    status setup_mapped(pg_conn& c) {
+    status setup_mapped(db_conn& c) {
         mapping.clear();
         key_cols.clear();
         message_id_col.reset();
@@ -531,7 +531,7 @@ struct postgres_sink::impl {
         auto lease = pool->acquire();
         if (!lease)
             return unexpected(lease.error());
-        pg_conn& c = **lease;
+        db_conn& c = **lease;
         if (o.auto_create_table && o.mode == sink_mode::append) {
             TRIB_TRY(create_append_table(c));
         }
@@ -1014,7 +1014,7 @@ struct postgres_sink::impl {
         return s;
     }
 
-    std::string stage_name(pg_conn& c, const row_group& g) const {
+    std::string stage_name(db_conn& c, const row_group& g) const {
         auto it = c.session().find("stage:" + g.signature);
         return it == c.session().end() ? std::string() : it->second;
     }
@@ -1026,7 +1026,7 @@ struct postgres_sink::impl {
 
     // Temp tables for COPY + INSERT ... SELECT ... ON CONFLICT, created outside the batch's
     // transaction so that a rollback does not take them away.
-    status ensure_stages(pg_conn& c, const batch_plan& plan, bool append_conflict) {
+    status ensure_stages(db_conn& c, const batch_plan& plan, bool append_conflict) {
         for (const auto& g : plan.groups) {
             if (!needs_stage(g, append_conflict) || !stage_name(c, g).empty())
                 continue;
@@ -1046,7 +1046,7 @@ struct postgres_sink::impl {
         return std::max<std::size_t>(1, std::min(o.batch_size, by_params));
     }
 
-    status apply(pg_conn& c, const row_group& g, const std::vector<std::size_t>& rows,
+    status apply(db_conn& c, const row_group& g, const std::vector<std::size_t>& rows,
                  bool append_conflict, bool isolating) {
         if (rows.empty())
             return ok();
@@ -1111,7 +1111,7 @@ struct postgres_sink::impl {
         return ok();
     }
 
-    status apply_delete(pg_conn& c, const row_group& g, const std::vector<std::size_t>& rows) {
+    status apply_delete(db_conn& c, const row_group& g, const std::vector<std::size_t>& rows) {
         std::size_t per = rows_per_insert(g);
         std::string alias_cols, match;
         for (std::size_t i = 0; i < g.width(); ++i) {
@@ -1147,7 +1147,7 @@ struct postgres_sink::impl {
 
     // Bisection under savepoints: a subset that fails with a row error is split until the bad
     // rows stand alone; those are rejected, every other row is written.
-    status isolate(pg_conn& c, const row_group& g, const std::vector<std::size_t>& rows,
+    status isolate(db_conn& c, const row_group& g, const std::vector<std::size_t>& rows,
                    bool append_conflict, std::vector<message_error>& rejected) {
         if (rows.empty())
             return ok();
@@ -1171,7 +1171,7 @@ struct postgres_sink::impl {
         return isolate(c, g, b, append_conflict, rejected);
     }
 
-    status run_transaction(pg_conn& c, const batch_plan& plan, bool append_conflict, bool isolating,
+    status run_transaction(db_conn& c, const batch_plan& plan, bool append_conflict, bool isolating,
                            std::vector<message_error>& rejected) {
         TRIB_TRY(ensure_stages(c, plan, append_conflict));
         auto body = [&]() -> status {
@@ -1232,7 +1232,7 @@ struct postgres_sink::impl {
         auto lease = pool->acquire();
         if (!lease)
             return unexpected(lease.error());
-        pg_conn& c = **lease;
+        db_conn& c = **lease;
         bool append_conflict = o.mode == sink_mode::append && o.method == write_method::insert;
         std::vector<message_error> rejected;
         status st = run_transaction(c, plan, append_conflict, false, rejected);
