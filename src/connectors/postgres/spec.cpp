@@ -406,6 +406,22 @@ snapshot_mode = "initial")";
                100)));
     s.options.push_back(opt("server_name", opt_type::string,
                             "CDC: `source.name` in the envelopes (default: the connector key)."));
+    s.check = [](const config::values& v, const config::check_report& report) {
+        if (v.str("tracking_mode") == "timestamp" && !v.opt_str("primary_key_column") &&
+            !v.opt_str("custom_query")) {
+            report("primary_key_column",
+                   "timestamp tracking needs primary_key_column to order rows that share a "
+                   "timestamp (without it rows at a page boundary could be skipped)");
+        }
+        for (const auto& op : v.list("capture_operations")) {
+            std::string u = op;
+            for (auto& c : u)
+                c = static_cast<char>((c >= 'a' && c <= 'z') ? c - 'a' + 'A' : c);
+            if (u != "INSERT" && u != "UPDATE" && u != "DELETE" && u != "TRUNCATE")
+                report("capture_operations",
+                       "unknown operation '" + op + "' (INSERT, UPDATE, DELETE, TRUNCATE)");
+        }
+    };
     return s;
 }
 

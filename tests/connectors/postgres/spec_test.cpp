@@ -147,8 +147,20 @@ tables = []
 capture_operations = ["UPSERT"]
 )",
                         pr3);
-    ASSERT_FALSE(pr3.has_errors()) << pr3.to_string();
+    EXPECT_TRUE(pr3.has_errors());
+    EXPECT_NE(pr3.to_string().find("UPSERT"), std::string::npos) << pr3.to_string();
     EXPECT_FALSE(postgres::source_options_from(bad).has_value());
+
+    config::problems pr4;
+    (void)validate(postgres_source_spec(), R"(
+connection_string = "x"
+mode = "polling"
+tables = ["t"]
+tracking_column = "updated_at"
+tracking_mode = "timestamp"
+)",
+                   pr4);
+    EXPECT_NE(pr4.to_string().find("primary_key_column"), std::string::npos) << pr4.to_string();
 }
 
 TEST(postgres_names, qualified_names_quote_and_fold_like_postgres) {
