@@ -5,6 +5,9 @@
 
 #include "connectors/file/file.h"
 #include "connectors/null/null.h"
+#ifdef TRIB_HAVE_CONNECTOR_MQTT
+#include "connectors/mqtt/mqtt.h"
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
 #include "connectors/postgres/postgres.h"
 #endif
@@ -29,12 +32,18 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
     check(r.add_source(postgres_source_spec(), make_postgres_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_MQTT
+    check(r.add_source(mqtt_source_spec(), make_mqtt_source));
+#endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
     check(r.add_sink(null_sink_spec(), make_null_sink));
     check(r.add_sink(file_sink_spec(), make_file_sink));
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
     check(r.add_sink(postgres_sink_spec(), make_postgres_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_MQTT
+    check(r.add_sink(mqtt_sink_spec(), make_mqtt_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

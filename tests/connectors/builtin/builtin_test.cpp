@@ -90,6 +90,8 @@ TEST(registry, every_builtin_spec_is_sound) {
     auto required = [](const config::spec& s) -> std::string {
         if (s.name == "file")
             return "path = \"/tmp/x\"";
+        if (s.name == "mqtt")
+            return s.kind == config::spec_kind::sink ? "topic = \"t\"" : "topics = [\"t\"]";
         if (s.name == "postgres")
             return s.kind == config::spec_kind::sink
                        ? "connection_string = \"x\"\ntarget_table = \"t\""
