@@ -1029,6 +1029,8 @@ class connection final : public conn_base, public std::enable_shared_from_this<c
             response res;
             if (early) {
                 res = std::move(*early);
+                if (route != nullptr && route->opts.on_refused)
+                    route->opts.on_refused(res.status);
             } else {
                 req->body = std::move(hreq.body());
                 if (route->sync) {

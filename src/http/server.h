@@ -165,6 +165,10 @@ struct route_options {
     /// Async handlers: how long the server waits for send(); then 503 with Retry-After.
     /// 0: server_config::async_timeout.
     std::chrono::milliseconds async_timeout{0};
+    /// Called with the status when the server answers a request of this route itself, without
+    /// calling the handler (401 API key, the concurrency gate, 413, 408), so that the route's
+    /// owner can count refusals by reason. Runs on an I/O thread: must be quick.
+    std::function<void(int status)> on_refused;
 };
 
 struct tls_config {
