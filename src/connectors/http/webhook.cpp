@@ -76,14 +76,51 @@ enum class outcome : std::size_t {
     overloaded,
     nacked,
     stopped,
+    too_large,      // 413 from the server: the body exceeded max_body_size
+    slow_request,   // 408 from the server: request_timeout passed while reading it
     timed_out,      // not delivered in time; the server answered 503, the caller retries
     answered_late,  // acknowledged after the server stopped waiting (answered 503 already)
     count_
 };
-constexpr std::array<std::string_view, static_cast<std::size_t>(outcome::count_)> outcome_names{
-    "accepted",        "empty",        "missing_credentials", "bad_credentials", "bad_signature",
-    "stale_timestamp", "bad_json",     "overloaded",          "nacked",          "stopped",
-    "timed_out",       "answered_late"};
+constexpr std::size_t outcome_count = static_cast<std::size_t>(outcome::count_);
+
+/// The metric label of an outcome (a switch, so that a new outcome without a name does not
+/// compile under -Werror=switch).
+constexpr std::string_view name_of(outcome o) {
+    switch (o) {
+        case outcome::accepted:
+            return "accepted";
+        case outcome::empty:
+            return "empty";
+        case outcome::missing_credentials:
+            return "missing_credentials";
+        case outcome::bad_credentials:
+            return "bad_credentials";
+        case outcome::bad_signature:
+            return "bad_signature";
+        case outcome::stale_timestamp:
+            return "stale_timestamp";
+        case outcome::bad_json:
+            return "bad_json";
+        case outcome::overloaded:
+            return "overloaded";
+        case outcome::nacked:
+            return "nacked";
+        case outcome::stopped:
+            return "stopped";
+        case outcome::too_large:
+            return "too_large";
+        case outcome::slow_request:
+            return "slow_request";
+        case outcome::timed_out:
+            return "timed_out";
+        case outcome::answered_late:
+            return "answered_late";
+        case outcome::count_:
+            break;
+    }
+    return "unknown";
+}
 
 /// One request waiting to be delivered: keeps the request (and its body, which the messages
 /// point into) alive through the responder.
@@ -115,12 +152,12 @@ class webhook_source final : public source {
         for (const auto& r : s_.routes) {
             route_index_.push_back(r.target ? ctx.add_route(*r.target) : 0);
             auto& c = counters_.emplace_back();
-            for (std::size_t i = 0; i < outcome_names.size(); ++i) {
-                c.by_outcome[i] = &reg->counter("trib_webhook_requests_total",
-                                                "Webhook requests by route and outcome.",
-                                                {{"connector", key_},
-                                                 {"route", r.path},
-                                                 {"outcome", std::string(outcome_names[i])}});
+            for (std::size_t i = 0; i < outcome_count; ++i) {
+                c.by_outcome[i] = &reg->counter(
+                    "trib_webhook_requests_total", "Webhook requests by route and outcome.",
+                    {{"connector", key_},
+                     {"route", r.path},
+                     {"outcome", std::string(name_of(static_cast<outcome>(i)))}});
             }
             c.messages = &reg->counter("trib_webhook_messages_total",
                                        "Messages the webhook source took from requests.",
@@ -142,6 +179,12 @@ class webhook_source final : public source {
             o.async_timeout = s_.ack_timeout;
             o.retry_after = s_.retry_after;
             o.overload_status = s_.overload_status;
+            o.on_refused = [this, i](int status) {
+                if (status == 413)
+                    count(i, outcome::too_large);
+                else if (status == 408)
+                    count(i, outcome::slow_request);
+            };
             server_->route_async(
                 s_.routes[i].method, s_.routes[i].path,
                 [this, i](const http::request& req, http::responder done) {
@@ -232,7 +275,7 @@ class webhook_source final : public source {
 
   private:
     struct route_counters {
-        std::array<counter*, outcome_names.size()> by_outcome{};
+        std::array<counter*, outcome_count> by_outcome{};
         counter* messages = nullptr;
     };
 

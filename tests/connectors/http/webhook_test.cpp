@@ -234,6 +234,7 @@ TEST_F(webhook_test, bad_json_oversize_and_wrong_routes_are_refused_and_counted)
     auto big = post("/", "[\"" + std::string(2000, 'x') + "\"]");
     ASSERT_TRUE(big);
     EXPECT_EQ(big->status, 413);
+    EXPECT_EQ(counted("too_large"), 1u);
     net::http_client c;
     auto missing = c.perform(net::http_request{"POST", url("/nope"), {}, "{}", {}, {}});
     ASSERT_TRUE(missing);
