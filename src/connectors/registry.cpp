@@ -4,6 +4,9 @@
 #include <mutex>
 
 #include "connectors/file/file.h"
+#ifdef TRIB_HAVE_CONNECTOR_HTTP
+#include "connectors/http/http.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -35,6 +38,10 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_source(mqtt_source_spec(), make_mqtt_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_HTTP
+    check(r.add_source(http_poll_source_spec(), make_http_poll_source));
+    check(r.add_source(webhook_source_spec(), make_webhook_source));
+#endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
     check(r.add_sink(null_sink_spec(), make_null_sink));
@@ -44,6 +51,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_sink(mqtt_sink_spec(), make_mqtt_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_HTTP
+    check(r.add_sink(http_sink_spec(), make_http_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();
