@@ -453,6 +453,7 @@ struct client::impl {
     std::unordered_map<std::uint16_t, std::uint64_t> by_pid;           // packet id -> ticket
     std::deque<std::pair<std::uint64_t, std::uint64_t>> qos0_pending;  // ticket, end byte
     std::vector<refusal> refusals;
+    bool completions_pending = false;  // publishes finished since waiters were last woken
     std::uint64_t next_ticket = 1;
     std::uint16_t next_pid = 0;
 
@@ -668,6 +669,9 @@ struct client::impl {
         spdlog::info("{}connected to {} (MQTT {}, session {})", tag(), ep.to_string(),
                      opts.version == protocol_version::v5 ? "5" : "3.1.1",
                      ca.session_present ? "resumed" : "new");
+        spdlog::debug("{}broker limits: receive maximum {}, maximum packet size {}, maximum QoS {}",
+                      tag(), ca.props.receive_maximum.value_or(65535),
+                      ca.props.maximum_packet_size.value_or(0), ca.props.maximum_qos.value_or(2));
         return ok();
     }
 
@@ -875,8 +879,8 @@ struct client::impl {
         by_pid.erase(it->second.packet_id);
         inflight.erase(it);
         st_published++;
-        cv_state.notify_all();
-        cv_space.notify_one();
+        // Waiters are woken once per chunk of packets read (handle_frames), not per ack.
+        completions_pending = true;
     }
 
     // ---- the I/O loop ----
@@ -916,6 +920,11 @@ struct client::impl {
         if (inbound.size() > before) {
             st_received += inbound.size() - before;
             cv_inbound.notify_all();
+        }
+        if (completions_pending) {
+            completions_pending = false;
+            cv_state.notify_all();
+            cv_space.notify_all();
         }
     }
 
