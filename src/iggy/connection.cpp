@@ -110,6 +110,8 @@ void connection::close() {
         ::close(fd_);
         fd_ = -1;
     }
+    blocking_ = false;
+    spill_.clear();
     session_ = 0;
 }
 
@@ -161,6 +163,8 @@ status connection::open_socket() {
                 ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             }
             fd_ = fd;
+            if (!opts_.tls.enabled)
+                make_blocking();
             break;
         }
         ::close(fd);
@@ -230,6 +234,47 @@ status connection::tls_handshake(clock::time_point deadline) {
     }
 }
 
+void connection::make_blocking() {
+    // Plain TCP does its I/O in blocking calls bounded by SO_RCVTIMEO/SO_SNDTIMEO: a request is
+    // one sendmsg and (usually) one recv, where a non-blocking socket needs a poll before each
+    // read. Deadlines are still checked after every call. TLS stays non-blocking (the handshake
+    // and SSL_read/SSL_write are driven by poll).
+    int flags = ::fcntl(fd_, F_GETFL, 0);
+    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0)
+        return;
+    set_io_timeout(opts_.request_timeout);
+    blocking_ = true;
+}
+
+void connection::set_io_timeout(std::chrono::milliseconds t) {
+    // Zero would mean "no timeout" to the kernel.
+    auto us =
+        std::max<long long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(t).count());
+    timeval tv{};
+    tv.tv_sec = static_cast<time_t>(us / 1000000);
+    tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+bool connection::wait_more(clock::time_point deadline, short events, int& outcome) {
+    // After EAGAIN or EINTR: on a blocking socket the kernel timeout fired (or a signal came);
+    // go on with a timeout shortened to what is left. On a non-blocking one, poll.
+    if (blocking_) {
+        auto now = clock::now();
+        if (now >= deadline) {
+            outcome = 1;
+            return false;
+        }
+        // Rare (the kernel timeout is the request timeout), so the two setsockopt calls do not
+        // matter; a later request may wake once early with the shortened timeout and re-arm.
+        set_io_timeout(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
+        return true;
+    }
+    outcome = wait_fd(fd_, events, deadline);
+    return outcome == 0;
+}
+
 status connection::send_parts(std::span<const iovec> parts, clock::time_point deadline) {
     if (tls_) {
         for (const auto& p : parts) {
@@ -267,11 +312,9 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
         msg.msg_iovlen = count;
         ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                int w = wait_fd(fd_, POLLOUT, deadline);
-                if (w != 0)
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+                int w = 0;
+                if (!wait_more(deadline, POLLOUT, w))
                     return io_failure("write", w == 1);
                 continue;
             }
@@ -289,6 +332,39 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
         }
     }
     return ok();
+}
+
+result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
+                                          clock::time_point deadline) {
+    for (;;) {
+        if (tls_) {
+            int r = SSL_read(tls_->ssl, p, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
+            if (r > 0)
+                return static_cast<std::size_t>(r);
+            int e = SSL_get_error(tls_->ssl, r);
+            if (e == SSL_ERROR_ZERO_RETURN)
+                return unexpected(io_failure("server closed the TLS connection", false));
+            short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+            if (ev == 0)
+                return unexpected(io_failure("TLS read failed: " + ssl_error_text(), false));
+            int w = wait_fd(fd_, ev, deadline);
+            if (w != 0)
+                return unexpected(io_failure("read", w == 1));
+            continue;
+        }
+        ssize_t r = ::recv(fd_, p, n, 0);
+        if (r > 0)
+            return static_cast<std::size_t>(r);
+        if (r == 0)
+            return unexpected(io_failure("server closed the connection", false));
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = 0;
+            if (!wait_more(deadline, POLLIN, w))
+                return unexpected(io_failure("read", w == 1));
+            continue;
+        }
+        return unexpected(io_failure(std::string("read: ") + std::strerror(errno), false));
+    }
 }
 
 status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point deadline) {
@@ -311,7 +387,8 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
                 return io_failure("read", w == 1);
             continue;
         }
-        ssize_t r = ::recv(fd_, p, n, 0);
+        // Blocking: one call for the whole rest of a large reply.
+        ssize_t r = ::recv(fd_, p, n, blocking_ ? MSG_WAITALL : 0);
         if (r > 0) {
             p += r;
             n -= static_cast<std::size_t>(r);
@@ -319,11 +396,9 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
         }
         if (r == 0)
             return io_failure("server closed the connection", false);
-        if (errno == EINTR)
-            continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = wait_fd(fd_, POLLIN, deadline);
-            if (w != 0)
+        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = 0;
+            if (!wait_more(deadline, POLLIN, w))
                 return io_failure("read", w == 1);
             continue;
         }
@@ -334,19 +409,36 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
 
 result<bytes_view> connection::read_reply(std::uint64_t request, std::uint8_t op,
                                           clock::time_point deadline) {
-    if (reply_.size() < header_size)
-        reply_.resize(header_size);
-    TRIB_TRY(recv_exact(reply_.data(), header_size, deadline));
+    // The header and a small body usually arrive together: read whatever is there into the
+    // buffer (size kept at its high-water mark, never shrunk: resize() would zero-fill), then
+    // the rest of a large reply in one more call. Bytes past the frame (a frame the server sent
+    // right after, e.g. an eviction) are kept in `spill_` for the next read, since a caller may
+    // take `reply_` away (reply_buffer()).
+    if (reply_.size() < std::max(min_read_size, spill_.size()))
+        reply_.resize(std::max(min_read_size, spill_.size()));
+    std::size_t have = spill_.size();
+    if (have > 0) {
+        std::memcpy(reply_.data(), spill_.data(), have);
+        spill_.clear();
+    }
+    while (have < header_size) {
+        TRIB_ASSIGN_OR_RETURN(auto n,
+                              recv_some(reply_.data() + have, reply_.size() - have, deadline));
+        have += n;
+    }
     auto prefix = read_frame_prefix(bytes_view(reply_.data(), header_size));
     if (!prefix) {
         close();
         return unexpected(prefix.error());
     }
-    // Grow only; resize() would zero-fill the body we are about to overwrite anyway, so keep
-    // the capacity and the size at the high-water mark.
     if (reply_.size() < prefix->size)
         reply_.resize(prefix->size);
-    TRIB_TRY(recv_exact(reply_.data() + header_size, prefix->body_size, deadline));
+    if (have < prefix->size) {
+        TRIB_TRY(recv_exact(reply_.data() + have, prefix->size - have, deadline));
+    } else if (have > prefix->size) {
+        spill_.assign(reply_.begin() + static_cast<std::ptrdiff_t>(prefix->size),
+                      reply_.begin() + static_cast<std::ptrdiff_t>(have));
+    }
     last_activity_ = clock::now();
     bytes_view frame(reply_.data(), prefix->size);
     auto f = decode_server_frame(frame);

@@ -219,13 +219,16 @@ status producer::send(std::span<const producer_message> messages, ack_callback d
     else if (opts_.mode == partition_mode::partition_id)
         fixed = opts_.partition;
     auto now = clock::now();
+    bool wake_linger = false;
     for (const auto& m : messages) {
         std::uint32_t p = opts_.mode == partition_mode::messages_key
                               ? partition_for_key(m.key, partitions_)
                               : fixed;
         accumulator& a = *acc_[p];
-        if (a.builder.empty())
+        if (a.builder.empty()) {
             a.first_at = now;
+            wake_linger = linger_idle_;
+        }
         if (a.tickets.empty() || a.tickets.back().first != t) {
             std::lock_guard tl(t->mu);
             ++t->pending;
@@ -243,6 +246,8 @@ status producer::send(std::span<const producer_message> messages, ack_callback d
             flush_partition_locked(p);
     }
     lk.unlock();
+    if (wake_linger)
+        linger_cv_.notify_one();
     t->piece_done(ok(), nullptr);  // drop the distribution guard
     return ok();
 }
@@ -257,14 +262,30 @@ std::future<result<send_ack>> producer::send(std::span<const producer_message> m
 }
 
 void producer::linger_loop() {
+    // Sleeps until the oldest accumulated message is due, or until `send` starts a batch when
+    // nothing is accumulated (no periodic wake-ups, which would also take `mu_` from senders).
     std::unique_lock lk(mu_);
     while (!closed_) {
-        linger_cv_.wait_for(lk, opts_.linger);
         auto now = clock::now();
+        bool any = false;
+        clock::time_point next = clock::time_point::max();
         for (std::uint32_t p = 0; p < partitions_; ++p) {
             accumulator& a = *acc_[p];
-            if (!a.builder.empty() && now - a.first_at >= opts_.linger)
+            if (a.builder.empty())
+                continue;
+            if (now - a.first_at >= opts_.linger) {
                 flush_partition_locked(p);
+            } else {
+                any = true;
+                next = std::min(next, a.first_at + opts_.linger);
+            }
+        }
+        if (any) {
+            linger_cv_.wait_until(lk, next);
+        } else {
+            linger_idle_ = true;
+            linger_cv_.wait(lk);
+            linger_idle_ = false;
         }
     }
 }

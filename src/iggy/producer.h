@@ -116,6 +116,7 @@ class producer {
     bool closed_ = false;
     std::thread linger_;
     std::condition_variable linger_cv_;
+    bool linger_idle_ = false;  // the linger thread waits for a first message (guarded by mu_)
 };
 
 }  // namespace trib::iggy

@@ -6,10 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
+#include <thread>
 
 #include "iggy/address.h"
 #include "iggy/connection.h"
+#include "iggy/wire/codes.h"
+#include "iggy/wire/responses.h"
 
 namespace trib::iggy {
 namespace {
@@ -138,6 +142,118 @@ TEST(connection, silent_peer_times_out_and_closes) {
     EXPECT_EQ(st.error().code(), errc::timeout);
     EXPECT_FALSE(c.connected());
     EXPECT_LT(took, std::chrono::seconds(5));
+    ::close(s);
+}
+
+// A scripted peer for the read path: it answers a login, then a ping with the ping's reply and an
+// eviction frame in one write (so the client's reads may take in both), then stays silent.
+namespace scripted {
+
+bool recv_all(int fd, std::uint8_t* p, std::size_t n) {
+    while (n > 0) {
+        ssize_t r = ::recv(fd, p, n, 0);
+        if (r <= 0)
+            return false;
+        p += r;
+        n -= static_cast<std::size_t>(r);
+    }
+    return true;
+}
+
+bool send_all(int fd, bytes_view b) {
+    std::size_t off = 0;
+    while (off < b.size()) {
+        ssize_t r = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL);
+        if (r <= 0)
+            return false;
+        off += static_cast<std::size_t>(r);
+    }
+    return true;
+}
+
+// Reads one request frame and returns its header.
+std::optional<request_header> read_request(int fd) {
+    bytes head(header_size);
+    if (!recv_all(fd, head.data(), head.size()))
+        return std::nullopt;
+    auto prefix = read_frame_prefix(head);
+    auto h = request_header::decode(head);
+    if (!prefix || !h)
+        return std::nullopt;
+    bytes body(prefix->body_size);
+    if (!body.empty() && !recv_all(fd, body.data(), body.size()))
+        return std::nullopt;
+    return *h;
+}
+
+bytes reply_to(const request_header& req, bytes_view body) {
+    bytes out;
+    reply_frame_builder b(out);
+    b.body().raw(body);
+    b.finish(reply_header::for_request(req));
+    return out;
+}
+
+}  // namespace scripted
+
+TEST(connection, a_frame_right_behind_a_reply_is_kept_for_the_next_read) {
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(s, 4), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    bool peer_ok = false;
+    std::thread peer([&] {
+        int fd = ::accept(s, nullptr, nullptr);
+        if (fd < 0)
+            return;
+        auto login = scripted::read_request(fd);
+        bytes body;
+        writer w(body);
+        w.u32(0);  // result section: success
+        login_reply{1, 77, 0, "0.9.0"}.encode(w);
+        if (!login || !scripted::send_all(fd, scripted::reply_to(*login, body))) {
+            ::close(fd);
+            return;
+        }
+        if (auto ping = scripted::read_request(fd)) {
+            eviction_header e;
+            e.client = ping->client;
+            e.reason = static_cast<std::uint8_t>(eviction_reason::session_too_low);
+            bytes both = scripted::reply_to(*ping, {});
+            bytes ev = encode_eviction(e);
+            both.insert(both.end(), ev.begin(), ev.end());
+            peer_ok = scripted::send_all(fd, both);
+            // The client's next request is never answered: only the kept frame can end it.
+            (void)scripted::read_request(fd);
+        }
+        ::close(fd);
+    });
+    connection_options o;
+    o.address.host = "127.0.0.1";
+    o.address.port = ntohs(a.sin_port);
+    o.request_timeout = std::chrono::milliseconds(20000);
+    o.reconnect = false;
+    connection c(o);
+    ASSERT_TRUE(c.connect().has_value());
+    EXPECT_EQ(c.session(), 77u);
+    // The login reply came alone; the ping's reply arrives together with the eviction.
+    auto first = c.call(ping_request{});
+    ASSERT_TRUE(first.has_value()) << first.error().to_string();
+    auto t0 = std::chrono::steady_clock::now();
+    auto second = c.call(ping_request{});
+    auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(second.has_value());
+    EXPECT_NE(second.error().code(), errc::timeout) << second.error().to_string();
+    EXPECT_NE(second.error().to_string().find("evicted"), std::string::npos)
+        << second.error().to_string();
+    EXPECT_LT(took, std::chrono::seconds(10));
+    EXPECT_FALSE(c.connected());
+    peer.join();
+    EXPECT_TRUE(peer_ok);
     ::close(s);
 }
 

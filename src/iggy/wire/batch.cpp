@@ -4,6 +4,12 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#if TRIB_XXH_DISPATCH
+// libxxhash's runtime dispatch (xxh_x86dispatch.h, declared here because that header does not
+// mix with XXH_INLINE_ALL): picks the AVX2/AVX-512 kernel the CPU has.
+extern "C" XXH64_hash_t XXH3_64bits_dispatch(const void* input, size_t len);
+#endif
+
 #include <chrono>
 #include <cstring>
 #include <random>
@@ -193,37 +199,69 @@ std::string header_value_to_string(const user_header& h) {
     return hex;
 }
 
+namespace {
+// XXH3-64 of a frame's bytes 8..end. Inputs past XXH3's mid-size limit (240 bytes) take its long
+// path, where the library's vector kernels are several times faster than the inlined SSE2 code
+// (1 KiB: ~33 ns against ~65-200 ns of CPU here); short inputs stay inline (no call).
+inline std::uint64_t hash_frame_tail(const std::uint8_t* p, std::size_t n) {
+#if TRIB_XXH_DISPATCH
+    if (n > 240)
+        return XXH3_64bits_dispatch(p, n);
+#endif
+    return XXH3_64bits(p, n);
+}
+}  // namespace
+
 std::uint64_t frame_checksum(bytes_view frame) {
-    return XXH3_64bits(frame.data() + 8, frame.size() - 8);
+    return hash_frame_tail(frame.data() + 8, frame.size() - 8);
 }
 
-std::uint64_t compute_batch_checksum(const batch_header& h, bytes_view frames) {
-    XXH3_state_t st;
-    XXH3_64bits_reset(&st);
-    std::uint8_t fixed[44];
-    store_u64(fixed + 0, h.partition_id);
-    store_u64(fixed + 8, h.base_offset);
-    store_u64(fixed + 16, h.base_timestamp);
-    store_u64(fixed + 24, h.origin_timestamp);
-    store_u64(fixed + 32, h.batch_length);
-    store_u32(fixed + 40, h.message_count);
-    XXH3_64bits_update(&st, fixed, sizeof fixed);
-    // Each frame's stored checksum (its first 8 bytes), in order.
-    std::size_t pos = 0;
-    while (pos + frame_header_size <= frames.size()) {
-        const std::uint8_t* f = frames.data() + pos;
-        XXH3_64bits_update(&st, f, 8);
-        std::size_t len =
-            frame_header_size + std::size_t(load_u32(f + 32)) + std::size_t(load_u32(f + 36));
-        pos += len;
+namespace {
+
+// The batch checksum hashes the header fields, then every frame's stored checksum in order.
+// Checksums are fed in chunks: one streaming update per frame costs more than hashing the
+// 8 bytes (the digest does not depend on how the input is split).
+class batch_checksummer {
+  public:
+    explicit batch_checksummer(const batch_header& h) {
+        XXH3_64bits_reset(&st_);
+        std::uint8_t fixed[44];
+        store_u64(fixed + 0, h.partition_id);
+        store_u64(fixed + 8, h.base_offset);
+        store_u64(fixed + 16, h.base_timestamp);
+        store_u64(fixed + 24, h.origin_timestamp);
+        store_u64(fixed + 32, h.batch_length);
+        store_u32(fixed + 40, h.message_count);
+        XXH3_64bits_update(&st_, fixed, sizeof fixed);
     }
-    return XXH3_64bits_digest(&st);
-}
+    void add(const std::uint8_t* frame_checksum_bytes) {
+        std::memcpy(chunk_ + used_, frame_checksum_bytes, 8);
+        used_ += 8;
+        if (used_ == sizeof chunk_) {
+            XXH3_64bits_update(&st_, chunk_, used_);
+            used_ = 0;
+        }
+    }
+    std::uint64_t digest() {
+        if (used_ > 0)
+            XXH3_64bits_update(&st_, chunk_, used_);
+        used_ = 0;
+        return XXH3_64bits_digest(&st_);
+    }
 
-status for_each_frame(bytes_view batch, const std::function<void(const frame_view&)>& fn) {
+  private:
+    XXH3_state_t st_;
+    std::uint8_t chunk_[512];
+    std::size_t used_ = 0;
+};
+
+// Walks the frames of a batch, calling fn(frame_view) for each; inlined into its callers (the
+// server admits every batch through validate_batch, so no std::function per frame there).
+template <class Fn>
+status walk_frames(bytes_view batch, Fn&& fn) {
     if (batch.size() < batch_header_size)
         return fail(errc::protocol_error, "batch: too short");
-    batch_header h = read_batch_header(batch);
+    const std::uint32_t expected = load_u32(batch.data() + 48);
     std::size_t pos = batch_header_size;
     std::uint32_t n = 0;
     while (pos < batch.size()) {
@@ -231,12 +269,6 @@ status for_each_frame(bytes_view batch, const std::function<void(const frame_vie
             return fail(errc::protocol_error, "batch: truncated frame header");
         }
         const std::uint8_t* f = batch.data() + pos;
-        frame_view v;
-        v.checksum = load_u64(f);
-        v.id.lo = load_u64(f + 8);
-        v.id.hi = load_u64(f + 16);
-        v.offset_delta = load_u32(f + 24);
-        v.timestamp_delta = load_u32(f + 28);
         std::uint32_t hlen = load_u32(f + 32);
         std::uint32_t plen = load_u32(f + 36);
         if (load_u64(f + 40) != 0)
@@ -245,18 +277,47 @@ status for_each_frame(bytes_view batch, const std::function<void(const frame_vie
         if (batch.size() - pos - frame_header_size < body) {
             return fail(errc::protocol_error, "batch: frame runs past the end");
         }
-        v.payload = batch.subspan(pos + frame_header_size, plen);
-        v.user_headers = batch.subspan(pos + frame_header_size + plen, hlen);
-        v.whole = batch.subspan(pos, frame_header_size + body);
-        fn(v);
+        fn(f, pos, plen, hlen);
         pos += frame_header_size + body;
         ++n;
     }
-    if (n != h.message_count) {
+    if (n != expected) {
         return fail(errc::protocol_error,
-                    fmt::format("batch: header says {} messages, found {}", h.message_count, n));
+                    fmt::format("batch: header says {} messages, found {}", expected, n));
     }
     return ok();
+}
+
+}  // namespace
+
+std::uint64_t compute_batch_checksum(const batch_header& h, bytes_view frames) {
+    batch_checksummer sum(h);
+    // Each frame's stored checksum (its first 8 bytes), in order.
+    std::size_t pos = 0;
+    while (pos + frame_header_size <= frames.size()) {
+        const std::uint8_t* f = frames.data() + pos;
+        sum.add(f);
+        std::size_t len =
+            frame_header_size + std::size_t(load_u32(f + 32)) + std::size_t(load_u32(f + 36));
+        pos += len;
+    }
+    return sum.digest();
+}
+
+status for_each_frame(bytes_view batch, const std::function<void(const frame_view&)>& fn) {
+    return walk_frames(
+        batch, [&](const std::uint8_t* f, std::size_t pos, std::uint32_t plen, std::uint32_t hlen) {
+            frame_view v;
+            v.checksum = load_u64(f);
+            v.id.lo = load_u64(f + 8);
+            v.id.hi = load_u64(f + 16);
+            v.offset_delta = load_u32(f + 24);
+            v.timestamp_delta = load_u32(f + 28);
+            v.payload = batch.subspan(pos + frame_header_size, plen);
+            v.user_headers = batch.subspan(pos + frame_header_size + plen, hlen);
+            v.whole = batch.subspan(pos, frame_header_size + std::size_t(plen) + hlen);
+            fn(v);
+        });
 }
 
 status validate_batch(bytes_view batch, bool check_checksums) {
@@ -268,21 +329,26 @@ status validate_batch(bytes_view batch, bool check_checksums) {
     }
     if (h.message_count == 0)
         return fail(errc::invalid_argument, "batch: no messages");
-    for (std::size_t i = 52; i < batch_header_size; ++i) {
-        if (batch[i] != 0)
-            return fail(errc::protocol_error, "batch: reserved bytes set");
+    if (!reserved_header_bytes_zero(batch.data()))
+        return fail(errc::protocol_error, "batch: reserved bytes set");
+    if (!check_checksums) {
+        return walk_frames(batch,
+                           [](const std::uint8_t*, std::size_t, std::uint32_t, std::uint32_t) {});
     }
+    // One pass: each frame's checksum, and the batch checksum over the stored ones.
     bool bad_frame = false;
-    TRIB_TRY(for_each_frame(batch, [&](const frame_view& f) {
-        if (check_checksums && frame_checksum(f.whole) != f.checksum)
+    batch_checksummer sum(h);
+    TRIB_TRY(walk_frames(batch, [&](const std::uint8_t* f, std::size_t, std::uint32_t plen,
+                                    std::uint32_t hlen) {
+        if (hash_frame_tail(f + 8, frame_header_size - 8 + std::size_t(plen) + hlen) != load_u64(f))
             bad_frame = true;
+        sum.add(f);
     }));
     if (bad_frame) {
         return error(errc::invalid_argument, "batch: message checksum mismatch")
             .with_vendor_code(4027);
     }
-    if (check_checksums &&
-        compute_batch_checksum(h, batch.subspan(batch_header_size)) != h.batch_checksum) {
+    if (sum.digest() != h.batch_checksum) {
         return error(errc::invalid_argument, "batch: batch checksum mismatch")
             .with_vendor_code(4039);
     }
@@ -322,6 +388,11 @@ batch_builder::batch_builder() {
     buf_.resize(batch_header_size);
 }
 
+void batch_builder::reserve(std::size_t messages, std::size_t bytes) {
+    buf_.reserve(bytes);
+    frames_.reserve(messages);
+}
+
 void batch_builder::add(const outgoing_message& m) {
     std::size_t pos = buf_.size();
     std::uint64_t origin = m.origin_timestamp ? m.origin_timestamp : now_micros();
@@ -343,34 +414,70 @@ void batch_builder::add(const outgoing_message& m) {
     ++count_;
 }
 
-bytes batch_builder::finish() {
+void batch_builder::seal() {
     batch_header h;
     h.origin_timestamp = count_ ? min_origin_ : 0;
-    for (const auto& p : frames_) {
+    h.batch_length = buf_.size();
+    h.message_count = count_;
+    batch_checksummer sum(h);
+    const std::size_t n = frames_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& p = frames_[i];
         std::uint8_t* f = buf_.data() + p.pos;
         std::uint64_t delta = p.origin - h.origin_timestamp;
         store_u32(f + 28, delta > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(delta));
-        std::size_t len = frame_header_size + load_u32(f + 32) + load_u32(f + 36);
-        store_u64(f, frame_checksum(bytes_view(f, len)));
+        const std::size_t end = i + 1 < n ? frames_[i + 1].pos : buf_.size();
+        store_u64(f, hash_frame_tail(f + 8, end - p.pos - 8));
+        sum.add(f);
     }
-    h.batch_length = buf_.size();
-    h.message_count = count_;
-    h.batch_checksum = compute_batch_checksum(h, bytes_view(buf_).subspan(batch_header_size));
+    h.batch_checksum = sum.digest();
     write_batch_header(buf_.data(), h);
-    bytes out = std::move(buf_);
-    buf_.assign(batch_header_size, 0);
+}
+
+void batch_builder::reset() {
+    buf_.resize(batch_header_size);
     frames_.clear();
     count_ = 0;
     min_origin_ = UINT64_MAX;
+}
+
+bytes batch_builder::finish() {
+    seal();
+    const std::size_t size = buf_.size();
+    bytes out = std::move(buf_);
+    // The next batch is likely about as large: one allocation instead of a doubling series.
+    buf_ = bytes();
+    buf_.reserve(size);
+    reset();
     return out;
 }
 
+void batch_builder::finish(bytes& out) {
+    seal();
+    std::swap(out, buf_);
+    reset();
+}
+
+namespace {
+// splitmix64 (Steele, Lea, Flood 2014): statistically sound, a few instructions per draw. Ids
+// need to be unique, not unpredictable; each thread starts from its own random_device seed.
+std::uint64_t next_random() {
+    thread_local std::uint64_t state = [] {
+        std::random_device rd;
+        return (std::uint64_t{rd()} << 32) ^ rd();
+    }();
+    std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+}  // namespace
+
 u128 random_u128() {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
     u128 v;
     do {
-        v.lo = rng();
-        v.hi = rng();
+        v.lo = next_random();
+        v.hi = next_random();
     } while (v.is_zero());
     return v;
 }

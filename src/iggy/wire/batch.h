@@ -34,6 +34,16 @@ struct batch_header {
     std::uint32_t message_count = 0;
 };
 
+/// True when bytes 52..255 of a batch header (reserved in 0.11) are all zero.
+inline bool reserved_header_bytes_zero(const std::uint8_t* header) {
+    // Word-wise: this runs once per batch on both sides, which for 1-message batches is per
+    // message.
+    std::uint64_t any = load_u32(header + 52);
+    for (std::size_t i = 56; i < batch_header_size; i += 8)
+        any |= load_u64(header + i);
+    return any == 0;
+}
+
 /// Reads the header of `batch` (which must hold at least 256 bytes); checks nothing else.
 batch_header read_batch_header(bytes_view batch);
 /// Writes `h` into the first 256 bytes of `out` (reserved bytes become zero).
@@ -116,10 +126,17 @@ class batch_builder {
     std::uint32_t count() const { return count_; }
     std::size_t size_bytes() const { return buf_.size(); }
     bool empty() const { return count_ == 0; }
-    /// Returns the finished batch and resets the builder.
+    /// Pre-sizes the buffers for a batch of about this many messages and bytes.
+    void reserve(std::size_t messages, std::size_t bytes);
+    /// Returns the finished batch and resets the builder (which keeps room for a batch as large).
     bytes finish();
+    /// Finishes the batch into `out` and resets the builder, which takes over `out`'s old buffer:
+    /// a loop that reuses `out` builds batch after batch without allocating.
+    void finish(bytes& out);
 
   private:
+    void seal();
+    void reset();
     struct pending {
         std::size_t pos;
         std::uint64_t origin;

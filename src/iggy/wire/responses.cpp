@@ -371,10 +371,8 @@ status poll_reply::decode_into(bytes_view body, poll_reply& out, protocol_versio
         batch_header h = read_batch_header(body.subspan(pos, batch_header_size));
         if (h.batch_length < batch_header_size || h.batch_length > body.size() - pos)
             return decode_error("poll reply", "batch_length outside the body");
-        for (std::size_t i = pos + 52; i < pos + batch_header_size; ++i) {
-            if (body[i] != 0)
-                return decode_error("poll reply", "batch reserved bytes set");
-        }
+        if (!reserved_header_bytes_zero(body.data() + pos))
+            return decode_error("poll reply", "batch reserved bytes set");
         bytes_view batch = body.subspan(pos, static_cast<std::size_t>(h.batch_length));
         out.batches.push_back(batch);
         // Walk the frames in place: this is the consumer's hot loop, so no std::function.
