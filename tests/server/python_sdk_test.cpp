@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "harness/peer.h"
 #include "server/process_util.h"
@@ -60,6 +61,99 @@ TEST(python_sdk, scenario_against_embedded_server) {
         if (p == 0 || r.output[p - 1] == '\n')
             ++checks;
     EXPECT_GE(checks, 30u) << r.output;
+}
+
+// TLS: a test CA and a server certificate for localhost/127.0.0.1 (openssl CLI); the Python SDK
+// connects with certificate validation against that CA, logs in, sends and polls.
+TEST(python_sdk, tls_with_a_verified_certificate) {
+    auto python = venv_python();
+    TRIB_REQUIRE_PEER(std::filesystem::exists(python),
+                      "no Python venv at " + python.string() + " (run scripts/setup.sh)");
+    auto openssl = trib::test::find_program("openssl");
+    TRIB_REQUIRE_PEER(!openssl.empty(), "openssl not installed");
+    trib::test::temp_dir dir("trib-pytls");
+    auto p = [&](const char* f) { return (dir.path() / f).string(); };
+    {
+        std::ofstream ext(p("ext.cnf"));
+        ext << "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+               "keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n";
+    }
+    const std::vector<std::vector<std::string>> steps = {
+        {openssl.string(),
+         "req",
+         "-x509",
+         "-newkey",
+         "ec",
+         "-pkeyopt",
+         "ec_paramgen_curve:prime256v1",
+         "-nodes",
+         "-keyout",
+         p("ca.key"),
+         "-out",
+         p("ca.pem"),
+         "-days",
+         "2",
+         "-subj",
+         "/CN=trib-test-ca",
+         "-addext",
+         "basicConstraints=critical,CA:TRUE",
+         "-addext",
+         "keyUsage=critical,keyCertSign,cRLSign"},
+        {openssl.string(), "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", p("server.key"), "-out", p("server.csr"), "-subj", "/CN=localhost"},
+        {openssl.string(), "x509", "-req", "-in", p("server.csr"), "-CA", p("ca.pem"), "-CAkey",
+         p("ca.key"), "-CAcreateserial", "-out", p("server.pem"), "-days", "2", "-extfile",
+         p("ext.cnf")},
+    };
+    for (const auto& argv : steps) {
+        auto r = test::run_process(argv, std::chrono::seconds(60));
+        ASSERT_EQ(r.exit_code, 0) << r.output;
+    }
+    server_options o;
+    o.data_dir = dir.path() / "data";
+    o.address = "127.0.0.1:0";
+    o.default_root_credentials = true;
+    o.tls_cert = p("server.pem");
+    o.tls_key = p("server.key");
+    auto srv = embedded_server::start(o);
+    ASSERT_TRUE(srv.has_value()) << srv.error().message();
+    EXPECT_TRUE((*srv)->tls());
+
+    const std::string script = R"(
+import asyncio, sys
+from apache_iggy import *
+async def main():
+    c = IggyClient(TcpConfig(server_address=sys.argv[1], tls_enabled=True, tls_domain="localhost",
+                             tls_ca_file=sys.argv[2], tls_validate_certificate=True,
+                             auto_login=AutoLogin.username_password("iggy", "iggy")))
+    await c.connect()
+    await c.create_stream("tls")
+    await c.create_topic("tls", "t", 1)
+    await c.send_messages("tls", "t", 0, [SendMessage("over tls")])
+    got = await c.poll_messages("tls", "t", consumer=Consumer.Single(1),
+                                polling_strategy=PollingStrategy.First(), count=5,
+                                auto_commit=False, partition_id=0)
+    assert [m.payload() for m in got] == [b"over tls"], got
+    print("TLS OK")
+asyncio.run(main())
+)";
+    auto r = test::run_process({python.string(), "-c", script, (*srv)->address(), p("ca.pem")},
+                               std::chrono::seconds(120));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("TLS OK"), std::string::npos) << r.output;
+
+    // A plain-TCP client gets nowhere on the TLS port.
+    auto plain =
+        test::run_process({python.string(), "-c",
+                           "import asyncio,sys\nfrom apache_iggy import *\n"
+                           "async def m():\n    c=IggyClient(TcpConfig(server_address=sys.argv[1],"
+                           "reconnection=TcpReconnectionConfig(enabled=False)))\n"
+                           "    await asyncio.wait_for(c.connect(), 20)\n    await "
+                           "asyncio.wait_for(c.login_user('iggy','iggy'), 20)\n"
+                           "asyncio.run(m())\n",
+                           (*srv)->address()},
+                          std::chrono::seconds(90));
+    EXPECT_NE(plain.exit_code, 0) << plain.output;
 }
 
 }  // namespace
