@@ -6,12 +6,13 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "config/spec.h"
 #include "connectors/http/http.h"
@@ -224,18 +225,14 @@ class http_sink final : public sink {
             return fail(errc::failed_precondition, "http sink: write before open");
         prepare_memo(b);
 
-        // 1. Messages settled by an earlier attempt of this batch are not sent again.
+        // 1. Messages an earlier, failed attempt of this batch delivered are not sent again.
         std::vector<std::size_t> todo;
         todo.reserve(msgs.size());
         for (std::size_t i = 0; i < msgs.size(); ++i) {
-            auto it = memo_.find(key_of(msgs[i]));
-            if (it == memo_.end()) {
-                todo.push_back(i);
-            } else if (it->second) {
-                out.rejected.push_back(message_error{i, *it->second});
-            } else {
+            if (!memo_.empty() && memo_.count(key_of(msgs[i])) != 0)
                 m_.skipped->inc();
-            }
+            else
+                todo.push_back(i);
         }
 
         // 2. Encode and plan the requests.
@@ -248,35 +245,32 @@ class http_sink final : public sink {
             results[i] = send_with_retries(*clients_[lane], plan[i]);
         });
 
-        // 4. Collate: remember what was settled, fail the write if anything is still open.
+        // 4. Collate. Only a write that fails remembers what it delivered: after a success the
+        // runtime moves on and never hands these messages to this instance again.
         std::optional<error> failure;
         for (std::size_t r = 0; r < plan.size(); ++r) {
             auto& res = results[r];
-            auto& req = plan[r];
-            switch (res.what) {
-                case request_outcome::kind::delivered:
-                    m_.delivered->inc(req.idx.size());
-                    for (auto i : req.idx)
-                        memo_.emplace(key_of(msgs[i]), std::nullopt);
-                    break;
-                case request_outcome::kind::rejected:
-                    if (req.idx.size() == 1) {
-                        m_.rejected->inc();
-                        memo_.emplace(key_of(msgs[req.idx[0]]), res.err);
-                        out.rejected.push_back(message_error{req.idx[0], res.err});
-                    } else {
-                        // Which message of a multi-message body the endpoint refused is
-                        // unknown: a fatal error lets the runtime bisect the batch to find it.
-                        merge_failure(failure, res.err);
-                    }
-                    break;
-                case request_outcome::kind::failed:
-                    merge_failure(failure, res.err);
-                    break;
+            const auto& req = plan[r];
+            if (res.what == request_outcome::kind::delivered) {
+                m_.delivered->inc(req.idx.size());
+            } else if (res.what == request_outcome::kind::rejected && req.idx.size() == 1) {
+                m_.rejected->inc();
+                out.rejected.push_back(message_error{req.idx[0], res.err});
+            } else {
+                // Failed, or refused with several messages in one body: which message the
+                // endpoint refused is unknown, and a fatal error lets the runtime bisect.
+                merge_failure(failure, res.err);
             }
         }
-        if (failure)
+        if (failure) {
+            for (std::size_t r = 0; r < plan.size(); ++r) {
+                if (results[r].what == request_outcome::kind::delivered) {
+                    for (auto i : plan[r].idx)
+                        memo_.insert(key_of(msgs[i]));
+                }
+            }
             return *failure;
+        }
         std::sort(out.rejected.begin(), out.rejected.end(),
                   [](const message_error& a, const message_error& c) { return a.index < c.index; });
         return out;
@@ -364,20 +358,38 @@ class http_sink final : public sink {
         return true;
     }
 
-    bool encode(const sink_batch& b, const message& m, std::string& out) const {
+    static void append_uint(std::string& out, std::uint64_t v) {
+        char buf[24];
+        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+        out.append(buf, end);
+    }
+
+    /// The envelope's fields that are the same for every message of a batch.
+    static std::string batch_metadata(const sink_batch& b) {
+        std::string s = ",\"iggy_stream\":";
+        append_json_string(b.stream, s);
+        s += ",\"iggy_topic\":";
+        append_json_string(b.topic, s);
+        s += ",\"iggy_partition_id\":";
+        append_uint(s, b.partition);
+        return s;
+    }
+
+    bool encode(const sink_batch& b, const std::string& batch_meta, const message& m,
+                std::string& out) const {
         if (!s_.include_metadata)
             return append_payload(b, m, out);
-        fmt::format_to(std::back_inserter(out),
-                       "{{\"metadata\":{{\"iggy_id\":\"{}\",\"iggy_offset\":{},"
-                       "\"iggy_timestamp\":{},\"iggy_stream\":",
-                       format_uuid(m.id), m.offset, m.timestamp_us);
-        append_json_string(b.stream, out);
-        out += ",\"iggy_topic\":";
-        append_json_string(b.topic, out);
-        fmt::format_to(std::back_inserter(out), ",\"iggy_partition_id\":{}", b.partition);
-        if (s_.include_origin_timestamp)
-            fmt::format_to(std::back_inserter(out), ",\"iggy_origin_timestamp\":{}",
-                           m.origin_timestamp_us);
+        out += "{\"metadata\":{\"iggy_id\":\"";
+        out += format_uuid(m.id);
+        out += "\",\"iggy_offset\":";
+        append_uint(out, m.offset);
+        out += ",\"iggy_timestamp\":";
+        append_uint(out, m.timestamp_us);
+        out += batch_meta;
+        if (s_.include_origin_timestamp) {
+            out += ",\"iggy_origin_timestamp\":";
+            append_uint(out, m.origin_timestamp_us);
+        }
         if (s_.include_headers) {
             out += ",\"iggy_headers\":{";
             for (std::size_t i = 0; i < m.headers.size(); ++i) {
@@ -427,7 +439,6 @@ class http_sink final : public sink {
         const auto& msgs = b.messages->messages;
         auto reject = [&](std::size_t i, error e) {
             m_.rejected->inc();
-            memo_.emplace(key_of(msgs[i]), e);
             out.rejected.push_back(message_error{i, std::move(e)});
         };
         auto too_large = [&](std::size_t i, std::size_t size) {
@@ -442,13 +453,14 @@ class http_sink final : public sink {
                                         msgs[i].offset)));
         };
         const std::uint64_t max = s_.max_payload;
+        const std::string meta = s_.include_metadata ? batch_metadata(b) : std::string();
         if (s_.mode == batch_mode::individual || s_.mode == batch_mode::raw) {
             for (auto i : todo) {
                 planned_request r;
                 r.idx.push_back(i);
                 if (s_.mode == batch_mode::raw) {
                     r.body.assign(msgs[i].payload);
-                } else if (!encode(b, msgs[i], r.body)) {
+                } else if (!encode(b, meta, msgs[i], r.body)) {
                     bad_json(i);
                     continue;
                 }
@@ -476,7 +488,7 @@ class http_sink final : public sink {
         std::string item;
         for (auto i : todo) {
             item.clear();
-            if (!encode(b, msgs[i], item)) {
+            if (!encode(b, meta, msgs[i], item)) {
                 bad_json(i);
                 continue;
             }
@@ -624,7 +636,7 @@ class http_sink final : public sink {
     std::mutex throttle_mu_;
     std::chrono::steady_clock::time_point throttle_until_{};
 
-    std::unordered_map<memo_key, std::optional<error>, memo_hash> memo_;
+    std::unordered_set<memo_key, memo_hash> memo_;
     std::string memo_stream_, memo_topic_;
     std::uint32_t memo_partition_ = 0;
     std::uint64_t memo_max_ = 0;

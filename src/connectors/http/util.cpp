@@ -217,9 +217,19 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::string format_uuid(const message_id& id) {
-    std::string h = fmt::format("{:016x}{:016x}", id.hi, id.lo);
-    return fmt::format("{}-{}-{}-{}-{}", h.substr(0, 8), h.substr(8, 4), h.substr(12, 4),
-                       h.substr(16, 4), h.substr(20, 12));
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(36, '-');
+    std::size_t pos = 0;
+    auto put = [&](std::uint64_t v, int nibbles) {
+        for (int i = nibbles - 1; i >= 0; --i) {
+            if (pos == 8 || pos == 13 || pos == 18 || pos == 23)
+                ++pos;
+            out[pos++] = digits[(v >> (4 * i)) & 15];
+        }
+    };
+    put(id.hi, 16);
+    put(id.lo, 16);
+    return out;
 }
 
 // ---- links and URLs --------------------------------------------------------------------------

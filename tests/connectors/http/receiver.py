@@ -137,7 +137,7 @@ class Handler(BaseHTTPRequestHandler):
             STATE["requests"].append({"method": self.command, "path": self.path,
                                       "headers": dict(self.headers.items()),
                                       "body": body.decode("utf-8", "replace"), "fate": fate,
-                                      "at": time.time()})
+                                      "at": time.time(), "peer_port": self.client_address[1]})
             STATE["in_flight"] += 1
             STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
         try:
