@@ -289,6 +289,13 @@ class webhook_source final : public source {
         counters_[route].by_outcome[static_cast<std::size_t>(o)]->inc();
     }
 
+    /// The answer once a request's messages are stored: {"accepted": n} (204: no body).
+    http::response success(std::size_t n) const {
+        if (s_.success_status == 204)
+            return http::response::empty(204);
+        return http::response::json(s_.success_status, fmt::format("{{\"accepted\":{}}}", n));
+    }
+
     http::response overloaded(std::string_view why) const {
         return http::response::overloaded(s_.overload_status, s_.retry_after, why);
     }
@@ -335,12 +342,7 @@ class webhook_source final : public source {
         }
         for (auto& p : done) {
             if (delivered) {
-                http::response r =
-                    s_.success_status == 204
-                        ? http::response::empty(204)
-                        : http::response::json(s_.success_status,
-                                               fmt::format("{{\"accepted\":{}}}", p->count));
-                if (p->done.send(std::move(r)))
+                if (p->done.send(success(p->count)))
                     count(p->route, outcome::accepted);
                 else
                     count(p->route, outcome::answered_late);
@@ -396,8 +398,7 @@ class webhook_source final : public source {
         }
         if (parts.empty()) {
             count(ri, outcome::empty);
-            done.send(http::response::json(s_.success_status == 204 ? 200 : s_.success_status,
-                                           R"({"accepted":0})"));
+            done.send(success(0));
             return;
         }
         std::vector<header> hdrs;
