@@ -4,9 +4,11 @@
 // workload in the same run as the baseline. One JSON object per case.
 //
 //   bench_iggy_client [--seconds N] [--no-python] [--repeat N] [--only SIZE/BATCH/CONNS]
-//                     [--server-threads N] [--serve-only] [--client-only --port P]
+//                     [--server-threads N] [--data-dir DIR] [--serve-only]
+//                     [--client-only --port P]
 //
 // TRIB_SOURCE_DIR names the checkout whose .venv holds the Python SDK (default: the current dir).
+// The server's data dir is under /dev/shm when it exists (see main), else under $TMPDIR.
 //
 // Processes: the server runs in a child process of its own, so that the client's peak RSS and
 // CPU are the client's alone; each case (C++ or Python) runs in a fresh child whose peak RSS
@@ -453,6 +455,7 @@ int main(int argc, char** argv) {
     unsigned server_threads = 0;
     std::string only;
     std::uint16_t port = 0;
+    std::filesystem::path base_dir;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--seconds" && i + 1 < argc)
@@ -471,10 +474,12 @@ int main(int argc, char** argv) {
             serve_only = true;
         else if (a == "--port" && i + 1 < argc)
             port = static_cast<std::uint16_t>(std::atoi(argv[++i]));
+        else if (a == "--data-dir" && i + 1 < argc)
+            base_dir = argv[++i];
         else {
             std::fprintf(stderr,
                          "usage: %s [--seconds N] [--no-python] [--repeat N] "
-                         "[--only SIZE/BATCH/CONNS] [--server-threads N] "
+                         "[--only SIZE/BATCH/CONNS] [--server-threads N] [--data-dir DIR] "
                          "[--serve-only] [--client-only --port P --only SIZE/BATCH/CONNS]\n",
                          argv[0]);
             return 2;
@@ -496,8 +501,16 @@ int main(int argc, char** argv) {
         return rc;
     }
 
-    auto dir =
-        std::filesystem::temp_directory_path() / ("trib-iggy-bench-" + std::to_string(::getpid()));
+    // The server's data goes to tmpfs when there is one: with fsync off, a disk-backed dir makes
+    // the numbers depend on page-cache writeback of earlier cases (and of other processes), which
+    // throttles the server's writes at unpredictable moments.
+    if (base_dir.empty()) {
+        std::error_code ec;
+        base_dir = std::filesystem::is_directory("/dev/shm", ec)
+                       ? std::filesystem::path("/dev/shm")
+                       : std::filesystem::temp_directory_path();
+    }
+    auto dir = base_dir / ("trib-iggy-bench-" + std::to_string(::getpid()));
     if (serve_only) {
         // Profiling mode: prints the port, serves until stdin closes.
         run_server(dir, server_threads, 1, 0);

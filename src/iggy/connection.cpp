@@ -110,7 +110,6 @@ void connection::close() {
         ::close(fd_);
         fd_ = -1;
     }
-    blocking_ = false;
     spill_.clear();
     session_ = 0;
 }
@@ -163,8 +162,6 @@ status connection::open_socket() {
                 ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
             }
             fd_ = fd;
-            if (!opts_.tls.enabled)
-                make_blocking();
             break;
         }
         ::close(fd);
@@ -234,47 +231,6 @@ status connection::tls_handshake(clock::time_point deadline) {
     }
 }
 
-void connection::make_blocking() {
-    // Plain TCP does its I/O in blocking calls bounded by SO_RCVTIMEO/SO_SNDTIMEO: a request is
-    // one sendmsg and (usually) one recv, where a non-blocking socket needs a poll before each
-    // read. Deadlines are still checked after every call. TLS stays non-blocking (the handshake
-    // and SSL_read/SSL_write are driven by poll).
-    int flags = ::fcntl(fd_, F_GETFL, 0);
-    if (flags < 0 || ::fcntl(fd_, F_SETFL, flags & ~O_NONBLOCK) != 0)
-        return;
-    set_io_timeout(opts_.request_timeout);
-    blocking_ = true;
-}
-
-void connection::set_io_timeout(std::chrono::milliseconds t) {
-    // Zero would mean "no timeout" to the kernel.
-    auto us =
-        std::max<long long>(1000, std::chrono::duration_cast<std::chrono::microseconds>(t).count());
-    timeval tv{};
-    tv.tv_sec = static_cast<time_t>(us / 1000000);
-    tv.tv_usec = static_cast<suseconds_t>(us % 1000000);
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-bool connection::wait_more(clock::time_point deadline, short events, int& outcome) {
-    // After EAGAIN or EINTR: on a blocking socket the kernel timeout fired (or a signal came);
-    // go on with a timeout shortened to what is left. On a non-blocking one, poll.
-    if (blocking_) {
-        auto now = clock::now();
-        if (now >= deadline) {
-            outcome = 1;
-            return false;
-        }
-        // Rare (the kernel timeout is the request timeout), so the two setsockopt calls do not
-        // matter; a later request may wake once early with the shortened timeout and re-arm.
-        set_io_timeout(std::chrono::ceil<std::chrono::milliseconds>(deadline - now));
-        return true;
-    }
-    outcome = wait_fd(fd_, events, deadline);
-    return outcome == 0;
-}
-
 status connection::send_parts(std::span<const iovec> parts, clock::time_point deadline) {
     if (tls_) {
         for (const auto& p : parts) {
@@ -312,9 +268,11 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
         msg.msg_iovlen = count;
         ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-                int w = 0;
-                if (!wait_more(deadline, POLLOUT, w))
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                int w = wait_fd(fd_, POLLOUT, deadline);
+                if (w != 0)
                     return io_failure("write", w == 1);
                 continue;
             }
@@ -335,7 +293,14 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
 }
 
 result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
-                                          clock::time_point deadline) {
+                                          clock::time_point deadline, bool wait_first) {
+    // A reply to a request just sent is (almost) never there yet: poll first, which saves the
+    // recv that would fail with EAGAIN. (TLS may hold decrypted bytes already: read first.)
+    if (wait_first && !tls_) {
+        int w = wait_fd(fd_, POLLIN, deadline);
+        if (w != 0)
+            return unexpected(io_failure("read", w == 1));
+    }
     for (;;) {
         if (tls_) {
             int r = SSL_read(tls_->ssl, p, static_cast<int>(std::min<std::size_t>(n, 1 << 30)));
@@ -357,9 +322,11 @@ result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
             return static_cast<std::size_t>(r);
         if (r == 0)
             return unexpected(io_failure("server closed the connection", false));
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = 0;
-            if (!wait_more(deadline, POLLIN, w))
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_fd(fd_, POLLIN, deadline);
+            if (w != 0)
                 return unexpected(io_failure("read", w == 1));
             continue;
         }
@@ -387,8 +354,7 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
                 return io_failure("read", w == 1);
             continue;
         }
-        // Blocking: one call for the whole rest of a large reply.
-        ssize_t r = ::recv(fd_, p, n, blocking_ ? MSG_WAITALL : 0);
+        ssize_t r = ::recv(fd_, p, n, 0);
         if (r > 0) {
             p += r;
             n -= static_cast<std::size_t>(r);
@@ -396,9 +362,11 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
         }
         if (r == 0)
             return io_failure("server closed the connection", false);
-        if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-            int w = 0;
-            if (!wait_more(deadline, POLLIN, w))
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_fd(fd_, POLLIN, deadline);
+            if (w != 0)
                 return io_failure("read", w == 1);
             continue;
         }
@@ -409,9 +377,9 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
 
 result<bytes_view> connection::read_reply(std::uint64_t request, std::uint8_t op,
                                           clock::time_point deadline) {
-    // The header and a small body usually arrive together: read whatever is there into the
-    // buffer (size kept at its high-water mark, never shrunk: resize() would zero-fill), then
-    // the rest of a large reply in one more call. Bytes past the frame (a frame the server sent
+    // The header and a small body usually arrive together: wait, then read whatever is there
+    // into the buffer (size kept at its high-water mark, never shrunk: resize() would
+    // zero-fill), then the rest of a large reply. Bytes past the frame (a frame the server sent
     // right after, e.g. an eviction) are kept in `spill_` for the next read, since a caller may
     // take `reply_` away (reply_buffer()).
     if (reply_.size() < std::max(min_read_size, spill_.size()))
@@ -421,9 +389,10 @@ result<bytes_view> connection::read_reply(std::uint64_t request, std::uint8_t op
         std::memcpy(reply_.data(), spill_.data(), have);
         spill_.clear();
     }
+    const bool had_spill = have > 0;
     while (have < header_size) {
-        TRIB_ASSIGN_OR_RETURN(auto n,
-                              recv_some(reply_.data() + have, reply_.size() - have, deadline));
+        TRIB_ASSIGN_OR_RETURN(auto n, recv_some(reply_.data() + have, reply_.size() - have,
+                                                deadline, have == 0 && !had_spill));
         have += n;
     }
     auto prefix = read_frame_prefix(bytes_view(reply_.data(), header_size));

@@ -111,10 +111,7 @@ class connection {
     status recv_exact(std::uint8_t* p, std::size_t n,
                       std::chrono::steady_clock::time_point deadline);
     result<std::size_t> recv_some(std::uint8_t* p, std::size_t n,
-                                  std::chrono::steady_clock::time_point deadline);
-    void make_blocking();
-    void set_io_timeout(std::chrono::milliseconds t);
-    bool wait_more(std::chrono::steady_clock::time_point deadline, short events, int& outcome);
+                                  std::chrono::steady_clock::time_point deadline, bool wait_first);
     result<bytes_view> exchange(std::span<const iovec> parts, std::uint32_t code);
     result<bytes_view> read_reply(std::uint64_t request, std::uint8_t op,
                                   std::chrono::steady_clock::time_point deadline);
@@ -133,11 +130,10 @@ class connection {
     std::uint64_t reconnects_ = 0;
     std::chrono::steady_clock::time_point last_activity_{};
     backoff backoff_;
-    bytes head_;             // request header (+ small bodies)
-    bytes scratch_;          // encoded request bodies
-    bytes reply_;            // the last reply frame
-    bytes spill_;            // bytes read past the last reply (the start of the next frame)
-    bool blocking_ = false;  // plain TCP: blocking calls bounded by SO_RCVTIMEO/SO_SNDTIMEO
+    bytes head_;     // request header (+ small bodies)
+    bytes scratch_;  // encoded request bodies
+    bytes reply_;    // the last reply frame
+    bytes spill_;    // bytes read past the last reply (the start of the next frame)
     static constexpr std::size_t min_read_size = 16 * 1024;
 };
 
