@@ -17,6 +17,12 @@ if(TRIB_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+# Fuzz builds: coverage feedback and sanitizers in every library a fuzz target links, not only in
+# the target's own file (otherwise the fuzzer is blind inside the code under test).
+if(TRIB_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()
 
 # trib_library(NAME <name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # Creates library trib_<name>; includes resolve from src/ as "module/header.h".

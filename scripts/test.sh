@@ -26,17 +26,23 @@ cmake --build build/fuzz -j "$JOBS" --target fuzz_all || die "build (fuzz)"
 phase build "$t"
 
 t=$(date +%s)
-scripts/format.sh --check || die "format check (run scripts/format.sh)"
+failed=()
+scripts/format.sh --check || failed+=("format check (run scripts/format.sh)")
+# Fixed seed: a failure here reproduces with the same command. Crash inputs go to build/fuzz/.
 for f in build/fuzz/fuzz/fuzz_*; do
   [ -x "$f" ] || continue
-  corpus=fuzz/corpus/$(basename "$f")
-  mkdir -p build/fuzz/corpus/$(basename "$f")
-  dirs=(build/fuzz/corpus/$(basename "$f"))
+  name=$(basename "$f")
+  corpus=fuzz/corpus/$name
+  mkdir -p "build/fuzz/corpus/$name"
+  dirs=("build/fuzz/corpus/$name")
   [ -d "$corpus" ] && dirs+=("$corpus")
-  "$f" -max_total_time="${TRIB_FUZZ_SECONDS:-5}" -print_final_stats=0 "${dirs[@]}" \
-    > "build/fuzz/$(basename "$f").log" 2>&1 \
-    || { tail -40 "build/fuzz/$(basename "$f").log"; die "fuzz target $(basename "$f")"; }
-  echo "fuzz: $(basename "$f") ok ($(grep -c . "build/fuzz/$(basename "$f").log") log lines)"
+  if "$f" -seed=1 -max_total_time="${TRIB_FUZZ_SECONDS:-5}" -print_final_stats=0 \
+      -artifact_prefix=build/fuzz/ "${dirs[@]}" > "build/fuzz/$name.log" 2>&1; then
+    echo "fuzz: $name ok ($(grep -c . "build/fuzz/$name.log") log lines)"
+  else
+    tail -40 "build/fuzz/$name.log"
+    failed+=("fuzz target $name (crash input under build/fuzz/)")
+  fi
 done
 phase fuzz+format "$t"
 
@@ -44,5 +50,7 @@ t=$(date +%s)
 ctest --test-dir build/dev --output-on-failure -j "$JOBS" "$@"
 rc=$?
 phase tests "$t"
+for f in "${failed[@]}"; do echo "FAILED: $f" >&2; done
+[ ${#failed[@]} -eq 0 ] || rc=1
 summary
 exit $rc

@@ -75,12 +75,14 @@ std::size_t arena::capacity() const {
     return impl_->pool().Capacity();
 }
 
-void write_json(const json_value& v, arena& a, std::string& out) {
+status write_json(const json_value& v, arena& a, std::string& out) {
     auto& buf = a.get().out;
     buf.Clear();
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    v.Accept(w);
+    if (!v.Accept(w))
+        return bad_payload("json: the value holds a number JSON cannot express (NaN or infinity)");
     out.append(buf.GetString(), buf.GetSize());
+    return ok();
 }
 
 namespace {
@@ -110,13 +112,11 @@ class json_codec final : public codec {
     status encode(const record& in, arena& a, std::string& out) const override {
         switch (in.kind) {
             case record_kind::json:
-                write_json(json_of(in), a, out);
-                return ok();
+                return write_json(json_of(in), a, out);
             case record_kind::text: {
                 // Text becomes a JSON string.
                 json_value s(rapidjson::StringRef(in.bytes.data(), in.bytes.size()));
-                write_json(s, a, out);
-                return ok();
+                return write_json(s, a, out);
             }
             case record_kind::raw:
                 break;
@@ -135,7 +135,7 @@ class raw_codec final : public codec {
     }
     status encode(const record& in, arena& a, std::string& out) const override {
         if (in.kind == record_kind::json) {
-            write_json(json_of(in), a, out);
+            return write_json(json_of(in), a, out);
         } else {
             out.append(in.bytes);
         }
@@ -159,8 +159,7 @@ class text_codec final : public codec {
                 out.append(in.bytes);
                 return ok();
             case record_kind::json:
-                write_json(json_of(in), a, out);
-                return ok();
+                return write_json(json_of(in), a, out);
             case record_kind::raw:
                 if (!valid_utf8(in.bytes))
                     return bad_payload("text: bytes are not valid UTF-8");

@@ -67,7 +67,8 @@ inline bool is_end(const It& it, const End& end) {
 /// refuses, are parsed by RapidJSON as doubles. Bad input: bad_payload().
 [[nodiscard]] status parse_json(std::string_view payload, arena& a, json_value*& out);
 
-/// Writes `v` as compact JSON, appending to `out`.
-void write_json(const json_value& v, arena& a, std::string& out);
+/// Writes `v` as compact JSON, appending to `out`. A value JSON cannot hold (a non-finite
+/// double, which a transform could produce) is bad_payload() and appends nothing.
+[[nodiscard]] status write_json(const json_value& v, arena& a, std::string& out);
 
 }  // namespace trib::codecs

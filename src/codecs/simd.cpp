@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -143,6 +144,23 @@ const char* prescan(std::string_view s) {
     return nullptr;
 }
 
+// A number RapidJSON's fallback parsed to infinity (a mantissa beyond 64 bits times a large
+// exponent): refused, like simdjson refuses out-of-range doubles.
+bool all_finite(const json_value& v) {
+    if (v.IsDouble())
+        return std::isfinite(v.GetDouble());
+    if (v.IsArray()) {
+        for (const auto& e : v.GetArray())
+            if (!all_finite(e))
+                return false;
+    } else if (v.IsObject()) {
+        for (const auto& m : v.GetObject())
+            if (!all_finite(m.value))
+                return false;
+    }
+    return true;
+}
+
 // RapidJSON for what simdjson refuses but JSON allows: integers beyond 64 bits (as doubles).
 // Not with kParseFullPrecisionFlag: in RapidJSON 1.1 that path returns wrong values for inputs
 // such as "0.0e100" (fuzzing found it).
@@ -156,6 +174,8 @@ status parse_with_rapidjson(std::string_view payload, arena& a, json_value*& out
             "json: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
             " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
     }
+    if (!all_finite(doc))
+        return bad_payload("json: a number is out of the range of a double");
     out = a.get().new_value();
     out->Swap(doc);
     return ok();

@@ -242,11 +242,6 @@ class memory_iggy::consumer final : public consumer_port {
         return ok();
     }
 
-    void rewind() override {
-        std::lock_guard lk(owner_.mu_);
-        positions_.clear();
-    }
-
   private:
     memory_iggy& owner_;
     consumer_options o_;

@@ -39,14 +39,15 @@ class consumer_port {
   public:
     virtual ~consumer_port() = default;
     /// The next messages of one partition after those returned before, up to `max_messages`;
-    /// an empty batch when nothing is new. After construction (and after `rewind`) polling starts
-    /// after the group's stored offset of each partition. Payloads stay valid as long as the
+    /// an empty batch when nothing is new. After construction polling starts after the group's
+    /// stored offset of each partition. Payloads stay valid as long as the
     /// batch (the batch holds the reply buffer).
     [[nodiscard]] virtual result<polled_batch> poll(std::uint32_t max_messages) = 0;
     /// Stores `offset` (the last processed message) as the group's offset of `partition`.
+    /// errc::failed_precondition: the partition moved to another member of the group (which
+    /// goes on from the last stored offset).
     [[nodiscard]] virtual status commit(std::uint32_t partition, std::uint64_t offset) = 0;
-    /// Goes back to the stored offsets (after in-flight batches were abandoned).
-    virtual void rewind() = 0;
+    /// Leaves the group. Idempotent.
     virtual void close() {}
 };
 

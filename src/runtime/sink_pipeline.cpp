@@ -36,6 +36,7 @@ status sink_pipeline::start() {
     ctx_.key = s_.key;
     ctx_.name = s_.name;
     ctx_.stop = hard_stop_.get_token();
+    ctx_.metrics = s_.metrics;
     auto close_all = [&] {
         for (auto& in : inputs_) {
             if (in->consumer)
@@ -90,7 +91,7 @@ status sink_pipeline::start() {
             }
             in->consumer = std::move(*c);
             if (make_processor_) {
-                auto p = make_processor_(i);
+                auto p = make_processor_(i, stream_ref{st.stream, topic});
                 if (!p) {
                     close_all();
                     return p.error().wrap("transforms of " + st.stream);
@@ -340,6 +341,15 @@ void sink_pipeline::do_commits(bool final_round) {
                 continue;
             }
             stats_.count_error(st.error());
+            if (st.error().code() == errc::failed_precondition) {
+                // The partition moved to another member, which goes on from the last stored
+                // offset (its messages since then may be delivered twice: at-least-once).
+                spdlog::info(
+                    "sink {}: partition {} of {}/{} moved to another consumer; dropping "
+                    "its commit of offset {}",
+                    s_.key, partition, s_.streams[in->stream_index].stream, in->topic, offset);
+                continue;
+            }
             spdlog::warn("sink {}: committing offset {} of {}/{} partition {} failed{}: {}", s_.key,
                          offset, s_.streams[in->stream_index].stream, in->topic, partition,
                          final_round ? "" : " (will retry)", st.error().to_string());

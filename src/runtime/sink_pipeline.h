@@ -44,12 +44,16 @@ struct sink_settings {
     std::vector<sink_stream_settings> streams;
     error_policy policy;
     pipeline_limits limits;
+    /// Handed to the connector (connector_context::metrics); may be null.
+    metrics_registry* metrics = nullptr;
 };
 
 /// Makes a fresh connector instance (each start of the pipeline gets one).
 using sink_factory = std::function<result<std::unique_ptr<sink>>()>;
-/// Makes the processor of `streams[i]`; a null processor means "no transforms": pass through.
-using processor_factory = std::function<result<std::unique_ptr<message_processor>>(std::size_t)>;
+/// Makes the processor of `streams[i]` for one of its topics (sinks) or routes (sources); a null
+/// processor means "no transforms": pass through.
+using processor_factory =
+    std::function<result<std::unique_ptr<message_processor>>(std::size_t, const stream_ref&)>;
 
 class sink_pipeline final : public pipeline {
   public:

@@ -10,10 +10,9 @@ namespace trib::runtime {
 
 using clock = std::chrono::steady_clock;
 
-source_pipeline::source_pipeline(
-    source_settings s, source_factory make_source,
-    std::function<result<std::unique_ptr<message_processor>>(std::size_t)> make_processor,
-    iggy_port& iggy, state_store& state, connector_stats& stats)
+source_pipeline::source_pipeline(source_settings s, source_factory make_source,
+                                 processor_factory make_processor, iggy_port& iggy,
+                                 state_store& state, connector_stats& stats)
     : s_(std::move(s)),
       make_source_(std::move(make_source)),
       make_processor_(std::move(make_processor)),
@@ -34,6 +33,7 @@ status source_pipeline::start() {
     ctx_.key = s_.key;
     ctx_.name = s_.name;
     ctx_.stop = hard_stop_.get_token();
+    ctx_.metrics = s_.metrics;
     ctx_.routes.clear();
     for (const auto& st : s_.streams)
         ctx_.routes.push_back(stream_ref{st.stream, st.topic});
@@ -84,7 +84,7 @@ status source_pipeline::start() {
         producers_.push_back(std::move(*p));
         std::unique_ptr<message_processor> proc;
         if (make_processor_) {
-            auto m = make_processor_(std::min(i, s_.streams.size() - 1));
+            auto m = make_processor_(std::min(i, s_.streams.size() - 1), r);
             if (!m)
                 return abort(m.error().wrap("transforms"));
             proc = std::move(*m);

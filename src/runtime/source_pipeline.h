@@ -23,6 +23,7 @@
 #include "runtime/pipeline.h"
 #include "runtime/ports.h"
 #include "runtime/processor.h"
+#include "runtime/sink_pipeline.h"
 #include "runtime/stats.h"
 
 namespace trib::runtime {
@@ -42,6 +43,8 @@ struct source_settings {
     std::vector<source_stream_settings> streams;
     error_policy policy;
     pipeline_limits limits;
+    /// Handed to the connector (connector_context::metrics); may be null.
+    metrics_registry* metrics = nullptr;
     /// How long one source.poll() may wait (short, so that a drain starts promptly).
     std::chrono::milliseconds poll_wait{100};
     /// Partitions of topics the runtime creates.
@@ -52,13 +55,11 @@ using source_factory = std::function<result<std::unique_ptr<source>>()>;
 
 class source_pipeline final : public pipeline {
   public:
-    /// `iggy`, `state` and `stats` must outlive the pipeline. `make_processor(i)` makes the
-    /// processor for route i (routes beyond the configured streams use stream 0's); null means
-    /// pass through.
-    source_pipeline(
-        source_settings s, source_factory make_source,
-        std::function<result<std::unique_ptr<message_processor>>(std::size_t)> make_processor,
-        iggy_port& iggy, state_store& state, connector_stats& stats);
+    /// `iggy`, `state` and `stats` must outlive the pipeline. `make_processor(i, route)` makes
+    /// the processor of a route from stream entry i (routes beyond the configured streams use
+    /// entry 0); null means pass through.
+    source_pipeline(source_settings s, source_factory make_source, processor_factory make_processor,
+                    iggy_port& iggy, state_store& state, connector_stats& stats);
     ~source_pipeline() override;
 
     status start() override;
@@ -102,7 +103,7 @@ class source_pipeline final : public pipeline {
 
     source_settings s_;
     source_factory make_source_;
-    std::function<result<std::unique_ptr<message_processor>>(std::size_t)> make_processor_;
+    processor_factory make_processor_;
     iggy_port& iggy_;
     state_store& state_;
     connector_stats& stats_;

@@ -187,6 +187,7 @@ pid_t start_iggy(const fs::path& dir, std::uint16_t& port) {
     pid_t pid = ::fork();
     if (pid == 0) {
         ::close(p[0]);
+        ::dup2(2, 1);  // the server's log must not mix with the JSON lines
         server::server_options so;
         so.data_dir = dir;
         so.address = "127.0.0.1:0";

@@ -398,9 +398,15 @@ class file_source final : public source {
             return true;
         const std::string_view all = batch.own(std::move(data));
         batch.messages.resize(spans.size());
+        // The event time is when the line was read (the file has no better one).
+        const auto now =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count());
         for (std::size_t i = 0; i < spans.size(); ++i) {
             auto& m = batch.messages[i];
             m.payload = all.substr(spans[i].first, spans[i].second);
+            m.origin_timestamp_us = now;
             if (o_.add_headers) {
                 m.headers.push_back(header{"file.path", value_kind::string, o_.path});
                 std::string v(8, '\0');
