@@ -1,10 +1,13 @@
-// Fuzzes the embedded server's request handling: the input is cut into frames exactly as the
-// network layer cuts a byte stream (256-byte header, size at offset 48, then the body), and each
-// frame goes through the broker on a connection that is already logged in, so that the fuzzer
-// reaches every handler (sends with batches, polls, metadata changes, groups, offsets, users).
-// Byte 0 picks the command of the first frame's header so that mutations start from a valid
-// request shape; the bodies are the fuzzer's. Invariants: no crash (ASan/UBSan), every reply is a
-// well-formed frame whose size field matches its length, and a drop or close is a clean outcome.
+// Fuzzes the embedded server's request handling on a connection that is already logged in, so
+// that the fuzzer reaches every handler (sends with batches, polls, metadata changes, groups,
+// offsets, users). Input: byte 0 picks the first frame's operation (even) or NR code (odd) so that
+// mutations start from a valid request shape; bytes 1..2 (u16 LE) are the length of that frame's
+// body, which follows; whatever remains is cut into frames exactly as the network layer cuts a
+// byte stream (256-byte header, size at offset 48, then the body). A later frame whose request
+// checksum is set gets it recomputed, so that mutated bodies reach the handlers instead of
+// stopping at the checksum check. Invariants: no crash (ASan/UBSan), every reply is a well-formed
+// frame whose size field matches its length, and a drop or close is a clean outcome.
+// Seeds: fuzz/server/make_corpus.py (frames of the real-server captures).
 
 #include <cstdint>
 #include <cstdlib>
@@ -145,11 +148,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                  32,  38,  41,  44,  100, 102, 120, 200,
                                                  201, 300, 301, 600, 601, 606, 9999};
     const std::uint8_t selector = data[0];
-    ++data;
-    --size;
+    std::size_t first_body = size - 1;
+    if (size >= 3) {
+        first_body = std::min<std::size_t>(data[1] | (std::size_t{data[2]} << 8), size - 3);
+        data += 3;
+        size -= 3;
+    } else {
+        ++data;
+        --size;
+    }
     server::reply rep;
     bool first = true;
-    while (size > 0) {
+    while (first || size > 0) {
         bytes frame;
         if (first) {
             // A valid header around the fuzzer's body.
@@ -168,7 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 h.session = 0;
                 h.request = 0;
             }
-            const std::size_t body = std::min<std::size_t>(size, 1 << 20);
+            const std::size_t body = first_body;
             frame.resize(header_size);
             frame.insert(frame.end(), data, data + body);
             h.size = static_cast<std::uint32_t>(frame.size());
@@ -187,6 +197,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const std::size_t body = std::min<std::size_t>(p->body_size, size - header_size);
             frame.insert(frame.end(), data + header_size, data + header_size + body);
             store_u32(frame.data() + 48, static_cast<std::uint32_t>(frame.size()));
+            auto rh = request_header::decode(bytes_view(frame).first(header_size));
+            if (rh && !rh->request_checksum.is_zero()) {
+                rh->request_checksum = body_checksum(bytes_view(frame).subspan(header_size));
+                rh->encode(frame.data());
+            }
             data += header_size + body;
             size -= header_size + body;
             if (frame[60] != static_cast<std::uint8_t>(frame_command::request))
