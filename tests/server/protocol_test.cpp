@@ -778,6 +778,204 @@ TEST_F(protocol, restart_keeps_streams_topics_messages_offsets_users_and_tokens)
     EXPECT_EQ(made->stream.id, 1u);
 }
 
+// Root credentials (issue 4): from the options, else IGGY_ROOT_USERNAME / IGGY_ROOT_PASSWORD, else
+// `iggy` with a random password; iggy/iggy only when asked for; an existing data dir keeps its
+// root.
+TEST(embedded_root_credentials, options_environment_random_and_default) {
+    trib::test::temp_dir dir{"trib-root"};
+    auto start = [&](const std::string& sub, auto&& tweak) {
+        server_options o;
+        o.data_dir = dir.path() / sub;
+        o.address = "127.0.0.1:0";
+        tweak(o);
+        auto s = embedded_server::start(o);
+        EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().message());
+        return s ? std::move(s).value() : nullptr;
+    };
+    auto can_login = [](const embedded_server& srv, const std::string& u, const std::string& p) {
+        raw_client c;
+        EXPECT_TRUE(c.connect(srv.port()).has_value());
+        return c.login(u, p).has_value();
+    };
+    struct env_guard {
+        env_guard() {
+            ::setenv("IGGY_ROOT_USERNAME", "envroot", 1);
+            ::setenv("IGGY_ROOT_PASSWORD", "env-secret", 1);
+        }
+        ~env_guard() {
+            ::unsetenv("IGGY_ROOT_USERNAME");
+            ::unsetenv("IGGY_ROOT_PASSWORD");
+        }
+    };
+    {
+        env_guard env;
+        auto srv = start("env", [](server_options&) {});
+        ASSERT_NE(srv, nullptr);
+        EXPECT_EQ(srv->credentials().username, "envroot");
+        EXPECT_EQ(srv->credentials().password, "env-secret");
+        EXPECT_TRUE(can_login(*srv, "envroot", "env-secret"));
+        EXPECT_FALSE(can_login(*srv, "iggy", "iggy"));
+        // Options win over the environment.
+        auto opt = start("opt", [](server_options& o) {
+            o.root_username = "optroot";
+            o.root_password = "opt-secret";
+        });
+        ASSERT_NE(opt, nullptr);
+        EXPECT_TRUE(can_login(*opt, "optroot", "opt-secret"));
+        EXPECT_FALSE(can_login(*opt, "envroot", "env-secret"));
+    }
+    {
+        // Nothing given: `iggy` with a generated password, never iggy/iggy.
+        ::unsetenv("IGGY_ROOT_USERNAME");
+        ::unsetenv("IGGY_ROOT_PASSWORD");
+        auto srv = start("random", [](server_options&) {});
+        ASSERT_NE(srv, nullptr);
+        EXPECT_EQ(srv->credentials().username, "iggy");
+        const std::string pw = srv->credentials().password;
+        EXPECT_GE(pw.size(), 3u);
+        EXPECT_NE(pw, "iggy");
+        EXPECT_FALSE(can_login(*srv, "iggy", "iggy"));
+        EXPECT_TRUE(can_login(*srv, "iggy", pw));
+        srv.reset();
+        // A restart keeps that root user: asking for the defaults later does not reset it.
+        auto again = start("random", [](server_options& o) { o.default_root_credentials = true; });
+        ASSERT_NE(again, nullptr);
+        EXPECT_TRUE(again->credentials().password.empty());
+        EXPECT_FALSE(can_login(*again, "iggy", "iggy"));
+        EXPECT_TRUE(can_login(*again, "iggy", pw));
+    }
+    {
+        auto srv = start("default", [](server_options& o) { o.default_root_credentials = true; });
+        ASSERT_NE(srv, nullptr);
+        EXPECT_EQ(srv->credentials().username, "iggy");
+        EXPECT_EQ(srv->credentials().password, "iggy");
+        EXPECT_TRUE(can_login(*srv, "iggy", "iggy"));
+    }
+    // Invalid root credentials refuse to start.
+    server_options bad;
+    bad.data_dir = dir.path() / "bad";
+    bad.address = "127.0.0.1:0";
+    bad.root_username = "root";
+    bad.root_password = "x";
+    EXPECT_FALSE(embedded_server::start(bad).has_value());
+}
+
+// Retention (issue 4): the server's housekeeping applies a topic's message_expiry and
+// max_topic_size; removed messages are gone for polls and counts, offsets keep counting.
+TEST_F(protocol, retention_by_message_expiry_and_max_topic_size) {
+    auto c = logged_in();
+    ASSERT_TRUE(c->request(create_stream_request{"s", {}}).has_value());
+    auto s = identifier::named("s");
+    auto make = [&](const std::string& name, iggy::options opts) {
+        create_topic_request ct;
+        ct.stream = s;
+        ct.partitions_count = 1;
+        ct.name = name;
+        ct.opts = std::move(opts);
+        return c->call(ct);
+    };
+    // max_topic_size below the topic's segment size: 1019.
+    auto small = decode_reply(*make("small", {user_header::str("segment_size", "1 MiB"),
+                                              user_header::str("max_topic_size", "512 KiB")}));
+    ASSERT_FALSE(small.has_value());
+    EXPECT_EQ(small.error().vendor_code(), code::invalid_topic_size);
+
+    // Segments are 64 KiB (server option). 1 µs expiry: every segment expires at the next run.
+    ASSERT_TRUE(decode_reply(*make("exp", {user_header::u64("message_expiry", 1)})).has_value());
+    // 256 KiB cap: the oldest segments go until the partition fits.
+    ASSERT_TRUE(
+        decode_reply(*make("cap", {user_header::str("max_topic_size", "256 KiB")})).has_value());
+    auto exp = identifier::named("exp");
+    auto cap = identifier::named("cap");
+    const std::string kib(1000, 'x');
+    auto batch_of = [&](std::uint32_t n) {
+        batch_builder b;
+        for (std::uint32_t i = 0; i < n; ++i)
+            b.add({random_u128(), 0, as_bytes(kib), {}});
+        return b.finish();
+    };
+    std::uint64_t sent = 0;
+    for (int i = 0; i < 32; ++i) {  // 32 x 32 messages of 1000 bytes: about 1 MiB per topic
+        auto b = batch_of(32);
+        ASSERT_TRUE(c->request(send_req(s, exp, partitioning::partition_id(0), b)).has_value());
+        ASSERT_TRUE(c->request(send_req(s, cap, partitioning::partition_id(0), b)).has_value());
+        sent += 32;
+    }
+    auto topic = [&](const identifier& t) {
+        auto r = c->request(get_topic_request{s, t});
+        EXPECT_TRUE(r.has_value());
+        auto td = r ? topic_details::decode(*r) : unexpected(r.error());
+        return td ? td->topic : topic_info{};
+    };
+    auto first_offset = [&](const identifier& t) -> std::optional<std::uint64_t> {
+        auto r = c->request(poll_messages_request{consumer::plain(identifier::numeric(1)), s, t, 0,
+                                                  polling_strategy::first(), 1, false});
+        if (!r)
+            return std::nullopt;
+        auto pr = poll_reply::decode(*r);
+        if (!pr || pr->messages.empty())
+            return std::nullopt;
+        return pr->messages.front().offset;
+    };
+    EXPECT_EQ(topic(exp).messages_count, sent);
+    EXPECT_EQ(first_offset(cap), 0u);
+
+    // Expiry: everything goes; the next append continues at `sent`.
+    ASSERT_TRUE(trib::test::wait_until([&] { return topic(exp).messages_count == 0; }, 20s))
+        << topic(exp).messages_count;
+    EXPECT_FALSE(first_offset(exp).has_value());
+    auto r = send_messages_reply::decode(
+        *c->request(send_req(s, exp, partitioning::partition_id(0), batch_of(1))));
+    ASSERT_TRUE(r.has_value());
+    EXPECT_EQ(r->confirmations.at(0).base_offset, sent);
+
+    // Size: the partition shrinks to the cap (the active segment stays); the tail is intact.
+    ASSERT_TRUE(trib::test::wait_until([&] { return topic(cap).size_bytes <= 256 * 1024; }, 20s))
+        << topic(cap).size_bytes;
+    auto first = first_offset(cap);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_GT(*first, 0u);
+    const auto ti = topic(cap);
+    EXPECT_GT(ti.messages_count, 0u);
+    EXPECT_EQ(ti.messages_count, sent - *first);
+    auto last = c->request(poll_messages_request{consumer::plain(identifier::numeric(1)), s, cap, 0,
+                                                 polling_strategy::last(), 1, false});
+    ASSERT_TRUE(last.has_value());
+    auto lp = poll_reply::decode(*last);
+    ASSERT_TRUE(lp.has_value());
+    ASSERT_EQ(lp->messages.size(), 1u);
+    EXPECT_EQ(lp->messages[0].offset, sent - 1);
+}
+
+// Rebalancing on an explicit LEAVE (join and disconnect are covered above).
+TEST_F(protocol, consumer_group_rebalances_when_a_member_leaves) {
+    auto a = logged_in();
+    make_topic(*a, "s", "t", 4);
+    auto s = identifier::named("s");
+    auto t = identifier::named("t");
+    auto g = identifier::named("g");
+    ASSERT_TRUE(a->request(create_consumer_group_request{s, t, "g"}).has_value());
+    auto b = logged_in();
+    ASSERT_TRUE(a->request(join_consumer_group_request{s, t, g}).has_value());
+    ASSERT_TRUE(b->request(join_consumer_group_request{s, t, g}).has_value());
+    auto sync = [&](raw_client& c) {
+        auto r = c.request(sync_consumer_group_request{s, t, g});
+        EXPECT_TRUE(r.has_value());
+        if (!r || r->empty())
+            return sync_consumer_group_reply{};
+        return *sync_consumer_group_reply::decode(*r);
+    };
+    auto sa = sync(*a);
+    auto sb = sync(*b);
+    EXPECT_EQ(sa.partitions.size() + sb.partitions.size(), 4u);
+    EXPECT_EQ(sa.partitions.size(), 2u);
+    ASSERT_TRUE(a->request(leave_consumer_group_request{s, t, g}).has_value());
+    sb = sync(*b);
+    EXPECT_EQ(sb.partitions, (std::vector<std::uint32_t>{0, 1, 2, 3}));
+    EXPECT_GT(sb.generation, sa.generation);
+    EXPECT_TRUE(a->request(sync_consumer_group_request{s, t, g})->empty()) << "no longer a member";
+}
+
 TEST_F(protocol, describe_options_lists_the_topic_keys) {
     auto c = logged_in();
     auto r = c->request(describe_options_request{describe_options_request::topic_scope});
