@@ -1278,6 +1278,10 @@ postgres_sink::~postgres_sink() {
 }
 
 status postgres_sink::open(connector_context&) {
+    return open_impl();
+}
+
+status postgres_sink::open_impl() {
     impl_ = std::make_unique<impl>(opts_, stats_);
     auto st = impl_->open();
     if (!st) {
@@ -1288,8 +1292,15 @@ status postgres_sink::open(connector_context&) {
 }
 
 result<write_outcome> postgres_sink::write(const sink_batch& batch) {
-    if (!impl_)
-        return fail(errc::failed_precondition, "postgres sink is not open");
+    if (!impl_) {
+        // The runtime closes and reopens the sink after a lost connection; when PostgreSQL was
+        // still down that reopen failed. Open again here so that the caller sees the
+        // connection's error (retryable) and the batch is retried, not a fatal "not open".
+        auto st = open_impl();
+        if (!st)
+            return unexpected(st.error().wrap("postgres sink: open"));
+        stats_.reconnects++;
+    }
     return impl_->write(batch);
 }
 

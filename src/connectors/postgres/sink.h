@@ -42,6 +42,9 @@ class postgres_sink final : public sink {
     struct impl;
 
   private:
+    /// Creates and opens the implementation; on failure leaves the sink closed.
+    status open_impl();
+
     sink_options opts_;
     std::unique_ptr<impl> impl_;
     sink_stats stats_;

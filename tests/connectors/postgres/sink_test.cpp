@@ -370,6 +370,47 @@ TEST_F(sink_test, reconnects_after_a_postgres_restart) {
     EXPECT_EQ(c.value("SELECT count(*) FROM events"), "4");
 }
 
+TEST_F(sink_test, a_reopen_that_failed_while_postgres_was_down_is_retried_by_the_next_write) {
+    // The runtime's reaction to a lost connection: close(), open(). When PostgreSQL is still
+    // down, open() fails; the next write must report the outage (retryable) and reconnect once
+    // the server is back, not fail for good with "not open".
+    auto o = base_options("events");
+    o.auto_create_table = true;
+    postgres_sink s(o);
+    ASSERT_TRUE(s.open(ctx_).has_value());
+    auto b1 = make_batch({"one", "two"});
+    ASSERT_TRUE(s.write(view(b1)).has_value());
+    drop_client();
+    ASSERT_TRUE(test::pg_stop_fast(*pg_).has_value());
+    auto b2 = make_batch({"three", "four"}, 2);
+    auto r = s.write(view(b2));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_TRUE(r.error().retryable()) << r.error().to_string();
+    s.close();
+    auto st = s.open(ctx_);
+    ASSERT_FALSE(st.has_value());
+    EXPECT_TRUE(st.error().retryable()) << st.error().to_string();
+    r = s.write(view(b2));
+    ASSERT_FALSE(r.has_value());
+    EXPECT_TRUE(r.error().retryable()) << r.error().to_string();
+    ASSERT_TRUE(pg_->restart().has_value());
+    bool written = test::wait_until(
+        [&] {
+            auto w = s.write(view(b2));
+            if (!w) {
+                EXPECT_TRUE(w.error().retryable()) << w.error().to_string();
+                return false;
+            }
+            return true;
+        },
+        20s);
+    ASSERT_TRUE(written);
+    pg_client c(conninfo());
+    EXPECT_EQ(c.value("SELECT string_agg(encode(payload, 'escape'), ',' ORDER BY iggy_offset) "
+                      "FROM events"),
+              "one,two,three,four");
+}
+
 TEST_F(sink_test, connects_with_tls_verify_full) {
     // A self-signed certificate for 127.0.0.1; the server gets it through ALTER SYSTEM + reload.
     auto dir = pg_->dir();
