@@ -5,9 +5,15 @@
 //   sink, mapped upsert: COPY into a temp table + INSERT ... ON CONFLICT vs multi-row INSERT ...
 //     ON CONFLICT;
 //   CDC: changes/s through the pgoutput source (decode + Debezium JSON), beside pg_recvlogical
-//     streaming the same changes from a twin slot (the ceiling).
-// Usage: bench_postgres [rows=200000] [batch=1000]. Needs root (postgres runs via setpriv) or a
-// user that may run postgres; PG_BIN overrides /usr/lib/postgresql/15/bin.
+//     streaming the same changes from a twin slot (the ceiling);
+//   end to end: the same rows pre-loaded into an Iggy topic (`tributary serve`), then drained by
+//     `tributary run` (embedded server on that data dir, the append sink with COPY binary) into
+//     PostgreSQL; timed from the exec of `tributary run` until the table holds every row, so
+//     start-up is included (startup_ms: until the first row is visible).
+// Usage: bench_postgres [rows=200000] [batch=1000] [path/to/tributary]. The tributary binary
+// defaults to src/app/tributary of the build this bench belongs to; the end-to-end case is
+// skipped (with a note on stderr) when it is missing. Needs root (postgres runs via setpriv) or
+// a user that may run postgres; PG_BIN overrides /usr/lib/postgresql/15/bin.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -30,6 +36,8 @@
 #include "connectors/postgres/pg.h"
 #include "connectors/postgres/sink.h"
 #include "connectors/postgres/source.h"
+#include "iggy/client.h"
+#include "iggy/producer.h"
 
 namespace fs = std::filesystem;
 using namespace trib;
@@ -185,6 +193,175 @@ void print(const result_line& r, const std::string& baseline_name, double baseli
         peak_rss_kb(), baseline_name.c_str(), baseline_rate,
         baseline_rate > 0 ? rate / baseline_rate : 0.0);
     std::fflush(stdout);
+}
+
+// A child process (stdout and stderr to `log`), stopped by PID.
+struct child {
+    pid_t pid = -1;
+    child(std::vector<std::string> args, const fs::path& log) {
+        pid = ::fork();
+        if (pid == 0) {
+            ::setpgid(0, 0);
+            std::freopen(log.c_str(), "a", stdout);
+            std::freopen(log.c_str(), "a", stderr);
+            std::vector<char*> argv;
+            for (auto& a : args)
+                argv.push_back(a.data());
+            argv.push_back(nullptr);
+            ::execv(argv[0], argv.data());
+            _exit(127);
+        }
+    }
+    bool alive() const {
+        return pid > 0 && ::kill(pid, 0) == 0 && ::waitpid(pid, nullptr, WNOHANG) == 0;
+    }
+    void stop() {
+        if (pid <= 0)
+            return;
+        ::kill(pid, SIGTERM);
+        int st = 0;
+        for (int i = 0; i < 300 && ::waitpid(pid, &st, WNOHANG) == 0; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (::waitpid(pid, &st, WNOHANG) == 0) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &st, 0);
+        }
+        pid = -1;
+    }
+    ~child() { stop(); }
+};
+
+bool tcp_up(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(port);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+}
+
+fs::path default_tributary() {
+    std::error_code ec;
+    fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    // <build>/bench/connectors/postgres/bench_postgres -> <build>/src/app/tributary
+    return self.parent_path().parent_path().parent_path().parent_path() / "src" / "app" /
+           "tributary";
+}
+
+// Pre-loads `batches` into stream "bench", topic "rows" of a `tributary serve` on `data`, then
+// times `tributary run` draining them into `table` with the append sink. Returns false (with a
+// message) when something did not work.
+bool e2e_case(const fs::path& trib, const fs::path& dir, const server& pg, db_conn& admin,
+              const std::vector<message_batch>& batches, std::size_t rows, std::size_t batch,
+              std::size_t payload_bytes, double psql_rate) {
+    const fs::path data = dir / "iggy";
+    const std::uint16_t port = free_port();
+    const std::string addr = "127.0.0.1:" + std::to_string(port);
+    {
+        child serve({trib.string(), "serve", "--data-dir", data.string(), "--address", addr,
+                     "--with-default-root-credentials", "--fsync", "interval"},
+                    dir / "serve.log");
+        for (int i = 0; i < 200 && !tcp_up(port); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        auto c = iggy::client::connect(addr);
+        if (!c) {
+            std::fprintf(stderr, "e2e: connect to serve: %s\n", c.error().to_string().c_str());
+            return false;
+        }
+        if (auto r = (*c)->create_stream("bench"); !r) {
+            std::fprintf(stderr, "e2e: create stream: %s\n", r.error().to_string().c_str());
+            return false;
+        }
+        if (auto r = (*c)->create_topic(iggy::identifier::named("bench"), "rows", 1); !r) {
+            std::fprintf(stderr, "e2e: create topic: %s\n", r.error().to_string().c_str());
+            return false;
+        }
+        iggy::producer_options po;
+        auto a = iggy::server_address::parse(addr);
+        po.client.conn.address = *a;
+        po.stream = iggy::identifier::named("bench");
+        po.topic = iggy::identifier::named("rows");
+        po.batch_max_messages = static_cast<std::uint32_t>(batch);
+        auto prod = iggy::producer::create(po);
+        if (!prod) {
+            std::fprintf(stderr, "e2e: producer: %s\n", prod.error().to_string().c_str());
+            return false;
+        }
+        std::vector<iggy::producer_message> pm;
+        for (const auto& b : batches) {
+            pm.clear();
+            for (const auto& m : b.messages) {
+                iggy::producer_message x;
+                x.payload = iggy::bytes_view(
+                    reinterpret_cast<const std::uint8_t*>(m.payload.data()), m.payload.size());
+                pm.push_back(x);
+            }
+            if (auto st = (*prod)->send(pm, [](result<iggy::send_ack>) {}); !st) {
+                std::fprintf(stderr, "e2e: send: %s\n", st.error().to_string().c_str());
+                return false;
+            }
+        }
+        if (auto st = (*prod)->flush(); !st) {
+            std::fprintf(stderr, "e2e: flush: %s\n", st.error().to_string().c_str());
+            return false;
+        }
+        (*prod)->close();
+    }  // serve stopped (SIGTERM)
+    run_sql(admin, "DROP TABLE IF EXISTS e2e_append; CREATE TABLE e2e_append" +
+                       std::string(append_table_sql));
+    run_sql(admin, "CHECKPOINT");
+    const fs::path conf = dir / "run";
+    fs::create_directories(conf / "connectors");
+    std::ofstream(conf / "config.toml")
+        << "[state]\npath = \"" << (conf / "state").string()
+        << "\"\n\n[connectors]\nconfig_type = \"local\"\nconfig_dir = \""
+        << (conf / "connectors").string()
+        << "\"\n\n[http]\nenabled = false\n\n[logging]\nlevel = \"warn\"\n\n[server]\naddress = \""
+        << addr << "\"\ndata_dir = \"" << data.string() << "\"\nfsync = \"interval\"\n";
+    std::ofstream(conf / "connectors" / "sink.toml")
+        << "type = \"sink\"\nkey = \"pg\"\nenabled = true\nversion = 0\nname = \"bench\"\n"
+           "path = \"target/release/libiggy_connector_postgres_sink\"\n\n[[streams]]\n"
+           "stream = \"bench\"\ntopics = [\"rows\"]\nschema = \"json\"\nbatch_length = "
+        << batch
+        << "\npoll_interval = \"5ms\"\nconsumer_group = \"pg\"\n\n[plugin_config]\n"
+           "connection_string = \""
+        << pg.conninfo()
+        << "\"\ntarget_table = \"e2e_append\"\npayload_format = \"json\"\n"
+           "include_checksum = true\ninclude_origin_timestamp = true\n";
+    auto count = [&]() -> std::size_t {
+        auto r = admin.exec("SELECT count(*) FROM e2e_append");
+        return r ? std::strtoull(r->str(0, 0).c_str(), nullptr, 10) : 0;
+    };
+    auto t0 = clk::now();
+    child run({trib.string(), "run", (conf / "config.toml").string()}, dir / "run.log");
+    double startup_ms = -1;
+    std::size_t n = 0;
+    auto deadline = t0 + std::chrono::minutes(5);
+    while (n < rows && clk::now() < deadline && run.alive()) {
+        n = count();
+        if (n > 0 && startup_ms < 0)
+            startup_ms = secs(clk::now() - t0) * 1000;
+        if (n < rows)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    double total = secs(clk::now() - t0);
+    run.stop();
+    if (n != rows) {
+        std::fprintf(stderr, "e2e: %zu of %zu rows arrived (see %s)\n", n, rows,
+                     (dir / "run.log").c_str());
+        return false;
+    }
+    double rate = rows / total;
+    std::printf(
+        "{\"bench\":\"postgres\",\"case\":\"e2e_tributary_run_append_copy_binary\",\"rows\":%zu,"
+        "\"batch\":%zu,\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"startup_ms\":%.1f,"
+        "\"baseline\":\"psql_copy\",\"baseline_msgs_per_s\":%.0f,\"ratio_to_baseline\":%.3f}\n",
+        rows, batch, rate, payload_bytes / total / 1e6, startup_ms, psql_rate,
+        psql_rate > 0 ? rate / psql_rate : 0.0);
+    std::fflush(stdout);
+    return true;
 }
 
 }  // namespace
@@ -344,6 +521,15 @@ int main(int argc, char** argv) {
                  o, mapped_create, "bench_mapped");
     }
 
+    // ---- end to end through `tributary run` -------------------------------------------------
+    const fs::path trib = argc > 3 ? fs::path(argv[3]) : default_tributary();
+    bool e2e_ok = true;
+    if (fs::exists(trib)) {
+        e2e_ok = e2e_case(trib, pg.dir, pg, admin, batches, rows, batch, payload_bytes, psql_rate);
+    } else {
+        std::fprintf(stderr, "end-to-end case skipped: no tributary binary at %s\n", trib.c_str());
+    }
+
     // ---- CDC: pgoutput source vs pg_recvlogical --------------------------------------------
     run_sql(admin,
             "DROP TABLE IF EXISTS cdc_src; CREATE TABLE cdc_src (id bigint PRIMARY KEY, "
@@ -408,5 +594,5 @@ int main(int argc, char** argv) {
     cdc.rows = got;
     print(cdc, "pg_recvlogical", recv_rate, batch);
     src.close();
-    return got == rows ? 0 : 1;
+    return got == rows && e2e_ok ? 0 : 1;
 }
