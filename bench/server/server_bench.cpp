@@ -1,15 +1,21 @@
 // Benchmark of the embedded Iggy-compatible server over loopback TCP, with the protocol as
 // official clients speak it (lockstep connections, 256-byte headers, 0.11 batches):
-//   - produce: P connections each sending batches of 1 KiB messages to their own partition;
+//   - produce: P connections each sending batches of B messages of 1 KiB to their own partition;
 //     messages/s, MB/s, p50/p99 latency of a send (request written to acknowledgement read),
-//     for fsync = interval and fsync = always;
-//   - consume: the same number of connections polling the messages back by offset;
-//   - idle: peak RSS of a server process (forked, nothing else in it) holding 1,000 topics.
-// Baseline, measured in the same run: a loopback server that reads each send frame and answers a
-// fixed acknowledgement without parsing or storing anything (the ceiling of TCP + framing on
-// this machine).
+//     for fsync = never, interval and always;
+//   - consume: the same number of connections polling the messages back by offset (1000 per poll);
+//   - idle: peak RSS of a server process holding 1,000 topics (one partition each), idle.
+// Every server runs in its own forked process (forked at the start, before this process has a
+// thread), so that its RSS is the server's alone; peak_rss_kb is that process's VmHWM.
+// Baselines, measured in the same run:
+//   - baseline_loopback_echo: a loopback server that reads each send frame and answers a fixed
+//     acknowledgement without parsing or storing anything (the ceiling of TCP + framing here);
+//   - baseline_file_write / baseline_file_write_fsync: P threads appending the same bytes per
+//     batch to their own file with write(2), and with write(2) + fdatasync(2) after each batch
+//     (the ceiling of the disk for fsync = always), in the same directory as the servers' data;
+//   - the server itself with fsync = never.
 //
-// Usage: server_bench [--seconds S] [--producers P] [--batch B] [--topics N] [--dir PATH]
+// Usage: server_bench [--seconds S] [--producers P] [--batch B[,B2...]] [--topics N] [--dir PATH]
 // Prints one JSON object per line.
 
 #include <arpa/inet.h>
@@ -21,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -47,7 +54,8 @@ using clk = std::chrono::steady_clock;
 struct args_t {
     double seconds = 5;
     int producers = 4;
-    std::uint32_t batch = 100;
+    std::vector<std::uint32_t> batches{100};
+    std::uint32_t batch = 100;  // the batch of the current case
     std::uint32_t msg_size = 1024;
     int topics = 1000;
     std::filesystem::path dir = std::filesystem::temp_directory_path() / "trib-server-bench";
@@ -331,7 +339,8 @@ class echo_server {
 };
 
 void print_phase(const char* bench, const char* fsync, const args_t& a, phase_result& r,
-                 double baseline_msgs_per_s, long peak_rss) {
+                 double baseline_msgs_per_s, long peak_rss,
+                 const char* baseline = "loopback frame echo (no parsing, no storage)") {
     const double mps = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
     const double mbps = mps * a.msg_size / 1e6;
     const double p50 = pct(r.lat_us, 0.50);
@@ -340,17 +349,19 @@ void print_phase(const char* bench, const char* fsync, const args_t& a, phase_re
         "{{\"bench\":\"{}\",\"fsync\":\"{}\",\"msg_size\":{},\"batch\":{},\"connections\":{},"
         "\"messages\":{},\"seconds\":{:.2f},\"msgs_per_s\":{:.0f},\"mb_per_s\":{:.1f},"
         "\"p50_us\":{:.0f},\"p99_us\":{:.0f},\"peak_rss_kb\":{},\"baseline_msgs_per_s\":{:.0f},"
-        "\"baseline\":\"loopback frame echo (no parsing, no storage)\"}}\n",
+        "\"baseline\":\"{}\"}}\n",
         bench, fsync, a.msg_size, a.batch, a.producers, r.messages, r.seconds, mps, mbps, p50, p99,
-        peak_rss, baseline_msgs_per_s);
+        peak_rss, baseline_msgs_per_s, baseline);
     std::fflush(stdout);
 }
 
-int run_server_child(const std::filesystem::path& dir, int ready_fd, int stop_fd) {
+int run_server_child(const std::filesystem::path& dir, server::fsync_policy policy, int ready_fd,
+                     int stop_fd) {
     server::server_options o;
     o.data_dir = dir;
     o.address = "127.0.0.1:0";
     o.default_root_credentials = true;
+    o.fsync = policy;
     auto s = server::embedded_server::start(o);
     if (!s)
         return 1;
@@ -360,6 +371,98 @@ int run_server_child(const std::filesystem::path& dir, int ready_fd, int stop_fd
     char b;
     (void)::read(stop_fd, &b, 1);  // returns when the parent closes its end
     return 0;
+}
+
+/// A server in a forked process: started by `fork_server` before the parent has threads, it
+/// opens its data dir and listens at once; `port` waits for its port, `stop` ends it.
+struct child_server {
+    pid_t pid = -1;
+    int ready_fd = -1;
+    int stop_fd = -1;
+    std::uint16_t port_ = 0;
+    std::uint16_t port() {
+        if (port_ == 0 && ::read(ready_fd, &port_, sizeof(port_)) != sizeof(port_))
+            port_ = 0;
+        return port_;
+    }
+    long peak_rss_kb() const { return rss_kb(pid, "VmHWM:"); }
+    void stop() {
+        if (pid < 0)
+            return;
+        ::close(stop_fd);
+        ::close(ready_fd);
+        int st = 0;
+        ::waitpid(pid, &st, 0);
+        pid = -1;
+    }
+};
+
+/// The parent's ends of earlier children's pipes: a later child closes its copies, or an earlier
+/// child would never see its stop pipe close.
+std::vector<int> g_parent_fds;
+
+child_server fork_server(const std::filesystem::path& dir, server::fsync_policy policy) {
+    child_server c;
+    int ready[2], stop[2];
+    if (::pipe(ready) != 0 || ::pipe(stop) != 0)
+        return c;
+    c.pid = ::fork();
+    if (c.pid == 0) {
+        ::close(ready[0]);
+        ::close(stop[1]);
+        for (int fd : g_parent_fds)
+            ::close(fd);
+        ::dup2(STDERR_FILENO, STDOUT_FILENO);  // the server's log stays off the JSON lines
+        ::_exit(run_server_child(dir, policy, ready[1], stop[0]));
+    }
+    ::close(ready[1]);
+    ::close(stop[0]);
+    c.ready_fd = ready[0];
+    c.stop_fd = stop[1];
+    g_parent_fds.push_back(ready[0]);
+    g_parent_fds.push_back(stop[1]);
+    return c;
+}
+
+/// The disk baseline: P threads each appending one batch's bytes (as the send carries them) per
+/// write to their own file, with fdatasync after each write when `sync`.
+phase_result file_write(const args_t& a, const std::filesystem::path& dir, bool sync) {
+    phase_result r;
+    std::mutex mu;
+    std::atomic<std::uint64_t> total{0};
+    std::vector<std::thread> ts;
+    const auto batch = make_batch(a.batch, a.msg_size);
+    const auto start = clk::now();
+    const auto deadline = start + std::chrono::duration<double>(a.seconds);
+    for (int p = 0; p < a.producers; ++p) {
+        ts.emplace_back([&, p] {
+            auto path = dir / ("baseline-" + std::to_string(p) + (sync ? "-sync" : ""));
+            int fd =
+                ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+            if (fd < 0)
+                return;
+            std::vector<double> lat;
+            while (clk::now() < deadline) {
+                auto t0 = clk::now();
+                if (::write(fd, batch.data(), batch.size()) != static_cast<ssize_t>(batch.size()))
+                    break;
+                if (sync && ::fdatasync(fd) != 0)
+                    break;
+                lat.push_back(std::chrono::duration<double, std::micro>(clk::now() - t0).count());
+                total += a.batch;
+            }
+            ::close(fd);
+            std::error_code ec;
+            std::filesystem::remove(path, ec);
+            std::lock_guard l(mu);
+            r.lat_us.insert(r.lat_us.end(), lat.begin(), lat.end());
+        });
+    }
+    for (auto& t : ts)
+        t.join();
+    r.seconds = std::chrono::duration<double>(clk::now() - start).count();
+    r.messages = total;
+    return r;
 }
 
 }  // namespace
@@ -372,9 +475,16 @@ int main(int argc, char** argv) {
             a.seconds = std::stod(argv[i + 1]);
         else if (k == "--producers")
             a.producers = std::stoi(argv[i + 1]);
-        else if (k == "--batch")
-            a.batch = static_cast<std::uint32_t>(std::stoul(argv[i + 1]));
-        else if (k == "--topics")
+        else if (k == "--batch") {
+            a.batches.clear();
+            std::string v = argv[i + 1];
+            for (std::size_t pos = 0; pos <= v.size();) {
+                auto comma = std::min(v.find(',', pos), v.size());
+                a.batches.push_back(
+                    static_cast<std::uint32_t>(std::stoul(v.substr(pos, comma - pos))));
+                pos = comma + 1;
+            }
+        } else if (k == "--topics")
             a.topics = std::stoi(argv[i + 1]);
         else if (k == "--dir")
             a.dir = argv[i + 1];
@@ -384,25 +494,29 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(a.dir, ec);
     std::filesystem::create_directories(a.dir, ec);
 
-    // Peak RSS with 1,000 idle topics, in a forked process that holds nothing but the server
-    // (forked first, before this process starts any thread).
-    long idle_rss = 0, idle_rss_empty = 0;
+    // Every server process is forked now, before this process starts any thread.
+    const server::fsync_policy policies[] = {
+        server::fsync_policy::never, server::fsync_policy::interval, server::fsync_policy::always};
+    auto policy_name = [](server::fsync_policy p) {
+        return p == server::fsync_policy::never      ? "never"
+               : p == server::fsync_policy::interval ? "interval"
+                                                     : "always";
+    };
+    child_server idle = fork_server(a.dir / "idle", server::fsync_policy::interval);
+    std::vector<std::vector<child_server>> servers;  // [batch case][policy]
+    for (std::size_t b = 0; b < a.batches.size(); ++b) {
+        servers.emplace_back();
+        for (auto p : policies)
+            servers.back().push_back(
+                fork_server(a.dir / fmt::format("b{}-{}", a.batches[b], policy_name(p)), p));
+    }
+
+    // Peak RSS with 1,000 idle topics.
     {
-        int ready[2], stop[2];
-        if (::pipe(ready) != 0 || ::pipe(stop) != 0)
+        const std::uint16_t port = idle.port();
+        if (port == 0)
             return 1;
-        pid_t pid = ::fork();
-        if (pid == 0) {
-            ::close(ready[0]);
-            ::close(stop[1]);
-            ::_exit(run_server_child(a.dir / "idle", ready[1], stop[0]));
-        }
-        ::close(ready[1]);
-        ::close(stop[0]);
-        std::uint16_t port = 0;
-        if (::read(ready[0], &port, sizeof(port)) != sizeof(port))
-            return 1;
-        idle_rss_empty = rss_kb(pid, "VmRSS:");
+        const long idle_rss_empty = rss_kb(idle.pid, "VmRSS:");
         conn c;
         if (!c.open(port) || !c.login())
             return 1;
@@ -414,15 +528,14 @@ int main(int argc, char** argv) {
             ct.stream = identifier::named("idle");
             ct.partitions_count = 1;
             ct.name = "t" + std::to_string(t);
-            c.call(ct, reply);
+            if (!c.call(ct, reply) || !decode_reply(reply))
+                return 1;
         }
         const double create_s = std::chrono::duration<double>(clk::now() - t0).count();
-        std::this_thread::sleep_for(std::chrono::seconds(1));  // idle for a moment
-        idle_rss = rss_kb(pid, "VmHWM:");
-        long now_rss = rss_kb(pid, "VmRSS:");
-        ::close(stop[1]);
-        int st = 0;
-        ::waitpid(pid, &st, 0);
+        std::this_thread::sleep_for(std::chrono::seconds(2));  // idle: the housekeeping ticks
+        const long idle_rss = idle.peak_rss_kb();
+        const long now_rss = rss_kb(idle.pid, "VmRSS:");
+        idle.stop();
         fmt::print(
             "{{\"bench\":\"idle_topics\",\"topics\":{},\"create_seconds\":{:.2f},"
             "\"topics_per_s\":{:.0f},\"peak_rss_kb\":{},\"rss_kb\":{},"
@@ -432,44 +545,50 @@ int main(int argc, char** argv) {
         std::fflush(stdout);
     }
 
-    double baseline = 0;
-    {
-        echo_server echo;
-        auto r = produce(echo.port(), a, "t", false);
-        baseline = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
-        print_phase("baseline_loopback_echo", "n/a", a, r, baseline, rss_kb(::getpid(), "VmHWM:"));
-    }
-
-    for (auto policy : {server::fsync_policy::interval, server::fsync_policy::always}) {
-        const char* name = policy == server::fsync_policy::interval ? "interval" : "always";
-        server::server_options o;
-        o.data_dir = a.dir / name;
-        o.address = "127.0.0.1:0";
-        o.default_root_credentials = true;
-        o.fsync = policy;
-        auto s = server::embedded_server::start(o);
-        if (!s) {
-            fmt::print(stderr, "server: {}\n", s.error().message());
-            return 1;
-        }
-        const auto port = (*s)->port();
+    for (std::size_t b = 0; b < a.batches.size(); ++b) {
+        a.batch = a.batches[b];
+        double baseline = 0;
         {
-            conn c;
-            if (!c.open(port) || !c.login())
-                return 1;
-            bytes reply;
-            c.call(create_stream_request{"bench", {}}, reply);
-            create_topic_request ct;
-            ct.stream = identifier::named("bench");
-            ct.partitions_count = static_cast<std::uint32_t>(a.producers);
-            ct.name = "t";
-            c.call(ct, reply);
+            echo_server echo;
+            auto r = produce(echo.port(), a, "t", false);
+            baseline = r.seconds > 0 ? static_cast<double>(r.messages) / r.seconds : 0;
+            print_phase("baseline_loopback_echo", "n/a", a, r, baseline, 0);
         }
-        auto pr = produce(port, a, "bench");
-        print_phase("produce", name, a, pr, baseline, rss_kb(::getpid(), "VmHWM:"));
-        auto cr = consume(port, a, "bench", UINT64_MAX);
-        print_phase("consume", name, a, cr, baseline, rss_kb(::getpid(), "VmHWM:"));
-        (*s)->stop();
+        {
+            auto r = file_write(a, a.dir, false);
+            print_phase("baseline_file_write", "never", a, r, baseline, 0,
+                        "write(2) of each batch to a file, no server");
+            r = file_write(a, a.dir, true);
+            print_phase("baseline_file_write_fsync", "always", a, r, baseline, 0,
+                        "write(2) + fdatasync(2) of each batch to a file, no server");
+        }
+        for (std::size_t i = 0; i < std::size(policies); ++i) {
+            auto& srv = servers[b][i];
+            const char* name = policy_name(policies[i]);
+            const auto port = srv.port();
+            if (port == 0) {
+                fmt::print(stderr, "server ({}) did not start\n", name);
+                return 1;
+            }
+            {
+                conn c;
+                if (!c.open(port) || !c.login())
+                    return 1;
+                bytes reply;
+                c.call(create_stream_request{"bench", {}}, reply);
+                create_topic_request ct;
+                ct.stream = identifier::named("bench");
+                ct.partitions_count = static_cast<std::uint32_t>(a.producers);
+                ct.name = "t";
+                if (!c.call(ct, reply) || !decode_reply(reply))
+                    return 1;
+            }
+            auto pr = produce(port, a, "bench");
+            print_phase("produce", name, a, pr, baseline, srv.peak_rss_kb());
+            auto cr = consume(port, a, "bench", UINT64_MAX);
+            print_phase("consume", name, a, cr, baseline, srv.peak_rss_kb());
+            srv.stop();
+        }
     }
     std::filesystem::remove_all(a.dir, ec);
     return 0;
