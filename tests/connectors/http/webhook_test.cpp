@@ -3,8 +3,12 @@
 // and ack timeouts give 503/429 with Retry-After; signature, auth, size and JSON failures get
 // their status, are counted, and put nothing into the batches.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -247,6 +251,49 @@ TEST_F(webhook_test, bad_json_oversize_and_wrong_routes_are_refused_and_counted)
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->batch.empty());
     EXPECT_EQ(counted("accepted"), 0u);
+}
+
+/// Sends `head` on a raw connection to 127.0.0.1:port and then nothing more; returns what the
+/// server answers before it closes the connection (or after 10 s of silence).
+std::string stall(std::uint16_t port, const std::string& head) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return {};
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string out;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+        ::send(fd, head.data(), head.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(head.size())) {
+        char buf[4096];
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+            out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return out;
+}
+
+TEST_F(webhook_test, a_stalled_request_gets_408_and_is_counted_and_not_stored) {
+    open("request_timeout = \"300ms\"\n");
+    auto_ack();
+    // The body stops after 10 of 100 declared bytes.
+    const std::string answer = stall(port_,
+                                     "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                     "application/json\r\nContent-Length: 100\r\n\r\n[{\"a\": 1},");
+    EXPECT_EQ(answer.rfind("HTTP/1.1 408", 0), 0u) << answer;
+    EXPECT_EQ(counted("slow_request"), 1u);
+    // Headers that never end: the connection is answered 408 or closed, nothing is stored.
+    const std::string headers = stall(port_, "POST / HTTP/1.1\r\nHost: x\r\nContent-Le");
+    EXPECT_TRUE(headers.empty() || headers.rfind("HTTP/1.1 408", 0) == 0) << headers;
+    // The source still serves, and only the complete request reached a batch.
+    auto ok = post("/", R"({"b": 2})");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->status, 200);
+    EXPECT_EQ(acked_messages_.load(), 1u);
+    EXPECT_EQ(counted("accepted"), 1u);
 }
 
 TEST_F(webhook_test, bearer_and_basic_auth) {
