@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A receiving HTTP server for the HTTP connectors' tests, with fault injection.
 
-    receiver.py PORT
+    receiver.py PORT [CERT KEY]     (with CERT and KEY: HTTPS)
 
 Every request to a path not starting with /_ gets a fate, drawn from the current configuration:
   ok      answer `status` (200) after `delay_seconds` (0) and record the request as processed;
@@ -24,6 +24,7 @@ parameter `page` (for the polling source's pagination tests).
 """
 import json
 import random
+import ssl
 import sys
 import threading
 import time
@@ -173,6 +174,10 @@ def main():
     srv = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     srv.daemon_threads = True
     srv.request_queue_size = 128
+    if len(sys.argv) >= 4:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.serve_forever()
 
 

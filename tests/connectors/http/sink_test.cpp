@@ -12,6 +12,7 @@
 #include <set>
 
 #include "connectors/http/http.h"
+#include "core/net/test_tls.h"
 #include "http_test_util.h"
 #include "runtime/memory_iggy.h"
 #include "runtime/sink_pipeline.h"
@@ -417,6 +418,64 @@ TEST_F(http_sink_test, connections_are_reused) {
     for (const auto& q : reqs.GetArray())
         ports.insert(q["peer_port"].GetInt());
     EXPECT_EQ(ports.size(), 1u);
+}
+
+TEST_F(http_sink_test, https_with_a_test_ca_and_clear_certificate_errors) {
+    test::temp_dir dir("trib-http-sink-tls");
+    TRIB_MAKE_CERT(cert, dir.path(), "receiver");
+    auto spec = test::receiver_spec();
+    spec.name = "https-receiver";
+    spec.args.push_back(cert.cert.string());
+    spec.args.push_back(cert.key.string());
+    TRIB_START_PEER(tls_peer, spec);
+    const std::string url = "https://localhost:" + std::to_string(tls_peer->port()) + "/in";
+    auto open_tls = [&](const std::string& extra) -> std::unique_ptr<sink> {
+        auto v =
+            test::values_of(http_sink_spec(), "url = \"" + url + "\"\nmax_retries = 0\n" + extra);
+        auto s = make_http_sink(v);
+        EXPECT_TRUE(s) << s.error().to_string();
+        if (!s)
+            return nullptr;
+        ctx_.key = "http_test";
+        EXPECT_TRUE((*s)->open(ctx_));
+        return std::move(*s);
+    };
+    // Verified against the test CA: delivered, over one connection.
+    auto ok = open_tls("tls_ca_file = \"" + cert.cert.string() + "\"\n");
+    ASSERT_TRUE(ok);
+    for (int i = 0; i < 3; ++i) {
+        auto b = json_batch(2, static_cast<std::uint64_t>(i) * 2);
+        auto st = ok->write(view(b));
+        ASSERT_TRUE(st) << st.error().to_string();
+    }
+    // The system's CAs do not know the test CA: the write fails and says why; nothing arrives.
+    auto untrusted = open_tls("");
+    ASSERT_TRUE(untrusted);
+    auto b = json_batch(1, 100);
+    auto st = untrusted->write(view(b));
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().to_string().find("certificate"), std::string::npos)
+        << st.error().to_string();
+    // Iggy's option: accept any certificate.
+    auto lax = open_tls("tls_danger_accept_invalid_certs = true\n");
+    ASSERT_TRUE(lax);
+    auto b2 = json_batch(1, 200);
+    ASSERT_TRUE(lax->write(view(b2)));
+    // What the receiver got: 6 + 1 requests (one per message), the first 6 on one connection.
+    net::client_options o;
+    o.tls.ca_file = cert.cert.string();
+    net::http_client c(o);
+    auto r = c.get("https://localhost:" + std::to_string(tls_peer->port()) + "/_requests");
+    ASSERT_TRUE(r) << r.error().to_string();
+    rapidjson::Document d;
+    d.Parse(r->body.c_str());
+    ASSERT_TRUE(d.IsArray());
+    ASSERT_EQ(d.Size(), 7u);
+    std::set<int> ports;
+    for (rapidjson::SizeType i = 0; i < 6; ++i)
+        ports.insert(d[i]["peer_port"].GetInt());
+    EXPECT_EQ(ports.size(), 1u);
+    EXPECT_NE(str_of(d[6], "body").find("\"n\":200"), std::string::npos) << str_of(d[6], "body");
 }
 
 TEST_F(http_sink_test, the_health_check_gates_open) {
