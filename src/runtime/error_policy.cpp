@@ -97,7 +97,7 @@ void put_str(message& m, std::string_view key, std::string_view value) {
             v.pop_back();
     }
     if (v.empty())
-        v = "-";
+        v.push_back('-');  // not v = "-": GCC 12 -O2 reports a false -Werror=restrict
     put(m, key, value_kind::string, std::move(v));
 }
 
