@@ -778,6 +778,34 @@ TEST_F(protocol, restart_keeps_streams_topics_messages_offsets_users_and_tokens)
     EXPECT_EQ(made->stream.id, 1u);
 }
 
+// Personal access tokens: name rules, per-user names, expiry.
+TEST_F(protocol, personal_access_token_names_and_expiry) {
+    auto c = logged_in();
+    auto short_name = decode_reply(*c->call(create_personal_access_token_request{"ab", 0}));
+    ASSERT_FALSE(short_name.has_value());
+    EXPECT_EQ(short_name.error().vendor_code(), code::invalid_personal_access_token_name);
+    auto long_name =
+        decode_reply(*c->call(create_personal_access_token_request{std::string(31, 'n'), 0}));
+    ASSERT_FALSE(long_name.has_value());
+    EXPECT_EQ(long_name.error().vendor_code(), code::invalid_personal_access_token_name);
+    // Expiry 1 µs: expired by the time it is used; the login is refused like an unknown token.
+    auto tok = c->request(create_personal_access_token_request{"short-lived", 1});
+    ASSERT_TRUE(tok.has_value()) << tok.error().message();
+    auto raw = raw_personal_access_token::decode(*tok);
+    ASSERT_TRUE(raw.has_value());
+    raw_client late;
+    ASSERT_TRUE(late.connect(server_->port()).has_value());
+    login_register_pat_request lp;
+    lp.token = raw->token;
+    auto ev = late.call(lp);
+    ASSERT_TRUE(ev.has_value());
+    EXPECT_EQ(eviction_reason_of(*ev), static_cast<std::uint8_t>(eviction_reason::invalid_token));
+    // Deleting a token that does not exist: 20.
+    auto missing = decode_reply(*c->call(delete_personal_access_token_request{"nope"}));
+    ASSERT_FALSE(missing.has_value());
+    EXPECT_EQ(missing.error().vendor_code(), code::resource_not_found);
+}
+
 // Root credentials (issue 4): from the options, else IGGY_ROOT_USERNAME / IGGY_ROOT_PASSWORD, else
 // `iggy` with a random password; iggy/iggy only when asked for; an existing data dir keeps its
 // root.
