@@ -239,7 +239,7 @@ TEST_F(http_poll_test, ndjson_raw_and_post_bodies) {
         open_source("url = \"" + base() +
                     "/nd\"\nresponse_format = \"ndjson\"\nitems_path = \"a.v\"\n"
                     "interval = \"1h\"\nmethod = \"POST\"\nbody = '{\"after\": \"{cursor}\"}'\n"
-                    "initial_cursor = \"c0\"\n");
+                    "initial_cursor = \"c0\"\nbearer_token = \"poll-token\"\n");
     ASSERT_TRUE(nd);
     auto r = nd->poll(50ms);
     ASSERT_TRUE(r) << r.error().to_string();
@@ -250,6 +250,7 @@ TEST_F(http_poll_test, ndjson_raw_and_post_bodies) {
     EXPECT_EQ(str_of(reqs[0], "method"), "POST");
     EXPECT_EQ(str_of(reqs[0], "body"), "{\"after\": \"c0\"}");
     EXPECT_EQ(test::header_of(reqs[0], "Content-Type"), "application/json");
+    EXPECT_EQ(test::header_of(reqs[0], "Authorization"), "Bearer poll-token");
 
     auto raw =
         open_source("url = \"" + base() + "/raw\"\nresponse_format = \"raw\"\ninterval = \"1h\"\n");

@@ -150,6 +150,21 @@ TEST_F(http_sink_test, individual_mode_sends_one_enveloped_request_per_message) 
     EXPECT_EQ(str_of(d1["metadata"]["iggy_headers"], "k"), "v");
 }
 
+TEST_F(http_sink_test, bearer_token_and_basic_auth_are_sent) {
+    auto bearer = open_sink("bearer_token = \"tok-123\"\n");
+    ASSERT_TRUE(bearer);
+    auto b1 = json_batch(1);
+    ASSERT_TRUE(bearer->write(view(b1)));
+    auto basic = open_sink("basic_auth_username = \"user\"\nbasic_auth_password = \"p:ss\"\n");
+    ASSERT_TRUE(basic);
+    auto b2 = json_batch(1, 1);
+    ASSERT_TRUE(basic->write(view(b2)));
+    auto reqs = rc_->requests();
+    ASSERT_EQ(reqs.Size(), 2u);
+    EXPECT_EQ(header_of(reqs[0], "Authorization"), "Bearer tok-123");
+    EXPECT_EQ(header_of(reqs[1], "Authorization"), "Basic dXNlcjpwOnNz");  // base64("user:p:ss")
+}
+
 TEST_F(http_sink_test, payload_encodings_follow_the_schema) {
     auto s = open_sink("");
     ASSERT_TRUE(s);
