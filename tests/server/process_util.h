@@ -20,6 +20,7 @@ namespace trib::server::test {
 struct process_result {
     int exit_code = -1;  // -1: killed or could not start
     bool timed_out = false;
+    int signal = 0;  // the signal that ended it, when one did
     std::string output;
 };
 
@@ -73,6 +74,10 @@ inline process_result run_process(
     ::waitpid(pid, &st, 0);
     if (!r.timed_out && WIFEXITED(st))
         r.exit_code = WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) {
+        r.signal = WTERMSIG(st);
+        r.output += "\n[process ended by signal " + std::to_string(r.signal) + "]";
+    }
     return r;
 }
 

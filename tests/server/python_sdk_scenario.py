@@ -6,6 +6,7 @@ Run by tests/server/python_sdk_test.cpp.
 """
 
 import asyncio
+import gc
 import struct
 import sys
 import traceback
@@ -327,9 +328,18 @@ async def main():
     print("ALL CHECKS PASSED", flush=True)
 
 
+async def run_and_settle():
+    await main()
+    # main's clients are dropped when it returns; give their connections a moment to close while
+    # the event loop still runs. Left to interpreter teardown, the SDK 0.9.0 sometimes ended the
+    # process with SIGABRT after every check had passed.
+    gc.collect()
+    await asyncio.sleep(0.3)
+
+
 if __name__ == "__main__":
     try:
-        asyncio.run(main())
+        asyncio.run(run_and_settle())
     except CheckFailed as e:
         print(f"FAIL {e}", flush=True)
         sys.exit(1)
