@@ -323,8 +323,9 @@ std::string metrics_text(host& h) {
                     "Failed attempts by retry class.", [](std::string& o, const connector_slot& s) {
                         static constexpr const char* cls[] = {"retryable", "throttled", "fatal"};
                         for (std::size_t i = 0; i < 3; ++i) {
+                            // One line per class, each with the family name.
                             fmt::format_to(
-                                std::back_inserter(o), "{} {}\n",
+                                std::back_inserter(o), "tributary_connector_errors_total{} {}\n",
                                 labels_of(s, fmt::format("class=\"{}\"", cls[i])),
                                 s.stats.errors_by_class[i].load(std::memory_order_relaxed));
                         }
@@ -377,7 +378,9 @@ std::string metrics_text(host& h) {
         fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", f.name, f.help,
                        f.name, f.type);
         for (const auto& s : h.connectors()) {
-            if (std::string_view(f.type) == "histogram") {
+            // Families with several lines per connector write their names themselves.
+            if (std::string_view(f.type) == "histogram" ||
+                std::string_view(f.name) == "tributary_connector_errors_total") {
                 f.samples(out, *s);
                 continue;
             }

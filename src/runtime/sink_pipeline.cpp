@@ -429,6 +429,7 @@ void sink_pipeline::write_loop() {
 
 sink_pipeline::write_result sink_pipeline::handle(work_item& w) {
     for (auto& rej : w.rejected) {
+        stats_.count_error(rej.err);  // decode/transform failures count by class too
         auto r = fail_message(w, rej.original, rej.err, rej.stage);
         if (r != write_result::done)
             return r;
@@ -485,6 +486,7 @@ sink_pipeline::write_result sink_pipeline::deliver(work_item& w,
                 if (rej.index >= mb->size())
                     continue;
                 // msgs[i] is subset.messages[i]'s original in w.batch: stable for handle().
+                stats_.count_error(rej.err);  // a message the sink refused
                 auto fr = fail_message(w, *msgs[rej.index], rej.err, failure_stage::write);
                 if (fr != write_result::done)
                     return fr;

@@ -503,6 +503,7 @@ source_pipeline::resolve_result source_pipeline::resolve(entry& e) {
             return r;
     }
     for (auto& rj : e.rejected) {
+        stats_.count_error(rj.err);  // decode/transform failures count by class too
         auto r = fail_message(e, rj.original, rj.err, rj.stage);
         if (r != resolve_result::done)
             return r;

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -64,12 +65,13 @@ iggy::client_options client_for(std::uint16_t port) {
     return o;
 }
 
-std::string runtime_toml(std::uint16_t iggy_port) {
+std::string runtime_toml(std::uint16_t iggy_port, const char* level = "warn") {
     return "[iggy]\naddress = \"127.0.0.1:" + std::to_string(iggy_port) +
            "\"\nusername = \"iggy\"\npassword = \"iggy\"\n"
            "[state]\npath = \"{dir}/state\"\n"
            "[connectors]\nconfig_type = \"local\"\nconfig_dir = \"{dir}/connectors\"\n"
-           "[http]\nenabled = false\n[logging]\nlevel = \"warn\"\n";
+           "[http]\nenabled = false\n[logging]\nlevel = \"" +
+           std::string(level) + "\"\n";
 }
 
 void write_text(const fs::path& p, std::string text, const fs::path& dir) {
@@ -80,15 +82,20 @@ void write_text(const fs::path& p, std::string text, const fs::path& dir) {
     std::ofstream(p) << text;
 }
 
-/// Reads the `"n":<number>` of every complete line appended to the files of a directory since
-/// the last call, following renames (by inode).
+/// Reads the `"n":<number>` of every complete line appended to events.jsonl and its rotations
+/// since the last call, following renames (by inode).
 class line_counter {
   public:
     line_counter(fs::path dir, std::uint32_t n) : dir_(std::move(dir)), counts_(n, 0) {}
     void scan() {
         std::error_code ec;
         for (const auto& e : fs::directory_iterator(dir_, ec)) {
-            if (!e.is_regular_file() || e.path().extension() == ".offsets")
+            // The sink's file and its rotations (events.jsonl.N) only: not events.jsonl.offsets
+            // nor the temporary files it is atomically replaced through.
+            const auto name = e.path().filename().string();
+            const bool rotated = name.starts_with("events.jsonl.") &&
+                                 name.find_first_not_of("0123456789", 13) == std::string::npos;
+            if (!e.is_regular_file() || (name != "events.jsonl" && !rotated))
                 continue;
             struct stat st {};
             if (::stat(e.path().c_str(), &st) != 0)
@@ -141,6 +148,13 @@ class line_counter {
     std::uint64_t distinct_ = 0;
     std::uint64_t bad_ = 0;
 };
+
+std::size_t count_of(const std::string& s, std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = s.find(what); at != std::string::npos; at = s.find(what, at + what.size()))
+        ++n;
+    return n;
+}
 
 /// Kill points: 10 increasing random counts inside (2%, 95%) of the run.
 std::vector<std::uint64_t> kill_points(std::uint64_t seed) {
@@ -198,17 +212,24 @@ void topic_to_file_sink(bool idempotent) {
     for (auto p : points)
         std::fprintf(stderr, " %llu", static_cast<unsigned long long>(p));
     std::fprintf(stderr, "\n");
+    // Each kill comes at its point and only once the restarted runtime wrote something new, so
+    // that every kill hits a runtime in the middle of its work (not one still starting up).
+    std::uint64_t at_restart = 0;
     for (const auto point : points) {
         ASSERT_TRUE(wait_until(
             [&] {
                 out.scan();
-                return out.lines() >= point || !rt->alive();
+                return (out.lines() >= point && out.lines() > at_restart) || !rt->alive();
             },
             300s))
             << "stuck at " << out.lines() << " lines\n"
             << rt->log();
         ASSERT_TRUE(rt->alive()) << rt->log();
         ASSERT_TRUE(rt->kill9());
+        out.scan();
+        std::fprintf(stderr, "  kill -9 at %llu lines written\n",
+                     static_cast<unsigned long long>(out.lines()));
+        at_restart = out.lines();
         ASSERT_TRUE(rt->restart()) << rt->log();
     }
     ASSERT_TRUE(wait_until(
@@ -274,11 +295,21 @@ TEST(crash, file_source_to_topic_loses_nothing_across_kill9) {
         return (*t)->topic.messages_count;
     };
     const auto s = seed();
+    std::fprintf(stderr, "crash seed %llu\n", static_cast<unsigned long long>(s));
+    std::uint64_t at_restart = 0;
     for (const auto point : kill_points(s)) {
-        ASSERT_TRUE(wait_until([&] { return topic_count() >= point || !rt->alive(); }, 300s))
+        ASSERT_TRUE(wait_until(
+            [&] {
+                const auto n = topic_count();
+                return (n >= point && n > at_restart) || !rt->alive();
+            },
+            300s))
             << rt->log();
         ASSERT_TRUE(rt->alive()) << rt->log();
         ASSERT_TRUE(rt->kill9());
+        at_restart = topic_count();
+        std::fprintf(stderr, "  kill -9 at %llu messages in the topic\n",
+                     static_cast<unsigned long long>(at_restart));
         ASSERT_TRUE(rt->restart()) << rt->log();
     }
     // Done when every line is in the topic; then read it all back.
@@ -330,6 +361,77 @@ TEST(crash, file_source_to_topic_loses_nothing_across_kill9) {
                  static_cast<unsigned long long>(lines - distinct), k_kills);
     ::testing::Test::RecordProperty("duplicates", std::to_string(lines - distinct));
     (void)(*c)->close();
+}
+
+// Graceful stops: SIGTERM and SIGINT at 4 random points of the same run. The runtime must exit
+// by itself (no SIGKILL from the test) after draining, and since everything written was committed
+// before exit, a plain (not idempotent) file sink ends with every message exactly once.
+TEST(crash, sigterm_and_sigint_drain_and_commit_so_restarts_write_no_duplicates) {
+    TRIB_START_PEER(server, serve_spec());
+    produce_numbers(server->port(), "in");
+    const auto port = server->port();
+    auto spec = run_spec([port](const fs::path& dir) {
+        write_text(dir / "runtime.toml", runtime_toml(port, "info"), dir);
+        write_text(dir / "connectors" / "file_sink.toml",
+                   "type = \"sink\"\nkey = \"out\"\nname = \"file\"\nplugin = \"file\"\n"
+                   "[[streams]]\nstream = \"crash\"\ntopics = [\"in\"]\nschema = \"json\"\n"
+                   "batch_length = 1000\npoll_interval = \"2ms\"\n"
+                   "[plugin_config]\npath = \"{dir}/out/events.jsonl\"\ninclude_metadata = true\n"
+                   "max_file_size = \"4MiB\"\n",
+                   dir);
+    });
+    TRIB_START_PEER(rt, spec);
+    line_counter out(rt->dir() / "out", k_messages);
+    const auto s = seed();
+    std::fprintf(stderr, "seed %llu\n", static_cast<unsigned long long>(s));
+    auto points = kill_points(s);
+    points.resize(4);
+    std::uint64_t at_restart = 0;
+    int i = 0;
+    for (const auto point : points) {
+        ASSERT_TRUE(wait_until(
+            [&] {
+                out.scan();
+                return (out.lines() >= point && out.lines() > at_restart) || !rt->alive();
+            },
+            300s))
+            << rt->log();
+        ASSERT_TRUE(rt->alive()) << rt->log();
+        const int sig = i++ % 2 == 0 ? SIGTERM : SIGINT;
+        ASSERT_EQ(::kill(rt->pid(), sig), 0);
+        // It must end by itself: the drain deadline (delivery.shutdown_timeout) is well below this.
+        ASSERT_TRUE(wait_until([&] { return !rt->alive(); }, 120s))
+            << "still running after " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << "\n"
+            << rt->log();
+        // The log (appended across restarts) holds one drain and one clean end per stop so far.
+        const auto log = rt->log();
+        EXPECT_EQ(count_of(log, sig == SIGTERM ? "stopping (SIGTERM)" : "stopping (SIGINT)"),
+                  static_cast<std::size_t>((i + 1) / 2))
+            << log;
+        EXPECT_EQ(count_of(log, " info stopped\n"), static_cast<std::size_t>(i)) << log;
+        out.scan();
+        std::fprintf(stderr, "  %s at %llu lines written, exited by itself\n",
+                     sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                     static_cast<unsigned long long>(out.lines()));
+        at_restart = out.lines();
+        ASSERT_TRUE(rt->restart()) << rt->log();
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+            out.scan();
+            return out.distinct() == k_messages || !rt->alive();
+        },
+        300s))
+        << out.distinct() << " of " << k_messages << "\n"
+        << rt->log();
+    ASSERT_TRUE(rt->stop());
+    out.scan();
+    EXPECT_EQ(out.bad(), 0u);
+    EXPECT_EQ(out.distinct(), k_messages);
+    EXPECT_EQ(out.duplicates(), 0u);
+    std::fprintf(stderr, "graceful stops: %llu lines, %llu duplicates after 4 stops\n",
+                 static_cast<unsigned long long>(out.lines()),
+                 static_cast<unsigned long long>(out.duplicates()));
 }
 
 }  // namespace

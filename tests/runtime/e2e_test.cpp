@@ -2,8 +2,12 @@
 // native client: every built-in connector and transform in a real pipeline, dead-lettering, drain
 // and commits.
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <rapidjson/document.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -12,10 +16,12 @@
 
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
+#include "connectors/file/file.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
 #include "iggy/producer.h"
+#include "runtime/api.h"
 #include "runtime/host.h"
 #include "runtime/iggy_port.h"
 #include "server/server.h"
@@ -61,8 +67,10 @@ class e2e : public ::testing::Test {
     }
 
     /// Loads connector files from TOML texts and starts a host on the embedded server.
-    void start(const std::vector<std::string>& files) {
-        auto reg = connectors::registry::builtins();
+    void start(const std::vector<std::string>& files,
+               std::shared_ptr<const connectors::registry> custom = nullptr) {
+        auto reg = custom ? result<std::shared_ptr<const connectors::registry>>(custom)
+                          : connectors::registry::builtins();
         ASSERT_TRUE(reg);
         const auto cat = make_catalog(*reg);
         const config::environment env;
@@ -379,6 +387,354 @@ TEST_F(e2e, restart_on_request_and_unknown_plugins_are_reported) {
     ASSERT_TRUE(host_->restart(connector_kind::sink, "discard"));
     ASSERT_TRUE(wait_until([&] { return discard.stats.messages_out.load() == 50; }, 30s));
     EXPECT_FALSE(host_->restart(connector_kind::sink, "nope"));
+}
+
+/// The real file sink behind a switch: while `down` is set, every write fails with a retryable
+/// error (the target is unreachable), so the runtime must retry and lose nothing.
+struct flaky_switch {
+    std::atomic<bool> down{true};
+    std::atomic<std::uint64_t> failed_writes{0};
+};
+
+class flaky_sink final : public sink {
+  public:
+    flaky_sink(std::unique_ptr<sink> inner, std::shared_ptr<flaky_switch> sw)
+        : inner_(std::move(inner)), sw_(std::move(sw)) {}
+    status open(connector_context& ctx) override { return inner_->open(ctx); }
+    result<write_outcome> write(const sink_batch& b) override {
+        if (sw_->down.load()) {
+            sw_->failed_writes.fetch_add(1);
+            return error(errc::unavailable, retry_class::retryable, "target down (test)");
+        }
+        return inner_->write(b);
+    }
+    void close() override { inner_->close(); }
+    bool idempotent() const override { return inner_->idempotent(); }
+
+  private:
+    std::unique_ptr<sink> inner_;
+    std::shared_ptr<flaky_switch> sw_;
+};
+
+TEST_F(e2e, a_sink_that_fails_for_a_while_loses_nothing) {
+    auto builtins = connectors::registry::builtins();
+    ASSERT_TRUE(builtins);
+    auto reg = std::make_shared<connectors::registry>(**builtins);
+    auto sw = std::make_shared<flaky_switch>();
+    auto spec = connectors::file_sink_spec();
+    spec.name = "flaky_file";
+    spec.plugin_aliases.clear();
+    ASSERT_TRUE(reg->add_sink(spec, [sw](const config::values& v) -> result<std::unique_ptr<sink>> {
+        auto inner = connectors::make_file_sink(v);
+        if (!inner)
+            return inner.error();
+        return std::unique_ptr<sink>(std::make_unique<flaky_sink>(std::move(*inner), sw));
+    }));
+    std::string cfg = file_sink("flaky", "outage", path("outage.jsonl"),
+                                "[error_policy]\nbackoff_initial = \"5ms\"\n"
+                                "backoff_max = \"50ms\"\n");
+    cfg.replace(cfg.find("plugin = \"file\""), 15, "plugin = \"flaky_file\"");
+    ASSERT_NO_FATAL_FAILURE(start({random_source("rnd", "outage", 2000), cfg}, reg));
+    auto& sink_slot = slot(connector_kind::sink, "flaky");
+    auto& rnd = slot(connector_kind::source, "rnd");
+    // Down until the source produced everything and the sink failed many times.
+    ASSERT_TRUE(wait_until(
+        [&] { return rnd.stats.messages_out.load() == 2000 && sw->failed_writes.load() >= 20; },
+        60s))
+        << rnd.stats.messages_out.load() << " " << sw->failed_writes.load();
+    EXPECT_EQ(sink_slot.stats.messages_out.load(), 0u);
+    EXPECT_GE(sink_slot.stats.retries.load(), 1u);
+    EXPECT_GE(sink_slot.stats.errors_by_class[0].load(), 1u);  // retryable
+    sw->down = false;
+    ASSERT_TRUE(wait_until([&] { return sink_slot.stats.messages_out.load() >= 2000; }, 60s))
+        << sink_slot.stats.messages_out.load();
+    host_->stop();
+    EXPECT_EQ(sink_slot.stats.dead_lettered.load(), 0u);
+    EXPECT_EQ(sink_slot.stats.skipped.load(), 0u);
+    // Each of the 2000 messages exactly once, offsets 0..1999.
+    std::set<std::uint64_t> offsets;
+    const auto lines = read_lines(path("outage.jsonl"));
+    for (const auto& l : lines) {
+        rapidjson::Document d;
+        d.Parse(l.c_str());
+        ASSERT_FALSE(d.HasParseError()) << l;
+        offsets.insert(d["offset"].GetUint64());
+    }
+    EXPECT_EQ(lines.size(), 2000u);
+    EXPECT_EQ(offsets.size(), 2000u);
+    EXPECT_EQ(*offsets.rbegin(), 1999u);
+    std::printf("sink down for %llu failed writes, %llu retries: %zu lines, %zu distinct\n",
+                static_cast<unsigned long long>(sw->failed_writes.load()),
+                static_cast<unsigned long long>(sink_slot.stats.retries.load()), lines.size(),
+                offsets.size());
+}
+
+// ---- management API ----------------------------------------------------------------------------
+
+struct http_reply {
+    int status = 0;
+    std::string headers;
+    std::string body;
+};
+
+/// One HTTP/1.1 request over a fresh loopback connection (Connection: close), read to EOF.
+http_reply http_call(std::uint16_t port, const std::string& method, const std::string& target,
+                     const std::string& extra_headers = "") {
+    http_reply r;
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return r;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{10, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return r;
+    }
+    const std::string req = method + " " + target +
+                            " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                            "Content-Length: 0\r\n" +
+                            extra_headers + "\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
+        ::close(fd);
+        return r;
+    }
+    std::string all;
+    char buf[16384];
+    for (;;) {
+        const auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0)
+            break;
+        all.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    const auto end = all.find("\r\n\r\n");
+    if (all.size() < 12 || end == std::string::npos)
+        return r;
+    r.status = std::atoi(all.c_str() + 9);
+    r.headers = all.substr(0, end);
+    r.body = all.substr(end + 4);
+    if (r.headers.find("Transfer-Encoding: chunked") != std::string::npos ||
+        r.headers.find("transfer-encoding: chunked") != std::string::npos) {
+        std::string plain;
+        std::size_t at = 0;
+        while (at < r.body.size()) {
+            const auto nl = r.body.find("\r\n", at);
+            const auto len = std::strtoul(r.body.c_str() + at, nullptr, 16);
+            if (nl == std::string::npos || len == 0)
+                break;
+            plain += r.body.substr(nl + 2, len);
+            at = nl + 2 + len + 2;
+        }
+        r.body = plain;
+    }
+    return r;
+}
+
+/// The value of a Prometheus sample line that starts with `prefix` (name and labels), or -1.
+double sample(const std::string& text, const std::string& prefix) {
+    std::istringstream in(text);
+    std::string l;
+    while (std::getline(in, l)) {
+        if (l.starts_with(prefix) && l.size() > prefix.size() && l[prefix.size()] == ' ')
+            return std::strtod(l.c_str() + prefix.size() + 1, nullptr);
+    }
+    return -1;
+}
+
+TEST_F(e2e, management_api_paths_figures_and_api_key) {
+    // A random source into a topic with some poison for a dead-lettering file sink, plus a null
+    // sink: every figure of /stats and /metrics has something to count.
+    auto port = iggy_client_port::connect(client_);
+    ASSERT_TRUE(port);
+    ASSERT_TRUE((*port)->ensure_topic("e2e", "api", 1));
+    auto prod = (*port)->open_producer(producer_options{"e2e", "api", 100, 0ms});
+    ASSERT_TRUE(prod);
+    auto batch = std::make_shared<message_batch>();
+    for (int i = 0; i < 100; ++i) {
+        message m;
+        m.payload =
+            batch->own(i % 25 == 7 ? std::string("not json") : "{\"i\":" + std::to_string(i) + "}");
+        batch->messages.push_back(std::move(m));
+    }
+    ASSERT_TRUE((*prod)->send_sync(batch));
+    (*prod)->close();
+    ASSERT_NO_FATAL_FAILURE(
+        start({random_source("rnd", "api_rnd", 300),
+               file_sink("file_out", "api", path("api.jsonl"),
+                         "[error_policy]\nmode = \"dead_letter\"\n"
+                         "dead_letter_stream = \"dlq\"\ndead_letter_topic = \"api\"\n"),
+               "type = \"sink\"\nkey = \"discard\"\nname = \"n\"\nplugin = \"null\"\n"
+               "[[streams]]\nstream = \"e2e\"\ntopics = [\"api_rnd\"]\nschema = \"json\"\n"}));
+    auto& file = slot(connector_kind::sink, "file_out");
+    auto& discard = slot(connector_kind::sink, "discard");
+    ASSERT_TRUE(wait_until(
+        [&] {
+            return file.stats.messages_out.load() == 96 && file.stats.dead_lettered.load() == 4 &&
+                   discard.stats.messages_out.load() == 300 && file.stats.lag.load() == 0 &&
+                   discard.stats.lag.load() == 0;
+        },
+        60s))
+        << file.stats.messages_out.load() << " " << file.stats.dead_lettered.load() << " "
+        << discard.stats.messages_out.load() << " lag " << file.stats.lag.load();
+
+    config::http_config hc;
+    hc.address = "127.0.0.1:0";
+    hc.api_key = "s3cret-key";
+    management_api api(*host_, hc);
+    ASSERT_TRUE(api.start());
+    const auto p = api.port();
+    ASSERT_NE(p, 0);
+    const std::string key = "api-key: s3cret-key\r\n";
+
+    // Public paths; everything else needs the key (header or bearer), a wrong one is refused.
+    auto root = http_call(p, "GET", "/");
+    EXPECT_EQ(root.status, 200);
+    EXPECT_NE(root.body.find("Connector Runtime API"), std::string::npos);
+    auto health = http_call(p, "GET", "/health");
+    EXPECT_EQ(health.status, 200);
+    EXPECT_EQ(health.body, "{\"status\":\"healthy\"}");
+    for (const std::string path :
+         {"/stats", "/metrics", "/sinks", "/sources", "/sinks/file_out", "/connectors/file/spec"}) {
+        EXPECT_EQ(http_call(p, "GET", path).status, 401) << path;
+        EXPECT_EQ(http_call(p, "GET", path, "api-key: s3cret-kez\r\n").status, 401) << path;
+        EXPECT_EQ(http_call(p, "GET", path, "api-key: s3cret-key-longer\r\n").status, 401) << path;
+        EXPECT_EQ(http_call(p, "GET", path, "Authorization: Bearer s3cret-key\r\n").status, 200)
+            << path;
+    }
+    EXPECT_EQ(http_call(p, "POST", "/sinks/discard/restart").status, 401);
+
+    // /stats: Iggy's fields plus ours.
+    auto stats = http_call(p, "GET", "/stats", key);
+    ASSERT_EQ(stats.status, 200);
+    rapidjson::Document sd;
+    sd.Parse(stats.body.c_str());
+    ASSERT_FALSE(sd.HasParseError()) << stats.body;
+    EXPECT_EQ(sd["sources_total"].GetUint(), 1u);
+    EXPECT_EQ(sd["sinks_total"].GetUint(), 2u);
+    EXPECT_EQ(sd["sinks_running"].GetUint(), 2u);
+    EXPECT_GT(sd["memory_usage"].GetUint64(), 0u);
+    ASSERT_TRUE(sd["connectors"].IsArray());
+    bool saw_file = false;
+    for (const auto& c : sd["connectors"].GetArray()) {
+        if (std::string(c["key"].GetString()) != "file_out")
+            continue;
+        saw_file = true;
+        EXPECT_STREQ(c["connector_type"].GetString(), "sink");
+        EXPECT_EQ(c["messages_consumed"].GetUint64(), 100u);
+        EXPECT_EQ(c["messages_processed"].GetUint64(), 96u);
+        EXPECT_EQ(c["dead_lettered"].GetUint64(), 4u);
+        EXPECT_EQ(c["errors_by_class"]["fatal"].GetUint64(), 4u);
+        EXPECT_EQ(c["lag"].GetInt64(), 0);
+    }
+    EXPECT_TRUE(saw_file) << stats.body;
+
+    // /metrics: Prometheus text with every family per connector.
+    auto metrics = http_call(p, "GET", "/metrics", key);
+    ASSERT_EQ(metrics.status, 200);
+    EXPECT_NE(metrics.headers.find("text/plain"), std::string::npos) << metrics.headers;
+    const auto& m = metrics.body;
+    {
+        // Every sample line is "name{labels} value" (the exposition format).
+        auto well_formed = [](const std::string& l) {
+            std::size_t i = 0;
+            while (i < l.size() && (std::isalnum(static_cast<unsigned char>(l[i])) != 0 ||
+                                    l[i] == '_' || l[i] == ':'))
+                ++i;
+            if (i == 0 || std::isdigit(static_cast<unsigned char>(l[0])) != 0)
+                return false;
+            if (i < l.size() && l[i] == '{') {
+                const auto close = l.find("} ", i);
+                if (close == std::string::npos)
+                    return false;
+                i = close + 1;
+            }
+            if (i >= l.size() || l[i] != ' ' || i + 1 >= l.size())
+                return false;
+            char* end = nullptr;
+            const std::string v = l.substr(i + 1);
+            (void)std::strtod(v.c_str(), &end);
+            return end != v.c_str() && *end == '\0';
+        };
+        std::istringstream in(m);
+        std::string l;
+        std::size_t samples = 0;
+        while (std::getline(in, l)) {
+            if (l.empty() || l[0] == '#')
+                continue;
+            ++samples;
+            EXPECT_TRUE(well_formed(l)) << l;
+        }
+        EXPECT_GT(samples, 50u);
+    }
+    const std::string file_l = "{connector=\"file_out\",kind=\"sink\",plugin=\"file\"";
+    const std::string null_l = "{connector=\"discard\",kind=\"sink\",plugin=\"null\"";
+    const std::string rnd_l = "{connector=\"rnd\",kind=\"source\",plugin=\"random\"";
+    EXPECT_EQ(sample(m, "tributary_connector_messages_in_total" + file_l + "}"), 100) << m;
+    EXPECT_EQ(sample(m, "tributary_connector_messages_out_total" + file_l + "}"), 96);
+    EXPECT_EQ(sample(m, "tributary_connector_messages_out_total" + null_l + "}"), 300);
+    EXPECT_EQ(sample(m, "tributary_connector_messages_out_total" + rnd_l + "}"), 300);
+    EXPECT_GT(sample(m, "tributary_connector_bytes_in_total" + file_l + "}"), 0);
+    EXPECT_GT(sample(m, "tributary_connector_bytes_out_total" + rnd_l + "}"), 0);
+    EXPECT_EQ(sample(m, "tributary_connector_dead_lettered_total" + file_l + "}"), 4);
+    EXPECT_EQ(sample(m, "tributary_connector_errors_total" + file_l + ",class=\"fatal\"}"), 4);
+    EXPECT_EQ(sample(m, "tributary_connector_errors_total" + null_l + ",class=\"retryable\"}"), 0);
+    EXPECT_GE(sample(m, "tributary_connector_retries_total" + file_l + "}"), 0);
+    EXPECT_EQ(sample(m, "tributary_connector_lag_messages" + file_l + "}"), 0);
+    EXPECT_EQ(sample(m, "tributary_connector_lag_messages" + rnd_l + "}"), -1);  // no sample
+    EXPECT_GT(sample(m, "tributary_connector_batch_latency_seconds_count" + null_l + "}"), 0);
+    EXPECT_EQ(
+        sample(m, "tributary_connector_batch_latency_seconds_bucket" + null_l + ",le=\"+Inf\"}"),
+        sample(m, "tributary_connector_batch_latency_seconds_count" + null_l + "}"));
+    EXPECT_NE(m.find("# TYPE tributary_connector_batch_latency_seconds histogram"),
+              std::string::npos);
+    EXPECT_EQ(sample(m, "tributary_connector_up" + file_l + "}"), 1);
+
+    // Lists and single connectors, Iggy's field names.
+    auto sinks = http_call(p, "GET", "/sinks", key);
+    ASSERT_EQ(sinks.status, 200);
+    rapidjson::Document ld;
+    ld.Parse(sinks.body.c_str());
+    ASSERT_TRUE(ld.IsArray()) << sinks.body;
+    EXPECT_EQ(ld.Size(), 2u);
+    auto sources = http_call(p, "GET", "/sources", key);
+    ld.Parse(sources.body.c_str());
+    ASSERT_TRUE(ld.IsArray()) << sources.body;
+    ASSERT_EQ(ld.Size(), 1u);
+    EXPECT_STREQ(ld[0]["key"].GetString(), "rnd");
+    auto one = http_call(p, "GET", "/sinks/file_out", key);
+    ASSERT_EQ(one.status, 200);
+    ld.Parse(one.body.c_str());
+    EXPECT_STREQ(ld["key"].GetString(), "file_out");
+    EXPECT_STREQ(ld["status"].GetString(), "running");
+    EXPECT_TRUE(ld["enabled"].GetBool());
+    EXPECT_EQ(http_call(p, "GET", "/sources/rnd", key).status, 200);
+    EXPECT_EQ(http_call(p, "GET", "/sinks/rnd", key).status, 404);  // a source, not a sink
+    EXPECT_EQ(http_call(p, "GET", "/sinks/nope", key).status, 404);
+    auto active = http_call(p, "GET", "/sinks/file_out/configs/active", key);
+    EXPECT_EQ(active.status, 200);
+    EXPECT_NE(active.body.find("api.jsonl"), std::string::npos) << active.body;
+
+    // The spec endpoint: the option spec as JSON.
+    auto spec = http_call(p, "GET", "/connectors/file/spec?kind=sink", key);
+    ASSERT_EQ(spec.status, 200);
+    rapidjson::Document spd;
+    spd.Parse(spec.body.c_str());
+    ASSERT_FALSE(spd.HasParseError()) << spec.body;
+    EXPECT_NE(spec.body.find("\"idempotent\""), std::string::npos);
+    EXPECT_NE(spec.body.find("max_file_size"), std::string::npos);
+    EXPECT_EQ(http_call(p, "GET", "/connectors/nope/spec", key).status, 404);
+
+    // Restart: the connector drains, starts again and is counted.
+    EXPECT_EQ(http_call(p, "POST", "/sinks/discard/restart", key).status, 204);
+    EXPECT_EQ(http_call(p, "POST", "/sinks/nope/restart", key).status, 404);
+    EXPECT_EQ(http_call(p, "POST", "/sources/rnd/restart", key).status, 204);
+    ASSERT_TRUE(discard.sup->wait_status(connector_status::running,
+                                         std::chrono::steady_clock::now() + 20s));
+    api.stop();
 }
 
 }  // namespace
