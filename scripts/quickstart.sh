@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${TRIB_JOBS:-$(nproc)}
+# ccache (when installed) shares objects between clones: paths are hashed relative to the checkout.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 t0=$(date +%s)
 scripts/setup.sh --build-only
 t1=$(date +%s)

@@ -5,6 +5,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 JOBS=${TRIB_JOBS:-$(nproc)}
+# ccache (when installed) shares objects between clones: paths are hashed relative to the checkout.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 t_start=$(date +%s)
 phase_times=()
 phase() { phase_times+=("$1 $(( $(date +%s) - $2 )) s"); }
