@@ -10,8 +10,11 @@
 //
 // Usage: runtime_bench [--messages N] [--size 100,1024] [--case NAME]
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +33,6 @@
 
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
-#include "harness/peer.h"
 #include "iggy/consumer.h"
 #include "iggy/producer.h"
 #include "runtime/host.h"
@@ -70,6 +72,56 @@ struct latency_book {
 };
 
 latency_book g_latency;
+
+// Small helpers of the test harness, here so that the release build (without tests) has them.
+
+/// A loopback TCP port that was free a moment ago.
+std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof sa;
+    std::uint16_t port = 0;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+        port = ntohs(sa.sin_port);
+    }
+    if (fd >= 0)
+        ::close(fd);
+    return port;
+}
+
+bool tcp_connectable(std::uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
+    ::close(fd);
+    return ok;
+}
+
+/// A fresh directory under the temporary directory, removed at exit.
+struct temp_dir {
+    fs::path path_;
+    explicit temp_dir(const std::string& prefix) {
+        std::string t = (fs::temp_directory_path() / (prefix + "-XXXXXX")).string();
+        if (::mkdtemp(t.data()) == nullptr) {
+            std::perror("mkdtemp");
+            std::exit(1);
+        }
+        path_ = t;
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        fs::remove_all(path_, ec);
+    }
+    const fs::path& path() const { return path_; }
+};
 
 class timing_sink final : public sink {
   public:
@@ -389,7 +441,7 @@ int main(int argc, char** argv) {
         }
     }
     spdlog::set_level(spdlog::level::warn);
-    test::temp_dir work("trib-runtime-bench");
+    temp_dir work("trib-runtime-bench");
     bench_env env;
     env.work = work.path();
 
@@ -397,7 +449,7 @@ int main(int argc, char** argv) {
     const auto exe = fs::canonical("/proc/self/exe");
     const auto tributary =
         exe.parent_path().parent_path().parent_path() / "src" / "app" / "tributary";
-    env.iggy_port = test::free_port();
+    env.iggy_port = free_port();
     env.server_pid = fork();
     if (env.server_pid == 0) {
         const auto data = (work.path() / "server").string();
@@ -406,7 +458,10 @@ int main(int argc, char** argv) {
                 addr.c_str(), "--with-default-root-credentials", static_cast<char*>(nullptr));
         std::_Exit(127);
     }
-    if (!test::wait_until([&] { return test::tcp_connectable(env.iggy_port); }, 20s)) {
+    const auto until = clock_type::now() + 20s;
+    while (!tcp_connectable(env.iggy_port) && clock_type::now() < until)
+        std::this_thread::sleep_for(5ms);
+    if (!tcp_connectable(env.iggy_port)) {
         std::fprintf(stderr, "tributary serve (%s) did not start\n", tributary.c_str());
         kill(env.server_pid, SIGKILL);
         return 1;
