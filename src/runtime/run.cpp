@@ -102,17 +102,21 @@ class status_table {
             const double rate = dt > 0 ? static_cast<double>(msgs - prev.first) / dt : 0.0;
             const double mbps = dt > 0 ? static_cast<double>(bytes - prev.second) / dt / 1e6 : 0.0;
             prev = {msgs, bytes};
-            std::string line = fmt::format(
-                "{:<6} {:<18} {:<8} {:>8} msg/s {:>7.2f} MB/s  total {:>10}", to_string(s->kind),
-                s->cfg.key.substr(0, 18), to_string(s->status()), human_rate(rate), mbps, msgs);
+            // Rate, lag and errors first: on an 80-column terminal the end of a line is cut off.
+            std::string line = fmt::format("{:<6} {:<16} {:<8} {:>7} msg/s {:>6.2f} MB/s",
+                                           to_string(s->kind), s->cfg.key.substr(0, 16),
+                                           to_string(s->status()), human_rate(rate), mbps);
             if (s->kind == connector_kind::sink) {
                 const auto lag = st.lag.load(std::memory_order_relaxed);
-                line += lag >= 0 ? fmt::format("  lag {:>8}", lag) : std::string("  lag        -");
+                line += lag >= 0 ? fmt::format("  lag {:>7}", lag) : std::string("  lag       -");
+            } else {
+                line += "             ";
             }
             line += fmt::format("  errors {}", st.errors.load(std::memory_order_relaxed));
             const auto dl = st.dead_lettered.load(std::memory_order_relaxed);
             if (dl != 0)
                 line += fmt::format("  dead-lettered {}", dl);
+            line += fmt::format("  total {}", msgs);
             if (static_cast<int>(line.size()) > width - 1)
                 line.resize(static_cast<std::size_t>(width - 1));
             out += "\r\x1b[K" + line + "\n";
