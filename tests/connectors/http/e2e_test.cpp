@@ -225,11 +225,13 @@ TEST_F(http_e2e, faults_and_a_kill_9_lose_nothing) {
 // endpoint (the receiver process itself, so connections are refused) is down for at least 10 s
 // while messages keep arriving through the webhook, with the same in-sink retry options as Iggy's
 // defaults would exhaust long before, and the runtime is killed with -9 in the middle of the
-// outage: when the endpoint returns, every message arrives.
-TEST_F(http_e2e, endpoint_down_ten_seconds_and_a_kill_9_lose_nothing) {
+// outage: when the endpoint returns, every message arrives. In `individual` mode (Iggy's default:
+// one request per message) and `ndjson` (one request per batch).
+class http_e2e_outage : public http_e2e, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(http_e2e_outage, endpoint_down_ten_seconds_and_a_kill_9_lose_nothing) {
     TRIB_START_PEER(rt, tributary_spec(receiver_->port(),
-                                       "batch_mode = \"ndjson\"\n"
-                                       "max_retries = 3\n"));
+                                       "batch_mode = \"" + GetParam() + "\"\nmax_retries = 3\n"));
     // Before the outage: everything arrives.
     auto ids = send_all([&] { return rt->port(1); }, 100, "pre", nullptr);
     ASSERT_EQ(ids.size(), 200u);
@@ -289,8 +291,11 @@ TEST_F(http_e2e, endpoint_down_ten_seconds_and_a_kill_9_lose_nothing) {
     std::cout << "[e2e] outage "
               << std::chrono::duration_cast<std::chrono::milliseconds>(outage).count()
               << " ms, messages " << ids.size() << " (" << during.size() + after.size()
-              << " sent while the endpoint was down), duplicates " << duplicates << "\n";
+              << " sent while the endpoint was down), duplicates " << duplicates << " ("
+              << GetParam() << ")\n";
 }
+
+INSTANTIATE_TEST_SUITE_P(batch_modes, http_e2e_outage, ::testing::Values("individual", "ndjson"));
 
 }  // namespace
 }  // namespace trib::test
