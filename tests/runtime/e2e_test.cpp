@@ -3,6 +3,7 @@
 // and commits.
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <rapidjson/document.h>
@@ -24,6 +25,7 @@
 #include "runtime/api.h"
 #include "runtime/host.h"
 #include "runtime/iggy_port.h"
+#include "runtime/run.h"
 #include "server/server.h"
 
 namespace trib::runtime {
@@ -735,6 +737,54 @@ TEST_F(e2e, management_api_paths_figures_and_api_key) {
     ASSERT_TRUE(discard.sup->wait_status(connector_status::running,
                                          std::chrono::steady_clock::now() + 20s));
     api.stop();
+}
+
+// `tributary run` with the live status table forced on (as on a terminal): stdout is redirected to
+// a file for the run, which must hold the redrawn lines with rate, lag and errors per connector.
+TEST(run, status_table_shows_rate_lag_and_errors_per_connector) {
+    test::temp_dir dir("trib-status");
+    const auto d = dir.path();
+    fs::create_directories(d / "connectors");
+    std::ofstream(d / "config.toml") << "[state]\npath = \"" << (d / "state").string()
+                                     << "\"\n[connectors]\nconfig_type = \"local\"\n"
+                                        "config_dir = \""
+                                     << (d / "connectors").string()
+                                     << "\"\n[http]\nenabled = false\n[server]\n"
+                                        "address = \"127.0.0.1:0\"\n[logging]\nlevel = \"warn\"\n";
+    std::ofstream(d / "connectors" / "r.toml")
+        << "type = \"source\"\nkey = \"rnd\"\nname = \"r\"\nplugin = \"random\"\n"
+           "[[streams]]\nstream = \"s\"\ntopic = \"t\"\nschema = \"json\"\n"
+           "[plugin_config]\ninterval = \"1ms\"\nmax_count = 3000\n";
+    std::ofstream(d / "connectors" / "n.toml")
+        << "type = \"sink\"\nkey = \"discard\"\nname = \"n\"\nplugin = \"null\"\n"
+           "[[streams]]\nstream = \"s\"\ntopics = [\"t\"]\nschema = \"json\"\n";
+    run_options o;
+    o.config_path = (d / "config.toml").string();
+    o.env = config::environment{};
+    o.status_table = true;
+    o.messages = 3000;
+    o.duration = std::chrono::milliseconds(120000);  // a bound if the count is never reached
+    const auto out_path = d / "stdout.txt";
+    std::fflush(stdout);
+    const int saved = ::dup(STDOUT_FILENO);
+    const int fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    ::dup2(fd, STDOUT_FILENO);
+    ::close(fd);
+    const int rc = run_runtime(o);
+    std::fflush(stdout);
+    ::dup2(saved, STDOUT_FILENO);
+    ::close(saved);
+    EXPECT_EQ(rc, 0);
+    std::ifstream f(out_path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    // One line per connector, each cleared and rewritten in place.
+    EXPECT_NE(text.find("\r\x1b[Ksink   discard"), std::string::npos) << text;
+    EXPECT_NE(text.find("\r\x1b[Ksource rnd"), std::string::npos) << text;
+    EXPECT_NE(text.find("msg/s"), std::string::npos) << text;
+    EXPECT_NE(text.find("  lag "), std::string::npos) << text;
+    EXPECT_NE(text.find("errors 0"), std::string::npos) << text;
+    EXPECT_NE(text.find("total 3000"), std::string::npos) << text;  // the last draw at the end
 }
 
 }  // namespace
