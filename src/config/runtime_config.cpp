@@ -9,6 +9,14 @@
 namespace trib::config {
 namespace {
 
+// "127.0.0.1:8090", "localhost:8090", "[::1]:8090": a host only this machine reaches.
+bool is_loopback_address(const std::string& address) {
+    std::string host = address.substr(0, address.rfind(':'));
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
+    return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 option str(std::string name, std::string doc, std::optional<std::string> def = std::nullopt) {
     option o;
     o.name = std::move(name);
@@ -223,6 +231,17 @@ spec build_runtime_spec() {
         if (tls.boolean("enabled") &&
             (tls.str("cert_file").empty() || tls.str("key_file").empty())) {
             report("http.tls", "enabled needs cert_file and key_file");
+        }
+        // The embedded server's development credentials (iggy/iggy) only on loopback.
+        const values server = v.table("server");
+        const bool embedded =
+            server.has("enabled") ? server.boolean("enabled") : !v.table("iggy").has("address");
+        if (embedded && server.str("root_password") == "iggy" &&
+            !is_loopback_address(server.str("address"))) {
+            report("server.root_password",
+                   "the default password \"iggy\" is refused when the embedded server listens "
+                   "beyond loopback (" +
+                       server.str("address") + "); set a password of your own");
         }
     };
     s.example = R"([iggy]

@@ -206,6 +206,18 @@ int run_runtime(const run_options& o) {
         srv = std::move(*started);
         spdlog::info("embedded Iggy server listening on {} (data in {})", srv->address(),
                      so.data_dir.string());
+        if (rc->server.root_password == "iggy") {
+            // Like Iggy's --with-default-root-credentials: allowed on loopback only (validated).
+            spdlog::warn(
+                "embedded Iggy server root user: {} / iggy (the development default; set "
+                "[server] root_password for anything beyond a trial)",
+                rc->server.root_username);
+        } else {
+            spdlog::info(
+                "embedded Iggy server root user: {} (password from [server] "
+                "root_password)",
+                rc->server.root_username);
+        }
         iggy::client_options co;
         auto conn = iggy::connection_options_from(srv->address());
         if (!conn) {

@@ -164,6 +164,27 @@ TEST(runtime_config, http_provider_and_empty_config_dir_are_refused) {
               "per connector");
 }
 
+TEST(runtime_config, default_root_password_only_on_loopback) {
+    environment env;
+    const std::string base = "[connectors]\nconfig_dir = \"c\"\n[server]\n";
+    for (const char* addr : {"127.0.0.1:8090", "localhost:1", "[::1]:8090"}) {
+        auto rc = parse_runtime_config(base + "address = \"" + addr + "\"\n", "r.toml", env);
+        EXPECT_TRUE(rc) << addr << ": " << rc.issues.to_string();
+    }
+    auto open = parse_runtime_config(base + "address = \"0.0.0.0:8090\"\n", "r.toml", env);
+    ASSERT_FALSE(open);
+    EXPECT_NE(open.issues.to_string().find("r.toml: server.root_password: the default password"),
+              std::string::npos)
+        << open.issues.to_string();
+    auto own = parse_runtime_config(
+        base + "address = \"0.0.0.0:8090\"\nroot_password = \"s3cret-enough\"\n", "r.toml", env);
+    EXPECT_TRUE(own) << own.issues.to_string();
+    // With an external Iggy server the embedded one does not run: nothing to refuse.
+    auto external = parse_runtime_config(
+        "[iggy]\naddress = \"iggy:8090\"\n" + base + "address = \"0.0.0.0:8090\"\n", "r.toml", env);
+    EXPECT_TRUE(external) << external.issues.to_string();
+}
+
 TEST(runtime_config, env_overrides_both_conventions_tributary_wins) {
     environment env;
     env.set("IGGY_CONNECTORS_IGGY_USERNAME", "iggy-env-user");
