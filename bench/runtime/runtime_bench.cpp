@@ -1,6 +1,9 @@
 // Runtime benchmark. Prints one JSON object per case:
 //   random_to_null   random source -> Iggy topic -> null sink
 //   file_to_file     file source (tail) -> Iggy topic -> file sink (fsync per batch)
+//   random_to_stdout random source -> Iggy topic -> stdout sink (Iggy's default: a line per
+//                    batch), the pipeline of Iggy's own runtime figure; stdout goes to /dev/null
+//   random_to_stdout_payload  the same, printing every payload
 // for 100 B and 1 KiB payloads, against `tributary serve` running in a child process, plus two
 // baselines measured in the same run: the same random -> null pipeline over memory_iggy (the
 // runtime's own ceiling, no network) and the bare Iggy client producing and consuming (the
@@ -11,6 +14,7 @@
 // Usage: runtime_bench [--messages N] [--size 100,1024] [--case NAME]
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -295,6 +299,35 @@ outcome case_random_to_null(const bench_env& env, std::size_t size, std::uint64_
                     {random_source_toml(size, n, topic), null_sink_toml(topic)}, n);
 }
 
+/// random -> topic -> stdout sink, with the case's stdout (fd 1) sent to /dev/null meanwhile so
+/// that the sink's lines do not mix with the JSON results.
+outcome case_random_to_stdout(const bench_env& env, std::size_t size, std::uint64_t n,
+                              bool payload) {
+    const fs::path dir = env.work / fmt::format("r2s-{}-{}", size, payload ? "p" : "b");
+    fs::create_directories(dir);
+    const std::string topic = fmt::format("r2s_{}_{}", size, payload ? "p" : "b");
+    const std::string sink = fmt::format(
+        "type = \"sink\"\nkey = \"stdout\"\nname = \"stdout\"\nplugin = \"stdout\"\n"
+        "[[streams]]\nstream = \"bench\"\ntopics = [\"{}\"]\nschema = \"raw\"\n"
+        "batch_length = 1000\npoll_interval = \"1ms\"\n{}[plugin_config]\nprint_payload = {}\n",
+        topic, k_delivery, payload ? "true" : "false");
+    std::fflush(stdout);
+    const int saved = ::dup(1);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    if (saved < 0 || devnull < 0) {
+        outcome o;
+        o.error = "cannot redirect stdout";
+        return o;
+    }
+    ::dup2(devnull, 1);
+    ::close(devnull);
+    outcome o = run_host(env, nullptr, dir, {random_source_toml(size, n, topic), sink}, n);
+    std::fflush(stdout);
+    ::dup2(saved, 1);
+    ::close(saved);
+    return o;
+}
+
 outcome case_file_to_file(const bench_env& env, std::size_t size, std::uint64_t n) {
     const fs::path dir = env.work / fmt::format("f2f-{}", size);
     fs::create_directories(dir);
@@ -475,6 +508,10 @@ int main(int argc, char** argv) {
     std::vector<bench_case> cases = {
         {"random_to_null", "random source -> topic -> null sink",
          [&](std::size_t s, std::uint64_t n) { return case_random_to_null(env, s, n, false); }},
+        {"random_to_stdout", "random source -> topic -> stdout sink (a line per batch)",
+         [&](std::size_t s, std::uint64_t n) { return case_random_to_stdout(env, s, n, false); }},
+        {"random_to_stdout_payload", "random source -> topic -> stdout sink (every payload)",
+         [&](std::size_t s, std::uint64_t n) { return case_random_to_stdout(env, s, n, true); }},
         {"file_to_file", "file source -> topic -> file sink (fsync per batch)",
          [&](std::size_t s, std::uint64_t n) { return case_file_to_file(env, s, n); }},
         {"baseline_memory_iggy", "random -> memory_iggy -> null: the runtime alone, no network",
