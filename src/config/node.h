@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_text.h"  // append_json_string
 
 namespace trib::config {
 
@@ -73,9 +74,6 @@ class node {
     /// Scalar as plain text (strings unquoted); empty for tables/arrays/null.
     std::string scalar_text() const;
 };
-
-/// Appends `s` to `out` as a JSON string literal (quotes and escapes).
-void append_json_string(std::string& out, std::string_view s);
 
 /// Parses TOML text into a table node. On a syntax error returns errc::invalid_argument with
 /// "line L, column C: what". Never throws.

@@ -8,11 +8,9 @@
 #include <string_view>
 #include <vector>
 
-namespace trib::http {
+#include "core/json_text.h"  // append_json_string, used with json_writer
 
-/// Appends `s` to `out` as a JSON string literal, quotes included (UTF-8 passes through;
-/// control characters, '"' and '\\' are escaped).
-void append_json_string(std::string& out, std::string_view s);
+namespace trib::http {
 
 /// Example: json_writer w; w.begin_object().key("ok").value(true).end_object(); w.str() is
 /// {"ok":true}.
