@@ -11,6 +11,7 @@
 //     in a loop (a request's cost without the sink's encoding and bookkeeping).
 //
 // Usage: http_connectors_bench [seconds per case (5)] [wrk connections (32)] [batch length (500)]
+//                              [webhook I/O threads (1)]
 // Needs `wrk` and `nginx` in PATH (Debian packages wrk, nginx-light).
 
 #include <arpa/inet.h>
@@ -458,6 +459,8 @@ int main(int argc, char** argv) {
     const int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
     const int conns = argc > 2 ? std::atoi(argv[2]) : 32;
     const std::size_t batch_len = argc > 3 ? static_cast<std::size_t>(std::atoi(argv[3])) : 500;
+    // The webhook's I/O threads (its `threads` option).
+    const int webhook_threads = argc > 4 ? std::atoi(argv[4]) : 1;
     if (capture("command -v wrk").empty() || capture("command -v nginx").empty()) {
         std::fprintf(stderr, "http_connectors_bench: needs wrk and nginx in PATH\n");
         return 2;
@@ -497,7 +500,8 @@ int main(int argc, char** argv) {
         const std::uint16_t wport = free_port();
         auto values = values_of(trib::connectors::webhook_source_spec(),
                                 "port = " + std::to_string(wport) +
-                                    "\nthreads = 1\nmax_pending_requests = 100000\n"
+                                    "\nthreads = " + std::to_string(webhook_threads) +
+                                    "\nmax_pending_requests = 100000\n"
                                     "max_pending_bytes = \"1GiB\"\n");
         discard_iggy iggy;
         no_state state;
