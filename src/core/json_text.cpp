@@ -5,8 +5,14 @@ namespace trib {
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out += '"';
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
+    // Runs of characters that need no escape are appended in one piece.
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(s.data() + start, i - start);
+        start = i + 1;
         switch (c) {
             case '"':
                 out += "\\\"";
@@ -30,15 +36,12 @@ void append_json_string(std::string& out, std::string_view s) {
                 out += "\\f";
                 break;
             default:
-                if (u < 0x20) {
-                    out += "\\u00";
-                    out += hex[u >> 4];
-                    out += hex[u & 15];
-                } else {
-                    out += c;
-                }
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 15];
         }
     }
+    out.append(s.data() + start, s.size() - start);
     out += '"';
 }
 

@@ -20,6 +20,7 @@
 
 #include "connectors/file/file.h"
 #include "core/atomic_file.h"
+#include "core/json_text.h"
 
 namespace trib::connectors {
 namespace {
@@ -28,40 +29,6 @@ using clock = std::chrono::steady_clock;
 
 std::string errno_text(int e) {
     return std::strerror(e);
-}
-
-void json_escape(std::string& out, std::string_view s) {
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (c < 0x20) {
-                    fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-        }
-    }
-}
-
-void append_string(std::string& out, std::string_view s) {
-    out.push_back('"');
-    json_escape(out, s);
-    out.push_back('"');
 }
 
 void append_base64(std::string& out, std::string_view s) {
@@ -112,7 +79,7 @@ T le(const std::string& v) {
 void append_header_value(std::string& out, const header& h) {
     switch (h.kind) {
         case value_kind::string:
-            append_string(out, h.value);
+            append_json_string(out, h.value);
             return;
         case value_kind::boolean:
             out += (!h.value.empty() && h.value[0] != 0) ? "true" : "false";
@@ -498,9 +465,9 @@ class file_sink final : public sink {
             std::string s;
             for (const auto& [k, off] : offsets_) {
                 s += "{\"stream\":";
-                append_string(s, std::get<0>(k));
+                append_json_string(s, std::get<0>(k));
                 s += ",\"topic\":";
-                append_string(s, std::get<1>(k));
+                append_json_string(s, std::get<1>(k));
                 fmt::format_to(std::back_inserter(s), ",\"partition\":{},\"offset\":{}}}\n",
                                std::get<2>(k), off);
             }
@@ -527,9 +494,9 @@ class file_sink final : public sink {
         buf_.push_back('{');
         if (o_.metadata) {
             buf_ += "\"stream\":";
-            append_string(buf_, b.stream);
+            append_json_string(buf_, b.stream);
             buf_ += ",\"topic\":";
-            append_string(buf_, b.topic);
+            append_json_string(buf_, b.topic);
             fmt::format_to(std::back_inserter(buf_),
                            ",\"partition\":{},\"offset\":{},\"id\":\"{:016x}{:016x}\","
                            "\"timestamp\":{},\"origin_timestamp\":{}",
@@ -540,7 +507,7 @@ class file_sink final : public sink {
                 for (std::size_t i = 0; i < m.headers.size(); ++i) {
                     if (i != 0)
                         buf_.push_back(',');
-                    append_string(buf_, m.headers[i].key);
+                    append_json_string(buf_, m.headers[i].key);
                     buf_.push_back(':');
                     append_header_value(buf_, m.headers[i]);
                 }
@@ -558,7 +525,7 @@ class file_sink final : public sink {
                     buf_[i] = ' ';
             }
         } else if (text_payload) {
-            append_string(buf_, m.payload);
+            append_json_string(buf_, m.payload);
         } else {
             append_base64(buf_, m.payload);
         }

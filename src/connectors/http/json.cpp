@@ -263,12 +263,6 @@ void append_json(const rapidjson::Value& v, std::string& out) {
     v.Accept(w);
 }
 
-void append_json_string(std::string_view s, std::string& out) {
-    string_out os{&out};
-    rapidjson::Writer<string_out> w(os);
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
 std::string scalar_text(const rapidjson::Value& v) {
     if (v.IsString()) {
         if (is_number_mark(v.GetString(), v.GetStringLength()))

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_text.h"  // append_json_string
 
 namespace trib::connectors::http_detail {
 
@@ -47,9 +48,6 @@ bool parse_exact(std::string_view text, rapidjson::Document& d, std::string& err
 
 /// Appends `v` as compact JSON (numbers of a parse_exact() document as written).
 void append_json(const rapidjson::Value& v, std::string& out);
-/// Appends `s` as a JSON string literal (quotes included, escaped as JSON requires; invalid UTF-8
-/// is passed through as is).
-void append_json_string(std::string_view s, std::string& out);
 /// A scalar as text (strings unquoted, numbers and booleans as written, null as ""); arrays and
 /// objects as compact JSON.
 std::string scalar_text(const rapidjson::Value& v);

@@ -57,9 +57,9 @@ struct position {
 
 std::string to_state(const position& p) {
     std::string s = "{\"cursor\":";
-    append_json_string(p.cursor, s);
+    append_json_string(s, p.cursor);
     s += ",\"next_url\":";
-    append_json_string(p.next_url, s);
+    append_json_string(s, p.next_url);
     s += '}';
     return s;
 }

@@ -349,7 +349,7 @@ class http_sink final : public sink {
         if (b.schema == "json")
             return append_minified(m.payload, out);
         if (b.schema == "text" || b.schema == "string") {
-            append_json_string(m.payload, out);
+            append_json_string(out, m.payload);
             return true;
         }
         out += "{\"data\":\"";
@@ -367,9 +367,9 @@ class http_sink final : public sink {
     /// The envelope's fields that are the same for every message of a batch.
     static std::string batch_metadata(const sink_batch& b) {
         std::string s = ",\"iggy_stream\":";
-        append_json_string(b.stream, s);
+        append_json_string(s, b.stream);
         s += ",\"iggy_topic\":";
-        append_json_string(b.topic, s);
+        append_json_string(s, b.topic);
         s += ",\"iggy_partition_id\":";
         append_uint(s, b.partition);
         return s;
@@ -395,12 +395,11 @@ class http_sink final : public sink {
             for (std::size_t i = 0; i < m.headers.size(); ++i) {
                 if (i != 0)
                     out += ',';
-                append_json_string(m.headers[i].key, out);
+                append_json_string(out, m.headers[i].key);
                 out += ':';
-                append_json_string(m.headers[i].kind == value_kind::string
-                                       ? m.headers[i].value
-                                       : hex_encode(m.headers[i].value),
-                                   out);
+                append_json_string(out, m.headers[i].kind == value_kind::string
+                                            ? m.headers[i].value
+                                            : hex_encode(m.headers[i].value));
             }
             out += '}';
         }

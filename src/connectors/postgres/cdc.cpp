@@ -19,6 +19,7 @@
 #include "connectors/postgres/pgoutput.h"
 #include "connectors/postgres/source.h"
 #include "connectors/postgres/source_common.h"
+#include "core/json_text.h"
 
 namespace trib::connectors::postgres {
 
@@ -194,7 +195,7 @@ struct cdc_source::impl {
         std::string s = "{\"lsn\":\"" + format_lsn(emitted_end) + "\",\"commit_lsn\":\"" +
                         format_lsn(emitted_commit) +
                         "\",\"snapshot_done\":" + (snapshot_done ? "true" : "false") + ",\"slot\":";
-        json::append_string(s, o.replication_slot);
+        append_json_string(s, o.replication_slot);
         return s + "}";
     }
 
@@ -463,7 +464,7 @@ struct cdc_source::impl {
                     if (c)
                         obj += ',';
                     std::string name = PQfname(r->get(), c);
-                    json::append_string(obj, name);
+                    append_json_string(obj, name);
                     obj += ':';
                     if (r->is_null(row, c))
                         obj += "null";
@@ -594,11 +595,11 @@ struct cdc_source::impl {
                                   : ev.op == 't' ? "TRUNCATE"
                                                  : "SELECT";
             out += "{\"table_name\":";
-            json::append_string(out, ev.rel->name);
+            append_json_string(out, ev.rel->name);
             out += ",\"operation_type\":\"";
             out += op_type;
             out += "\",\"timestamp\":";
-            json::append_string(out, detail::rfc3339(commit_time_us ? commit_time_us : now));
+            append_json_string(out, detail::rfc3339(commit_time_us ? commit_time_us : now));
             out += ",\"data\":";
             const std::string& data = ev.op == 'd' ? ev.before : ev.after;
             out += data.empty() ? "null" : data;
@@ -613,16 +614,16 @@ struct cdc_source::impl {
             out += ",\"source\":{\"version\":\"" TRIB_VERSION
                    "\",\"connector\":\"postgresql\","
                    "\"name\":";
-            json::append_string(out, server_name);
+            append_json_string(out, server_name);
             out += ",\"ts_ms\":" + std::to_string((commit_time_us ? commit_time_us : now) / 1000);
             out += ",\"snapshot\":";
             out += snapshot ? "\"true\"" : "\"false\"";
             out += ",\"db\":";
-            json::append_string(out, dbname);
+            append_json_string(out, dbname);
             out += ",\"schema\":";
-            json::append_string(out, ev.rel->schema);
+            append_json_string(out, ev.rel->schema);
             out += ",\"table\":";
-            json::append_string(out, ev.rel->name);
+            append_json_string(out, ev.rel->name);
             out += ",\"txId\":";
             out += snapshot ? "null" : std::to_string(xid);
             out += ",\"lsn\":" + std::to_string(ev.lsn);
@@ -656,7 +657,7 @@ struct cdc_source::impl {
             if (!first)
                 s += ',';
             first = false;
-            json::append_string(s, rel.columns[i].name);
+            append_json_string(s, rel.columns[i].name);
             s += ':';
             if (v->kind == 'n')
                 s += "null";
@@ -850,7 +851,7 @@ struct cdc_source::impl {
                 if (!first)
                     s += ',';
                 first = false;
-                json::append_string(s, name->text);
+                append_json_string(s, name->text);
                 s += ':';
                 std::uint32_t type = oid && oid->k == json::kind::number
                                          ? static_cast<std::uint32_t>(std::strtoul(

@@ -1,4 +1,5 @@
 #include "connectors/postgres/json.h"
+#include "core/json_text.h"
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/reader.h>
@@ -159,7 +160,7 @@ void document::write(const node& n, std::string& out) const {
             out += n.text;
             break;
         case kind::string:
-            append_string(out, n.text);
+            append_json_string(out, n.text);
             break;
         case kind::object:
         case kind::array: {
@@ -172,7 +173,7 @@ void document::write(const node& n, std::string& out) const {
                     out += ',';
                 first = false;
                 if (obj) {
-                    append_string(out, c.key);
+                    append_json_string(out, c.key);
                     out += ':';
                 }
                 write(c, out);
@@ -181,48 +182,6 @@ void document::write(const node& n, std::string& out) const {
             break;
         }
     }
-}
-
-void append_string(std::string& out, std::string_view s) {
-    static const char* hex = "0123456789abcdef";
-    out += '"';
-    std::size_t start = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        unsigned char c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        out.append(s.data() + start, i - start);
-        start = i + 1;
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\f':
-                out += "\\f";
-                break;
-            default:
-                out += "\\u00";
-                out += hex[c >> 4];
-                out += hex[c & 15];
-        }
-    }
-    out.append(s.data() + start, s.size() - start);
-    out += '"';
 }
 
 std::string base64_encode(std::string_view in) {
@@ -391,7 +350,7 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
             if (is_json_number(text))
                 out += text;
             else
-                append_string(out, text);
+                append_json_string(out, text);
             return;
         case t_json:
         case t_jsonb:
@@ -410,9 +369,9 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
                         break;
                     raw += static_cast<char>(hi * 16 + lo);
                 }
-                append_string(out, base64_encode(raw));
+                append_json_string(out, base64_encode(raw));
             } else {
-                append_string(out, text);
+                append_json_string(out, text);
             }
             return;
         }
@@ -424,7 +383,7 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
             auto sign = s.find_last_of("+-");
             if (sign != std::string::npos && sign > 10 && s.size() - sign == 3)
                 s += ":00";
-            append_string(out, s);
+            append_json_string(out, s);
             return;
         }
         default:
@@ -440,7 +399,7 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
                 if (!items[i])
                     out += "null";
                 else if (elem == 25)
-                    append_string(out, *items[i]);
+                    append_json_string(out, *items[i]);
                 else
                     append_pg_value(out, elem, *items[i]);
             }
@@ -448,7 +407,7 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
             return;
         }
     }
-    append_string(out, text);
+    append_json_string(out, text);
 }
 
 bool base64_decode(std::string_view in, std::string& out) {

@@ -56,8 +56,6 @@ class document {
 /// one-dimensional arrays of scalars as JSON arrays, everything else as a string.
 void append_pg_value(std::string& out, std::uint32_t type_oid, std::string_view text);
 
-/// Appends `s` as a JSON string literal (quotes, escapes, control characters as \u00XX).
-void append_string(std::string& out, std::string_view s);
 /// Standard base64 (with padding) of bytes.
 std::string base64_encode(std::string_view bytes);
 /// Decodes standard or URL-safe base64 (padding optional); false if malformed.

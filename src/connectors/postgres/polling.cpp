@@ -15,6 +15,7 @@
 #include "connectors/postgres/pg.h"
 #include "connectors/postgres/source.h"
 #include "connectors/postgres/source_common.h"
+#include "core/json_text.h"
 
 namespace trib::connectors::postgres {
 
@@ -117,9 +118,9 @@ struct polling_source::impl {
             if (!first)
                 s += ',';
             first = false;
-            json::append_string(s, tables[i].key);
+            append_json_string(s, tables[i].key);
             s += ':';
-            json::append_string(s, p[i].offset);
+            append_json_string(s, p[i].offset);
         }
         s += "},\"tie_breakers\":{";
         first = true;
@@ -129,9 +130,9 @@ struct polling_source::impl {
             if (!first)
                 s += ',';
             first = false;
-            json::append_string(s, tables[i].key);
+            append_json_string(s, tables[i].key);
             s += ':';
-            json::append_string(s, p[i].tie);
+            append_json_string(s, p[i].tie);
         }
         s += "},\"processed_rows\":" + std::to_string(rows) + "}";
         return s;
@@ -305,7 +306,7 @@ struct polling_source::impl {
             if (c)
                 data += ',';
             std::string name = PQfname(r.get(), c);
-            json::append_string(data, o.snake_case_columns ? detail::snake_case(name) : name);
+            append_json_string(data, o.snake_case_columns ? detail::snake_case(name) : name);
             data += ':';
             if (r.is_null(row, c))
                 data += "null";
@@ -317,9 +318,9 @@ struct polling_source::impl {
             return data;
         // Iggy's DatabaseRecord.
         std::string out = "{\"table_name\":";
-        json::append_string(out, t.name.name.empty() ? t.key : t.name.name);
+        append_json_string(out, t.name.name.empty() ? t.key : t.name.name);
         out += ",\"operation_type\":\"SELECT\",\"timestamp\":";
-        json::append_string(out, detail::rfc3339(detail::now_us()));
+        append_json_string(out, detail::rfc3339(detail::now_us()));
         out += ",\"data\":";
         out += data;
         out += ",\"old_data\":null}";

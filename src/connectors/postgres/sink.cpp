@@ -17,6 +17,7 @@
 #include "connectors/postgres/errors.h"
 #include "connectors/postgres/json.h"
 #include "connectors/postgres/pg.h"
+#include "core/json_text.h"
 
 namespace trib::connectors::postgres {
 
@@ -175,12 +176,12 @@ std::string headers_json(const std::vector<header>& headers) {
         if (!first)
             out += ',';
         first = false;
-        json::append_string(out, h.key);
+        append_json_string(out, h.key);
         out += ':';
         const std::string& v = h.value;
         switch (h.kind) {
             case value_kind::string:
-                json::append_string(out, v);
+                append_json_string(out, v);
                 break;
             case value_kind::boolean:
                 out += (!v.empty() && v[0] != 0) ? "true" : "false";
@@ -223,11 +224,11 @@ std::string headers_json(const std::vector<header>& headers) {
             }
             case value_kind::int128:
             case value_kind::uint128:
-                json::append_string(out, to_hex(v));
+                append_json_string(out, to_hex(v));
                 break;
             case value_kind::raw:
             default:
-                json::append_string(out, json::base64_encode(v));
+                append_json_string(out, json::base64_encode(v));
                 break;
         }
     }

@@ -291,7 +291,7 @@ TEST(json_minify, keeps_numbers_and_validates) {
     EXPECT_TRUE(is_valid_json(" 1 "));
     EXPECT_FALSE(is_valid_json("1 2"));
     std::string s;
-    append_json_string("q\"\n\x01", s);
+    append_json_string(s, "q\"\n\x01");
     EXPECT_EQ(s, "\"q\\\"\\n\\u0001\"");
 }
 
