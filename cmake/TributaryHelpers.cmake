@@ -67,7 +67,7 @@ function(trib_bench)
   add_executable(${T_NAME} ${T_SOURCES})
   target_compile_options(${T_NAME} PRIVATE ${TRIB_WARNINGS})
   target_include_directories(${T_NAME} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR}/bench)
-  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS})
+  target_link_libraries(${T_NAME} PRIVATE ${T_DEPS} trib_bench_util)
 endfunction()
 
 # trib_fuzzer(NAME <name> SOURCES ... DEPS ...): a libFuzzer target (TRIB_FUZZ=ON, clang).

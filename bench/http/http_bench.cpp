@@ -29,35 +29,15 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_util.h"
 #include "http/server.h"
 
 namespace {
 
+using namespace trib::bench;
+
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-bool connectable(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
-}
 
 std::string run_capture(const std::string& cmd) {
     std::string out;
@@ -147,16 +127,6 @@ long self_peak_rss_kb() {
     rusage ru{};
     ::getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss;
-}
-
-long pid_peak_rss_kb(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with("VmHWM:"))
-            return std::atol(line.c_str() + 6);
-    }
-    return 0;
 }
 
 void print(const std::string& name, const std::string& target, const wrk_result& r, long rss_kb,

@@ -35,6 +35,7 @@
 #include <mutex>
 #include <thread>
 
+#include "common/bench_util.h"
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
 #include "iggy/consumer.h"
@@ -44,6 +45,8 @@
 #include "runtime/memory_iggy.h"
 
 namespace {
+
+using namespace trib::bench;
 
 using namespace trib;
 using namespace std::chrono_literals;
@@ -80,35 +83,6 @@ latency_book g_latency;
 // Small helpers of the test harness, here so that the release build (without tests) has them.
 
 /// A loopback TCP port that was free a moment ago.
-std::uint16_t free_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof sa;
-    std::uint16_t port = 0;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
-        port = ntohs(sa.sin_port);
-    }
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
-
-bool tcp_connectable(std::uint16_t port) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-    ::close(fd);
-    return ok;
-}
-
 /// A fresh directory under the temporary directory, removed at exit.
 struct temp_dir {
     fs::path path_;
@@ -169,12 +143,6 @@ std::shared_ptr<const connectors::registry> bench_registry() {
         });
     }
     return r;
-}
-
-long peak_rss_kb() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
 }
 
 long vm_hwm_kb(pid_t pid) {
@@ -492,9 +460,9 @@ int main(int argc, char** argv) {
         std::_Exit(127);
     }
     const auto until = clock_type::now() + 20s;
-    while (!tcp_connectable(env.iggy_port) && clock_type::now() < until)
+    while (!connectable(env.iggy_port) && clock_type::now() < until)
         std::this_thread::sleep_for(5ms);
-    if (!tcp_connectable(env.iggy_port)) {
+    if (!connectable(env.iggy_port)) {
         std::fprintf(stderr, "tributary serve (%s) did not start\n", tributary.c_str());
         kill(env.server_pid, SIGKILL);
         return 1;

@@ -23,10 +23,13 @@
 
 #include <fmt/format.h>
 
+#include "common/bench_util.h"
 #include "iggy/wire/batch.h"
 #include "server/storage/partition_log.h"
 
 namespace {
+
+using namespace trib::bench;
 
 namespace fs = std::filesystem;
 using namespace trib::server::storage;
@@ -39,12 +42,6 @@ struct config {
     double seconds = 4.0;
     std::uint64_t max_bytes = std::uint64_t{1024} << 20;
 };
-
-long peak_rss_kb() {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
 
 // Flushes the file system's dirty pages so that each measured phase starts from the same state
 // (otherwise the writeback of one phase slows the next one down).

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/bench_util.h"
 #include "config/node.h"
 #include "config/validate.h"
 #include "transforms/chain.h"
@@ -25,11 +26,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-long peak_rss_kb() {
-    rusage u{};
-    getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
-}
+using namespace trib::bench;
 
 double pct(std::vector<double>& v, double p) {
     if (v.empty())

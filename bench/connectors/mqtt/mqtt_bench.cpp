@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_util.h"
 #include "config/node.h"
 #include "config/problems.h"
 #include "config/validate.h"
@@ -44,6 +45,8 @@
 
 namespace {
 
+using namespace trib::bench;
+
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 namespace fs = std::filesystem;
@@ -52,12 +55,6 @@ using namespace trib;
 std::size_t g_messages = 200'000;
 std::size_t g_payload = 100;
 std::string g_log = "warn";
-
-long peak_rss_kb() {
-    rusage u{};
-    ::getrusage(RUSAGE_SELF, &u);
-    return u.ru_maxrss;
-}
 
 std::uint64_t now_ns() {
     return static_cast<std::uint64_t>(
@@ -106,29 +103,6 @@ void print(outcome o) {
         o.latency_of.c_str(), peak_rss_kb(),
         o.note.empty() ? "" : (",\"note\":\"" + o.note + "\"").c_str());
     std::fflush(stdout);
-}
-
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-bool connectable(std::uint16_t port) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    ::close(fd);
-    return ok;
 }
 
 // Starts a program; stdin from `in_file` (or /dev/null), stdout to a pipe returned in `out_fd`

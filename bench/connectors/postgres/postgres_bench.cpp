@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/bench_util.h"
 #include "connectors/postgres/pg.h"
 #include "connectors/postgres/sink.h"
 #include "connectors/postgres/source.h"
@@ -46,26 +47,10 @@ using clk = std::chrono::steady_clock;
 
 namespace {
 
-long peak_rss_kb() {
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
+using namespace trib::bench;
 
 double secs(clk::duration d) {
     return std::chrono::duration<double>(d).count();
-}
-
-std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
 }
 
 int sh(const std::string& cmd) {
