@@ -38,7 +38,9 @@ for f in build/fuzz/fuzz/fuzz_*; do
   mkdir -p "build/fuzz/corpus/$name"
   dirs=("build/fuzz/corpus/$name")
   [ -d "$corpus" ] && dirs+=("$corpus")
-  if "$f" -seed=1 -max_total_time="${TRIB_FUZZ_SECONDS:-5}" -print_final_stats=0 \
+  # Inputs up to 1 MiB (hostile sizes, issue 12); an input that takes over 10 s counts as a hang.
+  if "$f" -seed=1 -max_total_time="${TRIB_FUZZ_SECONDS:-5}" -max_len=1048576 -timeout=10 \
+      -print_final_stats=0 \
       -artifact_prefix=build/fuzz/ "${dirs[@]}" > "build/fuzz/$name.log" 2>&1; then
     echo "fuzz: $name ok ($(grep -c . "build/fuzz/$name.log") log lines)"
   else

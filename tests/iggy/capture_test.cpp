@@ -1,4 +1,4 @@
-// Replays the real frames in shared/iggy-wire-captures (the official Python SDK 0.9.0 against a
+// Replays the real frames in tests/data/iggy-wire-captures (the official Python SDK 0.9.0 against a
 // real Iggy 0.9 server) through the codec: every request body decodes and re-encodes to the same
 // bytes, every reply decodes with the decoder of its request, and decoded values agree with what
 // the SDK reported (tour-steps.txt, groups-steps.txt).
@@ -33,7 +33,7 @@ struct captured {
 std::filesystem::path captures_dir() {
     const char* src = std::getenv("TRIB_SOURCE_DIR");
     std::filesystem::path base = src ? src : ".";
-    return base / ".." / "shared" / "iggy-wire-captures";
+    return base / "tests" / "data" / "iggy-wire-captures";
 }
 
 std::vector<captured> load(const std::string& name) {

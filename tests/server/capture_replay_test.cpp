@@ -1,4 +1,4 @@
-// Replays every client frame of the real Iggy captures (shared/iggy-wire-captures: the official
+// Replays every client frame of the real Iggy captures (tests/data/iggy-wire-captures: the official
 // Python SDK 0.9.0 against a real Iggy 0.9 server) against the embedded server, connection by
 // connection in capture order, and compares each reply with the recorded one field by field.
 // Masked, as the captures README says: client ids, sessions, checksums of stamped headers,
@@ -51,7 +51,7 @@ bytes from_hex(std::string_view hex) {
 std::filesystem::path captures_dir() {
     const char* src = std::getenv("TRIB_SOURCE_DIR");
     std::filesystem::path base = src ? src : ".";
-    return base / ".." / "shared" / "iggy-wire-captures";
+    return base / "tests" / "data" / "iggy-wire-captures";
 }
 
 std::vector<captured> load(const std::string& name) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,27 @@ int run_shell(const std::string& cmd) {
     if (rc == -1 || !WIFEXITED(rc))
         return -1;
     return WEXITSTATUS(rc);
+}
+
+// True when this postgres binary knows the run-time setting `name` (`postgres --describe-config`
+// lists every setting). Point releases differ: Debian's 15.20 added output_plugin_libraries, which
+// 15.18 refuses at start-up ("unrecognized configuration parameter").
+bool postgres_knows_setting(const fs::path& postgres, std::string_view name) {
+    if (postgres.empty())
+        return false;
+    std::string cmd = "'" + postgres.string() + "' --describe-config 2>/dev/null";
+    FILE* f = ::popen(cmd.c_str(), "r");
+    if (f == nullptr)
+        return false;
+    bool found = false;
+    char line[4096];
+    while (std::fgets(line, sizeof line, f) != nullptr) {
+        std::string_view l(line);
+        if (l.substr(0, l.find('\t')) == name)
+            found = true;
+    }
+    ::pclose(f);
+    return found;
 }
 
 std::string sh_quote(const std::string& s) {
@@ -83,19 +105,17 @@ peer_spec postgres_spec(pg_options opts) {
         s.program = postgres.empty() ? std::string("postgres") : postgres.string();
     }
     std::vector<std::string> settings = {
-        "listen_addresses=127.0.0.1",
-        "port={port}",
-        "unix_socket_directories={dir}",
-        "wal_level=logical",
-        "max_replication_slots=20",
-        "max_wal_senders=20",
-        "max_connections=100",
-        "log_min_messages=warning",
+        "listen_addresses=127.0.0.1",    "port={port}",
+        "unix_socket_directories={dir}", "wal_level=logical",
+        "max_replication_slots=20",      "max_wal_senders=20",
+        "max_connections=100",           "log_min_messages=warning",
         "shared_buffers=128MB",
-        // Debian's 15.20 only loads output plugins listed here (pgoutput, test_decoding by
-        // default).
-        "output_plugin_libraries=pgoutput,test_decoding,wal2json",
     };
+    // Debian's 15.20 only loads output plugins listed in this setting (pgoutput and
+    // test_decoding by default); earlier 15.x releases do not know it and load any plugin.
+    if (postgres_knows_setting(postgres, "output_plugin_libraries")) {
+        settings.push_back("output_plugin_libraries=pgoutput,test_decoding,wal2json");
+    }
     if (!opts.durable) {
         settings.insert(settings.end(), {"fsync=off", "full_page_writes=off"});
     }
