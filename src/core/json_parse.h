@@ -114,8 +114,9 @@ class guard {
 /// InsituStringStream over a NUL-terminated copy with kParseInsituFlag in `Flags`), sending SAX
 /// events to `h`. `Flags` adds RapidJSON parse flags (kParseNumbersAsStringsFlag, ...); the
 /// iterative and stop-when-done flags are always set. The handler may stop the parse by
-/// returning false. Errors are invalid_argument and fatal: a message that fails here fails
-/// every time.
+/// returning false. The parse is iterative: StartObject/StartArray/EndObject/EndArray arrive with
+/// the stream at the bracket (not yet taken), values and keys after they were taken. Errors are
+/// invalid_argument and fatal: a message that fails here fails every time.
 template <unsigned Flags = 0, class Stream, class Handler>
 [[nodiscard]] status read_json_stream(Stream& s, std::size_t size, Handler& h,
                                       const json_limits& limits = {}) {
