@@ -359,7 +359,7 @@ topics = ["t"]
     EXPECT_EQ(s.batch_length, 1000u);
     EXPECT_EQ(s.poll_interval, 5ms);
     EXPECT_EQ(s.consumer_group, "iggy-connect-sink-pg");
-    EXPECT_EQ(c->error_policy.mode, error_mode::retry);
+    EXPECT_FALSE(c->error_policy.mode);  // unset: dead_letter or stop, chosen by the runtime
     EXPECT_EQ(c->delivery.max_in_flight_batches, 32u);
     EXPECT_EQ(c->error_policy.max_retries, 0u);
     EXPECT_DOUBLE_EQ(c->error_policy.jitter, 0.2);
@@ -592,10 +592,14 @@ TEST(connector_files, duplicate_versions_and_bad_toml_are_errors) {
 
 TEST(connector_files, missing_or_empty_dir) {
     environment env;
-    auto missing = load_connectors("/nonexistent/connectors/dir", catalog{}, env);
-    ASSERT_TRUE(missing);
-    EXPECT_TRUE(missing->all.empty());
-    EXPECT_EQ(missing.issues.warning_count(), 1u);
+    // A runtime without its connectors must not start: an error naming the file and key.
+    auto missing = load_connectors("/nonexistent/connectors/dir", catalog{}, env, "rt.toml");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(
+        missing.issues.to_string().find("rt.toml: connectors.config_dir: the connector directory "
+                                        "\"/nonexistent/connectors/dir\" does not exist"),
+        std::string::npos)
+        << missing.issues.to_string();
     auto empty = load_connectors("", catalog{}, env);
     EXPECT_FALSE(empty);
 }
