@@ -392,6 +392,8 @@ result<listen_address> parse_listen_address(std::string_view text) {
     const std::string shown = "\"" + std::string(text) + "\"";
     listen_address out;
     std::string_view port;
+    if (text.find("://") != std::string_view::npos)
+        return fail(errc::invalid_argument, "expected host:port, not a URL: " + shown);
     if (!text.empty() && text.front() == '[') {
         const auto close = text.find(']');
         if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')

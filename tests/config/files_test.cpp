@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "config/connector_config.h"
@@ -667,6 +668,46 @@ TEST(connector_files, file_specs_are_sound) {
     EXPECT_TRUE(check_spec(connector_file_spec(connector_type::source)).empty());
     auto defects = check_spec(runtime_spec());
     EXPECT_TRUE(defects.empty()) << defects.front();
+}
+
+}  // namespace
+}  // namespace trib::config
+
+namespace trib::config {
+namespace {
+
+// Issue 12: every hostile runtime file in tests/data/hostile/config is refused with an error
+// naming the file and the key (its first line: `# expect: key: message`), and no message shows
+// a password.
+TEST(hostile_config, every_file_is_refused_naming_file_and_key) {
+    const char* src = std::getenv("TRIB_SOURCE_DIR");
+    const std::filesystem::path dir =
+        std::filesystem::path(src != nullptr ? src : ".") / "tests/data/hostile/config";
+    environment env;
+    std::size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() != ".toml")
+            continue;
+        ++files;
+        const std::string path = e.path().string();
+        std::ifstream f(path);
+        std::string first;
+        std::getline(f, first);
+        ASSERT_TRUE(first.starts_with("# expect: ")) << path;
+        const std::string expect = path + ": " + first.substr(10);
+        auto rc = load_runtime_config(path, env);
+        std::string text = rc.issues.to_string();
+        bool refused = !rc;
+        if (rc) {
+            auto conns = load_connectors(rc->connectors.config_dir, catalog{}, env, path);
+            text += conns.issues.to_string();
+            refused = !conns;
+        }
+        EXPECT_TRUE(refused) << path;
+        EXPECT_NE(text.find(expect), std::string::npos) << expect << "\n" << text;
+        EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+    }
+    EXPECT_GE(files, 7u);
 }
 
 }  // namespace
