@@ -20,9 +20,14 @@ TEST(redact, passwords_in_urls) {
     // Two URLs in one line, JSON around them.
     EXPECT_EQ(redact(R"({"url":"https://a:b1@h1/x","other":"wss://c:d2@h2"})"),
               R"({"url":"https://a:***@h1/x","other":"wss://c:***@h2"})");
+    // The authority alone, as libraries print it.
+    EXPECT_EQ(redact("cannot resolve mqttuser:MqttSecret456@127.0.0.1: Name or service not known"),
+              "cannot resolve mqttuser:***@127.0.0.1: Name or service not known");
+    EXPECT_EQ(redact("(bob:pw@host)"), "(bob:***@host)");
     // Nothing to hide.
     EXPECT_EQ(redact("http://example.com/a@b"), "http://example.com/a@b");
     EXPECT_EQ(redact("mqtt://user@host"), "mqtt://user@host");
+    EXPECT_EQ(redact("mail bob@example.com at 10:30"), "mail bob@example.com at 10:30");
     EXPECT_EQ(redact("no url here"), "no url here");
     // Idempotent.
     EXPECT_EQ(redact(redact("http://user:pw@h")), "http://user:***@h");
