@@ -185,12 +185,10 @@ TEST(error_policy, retryable_errors_retry_up_to_max_retries) {
 
 // Issue 12: no setting makes a retry immediate (a zero delay is a tight loop).
 TEST(error_policy, no_settings_give_a_zero_retry_delay) {
-    for (const auto& bs : {backoff_settings{std::chrono::milliseconds(0),
-                                            std::chrono::milliseconds(0), 0.0, 1.0},
-                           backoff_settings{std::chrono::milliseconds(-5),
-                                            std::chrono::milliseconds(0), 1.0, 0.0},
-                           backoff_settings{std::chrono::milliseconds(1),
-                                            std::chrono::milliseconds(1), 2.0, 1.0}}) {
+    for (const auto& bs :
+         {backoff_settings{std::chrono::milliseconds(0), std::chrono::milliseconds(0), 0.0, 1.0},
+          backoff_settings{std::chrono::milliseconds(-5), std::chrono::milliseconds(0), 1.0, 0.0},
+          backoff_settings{std::chrono::milliseconds(1), std::chrono::milliseconds(1), 2.0, 1.0}}) {
         error_policy p;
         p.backoff = bs;
         p.throttle_min = std::chrono::milliseconds(0);
