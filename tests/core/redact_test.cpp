@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace trib {
 namespace {
 
@@ -60,6 +65,27 @@ TEST(redact, registered_secret_values_anywhere) {
     EXPECT_FALSE(needs_redaction("plain text"));
     clear_registered_secrets();
     EXPECT_EQ(redact("correct-horse"), "correct-horse");
+}
+
+// The hostile-input corpus: every text in tests/data/hostile/redaction carries secrets spelled
+// "Sekr3t-N" in one of the forms that reach logs and API answers; none may survive.
+TEST(redact, the_hostile_corpus_leaks_nothing) {
+    clear_registered_secrets();
+    const char* src = std::getenv("TRIB_SOURCE_DIR");
+    const std::filesystem::path dir =
+        std::filesystem::path(src != nullptr ? src : ".") / "tests/data/hostile/redaction";
+    std::size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::ifstream f(e.path(), std::ios::binary);
+        std::stringstream text;
+        text << f.rdbuf();
+        ASSERT_NE(text.str().find("Sekr3t"), std::string::npos) << e.path();
+        const std::string out = redact(text.str());
+        EXPECT_EQ(out.find("Sekr3t"), std::string::npos) << e.path() << ": " << out;
+        EXPECT_NE(out.find("***"), std::string::npos) << e.path();
+        ++files;
+    }
+    EXPECT_GE(files, 7u);
 }
 
 }  // namespace
