@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "harness/hostile.h"
+
 namespace trib::testing {
 
 /// `n` repetitions of `unit`.
@@ -33,18 +35,9 @@ inline std::string deep_objects(std::size_t n = 200'000) {
 /// (name, bytes) of every hostile JSON input: the files, then the generated ones.
 inline std::vector<std::pair<std::string, std::string>> hostile_json_inputs() {
     std::vector<std::pair<std::string, std::string>> out;
-    const char* src = std::getenv("TRIB_SOURCE_DIR");
-    std::filesystem::path dir =
-        std::filesystem::path(src != nullptr ? src : ".") / "tests/data/hostile/json";
-    std::vector<std::filesystem::path> files;
-    for (const auto& e : std::filesystem::directory_iterator(dir))
-        if (e.path().extension() == ".json")
-            files.push_back(e.path());
-    std::sort(files.begin(), files.end());
-    for (const auto& p : files) {
-        std::ifstream in(p, std::ios::binary);
-        out.emplace_back(p.filename().string(),
-                         std::string(std::istreambuf_iterator<char>(in), {}));
+    for (auto& [name, bytes] : trib::test::hostile_inputs("json")) {
+        if (std::filesystem::path(name).extension() == ".json")
+            out.emplace_back(std::move(name), std::move(bytes));
     }
     out.emplace_back("200000 [", deep_arrays());
     out.emplace_back("200000 {\"a\":", deep_objects());
