@@ -267,7 +267,7 @@ TEST_F(limits, connections_that_do_not_log_in_in_time_are_closed) {
 TEST_F(limits, the_login_timeout_runs_again_after_a_logout) {
     start([](server_options& o) { o.login_timeout = 300ms; });
     auto c = logged_in();
-    ASSERT_TRUE(c->request(logout_user_request{}).has_value());
+    ASSERT_TRUE(c->request(logout_request{}).has_value());
     EXPECT_TRUE(closed_by_server(*c));
 }
 
@@ -324,20 +324,23 @@ TEST_F(limits, repeated_login_failures_lock_out_the_address_and_are_logged) {
         return f ? eviction_reason_of(*f) : 0;
     };
     const auto rejected = static_cast<std::uint8_t>(eviction_reason::invalid_credentials);
-    for (int i = 0; i < 3; ++i)
-        EXPECT_EQ(attempt(*c, "admin", "wrong-" + std::to_string(i)), rejected) << i;
-    // Locked: even the right password is refused, unchecked, with the same answer.
+    // Three names (one failure each, so no user name is locked): the address is.
+    EXPECT_EQ(attempt(*c, "guess-0", "wrong-0"), rejected);
+    EXPECT_EQ(attempt(*c, "admin", "wrong-1"), rejected);
+    EXPECT_EQ(attempt(*c, "guess-2", "wrong-2"), rejected);
+    // Locked: even the right password is refused, unchecked, with the same answer, also on a
+    // new connection from the same address.
     EXPECT_EQ(attempt(*c, "admin", "admin-pass"), rejected);
-    // The lock is per address too: another user name from here is refused.
-    EXPECT_EQ(attempt(*c, "someone", "whatever"), rejected);
-    // From another address the user name is not locked yet (2 more failures allowed there).
+    auto again = connected();
+    EXPECT_EQ(attempt(*again, "admin", "admin-pass"), rejected);
+    // From another address the same user logs in: it has one failure, not three.
     raw_client other;
     ASSERT_TRUE(other.connect(server_->port(), 10s, "127.0.0.2").has_value());
-    EXPECT_TRUE(other.login("admin", "admin-pass").has_value())
-        << "the user's lockout needs failures of its own";
+    EXPECT_TRUE(other.login("admin", "admin-pass").has_value());
 
     const auto text = logs.text();
     EXPECT_NE(text.find("login of user 'admin' from 127.0.0.1:"), std::string::npos) << text;
+    EXPECT_NE(text.find("login of user 'guess-0' from 127.0.0.1:"), std::string::npos) << text;
     EXPECT_NE(text.find("failed: invalid credentials"), std::string::npos) << text;
     EXPECT_NE(text.find("further attempts refused for 1000 ms"), std::string::npos) << text;
     EXPECT_EQ(text.find("wrong-"), std::string::npos) << "passwords are never logged";
@@ -600,7 +603,14 @@ TEST(serve_limits, three_hundred_connections_that_never_log_in_stay_under_100_Mi
     std::printf("serve RSS: before %llu KiB, with 300 pending %llu KiB, peak %llu KiB\n",
                 static_cast<unsigned long long>(before), static_cast<unsigned long long>(rss),
                 static_cast<unsigned long long>(peak));
+    // The old server zero-filled 64 MiB per announced frame (300 x 64 MiB). The sanitizer build
+    // starts at ~180 MiB (shadow memory and allocator), so there the bound is on the growth; an
+    // uninstrumented build must stay under 100 MiB in all.
+#if defined(__SANITIZE_ADDRESS__)
+    EXPECT_LT(peak - before, 100u * 1024u) << "peak RSS growth of tributary serve in KiB";
+#else
     EXPECT_LT(peak, 100u * 1024u) << "peak RSS of tributary serve in KiB";
+#endif
 }
 
 TEST(serve_limits, a_second_serve_on_the_same_data_dir_exits_2_naming_it) {
