@@ -21,6 +21,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <charconv>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -57,15 +58,10 @@ result<std::pair<std::string, std::uint16_t>> split_address(const std::string& a
         host = address.substr(0, colon);
         port = address.substr(colon + 1);
     }
-    unsigned long p = 0;
-    try {
-        std::size_t used = 0;
-        p = std::stoul(port, &used);
-        if (used != port.size() || p > 65535)
-            throw std::out_of_range("port");
-    } catch (const std::exception&) {
+    unsigned p = 0;
+    auto [end, pec] = std::from_chars(port.data(), port.data() + port.size(), p);
+    if (port.empty() || pec != std::errc() || end != port.data() + port.size() || p > 65535)
         return fail(errc::invalid_argument, "bad port in address '" + address + "'");
-    }
     if (host.empty())
         host = "0.0.0.0";
     return std::pair{host, static_cast<std::uint16_t>(p)};
