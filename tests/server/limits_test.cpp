@@ -412,6 +412,11 @@ TEST(login_limiter, lockouts_double_expire_and_stay_bounded) {
     EXPECT_EQ(peer_host("127.0.0.1:5000"), "127.0.0.1");
     EXPECT_EQ(peer_host("::1:5000"), "::1");
     EXPECT_EQ(peer_host("[::1]:5000"), "::1");
+    EXPECT_EQ(limiter_address("127.0.0.1:5000"), "127.0.0.1");
+    EXPECT_EQ(limiter_address("::ffff:10.1.2.3:5000"), "10.1.2.3");
+    EXPECT_EQ(limiter_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd:443"), "2001:db8:1:2::/64");
+    EXPECT_EQ(limiter_address("2001:db8:1:2::9:443"), "2001:db8:1:2::/64");
+    EXPECT_EQ(limiter_address("unknown"), "unknown");
 }
 
 // ---- recent-batch cache ----
