@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
 #include "transforms/chain.h"
@@ -177,6 +178,16 @@ void chain::process(message_batch& batch, std::string_view stream, std::string_v
         status s = codec_->decode(batch.messages[i].payload, arena_, records_[i]);
         if (!s)
             fail_at(i, stage::decode, s.error());
+    }
+    if (!transforms_.empty()) {
+        // Transforms work on JSON: typed records (msgpack, csv, proto) are converted once here.
+        for (std::size_t i = 0; i < n; ++i) {
+            if (state_[i] != alive || records_[i].kind != codecs::record_kind::typed)
+                continue;
+            status s = codecs::typed_to_json_record(records_[i], arena_);
+            if (!s)
+                fail_at(i, stage::decode, s.error());
+        }
     }
     for (const auto& t : transforms_) {
         transform_context ctx{stream, topic, nullptr};
