@@ -1,6 +1,7 @@
 // CSV (RFC 4180) on the typed record model. Hand-written: the quoting rules fit in a small state
 // machine, and Debian's libcsv would still need the typing, header and limit logic around it.
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -58,6 +59,12 @@ struct field {
     bool quoted = false;
 };
 
+// A blank line: one empty unquoted field. It is a row of a one-column CSV (a null) and skipped
+// otherwise.
+bool blank(const std::vector<field>& row) {
+    return row.size() == 1 && !row[0].quoted && row[0].text.empty();
+}
+
 class csv_codec final : public codec {
   public:
     explicit csv_codec(csv_options o) : o_(std::move(o)) {}
@@ -83,6 +90,11 @@ class csv_codec final : public codec {
         } else {
             for (const auto& c : o_.columns)
                 names.push_back(c);
+        }
+        if (names.size() != 1) {
+            rows.erase(std::remove_if(rows.begin() + static_cast<std::ptrdiff_t>(first), rows.end(),
+                                      blank),
+                       rows.end());
         }
         const std::size_t n = rows.size() - first;
         value* recs = new_values(a, n);
@@ -187,12 +199,6 @@ class csv_codec final : public codec {
         std::size_t k = 0;
         std::string unescaped;
         while (k < in.size()) {
-            if (row.empty() && (in[k] == '\n' || in[k] == '\r')) {  // a blank line
-                if (in[k] == '\r' && (k + 1 >= in.size() || in[k + 1] != '\n'))
-                    return bad_payload("csv: a carriage return outside quotes");
-                k += in[k] == '\r' ? 2 : 1;
-                continue;
-            }
             field f;
             if (in[k] == o_.quote) {
                 f.quoted = true;
@@ -439,7 +445,8 @@ config::spec csv_codec_spec() {
         "Each payload holds a header row (unless header = false) and data rows. One data row "
         "decodes to a record, several to a list of records, none to an empty list. Fields "
         "may be quoted (delimiters, line breaks and doubled quotes inside); rows end with CRLF "
-        "or LF; blank lines are skipped. Columns are strings unless `types` names a type. An "
+        "or LF; blank lines are skipped (in a one-column CSV they are nulls). Columns are strings "
+        "unless `types` names a type. An "
         "unquoted field equal to null_value is null; a quoted one is always text. A row with "
         "another number of fields than the header, an unclosed quote, a quote inside an "
         "unquoted field, invalid UTF-8 or a field that does not parse as its column's type is "

@@ -200,6 +200,10 @@ class to_value {
         }
         for (std::size_t u = 0; u < extra; ++u) {
             const pb::UnknownField& uf = unknown.field(static_cast<int>(u));
+            // A known field's number with the wrong wire type: kept only in the original bytes
+            // (as a second field of that name it would clash with the known one).
+            if (d->FindFieldByNumber(uf.number()) != nullptr)
+                continue;
             es[k].key = value::string_value(copy_to_arena(a_, unknown_key(uf.number())));
             switch (uf.type()) {
                 case pb::UnknownField::TYPE_VARINT:
@@ -474,13 +478,6 @@ class to_value {
     arena& a_;
 };
 
-std::string_view find_string(const value& rec, std::string_view key) {
-    for (std::uint32_t k = 0; k < rec.n; ++k)
-        if (rec.entries[k].key.str() == key)
-            return rec.entries[k].val.str();
-    return {};
-}
-
 class proto_codec final : public codec {
   public:
     explicit proto_codec(proto_options o) : o_(std::move(o)) {}
@@ -517,6 +514,8 @@ class proto_codec final : public codec {
                 return bad_payload(
                     "proto: payload is not a google.protobuf.Any (no schema_path "
                     "or descriptor_set_path is set)");
+            if (any.type_url().empty())
+                return bad_payload("proto: the google.protobuf.Any has no type_url");
             entry* es = new_entries(a, 2);
             es[0].key = value::string_value("type_url");
             es[0].val = value::string_value(copy_to_arena(a, any.type_url()));
@@ -619,6 +618,8 @@ class proto_codec final : public codec {
             }
             if (number < 1 || number > 536'870'911)
                 return bad_payload("proto: bad unknown field number in " + std::string(key));
+            if (schema_->descriptor()->FindFieldByNumber(number) != nullptr)
+                return bad_payload("proto: " + std::string(key) + " is a known field's number");
             const value& x = v.entries[k].val;
             if (x.type == value_type::int64 && x.i >= 0) {
                 unknown.AddVarint(number, static_cast<std::uint64_t>(x.i));
@@ -643,9 +644,13 @@ class proto_codec final : public codec {
 
     status encode_any(const value& v, std::string& out) const {
         pb::Any any;
-        std::string_view url = find_string(v, "type_url");
-        any.set_type_url(std::string(url));
+        bool has_url = false;
         for (std::uint32_t k = 0; k < v.n; ++k) {
+            if (v.entries[k].key.str() == "type_url" &&
+                v.entries[k].val.type == value_type::string) {
+                any.set_type_url(std::string(v.entries[k].val.str()));
+                has_url = !any.type_url().empty();
+            }
             if (v.entries[k].key.str() != "value")
                 continue;
             const value& x = v.entries[k].val;
@@ -660,8 +665,8 @@ class proto_codec final : public codec {
                 return bad_payload("proto: Any value must be bytes");
             }
         }
-        if (url.empty())
-            return bad_payload("proto: an Any needs a type_url");
+        if (!has_url)
+            return bad_payload("proto: an Any needs a type_url (a non-empty string)");
         any.AppendToString(&out);
         return ok();
     }
@@ -765,6 +770,18 @@ config::spec proto_codec_spec() {
 }
 
 result<std::unique_ptr<codec>> make_proto_codec(const config::values& v) {
+    // libprotobuf logs every payload it refuses (invalid UTF-8, ...) to stderr: a hostile
+    // stream would flood the log. The codec reports those as bad payloads instead; only fatal
+    // messages (bugs, which abort anyway) are kept.
+    static const bool quiet = [] {
+        pb::SetLogHandler([](pb::LogLevel level, const char* file, int line,
+                             const std::string& message) {
+            if (level == pb::LOGLEVEL_FATAL)
+                std::fprintf(stderr, "[libprotobuf FATAL %s:%d] %s\n", file, line, message.c_str());
+        });
+        return true;
+    }();
+    (void)quiet;
     proto_options o;
     if (v.root() != nullptr) {
         o.schema_path = v.opt_str("schema_path");

@@ -133,7 +133,7 @@ entry* new_entries(arena& a, std::size_t n) {
 
 std::string_view copy_to_arena(arena& a, std::string_view s) {
     if (s.empty())
-        return {};
+        return std::string_view("", 0);  // never a null pointer (RapidJSON refuses those)
     char* p = static_cast<char*>(allocator_of(a).Malloc(s.size()));
     std::memcpy(p, s.data(), s.size());
     return {p, s.size()};
@@ -443,6 +443,8 @@ json_value owned_string(const std::string& s, json_allocator& al) {
 }
 
 json_value ref_string(std::string_view s) {
+    if (s.data() == nullptr)
+        s = std::string_view("", 0);
     return json_value(rapidjson::StringRef(s.data(), static_cast<rapidjson::SizeType>(s.size())));
 }
 

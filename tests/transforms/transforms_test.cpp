@@ -494,6 +494,33 @@ TEST(chain, unwrap_then_add_fields_runs_in_file_order) {
     EXPECT_EQ(b.messages[0].payload, R"({"id":7,"src":"cdc"})");
 }
 
+TEST(chain, typed_records_become_json_for_transforms_and_encode_back) {
+    // msgpack {"kind":"a","secret":1,"at":timestamp(1)}; a transform sees JSON, the result is
+    // msgpack again; a bad payload goes to the error policy.
+    std::vector<config::transform_config> ts = {
+        configured("delete_fields", "fields = [\"secret\"]"),
+    };
+    auto c = make_chain("msgpack", ts);
+    ASSERT_TRUE(c) << c.error().to_string();
+    static const char packed[] =
+        "\x83\xa4kind\xa1"
+        "a\xa6secret\x01\xa2"
+        "at\xd6\xff\x00\x00\x00\x01";
+    std::string in(packed, sizeof packed - 1);
+    auto b = batch_of({in, std::string("\xc1", 1)});
+    chain_report report;
+    c->process(b, "s", "t", report);
+    ASSERT_EQ(b.messages.size(), 1u);
+    // The timestamp went through JSON as an RFC 3339 string.
+    EXPECT_EQ(b.messages[0].payload,
+              "\x82\xa4kind\xa1"
+              "a\xa2"
+              "at\xb4"
+              "1970-01-01T00:00:01Z");
+    ASSERT_EQ(report.failed.size(), 1u);
+    EXPECT_EQ(report.failed[0].where, stage::decode);
+}
+
 TEST(chain, unknown_codec_or_transform) {
     EXPECT_FALSE(make_chain("avro", {}));
     config::transform_config t;
@@ -506,7 +533,8 @@ TEST(chain, unknown_codec_or_transform) {
 TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
-    EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text"}));
+    EXPECT_EQ(r.codec_names(),
+              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto"}));
     EXPECT_EQ(r.transform_names(),
               (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields",
                                         "update_fields", "unwrap_envelope", "filter"}));
