@@ -29,6 +29,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(filter_fields_spec(), make_filter_fields));
     TRIB_TRY(r.add_transform(update_fields_spec(), make_update_fields));
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
+    TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
     return ok();
 }
