@@ -16,7 +16,8 @@ BUILD_PKGS=(
   build-essential cmake ninja-build ccache pkg-config git clang clang-format llvm libclang-rt-14-dev
   libboost1.81-dev libssl-dev libxxhash-dev libtomlplusplus-dev rapidjson-dev libsimdjson-dev libre2-dev libspdlog-dev
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
-  libmosquitto-dev python3 python3-venv curl ca-certificates
+  libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
+  ca-certificates
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
@@ -54,7 +55,8 @@ if [ "${1:-}" = "--build-only" ]; then
 fi
 
 # --- Python packages (project-local virtual environment) ---------------------------------------
-PY_PKGS=("apache-iggy==0.9.0")
+# msgpack and protobuf: the reference implementations the codec tests cross-check against.
+PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==5.29.3")
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   installed+=("python venv .venv")

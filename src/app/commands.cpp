@@ -113,6 +113,36 @@ std::map<std::string, std::string> render_docs(const connectors::registry& reg) 
             doc += "\n";
         files[name + ".md"] = doc;
     }
+    // Codecs (the `schema` of a stream): one page, a section per codec.
+    std::string codecs = k_generated;
+    codecs +=
+        "# Codecs\n\nThe `schema` values of a connector's `[[streams]]`: how payloads are decoded "
+        "for transforms and encoded again. Where a codec behaves differently from Iggy's runtime, "
+        "src/codecs/README.md says how and why.\n\n";
+    const auto& tr = transforms::builtins();
+    std::string names;
+    for (const auto& name : tr.codec_names()) {
+        const config::spec* s = tr.codec_spec(name);
+        std::istringstream in(config::render_markdown(*s));
+        std::string line, md;
+        while (std::getline(in, line)) {
+            if (line.starts_with("<!--"))
+                continue;
+            if (line.starts_with("#"))
+                line = "#" + line;
+            md += line + "\n";
+        }
+        while (md.starts_with("\n"))
+            md.erase(0, 1);
+        if (!codecs.ends_with("\n\n"))
+            codecs += "\n";
+        codecs += md;
+        names += (names.empty() ? "`" : ", `") + name + "`";
+    }
+    if (!codecs.ends_with("\n"))
+        codecs += "\n";
+    files["codecs.md"] = codecs;
+    index += "\nCodecs (the `schema` of a stream): " + names + "; see [codecs](codecs.md).\n";
     files["README.md"] = index;
     return files;
 }

@@ -16,11 +16,12 @@
 
 namespace trib::codecs {
 
-enum class record_kind : std::uint8_t { raw, text, json };
+enum class record_kind : std::uint8_t { raw, text, json, typed };
 std::string_view to_string(record_kind k);
 
 /// A decoded payload: a view, cheap to copy. Raw and text records point at the message payload
-/// (no copy); JSON records point at a DOM value in the arena. Valid while the arena (and the
+/// (no copy); JSON records point at a DOM value in the arena; typed records (msgpack, csv,
+/// proto) at a codecs::value in the arena. Valid while the arena (and the
 /// payload bytes) live and until the arena is reset.
 struct record {
     record_kind kind = record_kind::raw;
@@ -29,6 +30,7 @@ struct record {
     /// Set by transforms that changed the record; unchanged records keep their original bytes
     /// (no re-encoding, byte-exact pass-through).
     bool modified = false;
+    const void* typed = nullptr;  // typed: a codecs::value in the arena (see value.h)
 };
 
 /// Memory for one batch of records. Reset between batches: the memory is kept and reused, and
@@ -81,6 +83,16 @@ config::spec text_codec_spec();
 result<std::unique_ptr<codec>> make_json_codec(const config::values& v);
 result<std::unique_ptr<codec>> make_raw_codec(const config::values& v);
 result<std::unique_ptr<codec>> make_text_codec(const config::values& v);
+
+// Codecs on the typed record model (value.h).
+config::spec msgpack_codec_spec();
+config::spec csv_codec_spec();
+config::spec proto_codec_spec();
+result<std::unique_ptr<codec>> make_msgpack_codec(const config::values& v);
+result<std::unique_ptr<codec>> make_csv_codec(const config::values& v);
+/// Compiles the .proto files (or reads the descriptor set) now: a bad schema fails here, at
+/// start-up, not on the first message.
+result<std::unique_ptr<codec>> make_proto_codec(const config::values& v);
 
 /// True if `bytes` is valid UTF-8 (SIMD-accelerated).
 bool valid_utf8(std::string_view bytes);

@@ -7,6 +7,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
+#include "codecs/value.h"
 
 namespace trib::codecs {
 
@@ -18,6 +19,8 @@ std::string_view to_string(record_kind k) {
             return "text";
         case record_kind::json:
             return "json";
+        case record_kind::typed:
+            return "typed";
     }
     return "raw";
 }
@@ -87,6 +90,13 @@ status write_json(const json_value& v, arena& a, std::string& out) {
 
 namespace {
 
+// A typed record (msgpack, csv, proto) written by the json/raw/text codecs: its JSON form.
+status write_typed_as_json(const record& in, arena& a, std::string& out) {
+    json_value j;
+    TRIB_TRY(to_json(typed_of(in), a, j));
+    return write_json(j, a, out);
+}
+
 config::spec codec_spec(std::string name, std::string summary, std::string description) {
     config::spec s;
     s.name = std::move(name);
@@ -118,6 +128,8 @@ class json_codec final : public codec {
                 json_value s(rapidjson::StringRef(in.bytes.data(), in.bytes.size()));
                 return write_json(s, a, out);
             }
+            case record_kind::typed:
+                return write_typed_as_json(in, a, out);
             case record_kind::raw:
                 break;
         }
@@ -136,6 +148,8 @@ class raw_codec final : public codec {
     status encode(const record& in, arena& a, std::string& out) const override {
         if (in.kind == record_kind::json) {
             return write_json(json_of(in), a, out);
+        } else if (in.kind == record_kind::typed) {
+            return write_typed_as_json(in, a, out);
         } else {
             out.append(in.bytes);
         }
@@ -160,6 +174,8 @@ class text_codec final : public codec {
                 return ok();
             case record_kind::json:
                 return write_json(json_of(in), a, out);
+            case record_kind::typed:
+                return write_typed_as_json(in, a, out);
             case record_kind::raw:
                 if (!valid_utf8(in.bytes))
                     return bad_payload("text: bytes are not valid UTF-8");

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
 #include "transforms/chain.h"
@@ -19,12 +20,16 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::json_codec_spec(), codecs::make_json_codec));
     TRIB_TRY(r.add_codec(codecs::raw_codec_spec(), codecs::make_raw_codec));
     TRIB_TRY(r.add_codec(codecs::text_codec_spec(), codecs::make_text_codec));
+    TRIB_TRY(r.add_codec(codecs::msgpack_codec_spec(), codecs::make_msgpack_codec));
+    TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
+    TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
     TRIB_TRY(r.add_transform(filter_fields_spec(), make_filter_fields));
     TRIB_TRY(r.add_transform(update_fields_spec(), make_update_fields));
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
+    TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
     return ok();
 }
@@ -177,6 +182,16 @@ void chain::process(message_batch& batch, std::string_view stream, std::string_v
         status s = codec_->decode(batch.messages[i].payload, arena_, records_[i]);
         if (!s)
             fail_at(i, stage::decode, s.error());
+    }
+    if (!transforms_.empty()) {
+        // Transforms work on JSON: typed records (msgpack, csv, proto) are converted once here.
+        for (std::size_t i = 0; i < n; ++i) {
+            if (state_[i] != alive || records_[i].kind != codecs::record_kind::typed)
+                continue;
+            status s = codecs::typed_to_json_record(records_[i], arena_);
+            if (!s)
+                fail_at(i, stage::decode, s.error());
+        }
     }
     for (const auto& t : transforms_) {
         transform_context ctx{stream, topic, nullptr};
