@@ -186,9 +186,10 @@ bool login_and_ping(std::uint16_t port) {
 void run_case(const char* name, child_server& s, int connections, std::size_t trickle) {
     std::uint16_t port = 0;
     if (::read(s.ready_fd, &port, sizeof port) != sizeof port || port == 0) {
-        fmt::print("{{\"bench\":\"idle_connections\",\"case\":\"{}\",\"error\":\"server did not "
-                   "start\"}}\n",
-                   name);
+        fmt::print(
+            "{{\"bench\":\"idle_connections\",\"case\":\"{}\",\"error\":\"server did not "
+            "start\"}}\n",
+            name);
         return;
     }
     bool before_ok = login_and_ping(port);
@@ -258,8 +259,7 @@ int main(int argc, char** argv) {
     child_server oversized = fork_server(a.dir / "oversized");
     run_case("baseline", baseline, 0, 0);
     run_case("silent", silent, a.connections, static_cast<std::size_t>(-1));
-    run_case("oversized", oversized, a.connections,
-             static_cast<std::size_t>(a.trickle_kib) * 1024);
+    run_case("oversized", oversized, a.connections, static_cast<std::size_t>(a.trickle_kib) * 1024);
     std::filesystem::remove_all(a.dir, ec);
     return 0;
 }

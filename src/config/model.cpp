@@ -14,8 +14,8 @@
 #include "config/problems.h"
 #include "config/spec.h"
 #include "config/units.h"
-#include "core/redact.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 extern char** environ;
 

@@ -15,8 +15,8 @@
 #include <sstream>
 
 #include "config/units.h"
-#include "core/redact.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 namespace trib::config {
 namespace {

@@ -12,8 +12,8 @@
 #include <sstream>
 
 #include "config/docs.h"
-#include "core/redact.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 #include "http/json.h"
 #include "http/server.h"
 #include "runtime/api_access.h"

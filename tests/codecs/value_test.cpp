@@ -120,10 +120,18 @@ TEST(value, dates_uuids_base64_decimals) {
 
 TEST(value, depth_limit_applies_to_conversions) {
     arena a;
-    std::string deep(200, '[');
-    deep += std::string(200, ']');
+    // 200 nested arrays, built directly: parse_json itself refuses anything deeper than 128.
+    std::string deep(128, '[');
+    deep += std::string(128, ']');
     json_value* j = nullptr;
+    ASSERT_FALSE(parse_json("[" + deep + "]", a, j));
     ASSERT_TRUE(parse_json(deep, a, j));
+    for (int i = 128; i < 200; ++i) {
+        json_value* outer = a.get().new_value();
+        outer->SetArray();
+        outer->PushBack(*j, allocator_of(a));
+        j = outer;
+    }
     value v;
     auto s = from_json(*j, a, v);
     ASSERT_FALSE(s);

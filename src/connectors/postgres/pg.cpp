@@ -3,8 +3,8 @@
 #include <cstring>
 
 #include "connectors/postgres/errors.h"
-#include "core/redact.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 namespace trib::connectors::postgres {
 
