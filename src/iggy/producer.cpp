@@ -187,7 +187,7 @@ void producer::flush_partition_locked(std::uint32_t p) {
 status producer::send(std::span<const producer_message> messages, ack_callback done) {
     std::size_t cost = 0;
     for (const auto& m : messages) {
-        if (m.payload.empty())
+        if (m.payload.empty() && !opts_.allow_empty_payloads)
             return fail(errc::invalid_argument, "producer: empty payload");
         cost += message_cost(m);
     }

@@ -44,6 +44,10 @@ struct producer_options {
     std::size_t max_in_flight_bytes = 64u << 20;    // back-pressure budget (accumulated + sending)
     std::chrono::milliseconds send_timeout{30000};  // how long `send` may block on the budget
     unsigned max_retries = 5;  // per batch, for retryable errors (with backoff)
+    /// Iggy's SDKs refuse empty payloads, and so does this producer unless this is set; the
+    /// runtime's dead-letter producers set it, so that an empty message somebody else wrote
+    /// into a topic can still be dead-lettered as it was.
+    bool allow_empty_payloads = false;
 };
 
 /// One message to produce. The producer copies payload and headers into its batch buffers, so

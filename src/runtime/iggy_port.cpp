@@ -188,6 +188,7 @@ class client_producer final : public producer_port {
         po.mode = mode;
         po.batch_max_messages = std::max<std::uint32_t>(o_.batch_length, 1);
         po.linger = std::chrono::duration_cast<std::chrono::microseconds>(o_.linger);
+        po.allow_empty_payloads = o_.allow_empty_payloads;
         return iggy::producer::create(std::move(po));
     }
 

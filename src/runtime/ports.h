@@ -57,6 +57,7 @@ struct producer_options {
     std::string topic;
     std::uint32_t batch_length = 1000;  // messages per send
     std::chrono::milliseconds linger{5};
+    bool allow_empty_payloads = false;  // dead-letter producers: carry empty messages as they are
 };
 
 /// Sends batches to one stream/topic. Messages with a non-empty `key` are partitioned by it,

@@ -63,8 +63,9 @@ status sink_pipeline::start() {
             spdlog::info("sink {}: created dead-letter stream/topic {}/{}", s_.key, dl.stream,
                          dl.topic);
         }
-        auto p = iggy_.open_producer(
-            producer_options{dl.stream, dl.topic, 1000, std::chrono::milliseconds(0)});
+        producer_options po{dl.stream, dl.topic, 1000, std::chrono::milliseconds(0)};
+        po.allow_empty_payloads = true;  // a message is dead-lettered as it was, empty or not
+        auto p = iggy_.open_producer(po);
         if (!p)
             return p.error().wrap("dead-letter producer");
         dlq_ = std::move(*p);
@@ -630,6 +631,18 @@ sink_pipeline::write_result sink_pipeline::dead_letter(const work_item& w, const
             return write_result::done;
         }
         stats_.count_error(sent.error());
+        if (sent.error().retry() == retry_class::fatal) {
+            // Iggy refused the dead letter for good: retrying cannot help, and skipping would
+            // lose the message. Stop before it, as the stop policy does.
+            halt_error_ = sent.error().wrap(fmt::format(
+                "dead-lettering message {}/{} partition {} offset {} ({} failed: {})", st.stream,
+                in.topic, w.partition, m.offset, to_string(stage), e.to_string()));
+            spdlog::error(
+                "sink {}: {}; the connector stops here, nothing is committed from this message "
+                "on; restart it (POST /sinks/{}/restart) once the cause is fixed",
+                s_.key, halt_error_.message(), s_.key);
+            return write_result::halted;
+        }
         const auto delay = b.next();
         log::limited(spdlog::level::warn, "sink " + s_.key + ": dead-letter send failed",
                      "sink {}: sending to the dead-letter topic failed, retrying in {} ms: {}",

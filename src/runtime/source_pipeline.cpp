@@ -114,8 +114,9 @@ status source_pipeline::start() {
             spdlog::info("source {}: created dead-letter stream/topic {}/{}", s_.key, dl.stream,
                          dl.topic);
         }
-        auto p = iggy_.open_producer(
-            producer_options{dl.stream, dl.topic, 1000, std::chrono::milliseconds(0)});
+        producer_options po{dl.stream, dl.topic, 1000, std::chrono::milliseconds(0)};
+        po.allow_empty_payloads = true;  // a message is dead-lettered as it was, empty or not
+        auto p = iggy_.open_producer(po);
         if (!p)
             return abort(p.error().wrap("dead-letter producer"));
         dlq_ = std::move(*p);
@@ -550,8 +551,9 @@ source_pipeline::resolve_result source_pipeline::send_each(entry& e, part& p,
 }
 
 source_pipeline::resolve_result source_pipeline::fail_message(entry& e, const message& m,
-                                                              const error& err,
+                                                              const error& failure,
                                                               failure_stage stage) {
+    error err = failure;  // replaced by the dead-letter failure when that fails for good
     const auto& route = ctx_.routes[route_of(m)];
     switch (s_.policy.on_error) {
         case policy_action::skip:
@@ -581,9 +583,17 @@ source_pipeline::resolve_result source_pipeline::fail_message(entry& e, const me
                     return resolve_result::done;
                 }
                 stats_.count_error(st.error());
+                if (st.error().retry() == retry_class::fatal) {
+                    // Iggy refused the dead letter for good: stop before the message (below)
+                    // rather than retry for ever or lose it.
+                    err = st.error().wrap(fmt::format("dead-lettering after {} failed: {}",
+                                                      to_string(stage), err.to_string()));
+                    break;
+                }
                 if (!pause(b.next(), true))
                     return resolve_result::abandoned;
             }
+            break;
         }
         case policy_action::retry:
             if (stage == failure_stage::send) {
