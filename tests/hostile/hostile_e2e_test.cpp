@@ -776,16 +776,19 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
             EXPECT_EQ(nd + nx, 1u) << what << ": delivered " << nd << " times, dead-lettered " << nx
                                    << " times (exactly once in one place: nothing lost, "
                                    << "no duplicates without faults)";
-            if (w == want::deliver)
+            if (w == want::deliver) {
                 EXPECT_EQ(nd, 1u) << what << " must be delivered";
-            if (w == want::dead_letter)
+            }
+            if (w == want::dead_letter) {
                 EXPECT_EQ(nx, 1u) << what << " must be dead-lettered";
+            }
             if (nd > 0) {
                 const auto expect = expected_ident(*s);
                 const auto& seen = delivered[off].front()->seen;
                 EXPECT_TRUE(seen.has_value()) << what << " was written as something not JSON";
-                if (expect && seen)
+                if (expect && seen) {
                     EXPECT_EQ(*seen, *expect) << what << " arrived changed";
+                }
             }
             if (nx > 0) {
                 const auto& m = *dead[off].front();
@@ -812,9 +815,10 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
                 report << "  " << sink_keys[sk] << " delivered " << what << "\n";
             }
         }
-        if (sk == mqtt_sink)
+        if (sk == mqtt_sink) {
             EXPECT_TRUE(mqtt_wrong_topic.empty())
                 << "published to the wrong topic: " << mqtt_wrong_topic.front();
+        }
     }
     std::cout << "[ hostile ] outcomes:\n" << report.str();
     EXPECT_TRUE(runtime_healthy());
