@@ -67,6 +67,17 @@ void init_cluster(const peer& p) {
     (void)run_shell(cmd);
 }
 
+// Whether the installed server has a configuration parameter (`postgres --describe-config`
+// lists them, and runs as root too).
+bool server_knows_setting(const fs::path& postgres, const std::string& name) {
+    if (postgres.empty())
+        return false;
+    return run_shell(sh_quote(postgres.string()) +
+                     " --describe-config 2>/dev/null | cut -f1 | "
+                     "grep -qx " +
+                     sh_quote(name)) == 0;
+}
+
 }  // namespace
 
 peer_spec postgres_spec(pg_options opts) {
@@ -83,19 +94,16 @@ peer_spec postgres_spec(pg_options opts) {
         s.program = postgres.empty() ? std::string("postgres") : postgres.string();
     }
     std::vector<std::string> settings = {
-        "listen_addresses=127.0.0.1",
-        "port={port}",
-        "unix_socket_directories={dir}",
-        "wal_level=logical",
-        "max_replication_slots=20",
-        "max_wal_senders=20",
-        "max_connections=100",
-        "log_min_messages=warning",
+        "listen_addresses=127.0.0.1",    "port={port}",
+        "unix_socket_directories={dir}", "wal_level=logical",
+        "max_replication_slots=20",      "max_wal_senders=20",
+        "max_connections=100",           "log_min_messages=warning",
         "shared_buffers=128MB",
-        // Debian's 15.20 only loads output plugins listed here (pgoutput, test_decoding by
-        // default).
-        "output_plugin_libraries=pgoutput,test_decoding,wal2json",
     };
+    // Debian's 15.20 only loads output plugins listed here (pgoutput, test_decoding by default);
+    // earlier 15.x releases do not know the setting and refuse to start with it.
+    if (server_knows_setting(postgres, "output_plugin_libraries"))
+        settings.push_back("output_plugin_libraries=pgoutput,test_decoding,wal2json");
     if (!opts.durable) {
         settings.insert(settings.end(), {"fsync=off", "full_page_writes=off"});
     }
