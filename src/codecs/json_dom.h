@@ -63,8 +63,9 @@ inline bool is_end(const It& it, const End& end) {
 }
 
 /// Parses one JSON document into a value in the arena (simdjson: SIMD parsing, exact numbers,
-/// UTF-8 and escape validation, nesting limited to 256). Integers beyond 64 bits, which simdjson
-/// refuses, are parsed by RapidJSON as doubles. Bad input: bad_payload().
+/// UTF-8 and escape validation, nesting limited to json_max_depth = 128). Integers beyond 64
+/// bits, which simdjson refuses, are parsed as doubles by core's read_json (RapidJSON, same
+/// limits). Bad input: bad_payload().
 [[nodiscard]] status parse_json(std::string_view payload, arena& a, json_value*& out);
 
 /// Writes `v` as compact JSON, appending to `out`. A value JSON cannot hold (a non-finite

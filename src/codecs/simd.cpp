@@ -2,7 +2,6 @@
 // large, so it is included here only. The DOM is RapidJSON's (what transforms edit): simdjson's
 // tape is copied into arena-allocated RapidJSON values.
 
-#include <rapidjson/error/en.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -12,48 +11,59 @@
 
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
+#include "core/json_parse.h"
 
 namespace trib::codecs {
 namespace {
 
-// Nesting beyond this is refused: the writer and transforms recurse, and an attacker's
-// "[[[[..." must not exhaust the stack.
-constexpr std::size_t max_depth = 256;
+// Nesting beyond json_max_depth is refused: convert(), the writer and transforms recurse, and an
+// attacker's "[[[[..." must not exhaust the stack. simdjson's own limit is one more: it counts
+// the level of a scalar inside the innermost array but not an empty innermost array, so
+// convert() applies the exact limit (the same as every other JSON reader's).
+constexpr std::size_t simdjson_max_depth = json_max_depth + 1;
 
 simdjson::dom::parser& thread_parser() {
     thread_local simdjson::dom::parser p = [] {
         simdjson::dom::parser parser;
         // Grows with larger payloads and keeps the depth limit; if this small first allocation
         // fails, parse() allocates on demand.
-        if (parser.allocate(64 * 1024, max_depth) != simdjson::SUCCESS)
+        if (parser.allocate(64 * 1024, simdjson_max_depth) != simdjson::SUCCESS)
             return parser;
         return parser;
     }();
     return p;
 }
 
-void convert(simdjson::dom::element e, json_value& out, json_allocator& a) {
+/// False when arrays and objects nest deeper than json_max_depth (`depth` is e's own level).
+[[nodiscard]] bool convert(simdjson::dom::element e, json_value& out, json_allocator& a,
+                           std::size_t depth = 1) {
     using simdjson::dom::element_type;
     switch (e.type()) {
         case element_type::ARRAY: {
+            if (depth > json_max_depth)
+                return false;
             out.SetArray();
             // The array/object must outlive the loop: not a temporary's value_unsafe().
             simdjson::dom::array arr = e.get_array().value_unsafe();
             for (simdjson::dom::element child : arr) {
                 json_value v;
-                convert(child, v, a);
+                if (!convert(child, v, a, depth + 1))
+                    return false;
                 out.PushBack(v, a);
             }
             break;
         }
         case element_type::OBJECT: {
+            if (depth > json_max_depth)
+                return false;
             out.SetObject();
             simdjson::dom::object obj = e.get_object().value_unsafe();
             for (simdjson::dom::key_value_pair field : obj) {
                 json_value k(field.key.data(), static_cast<rapidjson::SizeType>(field.key.size()),
                              a);
                 json_value v;
-                convert(field.value, v, a);
+                if (!convert(field.value, v, a, depth + 1))
+                    return false;
                 out.AddMember(k, v, a);
             }
             break;
@@ -79,69 +89,15 @@ void convert(simdjson::dom::element e, json_value& out, json_allocator& a) {
             out.SetNull();
             break;
     }
+    return true;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-// What the RapidJSON fallback needs checked first: nesting, and \u escapes of a lone low
-// surrogate (RapidJSON 1.1 accepts "\udc00" and would write invalid UTF-8 back).
-const char* prescan(std::string_view s) {
-    std::size_t depth = 0;
-    bool in_string = false;
-    std::size_t high_end = std::string_view::npos;  // just after a high-surrogate escape
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (in_string) {
-            if (c == '"') {
-                in_string = false;
-            } else if (c == '\\' && i + 1 < s.size()) {
-                if (s[i + 1] == 'u' && i + 5 < s.size()) {
-                    int cp = 0;
-                    bool hex = true;
-                    for (std::size_t k = i + 2; k < i + 6; ++k) {
-                        int h = hex_value(s[k]);
-                        if (h < 0)
-                            hex = false;
-                        cp = cp * 16 + (h < 0 ? 0 : h);
-                    }
-                    if (hex && cp >= 0xDC00 && cp <= 0xDFFF && high_end != i) {
-                        return "a lone UTF-16 low surrogate escape";
-                    }
-                    high_end =
-                        (hex && cp >= 0xD800 && cp <= 0xDBFF) ? i + 6 : std::string_view::npos;
-                    i += 5;
-                } else {
-                    ++i;
-                }
-            }
-            continue;
-        }
-        switch (c) {
-            case '"':
-                in_string = true;
-                break;
-            case '[':
-            case '{':
-                if (++depth > max_depth)
-                    return "nesting deeper than 256 levels";
-                break;
-            case ']':
-            case '}':
-                --depth;
-                break;
-            default:
-                break;
-        }
-    }
-    return nullptr;
+// Nesting beyond the limit: core's entry point says where (simdjson does not).
+status too_deep(std::string_view payload) {
+    status why = check_json(payload);
+    return bad_payload("json: " + (why ? std::string("JSON nested deeper than " +
+                                                     std::to_string(json_max_depth) + " levels")
+                                       : why.error().message()));
 }
 
 // A number RapidJSON's fallback parsed to infinity (a mantissa beyond 64 bits times a large
@@ -162,18 +118,14 @@ bool all_finite(const json_value& v) {
 }
 
 // RapidJSON for what simdjson refuses but JSON allows: integers beyond 64 bits (as doubles).
+// Through core's entry point: iterative, the same depth limit, strict UTF-8 (RapidJSON 1.1 alone
+// accepts "\udc00" and would write invalid UTF-8 back), nothing after the value.
 // Not with kParseFullPrecisionFlag: in RapidJSON 1.1 that path returns wrong values for inputs
 // such as "0.0e100" (fuzzing found it).
 status parse_with_rapidjson(std::string_view payload, arena& a, json_value*& out) {
-    if (const char* why = prescan(payload))
-        return bad_payload(std::string("json: ") + why);
     json_document& doc = a.get().parser();
-    doc.Parse(payload.data(), payload.size());
-    if (doc.HasParseError()) {
-        return bad_payload(
-            "json: " + std::string(rapidjson::GetParseError_En(doc.GetParseError())) +
-            " (at byte " + std::to_string(doc.GetErrorOffset()) + ")");
-    }
+    if (auto st = parse_json_document(payload, doc); !st)
+        return bad_payload("json: " + st.error().message());
     if (!all_finite(doc))
         return bad_payload("json: a number is out of the range of a double");
     out = a.get().new_value();
@@ -203,11 +155,12 @@ status parse_json(std::string_view payload, arena& a, json_value*& out) {
     }
     if (err != simdjson::SUCCESS) {
         if (err == simdjson::DEPTH_ERROR)
-            return bad_payload("json: nesting deeper than 256 levels");
+            return too_deep(payload);
         return bad_payload(std::string("json: ") + simdjson::error_message(err));
     }
     out = a.get().new_value();
-    convert(root, *out, a.get().pool());
+    if (!convert(root, *out, a.get().pool()))
+        return too_deep(payload);
     return ok();
 }
 

@@ -71,6 +71,30 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+/// The first coding listed in the `name` fields of `h` that is not `allowed`, lowercased and
+/// cut to 64 bytes; empty when every coding is `allowed`.
+template <class Fields>
+std::string coding_other_than(const Fields& h, bhttp::field name, std::string_view allowed) {
+    for (const auto& f : h) {
+        if (f.name() != name)
+            continue;
+        std::string_view v(f.value().data(), f.value().size());
+        while (!v.empty()) {
+            const auto comma = v.find(',');
+            std::string_view tok = v.substr(0, comma);
+            v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+            tok = trim(tok.substr(0, tok.find(';')));
+            if (tok.empty() || iequals(tok, allowed))
+                continue;
+            std::string out;
+            for (char c : tok.substr(0, 64))
+                out.push_back(lower(c));
+            return out;
+        }
+    }
+    return {};
+}
+
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
     std::string out;
     for (const auto& s : v) {
@@ -984,7 +1008,27 @@ class connection final : public conn_base, public std::enable_shared_from_this<c
                 }
             }
 
-            bool reject_body = false;
+            // Codings nothing here decodes, for every route. Transfer codings other than chunked
+            // (RFC 9112 6.1: 501): Beast would frame "gzip" alone as no body (the rest of the
+            // stream read as the next request) and hand "gzip, chunked" over still gzipped.
+            // Content codings (415, RFC 7694's Accept-Encoding: identity): handlers would see
+            // compressed bytes; refusing before the body is read leaves no room for zip bombs.
+            bool refuse_coding = false;
+            if (auto te = coding_other_than(hreq, bhttp::field::transfer_encoding, "chunked");
+                !te.empty()) {
+                early = response::error_json(
+                    501, "Transfer-Encoding '" + te + "' is not implemented (only chunked)");
+                refuse_coding = true;
+            } else if (auto ce =
+                           coding_other_than(hreq, bhttp::field::content_encoding, "identity");
+                       !ce.empty() && !early) {
+                early = response::error_json(
+                    415, "Content-Encoding '" + ce + "' is not supported (send it uncompressed)");
+                early->headers["Accept-Encoding"] = "identity";
+                refuse_coding = true;
+            }
+
+            bool reject_body = refuse_coding;
             if (!early && body_pending) {
                 std::size_t limit =
                     route->opts.body_limit != 0 ? route->opts.body_limit : cfg.body_limit;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "core/json_parse.h"
 #include "iggy/wire/batch.h"
 #include "iggy/wire/codes.h"
 #include "server/model.h"
@@ -237,9 +238,10 @@ struct json_reader {
 
 status parse_metadata(std::string_view text, broker::model& m) {
     rapidjson::Document d;
-    d.Parse(text.data(), text.size());
-    if (d.HasParseError() || !d.IsObject())
-        return fail(errc::data_loss, "metadata.json: not valid JSON");
+    if (auto st = parse_json_document(text, d); !st)
+        return fail(errc::data_loss, "metadata.json: not valid JSON: " + st.error().message());
+    if (!d.IsObject())
+        return fail(errc::data_loss, "metadata.json: not a JSON object");
     json_reader r;
     if (r.u32(d, "format") != 1)
         return fail(errc::data_loss, "metadata.json: unknown format");

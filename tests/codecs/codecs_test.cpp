@@ -4,6 +4,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
+#include "harness/hostile_json.h"
 
 namespace trib::codecs {
 namespace {
@@ -77,9 +78,40 @@ TEST(json_codec, bad_payloads_are_fatal_invalid_argument) {
     std::string deep = std::string(100000, '[') + std::string(100000, ']');
     status nest = c->decode(deep, a, r);
     ASSERT_FALSE(nest);
-    EXPECT_NE(nest.error().message().find("nesting"), std::string::npos);
-    std::string ok_deep = std::string(200, '[') + std::string(200, ']');
+    EXPECT_NE(nest.error().message().find("nested deeper than 128 levels at byte 128"),
+              std::string::npos)
+        << nest.error().message();
+    std::string ok_deep = std::string(128, '[') + std::string(128, ']');
     EXPECT_TRUE(c->decode(ok_deep, a, r));
+    std::string too_deep = std::string(129, '[') + std::string(129, ']');
+    EXPECT_FALSE(c->decode(too_deep, a, r));
+    // The RapidJSON fallback (a 65-bit integer inside) has the same limit.
+    std::string big = "18446744073709551616";
+    status big_ok = c->decode(std::string(128, '[') + big + std::string(128, ']'), a, r);
+    EXPECT_TRUE(big_ok) << big_ok.error().message();
+    status big_deep = c->decode(std::string(129, '[') + big + std::string(129, ']'), a, r);
+    ASSERT_FALSE(big_deep);
+    EXPECT_NE(big_deep.error().message().find("nested deeper than 128 levels"), std::string::npos)
+        << big_deep.error().message();
+}
+
+TEST(json_codec, refuses_every_hostile_input_with_a_reason) {
+    auto c = make("json");
+    arena a;
+    record r;
+    for (const auto& [name, bytes] : testing::hostile_json_inputs()) {
+        status s = c->decode(bytes, a, r);
+        ASSERT_FALSE(s) << name;
+        EXPECT_EQ(s.error().retry(), retry_class::fatal) << name;
+        EXPECT_EQ(s.error().message().rfind("json: ", 0), 0u)
+            << name << ": " << s.error().message();
+        // The same with a 65-bit integer first, which takes the RapidJSON fallback.
+        if (!bytes.empty() && bytes[0] == '[') {
+            status f = c->decode("[18446744073709551616," + bytes.substr(1), a, r);
+            EXPECT_FALSE(f) << name;
+        }
+        a.reset();
+    }
 }
 
 TEST(raw_codec, passes_bytes_through_without_copy) {

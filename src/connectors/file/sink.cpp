@@ -7,9 +7,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <rapidjson/error/en.h>
-#include <rapidjson/memorystream.h>
-#include <rapidjson/reader.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -20,6 +17,7 @@
 
 #include "connectors/file/file.h"
 #include "core/atomic_file.h"
+#include "core/json_parse.h"
 #include "core/json_text.h"
 
 namespace trib::connectors {
@@ -54,19 +52,6 @@ void append_base64(std::string& out, std::string_view s) {
         out.push_back('=');
     }
     out.push_back('"');
-}
-
-/// True if `s` is exactly one JSON value (whitespace around allowed).
-bool valid_json(std::string_view s, std::string* why) {
-    rapidjson::MemoryStream ms(s.data(), s.size());
-    rapidjson::Reader reader;
-    rapidjson::BaseReaderHandler<> handler;
-    auto r = reader.Parse<rapidjson::kParseValidateEncodingFlag>(ms, handler);
-    if (r.IsError() && why != nullptr) {
-        *why = fmt::format("not valid JSON at byte {}: {}", r.Offset(),
-                           rapidjson::GetParseError_En(r.Code()));
-    }
-    return !r.IsError();
 }
 
 template <class T>
@@ -260,7 +245,6 @@ class file_sink final : public sink {
             if (it != offsets_.end())
                 prev_high = it->second;
         }
-        std::string why;
         for (std::size_t i = 0; i < msgs.size(); ++i) {
             const auto& m = msgs[i];
             if (prev_high && m.offset <= *prev_high)
@@ -269,9 +253,15 @@ class file_sink final : public sink {
                 buf_.append(m.payload);
                 buf_.push_back('\n');
             } else {
-                if (json_payload && !valid_json(m.payload, &why)) {
-                    out.rejected.push_back(message_error{i, error(errc::invalid_argument, why)});
-                    continue;
+                if (json_payload) {
+                    // Exactly one value, depth-limited, valid UTF-8, nothing after it: what the
+                    // line must hold to stay one valid JSON line.
+                    if (auto st = check_json(m.payload); !st) {
+                        out.rejected.push_back(
+                            message_error{i, error(errc::invalid_argument, retry_class::fatal,
+                                                   "not valid JSON: " + st.error().message())});
+                        continue;
+                    }
                 }
                 append_line(b, m, json_payload, text_payload);
             }

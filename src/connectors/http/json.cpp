@@ -7,6 +7,8 @@
 
 #include <cctype>
 
+#include "core/json_parse.h"
+
 namespace trib::connectors::http_detail {
 
 namespace {
@@ -65,9 +67,9 @@ struct exact_writer : rapidjson::Writer<string_out> {
     }
 };
 
-// Numbers are kept as written (big integers, decimals) and strings must be valid UTF-8.
-constexpr unsigned parse_flags =
-    rapidjson::kParseNumbersAsStringsFlag | rapidjson::kParseValidateEncodingFlag;
+// Numbers are kept as written (big integers, decimals). Every parse goes through core's
+// read_json (depth limit, UTF-8, nothing after the value).
+constexpr unsigned parse_flags = rapidjson::kParseNumbersAsStringsFlag;
 
 bool is_ws(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -79,11 +81,6 @@ std::string_view trim_ws(std::string_view s) {
     while (!s.empty() && is_ws(s.back()))
         s.remove_suffix(1);
     return s;
-}
-
-std::string parse_error_text(const rapidjson::Reader& r) {
-    return fmt::format("invalid JSON at byte {} (error {})", r.GetErrorOffset(),
-                       static_cast<int>(r.GetParseErrorCode()));
 }
 
 /// Records where each element of a top-level array ends (the stream position after it).
@@ -103,17 +100,21 @@ struct array_splitter : rapidjson::BaseReaderHandler<rapidjson::UTF8<>, array_sp
     bool RawNumber(const char*, rapidjson::SizeType, bool) { return scalar(); }
     bool String(const char*, rapidjson::SizeType, bool) { return scalar(); }
     bool Key(const char*, rapidjson::SizeType, bool) { return true; }
+    // read_json parses iteratively: Start*/End* arrive with the stream at the bracket, before it
+    // is taken (scalars arrive after the value).
     bool open(bool array) {
         if (depth == 0 && array) {
             root_is_array = true;
-            array_start = in->Tell();
+            array_start = in->Tell() + 1;
         }
         ++depth;
         return true;
     }
     bool close() {
         --depth;
-        return scalar();
+        if (depth == 1 && root_is_array)
+            ends.push_back(in->Tell() + 1);
+        return true;
     }
     bool StartObject() { return open(false); }
     bool EndObject(rapidjson::SizeType) { return close(); }
@@ -241,20 +242,18 @@ const rapidjson::Value* json_path::first(const rapidjson::Value& root) const {
 // ---- serialization ---------------------------------------------------------------------------
 
 bool parse_exact(std::string_view text, rapidjson::Document& d, std::string& err) {
-    rapidjson::Reader r;
-    bool ok = true;
+    status st;
     auto generate = [&](rapidjson::Document& doc) {
-        rapidjson::MemoryStream ms(text.data(), text.size());
         exact_number_handler h{doc, {}};
-        ok = !r.Parse<parse_flags>(ms, h).IsError();
-        return ok;
+        st = read_json<parse_flags>(text, h);
+        return st.has_value();
     };
     d.Populate(generate);
-    if (!ok) {
-        err = parse_error_text(r);
+    if (!st) {
+        err = st.error().message();
         d.SetNull();
     }
-    return ok;
+    return st.has_value();
 }
 
 void append_json(const rapidjson::Value& v, std::string& out) {
@@ -281,11 +280,9 @@ std::string scalar_text(const rapidjson::Value& v) {
 
 bool append_minified(std::string_view in, std::string& out) {
     const std::size_t before = out.size();
-    rapidjson::MemoryStream ms(in.data(), in.size());
     string_out os{&out};
     exact_writer w(os);
-    rapidjson::Reader r;
-    if (!r.Parse<parse_flags>(ms, w)) {
+    if (!read_json<parse_flags>(in, w)) {
         out.resize(before);
         return false;
     }
@@ -293,21 +290,18 @@ bool append_minified(std::string_view in, std::string& out) {
 }
 
 bool is_valid_json(std::string_view in) {
-    rapidjson::MemoryStream ms(in.data(), in.size());
     rapidjson::BaseReaderHandler<> h;
-    rapidjson::Reader r;
-    return !r.Parse<parse_flags>(ms, h).IsError();
+    return read_json<parse_flags>(in, h).has_value();
 }
 
 bool split_json(std::string_view body, std::vector<std::string_view>& out, split_error& err) {
     rapidjson::MemoryStream ms(body.data(), body.size());
     array_splitter h;
     h.in = &ms;
-    rapidjson::Reader r;
-    if (!r.Parse<parse_flags>(ms, h)) {
+    if (auto st = read_json_stream<parse_flags>(ms, body.size(), h); !st) {
         // The element the error is in: those that ended before it are fine.
         err.item = h.ends.size();
-        err.message = parse_error_text(r);
+        err.message = st.error().message();
         return false;
     }
     if (!h.root_is_array) {

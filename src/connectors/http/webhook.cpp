@@ -76,10 +76,11 @@ enum class outcome : std::size_t {
     overloaded,
     nacked,
     stopped,
-    too_large,      // 413 from the server: the body exceeded max_body_size
-    slow_request,   // 408 from the server: request_timeout passed while reading it
-    timed_out,      // not delivered in time; the server answered 503, the caller retries
-    answered_late,  // acknowledged after the server stopped waiting (answered 503 already)
+    too_large,           // 413 from the server: the body exceeded max_body_size
+    slow_request,        // 408 from the server: request_timeout passed while reading it
+    unsupported_coding,  // 501/415 from the server: a Transfer- or Content-Encoding not decoded
+    timed_out,           // not delivered in time; the server answered 503, the caller retries
+    answered_late,       // acknowledged after the server stopped waiting (answered 503 already)
     count_
 };
 constexpr std::size_t outcome_count = static_cast<std::size_t>(outcome::count_);
@@ -112,6 +113,8 @@ constexpr std::string_view name_of(outcome o) {
             return "too_large";
         case outcome::slow_request:
             return "slow_request";
+        case outcome::unsupported_coding:
+            return "unsupported_coding";
         case outcome::timed_out:
             return "timed_out";
         case outcome::answered_late:
@@ -184,6 +187,8 @@ class webhook_source final : public source {
                     count(i, outcome::too_large);
                 else if (status == 408)
                     count(i, outcome::slow_request);
+                else if (status == 501 || status == 415)
+                    count(i, outcome::unsupported_coding);
             };
             server_->route_async(
                 s_.routes[i].method, s_.routes[i].path,

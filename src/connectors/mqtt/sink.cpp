@@ -12,6 +12,7 @@
 #include "connectors/mqtt/codec.h"
 #include "connectors/mqtt/mqtt.h"
 #include "connectors/mqtt/options.h"
+#include "core/json_parse.h"
 
 namespace trib::connectors {
 namespace {
@@ -247,7 +248,11 @@ class mqtt_sink final : public sink {
   private:
     status render_topic(const sink_batch& b, const message& m, std::string& out) {
         bool parsed = false;
+        std::string parse_error;
         doc_.SetNull();
+        // A reused Document keeps every parse's values in its pool: bound it.
+        if (doc_.GetAllocator().Capacity() > (1u << 20))
+            doc_.GetAllocator().Clear();
         for (const auto& s : o_.topic) {
             switch (s.kind) {
                 case segment::literal:
@@ -275,8 +280,12 @@ class mqtt_sink final : public sink {
                     }
                     if (!parsed) {
                         parsed = true;
-                        doc_.Parse(m.payload.data(), m.payload.size());
+                        if (auto st = parse_json_document(m.payload, doc_); !st)
+                            parse_error = st.error().message();
                     }
+                    if (!parse_error.empty())
+                        return bad(m, "no header '" + s.text + "' for the topic, and the payload " +
+                                          "is not JSON: " + parse_error);
                     auto text = json_field(s.path);
                     if (!text)
                         return bad(m, "no header or JSON field '" + s.text + "' for the topic");
@@ -291,7 +300,7 @@ class mqtt_sink final : public sink {
     }
 
     std::optional<std::string> json_field(const std::vector<std::string>& path) const {
-        if (doc_.HasParseError() || !doc_.IsObject())
+        if (!doc_.IsObject())
             return std::nullopt;
         const rapidjson::Value* v = &doc_;
         for (const auto& part : path) {

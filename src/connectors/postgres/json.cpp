@@ -1,8 +1,6 @@
 #include "connectors/postgres/json.h"
+#include "core/json_parse.h"
 #include "core/json_text.h"
-
-#include <rapidjson/error/en.h>
-#include <rapidjson/reader.h>
 
 #include <optional>
 
@@ -104,23 +102,11 @@ status document::parse(std::string_view text) {
     buf_.assign(text.data(), text.size());
     buf_.push_back('\0');
     rapidjson::InsituStringStream ss(buf_.data());
-    rapidjson::Reader reader;
     handler h{*this};
-    constexpr unsigned flags = rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag |
-                               rapidjson::kParseStopWhenDoneFlag;
-    rapidjson::ParseResult r = reader.Parse<flags>(ss, h);
-    if (!r) {
-        return fail(errc::invalid_argument, std::string("invalid JSON at offset ") +
-                                                std::to_string(r.Offset()) + ": " +
-                                                rapidjson::GetParseError_En(r.Code()));
-    }
-    // kParseStopWhenDoneFlag stops after the first value; anything but whitespace after it is
-    // an error (the flag lets us accept a trailing newline without a second pass).
-    for (std::size_t i = ss.Tell(); i < text.size(); ++i) {
-        char c = text[i];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t')
-            return fail(errc::invalid_argument, "invalid JSON: data after the value");
-    }
+    // The shared entry point: iterative, depth-limited (write() recurses over the nodes), UTF-8
+    // checked, nothing but whitespace after the value.
+    TRIB_TRY(read_json_stream<rapidjson::kParseInsituFlag | rapidjson::kParseNumbersAsStringsFlag>(
+        ss, text.size(), h));
     if (nodes_.empty())
         return fail(errc::invalid_argument, "invalid JSON: empty");
     return ok();

@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "connectors/file/file.h"
+#include "core/json_parse.h"
+#include "harness/hostile_json.h"
 #include "harness/peer.h"
 #include "runtime/spec_values.h"
 
@@ -286,6 +288,35 @@ TEST(file_sink, writes_json_lines_by_schema) {
     EXPECT_EQ(lines[0], "{\"payload\":{\"a\": 1,  \"b\": [1, 2]}}");
     EXPECT_EQ(lines[1], "{\"payload\":\"line \\\"quoted\\\"\\n\"}");
     EXPECT_EQ(lines[2], "{\"payload\":\"AAH/\"}");
+}
+
+TEST(file_sink, hostile_json_goes_to_the_error_policy_and_is_not_written) {
+    // Issue 12: 200,000 '[' crashed the sink's recursive check, and {"k":1}\0garbage passed it
+    // and left an invalid line in the file.
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p)));
+    auto hostile = testing::hostile_json_inputs();
+    std::vector<std::string> payloads{"{\"good\":1}"};
+    for (const auto& [name, bytes] : hostile)
+        payloads.push_back(bytes);
+    payloads.push_back("{\"good\":2}");
+    auto w = r.write(payloads, 0, "json");
+    ASSERT_TRUE(w) << w.error().message();
+    ASSERT_EQ(w->rejected.size(), hostile.size());
+    for (std::size_t i = 0; i < hostile.size(); ++i) {
+        EXPECT_EQ(w->rejected[i].index, i + 1) << hostile[i].first;
+        EXPECT_EQ(w->rejected[i].err.retry(), retry_class::fatal) << hostile[i].first;
+        EXPECT_EQ(w->rejected[i].err.message().rfind("not valid JSON: ", 0), 0u)
+            << hostile[i].first << ": " << w->rejected[i].err.message();
+    }
+    r.snk->close();
+    auto lines = lines_of(slurp(p));
+    ASSERT_EQ(lines.size(), 2u);
+    for (const auto& l : lines)
+        EXPECT_TRUE(check_json(l)) << l;
+    EXPECT_NE(lines[1].find("\"good\":2"), std::string::npos);
 }
 
 TEST(file_sink, metadata_and_raw_format) {

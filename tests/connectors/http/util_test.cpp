@@ -6,6 +6,7 @@
 
 #include "connectors/http/json.h"
 #include "connectors/http/util.h"
+#include "harness/hostile_json.h"
 
 namespace trib::connectors::http_detail {
 namespace {
@@ -268,6 +269,40 @@ TEST(json_split, arrays_are_sliced_without_copies) {
     out.clear();
     EXPECT_FALSE(split_json("[1, 2, {x}]", out, err));
     EXPECT_EQ(err.item, 2u);
+}
+
+TEST(json_split, hostile_bodies_are_refused_with_a_reason) {
+    // Through core's read_json: 200,000 '[' crashed the recursive parser; a NUL ended the value.
+    for (const auto& [name, bytes] : testing::hostile_json_inputs()) {
+        std::vector<std::string_view> out;
+        split_error err;
+        EXPECT_FALSE(split_json(bytes, out, err)) << name;
+        EXPECT_FALSE(err.message.empty()) << name;
+        out.clear();
+        EXPECT_FALSE(split_ndjson(bytes, out, err)) << name;
+        rapidjson::Document d;
+        std::string perr;
+        EXPECT_FALSE(parse_exact(bytes, d, perr)) << name;
+        EXPECT_FALSE(perr.empty()) << name;
+        std::string min = "x";
+        EXPECT_FALSE(append_minified(bytes, min)) << name;
+        EXPECT_EQ(min, "x") << name;
+        EXPECT_FALSE(is_valid_json(bytes)) << name;
+    }
+    std::vector<std::string_view> out;
+    split_error err;
+    EXPECT_FALSE(split_json(testing::deep_arrays(), out, err));
+    EXPECT_EQ(err.message, "JSON nested deeper than 128 levels at byte 128");
+    EXPECT_FALSE(split_json(std::string("{\"k\":1}\0garbage", 16), out, err));
+    EXPECT_EQ(err.message, "data after the JSON value at byte 7 (byte 0x00)");
+    // The deepest accepted: elements of a top-level array at 127 levels.
+    out.clear();
+    const std::string inner = testing::deep_arrays(127);
+    const std::string body = "[" + inner + "," + inner + "]";
+    ASSERT_TRUE(split_json(body, out, err)) << err.message;
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0], inner);
+    EXPECT_EQ(out[1], inner);
 }
 
 TEST(json_split, ndjson_lines) {

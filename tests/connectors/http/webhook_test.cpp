@@ -21,6 +21,7 @@
 #include "connectors/http/util.h"
 #include "core/metrics.h"
 #include "core/net/test_tls.h"
+#include "harness/hostile_json.h"
 #include "http_test_util.h"
 #include "runtime/memory_iggy.h"
 #include "runtime/source_pipeline.h"
@@ -296,6 +297,73 @@ TEST_F(webhook_test, a_stalled_request_gets_408_and_is_counted_and_not_stored) {
     EXPECT_EQ(acked_messages_.load(), 1u);
     // Counted just after the answer is handed to the connection.
     EXPECT_TRUE(test::wait_until([&] { return counted("accepted") == 1u; }, 5s));
+}
+
+TEST_F(webhook_test, hostile_json_bodies_are_400_and_store_nothing) {
+    // Issue 12: one POST of 200,000 '[' crashed the process; {"k":1}\0garbage was stored.
+    open("max_body_size = 4194304\n");
+    auto_ack();
+    auto inputs = testing::hostile_json_inputs();
+    for (const auto& [name, bytes] : inputs) {
+        auto r = post("/", bytes);
+        ASSERT_TRUE(r) << name;
+        EXPECT_EQ(r->status, 400) << name << ": " << r->body;
+        EXPECT_NE(r->body.find("invalid JSON: "), std::string::npos) << name << ": " << r->body;
+        auto nd = post("/", bytes, {{"Content-Type", "application/x-ndjson"}});
+        ASSERT_TRUE(nd) << name;
+        EXPECT_EQ(nd->status, 400) << name << ": " << nd->body;
+    }
+    auto deep = post("/", testing::deep_arrays());
+    ASSERT_TRUE(deep);
+    EXPECT_NE(deep->body.find("JSON nested deeper than 128 levels at byte 128"), std::string::npos)
+        << deep->body;
+    auto nul = post("/", std::string("{\"k\":1}\0garbage", 16));
+    ASSERT_TRUE(nul);
+    EXPECT_NE(nul->body.find("data after the JSON value at byte 7"), std::string::npos)
+        << nul->body;
+    // The server is still up, and only the good request reached a batch.
+    auto good = post("/", R"({"good": 1})");
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->status, 200);
+    EXPECT_EQ(acked_messages_.load(), 1u);
+    EXPECT_EQ(counted("bad_json"), 2 * inputs.size() + 2);
+}
+
+TEST_F(webhook_test, transfer_codings_other_than_chunked_are_501_content_codings_415) {
+    open("");
+    auto_ack();
+    const std::string head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    const std::string chunked_body = "7\r\n{\"a\":1}\r\n0\r\n\r\n";
+    // Beast decodes the chunks and would hand the handler the bytes still gzipped.
+    std::string a = stall(port_, head + "Transfer-Encoding: gzip, chunked\r\n\r\n" + chunked_body);
+    EXPECT_EQ(a.rfind("HTTP/1.1 501", 0), 0u) << a;
+    EXPECT_NE(a.find("Transfer-Encoding 'gzip' is not implemented"), std::string::npos) << a;
+    // "gzip" alone would be framed as no body and the rest read as the next request.
+    std::string b = stall(port_, head + "Transfer-Encoding: gzip\r\n\r\n{\"a\":1}");
+    EXPECT_EQ(b.rfind("HTTP/1.1 501", 0), 0u) << b;
+    // Over two fields.
+    std::string c = stall(port_, head + "Transfer-Encoding: GZIP\r\nTransfer-Encoding: chunked" +
+                                     "\r\n\r\n" + chunked_body);
+    EXPECT_EQ(c.rfind("HTTP/1.1 501", 0), 0u) << c;
+    // A content coding is refused before the body is read.
+    auto d = post("/", std::string("\x1f\x8b\x08\x00 not really gzip", 20),
+                  {{"Content-Encoding", "gzip"}});
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->status, 415) << d->body;
+    EXPECT_EQ(d->header("Accept-Encoding"), "identity");
+    auto e = post("/", R"({"a":2})", {{"Content-Encoding", "identity, br"}});
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->status, 415) << e->body;
+    EXPECT_EQ(acked_messages_.load(), 0u);
+    EXPECT_EQ(counted("unsupported_coding"), 5u);
+    // chunked alone and identity are fine, and the server is still up.
+    std::string ok_chunked = stall(
+        port_, head + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + chunked_body);
+    EXPECT_EQ(ok_chunked.rfind("HTTP/1.1 200", 0), 0u) << ok_chunked;
+    auto f = post("/", R"({"a":3})", {{"Content-Encoding", "identity"}});
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->status, 200) << f->body;
+    EXPECT_EQ(acked_messages_.load(), 2u);
 }
 
 TEST_F(webhook_test, bearer_and_basic_auth) {

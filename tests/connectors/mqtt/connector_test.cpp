@@ -14,6 +14,7 @@
 #include "config/validate.h"
 #include "connectors/mqtt/client.h"
 #include "connectors/mqtt/mqtt.h"
+#include "harness/hostile_json.h"
 #include "mosquitto_fixture.h"
 #include "runtime/spec_values.h"
 
@@ -371,6 +372,41 @@ TEST(mqtt_connectors, sink_fills_the_topic_template_and_properties) {
               (std::vector<std::pair<std::string, std::string>>{
                   {"device_id", "d2"}, {"tenant", "acme"}, {"prio", "5"}}));
     EXPECT_EQ(got[2].topic, "devices/42/commands/104");
+}
+
+TEST(mqtt_connectors, sink_rejects_hostile_json_in_the_topic_field_lookup) {
+    // Issue 12: the topic template's field lookup parsed 200,000 '[' recursively and crashed.
+    TRIB_START_PEER(broker, test::mosquitto_spec());
+    auto sub = test_client(broker->port(), "watcher");
+    ASSERT_TRUE(sub->subscribe({{"devices/#", {1}}}, 5s));
+    sink_rig rig;
+    auto st = rig.open("urls = [\"" + url(broker->port()) +
+                       "\"]\ntopic = \"devices/{device_id}\"\nqos = 1\n");
+    ASSERT_TRUE(st) << st.error().message();
+    auto inputs = testing::hostile_json_inputs();
+    std::vector<std::pair<std::string, std::vector<header>>> items;
+    items.push_back({"{\"device_id\":\"first\"}", {}});
+    for (const auto& [name, bytes] : inputs)
+        items.push_back({bytes, {}});
+    items.push_back({"{\"device_id\":\"last\"}", {}});
+    auto batch = make_batch(items);
+    sink_batch sb{"iot", "commands", 1, "json", &batch};
+    auto r = rig.snk->write(sb);
+    ASSERT_TRUE(r) << r.error().message();
+    ASSERT_EQ(r->rejected.size(), inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_EQ(r->rejected[i].index, i + 1) << inputs[i].first;
+        EXPECT_EQ(r->rejected[i].err.retry(), retry_class::fatal) << inputs[i].first;
+        EXPECT_NE(r->rejected[i].err.message().find("is not JSON: "), std::string::npos)
+            << inputs[i].first << ": " << r->rejected[i].err.message();
+    }
+    std::vector<mqtt::message> got;
+    auto deadline = clock::now() + 5s;
+    while (got.size() < 2 && clock::now() < deadline)
+        sub->receive(got, 10, 100ms);
+    ASSERT_EQ(got.size(), 2u);
+    EXPECT_EQ(got[0].topic, "devices/first");
+    EXPECT_EQ(got[1].topic, "devices/last");
 }
 
 TEST(mqtt_connectors, sink_batch_survives_a_broker_restart) {

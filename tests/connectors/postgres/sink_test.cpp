@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "connectors/postgres/errors.h"
+#include "harness/hostile_json.h"
 #include "pg_fixture.h"
 
 namespace trib::connectors::postgres {
@@ -224,6 +225,32 @@ TEST_F(sink_test, mapped_upsert_by_key_keeps_the_last_change_and_replays_idempot
         EXPECT_EQ(client()->value("SELECT count(*) FROM users"), "3");
         EXPECT_EQ(client()->value("SELECT name FROM users WHERE id = 1"), "ann2");
     }
+}
+
+TEST_F(sink_test, hostile_json_is_rejected_alone_and_the_good_rows_are_written) {
+    // Issue 12: 200,000 '[' crashed the recursive parse of the mapped modes.
+    ASSERT_EQ(client()->exec("CREATE TABLE hostile (id int PRIMARY KEY, doc jsonb)"), "");
+    auto o = base_options("hostile");
+    o.mode = sink_mode::mapped;
+    o.upsert = upsert_mode::key;
+    postgres_sink s(o);
+    ASSERT_TRUE(s.open(ctx_).has_value());
+    auto inputs = testing::hostile_json_inputs();
+    std::vector<std::string> payloads{R"({"id":1,"doc":{"a":[1]}})"};
+    for (const auto& [name, bytes] : inputs)
+        payloads.push_back(bytes);
+    // The deepest accepted document reaches the jsonb column intact.
+    payloads.push_back("{\"id\":2,\"doc\":" + testing::deep_arrays(127) + "}");
+    auto b = make_batch(payloads);
+    auto r = s.write(view(b));
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    ASSERT_EQ(r->rejected.size(), inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        EXPECT_EQ(r->rejected[i].index, i + 1) << inputs[i].first;
+        EXPECT_EQ(r->rejected[i].err.retry(), retry_class::fatal) << inputs[i].first;
+    }
+    EXPECT_EQ(client()->value("SELECT count(*) FROM hostile"), "2");
+    EXPECT_EQ(client()->value("SELECT jsonb_typeof(doc) FROM hostile WHERE id = 2"), "array");
 }
 
 TEST_F(sink_test, mapped_debezium_envelope_applies_creates_updates_deletes_and_key_changes) {
