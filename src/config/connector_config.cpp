@@ -12,6 +12,7 @@
 #include "config/node.h"
 #include "config/units.h"
 #include "config/validate.h"
+#include "core/parse_number.h"
 
 namespace trib::config {
 
@@ -270,15 +271,11 @@ node infer_env_value(std::string_view text) {
     if (lower == "false")
         return node::make_bool(false);
     if (!s.empty()) {
-        std::string t(s);
-        char* end = nullptr;
-        errno = 0;
-        long long iv = std::strtoll(t.c_str(), &end, 10);
-        if (end && *end == '\0' && errno == 0)
-            return node::make_int(iv);
-        double dv = std::strtod(t.c_str(), &end);
-        if (end && *end == '\0')
-            return node::make_number(dv);
+        const std::string_view t = s.starts_with('+') ? s.substr(1) : s;  // TOML allows +1
+        if (auto iv = parse_i64(t))
+            return node::make_int(*iv);
+        if (auto dv = parse_double(t))
+            return node::make_number(*dv);
     }
     return node::make_string(std::string(s));
 }

@@ -14,6 +14,7 @@
 #include "config/problems.h"
 #include "config/spec.h"
 #include "config/units.h"
+#include "core/parse_number.h"
 
 extern char** environ;
 
@@ -627,7 +628,8 @@ bool read_number(std::string_view& s, double& value, bool& integral, std::uint64
         return false;
     if (int_end == 0 && i <= 1)
         return false;
-    value = std::strtod(std::string(s.substr(0, i)).c_str(), nullptr);
+    // Digits with an optional fraction (checked above): always a finite double.
+    value = parse_double(s.substr(0, i)).value_or(0);
     if (overflow && integral)
         return false;
     s.remove_prefix(i);

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "config/units.h"
+#include "core/parse_number.h"
 
 namespace trib::config {
 namespace {
@@ -686,20 +687,19 @@ std::string_view strip_quotes(std::string_view s) {
 node scalar_from_env(opt_type t, std::string_view text) {
     switch (t) {
         case opt_type::integer: {
-            std::string s(trim_ws(text));
-            errno = 0;
-            char* end = nullptr;
-            long long v = std::strtoll(s.c_str(), &end, 10);
-            if (!s.empty() && end && *end == '\0' && errno == 0)
-                return node::make_int(v);
+            std::string_view s = trim_ws(text);
+            if (s.starts_with('+'))
+                s.remove_prefix(1);  // TOML allows +1
+            if (auto v = parse_i64(s))
+                return node::make_int(*v);
             break;
         }
         case opt_type::number: {
-            std::string s(trim_ws(text));
-            char* end = nullptr;
-            double v = std::strtod(s.c_str(), &end);
-            if (!s.empty() && end && *end == '\0')
-                return node::make_number(v);
+            std::string_view s = trim_ws(text);
+            if (s.starts_with('+'))
+                s.remove_prefix(1);
+            if (auto v = parse_double(s))
+                return node::make_number(*v);
             break;
         }
         case opt_type::boolean: {
@@ -797,8 +797,8 @@ struct env_applier {
                                 ++n;
                             if (n == 0 || n > 6 || n >= rest.size() || rest[n] != '_')
                                 continue;
-                            indexes.insert(static_cast<std::size_t>(
-                                std::stoul(std::string(rest.substr(0, n)))));
+                            if (auto idx = parse_u32(rest.substr(0, n)))
+                                indexes.insert(*idx);
                         }
                     }
                     if (indexes.empty())

@@ -93,13 +93,20 @@ status write_file_atomic(const std::filesystem::path& path, std::string_view dat
     return ok();
 }
 
-result<std::string> read_file(const std::filesystem::path& path) {
+result<std::string> read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
     fd_guard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0)
         return sys_error("open", path, errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
         return sys_error("stat", path, errno);
+    auto too_big = [&](std::uint64_t n) {
+        return fail(errc::resource_exhausted,
+                    fmt::format("{} has at least {} bytes, more than the {} allowed", path.string(),
+                                n, max_bytes));
+    };
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes)
+        return too_big(static_cast<std::uint64_t>(st.st_size));
     std::string out;
     out.reserve(static_cast<std::size_t>(st.st_size));
     char buf[64 * 1024];
@@ -112,6 +119,8 @@ result<std::string> read_file(const std::filesystem::path& path) {
         }
         if (n == 0)
             break;
+        if (out.size() + static_cast<std::size_t>(n) > max_bytes)
+            return too_big(out.size() + static_cast<std::size_t>(n));  // it grew while we read
         out.append(buf, static_cast<std::size_t>(n));
     }
     return out;

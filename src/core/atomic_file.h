@@ -3,6 +3,7 @@
 // content of the file or the new one, never a mix or a partial file. Used for the embedded
 // server's metadata and for connector state.
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -27,8 +28,10 @@ enum class file_sync : unsigned char {
 [[nodiscard]] status write_file_atomic(const std::filesystem::path& path, std::string_view data,
                                        file_sync sync = file_sync::durable, unsigned mode = 0600);
 
-/// Reads a whole file. A missing file is `errc::not_found`; other failures are `errc::io_error`.
-[[nodiscard]] result<std::string> read_file(const std::filesystem::path& path);
+/// Reads a whole file. A missing file is `errc::not_found`; a file larger than `max_bytes` is
+/// `errc::resource_exhausted` (nothing is allocated for it); other failures are `errc::io_error`.
+[[nodiscard]] result<std::string> read_file(const std::filesystem::path& path,
+                                            std::uint64_t max_bytes = UINT64_MAX);
 
 /// fsyncs a directory, so that entries created, renamed or removed in it are durable.
 [[nodiscard]] status fsync_directory(const std::filesystem::path& dir);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "config/docs.h"
+#include "core/parse_number.h"
 #include "http/json.h"
 #include "http/server.h"
 #include "runtime/host.h"
@@ -45,9 +46,9 @@ cpu_sample sample_cpu() {
             std::uint64_t stime = 0;
             for (int i = 3; i <= 15 && in >> field; ++i) {
                 if (i == 14)
-                    utime = std::stoull(field);
+                    utime = parse_u64(field).value_or(0);
                 if (i == 15)
-                    stime = std::stoull(field);
+                    stime = parse_u64(field).value_or(0);
             }
             s.process_s =
                 static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));

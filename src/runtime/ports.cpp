@@ -1,5 +1,7 @@
 #include "runtime/ports.h"
 
+#include <fmt/format.h>
+
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
@@ -42,16 +44,22 @@ std::string file_state_store::path_of(std::string_view key) const {
 }
 
 result<std::optional<std::string>> file_state_store::load(std::string_view key) {
-    auto r = read_file(path_of(key));
+    auto r = read_file(path_of(key), k_max_state_bytes);
     if (!r) {
         if (r.error().code() == errc::not_found)
             return std::optional<std::string>();
+        if (r.error().code() == errc::resource_exhausted)
+            return fail(errc::data_loss, "source state " + r.error().message());
         return r.error();
     }
     return std::optional<std::string>(std::move(*r));
 }
 
 status file_state_store::save(std::string_view key, std::string_view state) {
+    if (state.size() > k_max_state_bytes) {
+        return fail(errc::internal, fmt::format("source state of {} has {} bytes, more than {}",
+                                                key, state.size(), k_max_state_bytes));
+    }
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec)

@@ -92,10 +92,18 @@ class iggy_port {
                                                     std::uint32_t partitions) = 0;
 };
 
+/// A source state larger than this is refused by the file state store, on save and on load (a
+/// state is a position: a few hundred bytes; a larger file is not one we wrote).
+inline constexpr std::uint64_t k_max_state_bytes = 16u << 20;
+
 /// Where sources keep their position between runs.
 class state_store {
   public:
     virtual ~state_store() = default;
+    /// Where the state of `key` is kept, for error messages (the file's path).
+    virtual std::string where(std::string_view key) const {
+        return "the saved state of " + std::string(key);
+    }
     /// The last saved state of `key`, or nullopt if none was ever saved.
     [[nodiscard]] virtual result<std::optional<std::string>> load(std::string_view key) = 0;
     /// Replaces the state of `key` atomically and durably.
@@ -109,6 +117,7 @@ class file_state_store final : public state_store {
     explicit file_state_store(std::string dir) : dir_(std::move(dir)) {}
     result<std::optional<std::string>> load(std::string_view key) override;
     status save(std::string_view key, std::string_view state) override;
+    std::string where(std::string_view key) const override { return path_of(key); }
     std::string path_of(std::string_view key) const;
 
   private:

@@ -58,6 +58,14 @@ status source_pipeline::start() {
     if (auto st = source_->open(ctx_, loaded->value_or(std::string())); !st) {
         source_->close();
         source_.reset();
+        if (st.error().code() == errc::data_loss && loaded->has_value()) {
+            // A corrupt position is not replaced by a guess (the beginning would send it all
+            // again, the end would skip data): a person decides.
+            return st.error().wrap(
+                "refusing to start: the saved state " + state_.where(s_.key) +
+                " is unusable (fix it, or remove it to start from the configured start "
+                "position)");
+        }
         return st.error().wrap("open");
     }
     auto abort = [&](error e) -> status {

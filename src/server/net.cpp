@@ -22,6 +22,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/parse_number.h"
 #include "iggy/wire/header.h"
 #include "server/broker.h"
 #include "server/server.h"
@@ -53,18 +54,12 @@ result<std::pair<std::string, std::uint16_t>> split_address(const std::string& a
         host = address.substr(0, colon);
         port = address.substr(colon + 1);
     }
-    unsigned long p = 0;
-    try {
-        std::size_t used = 0;
-        p = std::stoul(port, &used);
-        if (used != port.size() || p > 65535)
-            throw std::out_of_range("port");
-    } catch (const std::exception&) {
+    const auto p = parse_u16(port);
+    if (!p)
         return fail(errc::invalid_argument, "bad port in address '" + address + "'");
-    }
     if (host.empty())
         host = "0.0.0.0";
-    return std::pair{host, static_cast<std::uint16_t>(p)};
+    return std::pair{host, *p};
 }
 
 /// Many idle topics keep two files open per partition: use the hard limit.

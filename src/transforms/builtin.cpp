@@ -15,6 +15,7 @@
 #include "codecs/json_dom.h"
 #include "config/node.h"
 #include "config/units.h"
+#include "core/parse_number.h"
 #include "transforms/transform.h"
 
 namespace trib::transforms {
@@ -734,11 +735,8 @@ class filter final : public transform {
                 if (codecs::is_end(it, cur->MemberEnd()))
                     return nullptr;
                 cur = &it->value;
-            } else if (cur->IsArray() && !seg.empty() &&
-                       std::all_of(seg.begin(), seg.end(),
-                                   [](char c) { return c >= '0' && c <= '9'; }) &&
-                       seg.size() < 10) {
-                std::size_t idx = std::stoul(seg);
+            } else if (auto index = parse_u32(seg); cur->IsArray() && index) {
+                const std::uint32_t idx = *index;
                 if (idx >= cur->Size())
                     return nullptr;
                 cur = &(*cur)[static_cast<rapidjson::SizeType>(idx)];

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "harness/peer.h"
@@ -329,6 +330,23 @@ TEST(file_state_store, round_trips_and_replaces_atomically) {
     // Keys are turned into safe file names.
     EXPECT_EQ(std::filesystem::path(s.path_of("../evil key")).filename(),
               "source_.._evil_key.state");
+}
+
+TEST(file_state_store, refuses_a_state_file_larger_than_a_state_can_be) {
+    test::temp_dir dir("trib-state");
+    file_state_store s(dir.path().string());
+    {
+        // Sparse: no disk and, if it were read, an allocation of 1 GiB.
+        std::ofstream f(s.path_of("big"), std::ios::binary);
+        f.seekp((1ll << 30) - 1);
+        f << 'x';
+    }
+    auto r = s.load("big");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::data_loss);
+    EXPECT_NE(r.error().message().find(s.path_of("big")), std::string::npos) << r.error().message();
+    EXPECT_FALSE(s.save("big", std::string(k_max_state_bytes + 1, 'x')));
+    EXPECT_EQ(s.where("big"), s.path_of("big"));
 }
 
 }  // namespace

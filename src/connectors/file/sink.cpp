@@ -1,6 +1,6 @@
 // The file sink: JSON lines (or raw lines), one write and one fdatasync per batch, rotation by
-// size and time, a torn last line cut off at open, and an idempotent mode keyed by the Iggy
-// offset of each line.
+// size and time, a torn last line of its own cut off at open (anybody else's kept), and an
+// idempotent mode keyed by the Iggy offset and timestamp of each line.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,14 +16,34 @@
 #include <tuple>
 
 #include "connectors/file/file.h"
+#include "connectors/file/state.h"
 #include "core/atomic_file.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
+#include "core/metrics.h"
+#include "core/parse_number.h"
 
 namespace trib::connectors {
 namespace {
 
 using clock = std::chrono::steady_clock;
+
+/// The highest `<path>.<N>` suffix the sink takes as one of its own rotated files (one rotation a
+/// second for 31 years); a larger or unparsable number beside the file is someone else's name.
+constexpr std::uint64_t k_max_rotation = 999'999'999;
+/// Idempotent mode saves its marks with a checkpoint of the current file (`<path>.offsets`) after
+/// this many bytes: a start-up after a crash scans at most this much of the file (plus a batch).
+constexpr std::uint64_t k_checkpoint_bytes = 64u << 20;
+/// The sidecar has one line per partition ever written: far below this.
+constexpr std::uint64_t k_max_sidecar_bytes = 64u << 20;
+/// A last line without newline longer than this is not a torn write of ours (we do not look for
+/// its start further back).
+constexpr std::uint64_t k_max_torn_scan = 64u << 20;
+/// Of each line scanned at start-up only its first bytes are kept (the key is at its start).
+constexpr std::size_t k_max_key_bytes = 4096;
+
+using file_detail::mark;
+using file_detail::mark_map;
 
 std::string errno_text(int e) {
     return std::strerror(e);
@@ -104,94 +124,6 @@ void append_header_value(std::string& out, const header& h) {
     }
 }
 
-/// (stream, topic, partition) -> highest offset written.
-using offset_map = std::map<std::tuple<std::string, std::string, std::uint32_t>, std::uint64_t>;
-
-/// Reads a JSON string starting at s[i] == '"'; advances i past it.
-std::optional<std::string> read_string(std::string_view s, std::size_t& i) {
-    if (i >= s.size() || s[i] != '"')
-        return std::nullopt;
-    std::string out;
-    for (++i; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '"') {
-            ++i;
-            return out;
-        }
-        if (c != '\\') {
-            out.push_back(c);
-            continue;
-        }
-        if (++i >= s.size())
-            return std::nullopt;
-        switch (s[i]) {
-            case 'n':
-                out.push_back('\n');
-                break;
-            case 'r':
-                out.push_back('\r');
-                break;
-            case 't':
-                out.push_back('\t');
-                break;
-            case 'u': {
-                if (i + 4 >= s.size())
-                    return std::nullopt;
-                const auto v = std::stoul(std::string(s.substr(i + 1, 4)), nullptr, 16);
-                out.push_back(static_cast<char>(v));  // we only escape control bytes this way
-                i += 4;
-                break;
-            }
-            default:
-                out.push_back(s[i]);
-        }
-    }
-    return std::nullopt;
-}
-
-std::optional<std::uint64_t> read_number(std::string_view s, std::size_t& i) {
-    std::uint64_t v = 0;
-    const std::size_t start = i;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9')
-        v = v * 10 + static_cast<std::uint64_t>(s[i++] - '0');
-    if (i == start)
-        return std::nullopt;
-    return v;
-}
-
-bool expect(std::string_view s, std::size_t& i, std::string_view lit) {
-    if (s.substr(i, lit.size()) != lit)
-        return false;
-    i += lit.size();
-    return true;
-}
-
-/// Parses the fixed prefix the sink writes in idempotent mode:
-/// {"stream":"..","topic":"..","partition":N,"offset":N
-bool parse_prefix(std::string_view line, std::string& stream, std::string& topic,
-                  std::uint32_t& partition, std::uint64_t& offset) {
-    std::size_t i = 0;
-    if (!expect(line, i, "{\"stream\":"))
-        return false;
-    auto st = read_string(line, i);
-    if (!st || !expect(line, i, ",\"topic\":"))
-        return false;
-    auto tp = read_string(line, i);
-    if (!tp || !expect(line, i, ",\"partition\":"))
-        return false;
-    auto p = read_number(line, i);
-    if (!p || !expect(line, i, ",\"offset\":"))
-        return false;
-    auto o = read_number(line, i);
-    if (!o)
-        return false;
-    stream = std::move(*st);
-    topic = std::move(*tp);
-    partition = static_cast<std::uint32_t>(*p);
-    offset = *o;
-    return true;
-}
-
 class file_sink final : public sink {
   public:
     struct options {
@@ -213,6 +145,14 @@ class file_sink final : public sink {
     status open(connector_context& ctx) override {
         key_ = ctx.key;
         close();
+        marks_loaded_ = false;
+        if (ctx.metrics != nullptr) {
+            m_resets_ = &ctx.metrics->counter(
+                "trib_file_sink_offset_resets_total",
+                "Times the idempotent file sink saw a partition's offsets go backwards with newer "
+                "messages (the topic was purged or recreated) and wrote them.",
+                {{"connector", key_}});
+        }
         const auto p = std::filesystem::path(o_.path);
         std::error_code ec;
         if (p.has_parent_path())
@@ -223,8 +163,14 @@ class file_sink final : public sink {
         TRIB_TRY(open_file());
         TRIB_TRY(repair_tail());
         next_rotation_ = next_rotation_number();
-        if (o_.idempotent)
-            TRIB_TRY(recover_offsets());
+        if (o_.idempotent) {
+            auto st = recover_offsets();
+            if (!st) {
+                close();  // saves nothing: the sidecar stays as it is for a person to look at
+                return st;
+            }
+            marks_loaded_ = true;
+        }
         return ok();
     }
 
@@ -236,19 +182,29 @@ class file_sink final : public sink {
         const auto& msgs = b.messages->messages;
         const bool json_payload = b.schema == "json";
         const bool text_payload = b.schema == "text";
-        // Idempotent mode: the highest offset of this partition already in the file set.
-        std::optional<std::uint64_t> prev_high;
-        std::optional<std::uint64_t> new_high;
+        // Idempotent mode: the last line already in the file set for this partition.
+        std::optional<mark> last;
         const auto key = std::make_tuple(std::string(b.stream), std::string(b.topic), b.partition);
         if (o_.idempotent) {
             auto it = offsets_.find(key);
             if (it != offsets_.end())
-                prev_high = it->second;
+                last = it->second;
         }
+        std::optional<std::uint64_t> reset_from;  // first offset of a purged partition's restart
+        std::string why;
         for (std::size_t i = 0; i < msgs.size(); ++i) {
             const auto& m = msgs[i];
-            if (prev_high && m.offset <= *prev_high)
-                continue;  // already written: a replay
+            if (last && m.offset <= last->offset) {
+                // At or below the mark: a replay of what is in the file, unless the message is
+                // newer than the mark's (Iggy's append time only grows within a partition): then
+                // the partition was purged or recreated and its offsets started again. Those
+                // messages are new and are written (a clock stepped back could at worst write a
+                // replay twice, never skip a new message).
+                if (last->timestamp == UINT64_MAX || m.timestamp_us <= last->timestamp)
+                    continue;
+                if (!reset_from)
+                    reset_from = m.offset;
+            }
             if (o_.raw_format) {
                 buf_.append(m.payload);
                 buf_.push_back('\n');
@@ -266,11 +222,13 @@ class file_sink final : public sink {
                 append_line(b, m, json_payload, text_payload);
             }
             if (o_.idempotent)
-                new_high = std::max(new_high.value_or(0), m.offset);
+                last = mark{m.offset, m.timestamp_us};
         }
         if (buf_.empty())
             return out;
         TRIB_TRY(maybe_rotate(buf_.size()));
+        if (need_newline_)
+            buf_.insert(buf_.begin(), '\n');  // after somebody else's last line without one
         const std::uint64_t before = size_;
         std::size_t done = 0;
         while (done < buf_.size()) {
@@ -288,19 +246,38 @@ class file_sink final : public sink {
             done += static_cast<std::size_t>(n);
         }
         size_ = before + buf_.size();
+        need_newline_ = false;
         if (o_.fsync && ::fdatasync(fd_) != 0) {
             return error(errc::io_error, retry_class::retryable,
                          "fdatasync " + o_.path + ": " + errno_text(errno));
         }
-        if (new_high)
-            offsets_[key] = std::max(*new_high, prev_high.value_or(0));
+        if (reset_from) {
+            if (m_resets_ != nullptr)
+                m_resets_->inc();
+            spdlog::warn(
+                "file sink {}: {}/{} partition {}: offsets went back from {} to {} with newer "
+                "messages (the topic was purged or recreated); writing them",
+                key_, b.stream, b.topic, b.partition, offsets_[key].offset, *reset_from);
+        }
+        if (o_.idempotent && last) {
+            offsets_[key] = *last;
+            if (size_ - checkpoint_size_ >= k_checkpoint_bytes) {
+                // Bounds what the next start-up scans; a failure only makes that scan longer.
+                if (auto st = save_checkpoint(); !st)
+                    spdlog::warn("file sink {}: {}", key_, st.error().message());
+            }
+        }
         return out;
     }
 
     void close() override {
         if (fd_ >= 0) {
-            if (o_.fsync)
+            if (o_.idempotent) {
+                if (auto st = save_checkpoint(); !st)
+                    spdlog::warn("file sink {}: {}", key_, st.error().message());
+            } else if (o_.fsync) {
                 (void)::fdatasync(fd_);
+            }
             ::close(fd_);
         }
         fd_ = -1;
@@ -317,11 +294,18 @@ class file_sink final : public sink {
         if (::fstat(fd_, &st) != 0)
             return fail(errc::io_error, "stat " + o_.path);
         size_ = static_cast<std::uint64_t>(st.st_size);
+        dev_ = static_cast<std::uint64_t>(st.st_dev);
+        ino_ = static_cast<std::uint64_t>(st.st_ino);
+        checkpoint_size_ = 0;
+        checkpoint_valid_ = false;
+        need_newline_ = false;
         opened_at_ = clock::now();
         return ok();
     }
 
-    /// Cuts off a last line without its newline (a write interrupted by a crash).
+    /// A last line without its newline: cut off when it is a write of ours torn by a crash
+    /// (its messages were not acknowledged and come again), kept otherwise (somebody else's
+    /// text, or a file that was never ours); the next line then starts on a new line.
     status repair_tail() {
         if (size_ == 0)
             return ok();
@@ -330,9 +314,8 @@ class file_sink final : public sink {
             return fail(errc::io_error, "opening " + o_.path + ": " + errno_text(errno));
         std::uint64_t end = size_;
         std::string chunk;
-        std::uint64_t keep = 0;
-        bool found = false;
-        while (end > 0 && !found) {
+        std::optional<std::uint64_t> tail_at;  // offset after the last newline
+        while (end > 0 && !tail_at && size_ - end < k_max_torn_scan) {
             const std::uint64_t n = std::min<std::uint64_t>(end, 64 * 1024);
             chunk.resize(n);
             if (::pread(rfd, chunk.data(), n, static_cast<off_t>(end - n)) !=
@@ -341,87 +324,170 @@ class file_sink final : public sink {
                 return fail(errc::io_error, "reading " + o_.path);
             }
             const auto nl = chunk.rfind('\n');
-            if (nl != std::string::npos) {
-                keep = end - n + nl + 1;
-                found = true;
-            }
+            if (nl != std::string::npos)
+                tail_at = end - n + nl + 1;
             end -= n;
         }
-        ::close(rfd);
-        if (keep == size_)
+        if (!tail_at && end == 0)
+            tail_at = 0;  // no newline at all: the whole file is one line
+        if (tail_at && *tail_at == size_) {
+            ::close(rfd);
             return ok();
+        }
+        bool ours = false;
+        if (tail_at && !o_.raw_format) {
+            const std::uint64_t n = std::min<std::uint64_t>(size_ - *tail_at, 4096);
+            chunk.resize(n);
+            if (::pread(rfd, chunk.data(), n, static_cast<off_t>(*tail_at)) !=
+                static_cast<ssize_t>(n)) {
+                ::close(rfd);
+                return fail(errc::io_error, "reading " + o_.path);
+            }
+            // Either shape: include_metadata may have changed since the line was written.
+            ours = file_detail::is_our_torn_line(chunk, true) ||
+                   file_detail::is_our_torn_line(chunk, false);
+        }
+        ::close(rfd);
+        if (!ours) {
+            spdlog::warn(
+                "file sink {}: {} ends with {}{} bytes without a newline that this sink did not "
+                "write; keeping them, the next line starts on a new line",
+                key_, o_.path, tail_at ? "" : "more than ",
+                tail_at ? size_ - *tail_at : k_max_torn_scan);
+            need_newline_ = true;
+            return ok();
+        }
         spdlog::warn(
             "file sink {}: cutting off {} bytes of an incomplete last line in {} (written "
             "before a crash; its messages are delivered again)",
-            key_, size_ - keep, o_.path);
-        if (::ftruncate(fd_, static_cast<off_t>(keep)) != 0) {
+            key_, size_ - *tail_at, o_.path);
+        if (::ftruncate(fd_, static_cast<off_t>(*tail_at)) != 0) {
             return fail(errc::io_error, "truncating " + o_.path + ": " + errno_text(errno));
         }
-        size_ = keep;
+        size_ = *tail_at;
         return ok();
     }
 
     std::string offsets_path() const { return o_.path + ".offsets"; }
 
+    /// The marks: from `<path>.offsets` (all rotated files, and the current file up to its
+    /// checkpoint), then from the current file's lines after the checkpoint, read in pieces
+    /// (memory does not grow with the file; a crash leaves at most k_checkpoint_bytes to read).
     status recover_offsets() {
         offsets_.clear();
-        // Offsets of rotated files, saved at each rotation.
-        auto saved = read_file(offsets_path());
+        std::uint64_t scan_from = 0;
+        auto saved = read_file(offsets_path(), k_max_sidecar_bytes);
         if (saved) {
-            std::size_t pos = 0;
-            const std::string& s = *saved;
-            while (pos < s.size()) {
-                auto nl = s.find('\n', pos);
-                if (nl == std::string::npos)
-                    nl = s.size();
-                std::string line = s.substr(pos, nl - pos);
-                pos = nl + 1;
-                std::string st;
-                std::string tp;
-                std::uint32_t p = 0;
-                std::uint64_t o = 0;
-                if (parse_prefix(line, st, tp, p, o))
-                    note(st, tp, p, o);
+            auto sc = file_detail::decode_sidecar(*saved);
+            if (!sc) {
+                return fail(
+                    errc::data_loss,
+                    "idempotent state " + offsets_path() + " is corrupt (" + sc.error().message() +
+                        "); refusing to start rather than guess which offsets were "
+                        "written. Fix it, or move it away to rebuild it from " +
+                        o_.path + " alone (messages of rotated files may then be written again)");
             }
+            offsets_ = std::move(sc->marks);
+            if (sc->current) {
+                if (sc->current->dev == dev_ && sc->current->ino == ino_ &&
+                    sc->current->size <= size_) {
+                    scan_from = sc->current->size;
+                    checkpoint_size_ = scan_from;
+                    checkpoint_valid_ = true;
+                } else {
+                    spdlog::warn(
+                        "file sink {}: {} is not the file {} was saved for (replaced or cut "
+                        "short); reading all of it",
+                        key_, o_.path, offsets_path());
+                }
+            }
+        } else if (saved.error().code() == errc::resource_exhausted) {
+            return fail(errc::data_loss,
+                        "idempotent state " + saved.error().message() + "; refusing to start");
         } else if (saved.error().code() != errc::not_found) {
             return saved.error();
         }
-        // And the current file's lines.
-        auto cur = read_file(o_.path);
-        if (!cur)
-            return cur.error();
-        std::size_t pos = 0;
-        const std::string& s = *cur;
-        while (pos < s.size()) {
-            auto nl = s.find('\n', pos);
-            if (nl == std::string::npos)
-                break;
-            std::string st;
-            std::string tp;
-            std::uint32_t p = 0;
-            std::uint64_t o = 0;
-            if (parse_prefix(std::string_view(s).substr(pos, nl - pos), st, tp, p, o)) {
-                note(st, tp, p, o);
-            }
-            pos = nl + 1;
-        }
+        TRIB_TRY(scan_current(scan_from));
         if (!offsets_.empty()) {
             spdlog::info(
                 "file sink {}: idempotent mode: resuming after the offsets of {} "
-                "partition(s) already in {}",
-                key_, offsets_.size(), o_.path);
+                "partition(s) already in {} (read {} bytes of it)",
+                key_, offsets_.size(), o_.path, size_ - scan_from);
         }
+        marks_loaded_ = true;
+        return save_checkpoint();  // the next start reads nothing of what was read now
+    }
+
+    /// Takes the key of every complete line of the current file from byte `from` on.
+    status scan_current(std::uint64_t from) {
+        if (from >= size_)
+            return ok();
+        const int rfd = ::open(o_.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (rfd < 0)
+            return fail(errc::io_error, "opening " + o_.path + ": " + errno_text(errno));
+        std::string chunk(256 * 1024, '\0');
+        std::string head;  // the first k_max_key_bytes of the line being read
+        file_detail::line_key k;
+        mark* cached = nullptr;  // the mark of the last line's partition (lines come in runs)
+        std::string cached_stream;
+        std::string cached_topic;
+        std::uint32_t cached_partition = 0;
+        std::uint64_t at = from;
+        while (at < size_) {
+            const auto want =
+                static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size_ - at));
+            ssize_t n;
+            do {
+                n = ::pread(rfd, chunk.data(), want, static_cast<off_t>(at));
+            } while (n < 0 && errno == EINTR);
+            if (n <= 0) {
+                const int e = n < 0 ? errno : EIO;
+                ::close(rfd);
+                return fail(errc::io_error, "reading " + o_.path + ": " + errno_text(e));
+            }
+            std::string_view data(chunk.data(), static_cast<std::size_t>(n));
+            at += static_cast<std::uint64_t>(n);
+            while (!data.empty()) {
+                const auto nl = data.find('\n');
+                const auto piece = data.substr(0, nl);
+                if (head.size() < k_max_key_bytes)
+                    head.append(piece.substr(0, k_max_key_bytes - head.size()));
+                if (nl == std::string_view::npos)
+                    break;
+                if (file_detail::parse_line_key(head, k)) {
+                    // The last line of a partition is its mark (offsets restart after a purge).
+                    if (cached == nullptr || k.partition != cached_partition ||
+                        k.stream != cached_stream || k.topic != cached_topic) {
+                        cached = &offsets_[std::make_tuple(k.stream, k.topic, k.partition)];
+                        cached_stream = k.stream;
+                        cached_topic = k.topic;
+                        cached_partition = k.partition;
+                    }
+                    *cached = k.at;
+                }
+                head.clear();
+                data.remove_prefix(nl + 1);
+            }
+        }
+        ::close(rfd);
         return ok();
     }
 
-    void note(const std::string& st, const std::string& tp, std::uint32_t p, std::uint64_t o) {
-        auto key = std::make_tuple(st, tp, p);
-        auto it = offsets_.find(key);
-        if (it == offsets_.end()) {
-            offsets_.emplace(std::move(key), o);
-        } else {
-            it->second = std::max(it->second, o);
-        }
+    /// Saves the marks with a checkpoint of the current file: fdatasync first, so that the
+    /// sidecar never covers bytes a power loss could take back.
+    status save_checkpoint() {
+        if (fd_ < 0 || !marks_loaded_ || (checkpoint_valid_ && checkpoint_size_ == size_))
+            return ok();
+        if (::fdatasync(fd_) != 0)
+            return fail(errc::io_error, "fdatasync " + o_.path + ": " + errno_text(errno));
+        file_detail::sidecar sc;
+        sc.current = file_detail::checkpoint{dev_, ino_, size_};
+        sc.marks = offsets_;
+        TRIB_TRY(write_file_atomic(offsets_path(), file_detail::encode_sidecar(sc),
+                                   file_sync::durable, 0644));
+        checkpoint_size_ = size_;
+        checkpoint_valid_ = true;
+        return ok();
     }
 
     std::uint64_t next_rotation_number() const {
@@ -436,8 +502,16 @@ class file_sink final : public sink {
                 continue;
             const std::string rest = name.substr(base.size());
             if (rest.empty() || rest.find_first_not_of("0123456789") != std::string::npos)
+                continue;  // <path>.offsets and other names of other shapes
+            const auto n = parse_u64(rest);
+            if (!n || *n == 0 || *n > k_max_rotation) {
+                spdlog::warn(
+                    "file sink {}: ignoring {} beside {}: {} is not a rotation number this "
+                    "sink writes (1..{})",
+                    key_, name, o_.path, rest, k_max_rotation);
                 continue;
-            max = std::max<std::uint64_t>(max, std::stoull(rest));
+            }
+            max = std::max<std::uint64_t>(max, *n);
         }
         return max + 1;
     }
@@ -450,30 +524,34 @@ class file_sink final : public sink {
             o_.rotate_interval.count() > 0 && clock::now() - opened_at_ >= o_.rotate_interval;
         if (!by_size && !by_time)
             return ok();
-        if (o_.idempotent) {
-            // Save the offsets first: after the rename the current file no longer holds them.
-            std::string s;
-            for (const auto& [k, off] : offsets_) {
-                s += "{\"stream\":";
-                append_json_string(s, std::get<0>(k));
-                s += ",\"topic\":";
-                append_json_string(s, std::get<1>(k));
-                fmt::format_to(std::back_inserter(s), ",\"partition\":{},\"offset\":{}}}\n",
-                               std::get<2>(k), off);
-            }
-            TRIB_TRY(write_file_atomic(offsets_path(), s, file_sync::durable, 0644));
+        if (next_rotation_ > k_max_rotation) {
+            return error(errc::resource_exhausted, retry_class::fatal,
+                         fmt::format("rotating {}: {} rotated files; move them away", o_.path,
+                                     k_max_rotation));
         }
+        if (o_.idempotent) {
+            // Save the marks first: after the rename the current file no longer holds them.
+            // No checkpoint: the next file is new and read from its start.
+            file_detail::sidecar sc;
+            sc.marks = offsets_;
+            TRIB_TRY(write_file_atomic(offsets_path(), file_detail::encode_sidecar(sc),
+                                       file_sync::durable, 0644));
+        }
+        // Never over a file that appeared since start-up (rename would replace it).
+        std::string to = o_.path + "." + std::to_string(next_rotation_);
+        while (::access(to.c_str(), F_OK) == 0 && next_rotation_ < k_max_rotation)
+            to = o_.path + "." + std::to_string(++next_rotation_);
         if (::fdatasync(fd_) != 0)
             return fail(errc::io_error, "fdatasync " + o_.path);
         ::close(fd_);
         fd_ = -1;
-        const std::string to = o_.path + "." + std::to_string(next_rotation_++);
         if (::rename(o_.path.c_str(), to.c_str()) != 0) {
             const int e = errno;
             TRIB_TRY(open_file());
             return error(errc::io_error, retry_class::retryable,
                          "rotating " + o_.path + " to " + to + ": " + errno_text(e));
         }
+        ++next_rotation_;
         const auto dir = std::filesystem::path(o_.path).parent_path();
         (void)fsync_directory(dir.empty() ? std::filesystem::path(".") : dir);
         spdlog::info("file sink {}: rotated {} to {}", key_, o_.path, to);
@@ -527,8 +605,15 @@ class file_sink final : public sink {
     int fd_ = -1;
     std::uint64_t size_ = 0;
     clock::time_point opened_at_;
+    std::uint64_t dev_ = 0;  // the current file's identity, for the checkpoint
+    std::uint64_t ino_ = 0;
+    std::uint64_t checkpoint_size_ = 0;  // size_ at the last checkpoint of this file
+    bool checkpoint_valid_ = false;      // the sidecar holds that checkpoint
+    bool marks_loaded_ = false;          // offsets_ is complete: it may be saved
+    bool need_newline_ = false;          // the file ends with somebody else's unterminated line
     std::uint64_t next_rotation_ = 1;
-    offset_map offsets_;
+    mark_map offsets_;
+    trib::counter* m_resets_ = nullptr;
     std::string buf_;
 };
 

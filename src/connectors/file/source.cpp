@@ -13,17 +13,15 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "connectors/file/file.h"
+#include "connectors/file/state.h"
 
 namespace trib::connectors {
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-constexpr std::size_t k_fp_len = 256;
 
 std::uint64_t fnv1a(std::string_view s) {
     std::uint64_t h = 0xcbf29ce484222325ull;
@@ -40,28 +38,12 @@ struct file_id {
     bool operator==(const file_id&) const = default;
 };
 
-/// The persisted position: "v1 <dev> <ino> <offset> <fp_len> <fp>".
-struct position {
-    file_id id;
-    std::uint64_t offset = 0;
-    std::uint64_t fp_len = 0;
-    std::uint64_t fp = 0;
+using position = file_detail::source_position;
+using file_detail::k_fp_len;
 
-    std::string encode() const {
-        return fmt::format("v1 {} {} {} {} {:016x}", id.dev, id.ino, offset, fp_len, fp);
-    }
-    static std::optional<position> decode(std::string_view s) {
-        std::istringstream in{std::string(s)};
-        std::string v;
-        position p;
-        std::string fp_hex;
-        if (!(in >> v >> p.id.dev >> p.id.ino >> p.offset >> p.fp_len >> fp_hex) || v != "v1") {
-            return std::nullopt;
-        }
-        p.fp = std::stoull(fp_hex, nullptr, 16);
-        return p;
-    }
-};
+file_id id_of(const position& p) {
+    return file_id{p.dev, p.ino};
+}
 
 std::string errno_text(int e) {
     return std::strerror(e);
@@ -90,10 +72,10 @@ class file_source final : public source {
         inflight_.clear();
         close_fd();
         if (!state.empty()) {
-            auto p = position::decode(state);
-            if (!p)
-                return fail(errc::data_loss, "unreadable file source state: " + std::string(state));
-            return resume(*p);
+            // A corrupt position is refused, not replaced by "the beginning": that would send
+            // the whole file again (or, with start_position = end, skip lines).
+            TRIB_ASSIGN_OR_RETURN(auto p, file_detail::decode_source_position(state));
+            return resume(p);
         }
         // First start: the file may not exist yet; poll() opens it when it appears.
         if (open_path() && o_.start_at_end) {
@@ -177,7 +159,7 @@ class file_source final : public source {
         struct stat st {};
         if (::stat(o_.path.c_str(), &st) == 0 &&
             file_id{static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino)} ==
-                p.id) {
+                id_of(p)) {
             if (!open_path())
                 return fail(errc::io_error, "cannot open " + o_.path);
             if (static_cast<std::uint64_t>(st.st_size) < p.offset || !fingerprint_matches(p)) {
@@ -200,13 +182,13 @@ class file_source final : public source {
             if (::stat(e.path().c_str(), &s2) != 0 || !S_ISREG(s2.st_mode))
                 continue;
             if (file_id{static_cast<std::uint64_t>(s2.st_dev),
-                        static_cast<std::uint64_t>(s2.st_ino)} != p.id) {
+                        static_cast<std::uint64_t>(s2.st_ino)} != id_of(p)) {
                 continue;
             }
             const int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
             if (fd < 0)
                 break;
-            adopt(fd, p.id);
+            adopt(fd, id_of(p));
             if (static_cast<std::uint64_t>(s2.st_size) < p.offset || !fingerprint_matches(p)) {
                 close_fd();
                 break;
@@ -220,7 +202,7 @@ class file_source final : public source {
         spdlog::warn(
             "file source {}: the file last read ({}, inode {}) is gone; starting {} from "
             "the beginning (lines written to it after the saved position are lost)",
-            key_, o_.path, p.id.ino, o_.path);
+            key_, o_.path, p.ino, o_.path);
         if (open_path())
             set_offset(0);
         return ok();
@@ -295,7 +277,7 @@ class file_source final : public source {
                 }
             }
         }
-        return position{cur_id_, line_start_, fp_len_, fp_};
+        return position{cur_id_.dev, cur_id_.ino, line_start_, fp_len_, fp_};
     }
 
     /// Reads more of the file into pending_; returns the bytes read (0 at the end).

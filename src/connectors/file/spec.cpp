@@ -101,15 +101,25 @@ config::spec file_sink_spec() {
         "payload followed by a newline.\n\n"
         "A batch is written with one write and, with `fsync` (the default), flushed to disk "
         "before the sink reports it written, so the runtime commits Iggy offsets only for "
-        "durable lines. A line left incomplete by a crash is cut off when the sink opens again "
-        "(its message is delivered again).\n\n"
+        "durable lines. A last line without a newline is cut off when the sink opens again only "
+        "if it is the start of a line of this sink's JSON shape (a write torn by a crash, whose "
+        "message is delivered again); anything else there (another program's text, a raw-format "
+        "line) is kept and the next line starts after a newline.\n\n"
         "Rotation: when the file would grow past `max_file_size`, or is older than "
-        "`rotate_interval`, it is renamed to `<path>.<N>` (N = 1, 2, ...) and a new one "
-        "started.\n\n"
+        "`rotate_interval`, it is renamed to `<path>.<N>` (N = 1, 2, ..., never over an "
+        "existing file; names beside it with other or out-of-range suffixes are ignored with a "
+        "warning) and a new one started.\n\n"
         "`idempotent = true` makes replays leave no duplicates: every line carries its stream, "
-        "topic, partition and offset, the sink remembers the highest offset written per "
-        "partition (from the current file when it opens, and from `<path>.offsets`, saved "
-        "atomically at each rotation) and skips messages at or below it.";
+        "topic, partition, offset and Iggy timestamp, the sink remembers the last line written "
+        "per partition and skips messages at or below its offset that are not newer than it. "
+        "Messages at or below it but newer (the topic was purged or recreated, so offsets "
+        "started again) are written, with a warning and the counter "
+        "`trib_file_sink_offset_resets_total`. The marks are kept in `<path>.offsets`, saved "
+        "atomically at each rotation, at close and every 64 MiB written with a checkpoint of "
+        "the current file, so that start-up reads at most the part of the current file written "
+        "after the last checkpoint, in pieces (memory does not grow with the file). A corrupt "
+        "`<path>.offsets` stops the sink with an error naming it (move it away to rebuild it "
+        "from the current file).";
     s.idempotent = true;  // with `idempotent = true`
     s.example = R"(type = "sink"
 key = "events_file"
@@ -143,7 +153,8 @@ idempotent = true)";
                             "and headers to each line.",
                             "false"));
     s.options.push_back(opt("max_file_size", opt_type::size,
-                            "Rotate before the file would grow past this size (0: never).", "0"));
+                            "Rotate before the file would grow past this size (0: never).",
+                            "\"1GiB\""));
     s.options.push_back(opt("rotate_interval", opt_type::duration,
                             "Rotate a non-empty file this long after it was started (0: never).",
                             "\"0ms\""));

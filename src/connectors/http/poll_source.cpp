@@ -14,6 +14,7 @@
 #include "config/spec.h"
 #include "connectors/http/http.h"
 #include "connectors/http/json.h"
+#include "connectors/http/poll_state.h"
 #include "connectors/http/util.h"
 #include "core/metrics.h"
 #include "core/net/http_client.h"
@@ -48,34 +49,7 @@ struct poll_settings {
     net::client_options client;
 };
 
-/// Where the next request goes. Serialized as the source state: {"cursor":..,"next_url":..}.
-struct position {
-    std::string cursor;
-    std::string next_url;  // link_header / next_url: the page to fetch next ("" = the base URL)
-    friend bool operator==(const position&, const position&) = default;
-};
-
-std::string to_state(const position& p) {
-    std::string s = "{\"cursor\":";
-    append_json_string(s, p.cursor);
-    s += ",\"next_url\":";
-    append_json_string(s, p.next_url);
-    s += '}';
-    return s;
-}
-
-result<position> from_state(std::string_view state) {
-    position p;
-    rapidjson::Document d;
-    d.Parse(state.data(), state.size());
-    if (d.HasParseError() || !d.IsObject())
-        return fail(errc::invalid_argument, "http_poll: unreadable saved state");
-    if (d.HasMember("cursor") && d["cursor"].IsString())
-        p.cursor = d["cursor"].GetString();
-    if (d.HasMember("next_url") && d["next_url"].IsString())
-        p.next_url = d["next_url"].GetString();
-    return p;
-}
+using position = poll_position;
 
 class http_poll_source final : public source {
   public:

@@ -19,7 +19,9 @@
 #include "connectors/postgres/pgoutput.h"
 #include "connectors/postgres/source.h"
 #include "connectors/postgres/source_common.h"
+#include "connectors/postgres/state.h"
 #include "core/json_text.h"
+#include "core/parse_number.h"
 
 namespace trib::connectors::postgres {
 
@@ -202,22 +204,13 @@ struct cdc_source::impl {
     status load_state(std::string_view state) {
         if (state.empty())
             return ok();
-        json::document d;
-        if (auto r = d.parse(state); !r)
-            return unexpected(r.error().wrap("postgres cdc state"));
-        auto lsn = [&](const char* name) -> std::uint64_t {
-            const json::node* n = d.member(d.root(), name);
-            if (n == nullptr || n->k != json::kind::string)
-                return 0;
-            return parse_lsn(n->text).value_or(0);
-        };
-        emitted_end = lsn("lsn");
-        emitted_commit = lsn("commit_lsn");
+        TRIB_ASSIGN_OR_RETURN(const cdc_state s, parse_cdc_state(state));
+        emitted_end = s.lsn;
+        emitted_commit = s.commit_lsn;
         state_commit = emitted_commit;
         acked_end = emitted_end;
         acked_commit = emitted_commit;
-        if (const json::node* n = d.member(d.root(), "snapshot_done"))
-            snapshot_done = n->k == json::kind::boolean && n->b;
+        snapshot_done = s.snapshot_done;
         return ok();
     }
 
@@ -562,7 +555,12 @@ struct cdc_source::impl {
         for (int i = 0; i < r->rows(); ++i) {
             pgoutput::column c;
             c.name = r->str(i, 0);
-            c.type_oid = static_cast<std::uint32_t>(std::stoul(r->str(i, 1)));
+            auto oid = parse_u32(r->value(i, 1));
+            if (!oid) {
+                return fail(errc::protocol_error, "type oid of column " + c.name + " of " + qn +
+                                                      " is not a number: " + r->str(i, 1));
+            }
+            c.type_oid = *oid;
             rel.columns.push_back(std::move(c));
             rel.replica_identity = r->value(i, 2).empty() ? 'd' : r->value(i, 2)[0];
         }
@@ -799,7 +797,7 @@ struct cdc_source::impl {
             if (n == nullptr)
                 return 0;
             if (n->k == json::kind::number)
-                return std::strtoull(std::string(n->text).c_str(), nullptr, 10);
+                return parse_u64(n->text).value_or(0);
             if (n->k == json::kind::string)
                 return parse_lsn(n->text).value_or(0);
             return 0;
@@ -853,10 +851,8 @@ struct cdc_source::impl {
                 first = false;
                 append_json_string(s, name->text);
                 s += ':';
-                std::uint32_t type = oid && oid->k == json::kind::number
-                                         ? static_cast<std::uint32_t>(std::strtoul(
-                                               std::string(oid->text).c_str(), nullptr, 10))
-                                         : 0;
+                std::uint32_t type =
+                    oid && oid->k == json::kind::number ? parse_u32(oid->text).value_or(0) : 0;
                 if (value->k == json::kind::string && type != 0)
                     json::append_pg_value(s, type, value->text);
                 else

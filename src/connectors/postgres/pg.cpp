@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "connectors/postgres/errors.h"
+#include "core/parse_number.h"
 
 namespace trib::connectors::postgres {
 
@@ -14,7 +15,8 @@ std::uint64_t pg_result::affected() const {
     if (!r_)
         return 0;
     const char* t = PQcmdTuples(r_.get());
-    return (t != nullptr && *t != 0) ? std::strtoull(t, nullptr, 10) : 0;
+    // "INSERT 0 5" -> "5"; empty for commands without a count.
+    return t != nullptr ? parse_u64(t).value_or(0) : 0;
 }
 
 result<db_conn> db_conn::connect(const conn_settings& s) {

@@ -15,6 +15,7 @@
 #include "connectors/postgres/pg.h"
 #include "connectors/postgres/source.h"
 #include "connectors/postgres/source_common.h"
+#include "connectors/postgres/state.h"
 #include "core/json_text.h"
 
 namespace trib::connectors::postgres {
@@ -141,38 +142,18 @@ struct polling_source::impl {
     status load_state(std::string_view state) {
         if (state.empty())
             return ok();
-        json::document d;
-        if (auto r = d.parse(state); !r)
-            return unexpected(r.error().wrap("postgres source state"));
-        const json::node& root = d.root();
-        auto read_map = [&](const char* name, bool tie) {
-            const json::node* m = d.member(root, name);
-            if (m == nullptr)
-                return;
-            for (std::size_t i = 0; i < tables.size(); ++i) {
-                const json::node* v = d.member(*m, tables[i].key);
-                if (v == nullptr || v->k == json::kind::null)
-                    continue;
-                std::string text;
-                if (v->k == json::kind::string)
-                    text.assign(v->text);
-                else
-                    d.write(*v, text);
-                if (tie) {
-                    pos[i].tie = text;
-                    pos[i].has_tie = true;
-                } else {
-                    pos[i].offset = text;
-                    pos[i].has_offset = true;
-                }
+        TRIB_ASSIGN_OR_RETURN(const polling_state s, parse_polling_state(state));
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            if (auto it = s.offsets.find(tables[i].key); it != s.offsets.end()) {
+                pos[i].offset = it->second;
+                pos[i].has_offset = true;
             }
-        };
-        read_map("tracking_offsets", false);
-        read_map("tie_breakers", true);
-        if (const json::node* n = d.member(root, "processed_rows");
-            n != nullptr && n->k == json::kind::number) {
-            processed = std::strtoull(std::string(n->text).c_str(), nullptr, 10);
+            if (auto it = s.ties.find(tables[i].key); it != s.ties.end()) {
+                pos[i].tie = it->second;
+                pos[i].has_tie = true;
+            }
         }
+        processed = s.processed_rows;
         return ok();
     }
 

@@ -18,6 +18,7 @@
 #include "connectors/postgres/json.h"
 #include "connectors/postgres/pg.h"
 #include "core/json_text.h"
+#include "core/parse_number.h"
 
 namespace trib::connectors::postgres {
 
@@ -323,7 +324,13 @@ struct postgres_sink::impl {
         for (int i = 0; i < r->rows(); ++i) {
             column_info ci;
             ci.name = r->str(i, 0);
-            ci.oid = static_cast<std::uint32_t>(std::stoul(r->str(i, 1)));
+            auto oid = parse_u32(r->value(i, 1));
+            if (!oid) {
+                return fail(errc::protocol_error, "type oid of column " + ci.name + " of " +
+                                                      table.text() +
+                                                      " is not a number: " + r->str(i, 1));
+            }
+            ci.oid = *oid;
             ci.type_sql = r->str(i, 2);
             ci.not_null = r->value(i, 3) == "t";
             ci.is_array = r->value(i, 4) == "t";

@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -13,6 +15,9 @@
 #include "connectors/file/file.h"
 #include "core/json_parse.h"
 #include "harness/hostile_json.h"
+#include "connectors/file/state.h"
+#include "core/metrics.h"
+#include "harness/hostile.h"
 #include "harness/peer.h"
 #include "runtime/spec_values.h"
 
@@ -249,13 +254,15 @@ struct sink_run {
         auto r = snk->open(ctx);
         ASSERT_TRUE(r) << r.error().to_string();
     }
+    /// Messages at offsets first_offset.. with Iggy timestamps first_ts.. (0: all zero).
     result<write_outcome> write(const std::vector<std::string>& payloads,
                                 std::uint64_t first_offset, std::string_view schema = "json",
-                                std::uint32_t partition = 0) {
+                                std::uint32_t partition = 0, std::uint64_t first_ts = 0) {
         message_batch b;
         for (std::size_t i = 0; i < payloads.size(); ++i) {
             message m;
             m.offset = first_offset + i;
+            m.timestamp_us = first_ts == 0 ? 0 : first_ts + i;
             m.partition = partition;
             m.id = message_id{first_offset + i, 0};
             m.payload = b.own(payloads[i]);
@@ -425,6 +432,315 @@ TEST(file_sink, idempotent_mode_leaves_no_duplicates_on_replay) {
     EXPECT_EQ(seen.size(), 30u + 6u);
     for (const auto& [k, n] : seen)
         EXPECT_EQ(n, 1) << k.first << "/" << k.second;
+}
+
+// ---- hostile state and files (issue 12) --------------------------------------------------------
+
+std::uint64_t status_kb(const char* field) {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.starts_with(field))
+            return std::stoull(line.substr(std::strlen(field)));  // trusted: the kernel's text
+    }
+    return 0;
+}
+
+TEST(file_source, every_hostile_state_is_refused_with_a_clear_error) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "in.log";
+    append_text(p, "a\nb\n");
+    auto cases = test::hostile_inputs("state/file_source");
+    ASSERT_GE(cases.size(), 10u);
+    // And generated ones: a field of a million digits, a megabyte of garbage.
+    cases.emplace_back("million_digit_offset",
+                       "v1 1 2 " + std::string(1'000'000, '9') + " 4 0000000000000000");
+    cases.emplace_back("megabyte_of_spaces", std::string(1u << 20, ' '));
+    for (const auto& [name, state] : cases) {
+        auto made = make_file_source(test::spec_values(file_source_spec(), src_toml(p)));
+        ASSERT_TRUE(made);
+        connector_context ctx;
+        ctx.key = "tail";
+        auto st = (*made)->open(ctx, state);
+        ASSERT_FALSE(st) << name << " was accepted";
+        EXPECT_EQ(st.error().code(), errc::data_loss) << name;
+        EXPECT_NE(st.error().message().find("file source state"), std::string::npos)
+            << name << ": " << st.error().message();
+        EXPECT_LT(st.error().message().size(), 400u) << name;  // an excerpt, not the whole state
+        (*made)->close();
+    }
+}
+
+TEST(file_source, a_valid_state_still_resumes) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "in.log";
+    append_text(p, "one\ntwo\n");
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p)));
+    ASSERT_TRUE(r.poll_until(2));
+    r.src->close();
+    auto decoded = file_detail::decode_source_position(r.state);
+    ASSERT_TRUE(decoded) << decoded.error().to_string();
+    EXPECT_EQ(decoded->encode(), r.state);
+    append_text(p, "three\n");
+    source_run r2;
+    r2.open(test::spec_values(file_source_spec(), src_toml(p)), r.state);
+    ASSERT_TRUE(r2.poll_until(1));
+    EXPECT_EQ(r2.got, std::vector<std::string>{"three"});
+}
+
+TEST(file_sink, every_hostile_offsets_sidecar_stops_the_sink_and_is_left_alone) {
+    const auto files = test::hostile_inputs("state/file_sink_offsets");
+    ASSERT_GE(files.size(), 10u);
+    for (const auto& [name, bad] : files) {
+        test::temp_dir dir("trib-fsink");
+        const auto p = dir.path() / "out.jsonl";
+        append_text(fs::path(p.string() + ".offsets"), bad);
+        auto made = make_file_sink(
+            test::spec_values(file_sink_spec(), sink_toml(p, "idempotent = true\n")));
+        ASSERT_TRUE(made);
+        connector_context ctx;
+        ctx.key = "out";
+        auto st = (*made)->open(ctx);
+        ASSERT_FALSE(st) << name << " was accepted";
+        EXPECT_EQ(st.error().code(), errc::data_loss) << name;
+        EXPECT_NE(st.error().message().find(p.string() + ".offsets"), std::string::npos)
+            << st.error().message();
+        (*made)->close();
+        EXPECT_EQ(slurp(fs::path(p.string() + ".offsets")), bad) << name;
+    }
+}
+
+TEST(file_sink, an_oversized_offsets_sidecar_is_refused_without_reading_it) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    {
+        std::ofstream f(p.string() + ".offsets", std::ios::binary);
+        f.seekp((64 << 20) + 1);  // sparse: 64 MiB + 2 bytes
+        f << '\n';
+    }
+    auto made =
+        make_file_sink(test::spec_values(file_sink_spec(), sink_toml(p, "idempotent = true\n")));
+    ASSERT_TRUE(made);
+    connector_context ctx;
+    auto st = (*made)->open(ctx);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), errc::data_loss);
+    EXPECT_NE(st.error().message().find("more than"), std::string::npos) << st.error().message();
+}
+
+TEST(file_sink, stray_rotation_suffixes_are_ignored) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    for (const char* stray : {".99999999999999999999999", ".18446744073709551615", ".1000000000",
+                              ".0", ".-1", ".1e3", ".offsets.5"}) {
+        append_text(fs::path(p.string() + stray), "not ours\n");
+    }
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "max_file_size = 20\n")));
+    ASSERT_TRUE(r.write({"1"}, 0));
+    ASSERT_TRUE(r.write({"2"}, 1));
+    r.snk->close();
+    EXPECT_EQ(slurp(fs::path(p.string() + ".1")), "{\"payload\":1}\n");
+    EXPECT_EQ(slurp(p), "{\"payload\":2}\n");
+    EXPECT_EQ(slurp(fs::path(p.string() + ".99999999999999999999999")), "not ours\n");
+}
+
+TEST(file_sink, rotation_never_replaces_a_file_that_appeared_later) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "max_file_size = 20\n")));
+    ASSERT_TRUE(r.write({"1"}, 0));
+    append_text(fs::path(p.string() + ".1"), "somebody else's\n");  // after open()
+    ASSERT_TRUE(r.write({"2"}, 1));
+    r.snk->close();
+    EXPECT_EQ(slurp(fs::path(p.string() + ".1")), "somebody else's\n");
+    EXPECT_EQ(slurp(fs::path(p.string() + ".2")), "{\"payload\":1}\n");
+}
+
+TEST(file_sink, keeps_a_last_line_without_newline_that_it_did_not_write) {
+    // The issue's case was a 1 GiB file without any newline (cut to 0 bytes); 8 MiB behaves the
+    // same (the search for its start stops after 64 MiB either way) and keeps the test quick.
+    for (const std::string format : {"json", "raw"}) {
+        test::temp_dir dir("trib-fsink");
+        const auto p = dir.path() / "out.txt";
+        std::string text(8u << 20, 'x');
+        text += "the end";
+        append_text(p, text);
+        sink_run r;
+        r.open(test::spec_values(file_sink_spec(), sink_toml(p, "format = \"" + format + "\"\n")));
+        ASSERT_TRUE(r.write({"1"}, 0, "json"));
+        r.snk->close();
+        const std::string want = format == "json" ? "{\"payload\":1}\n" : "1\n";
+        EXPECT_EQ(slurp(p), text + "\n" + want) << format;
+    }
+    // Another program's unterminated line of a few bytes, and one that looks like JSON.
+    for (const std::string theirs : {"hello", "{\"a\":1}", "{\"stream\":5}", "{\"payload\"x"}) {
+        test::temp_dir dir("trib-fsink");
+        const auto p = dir.path() / "out.jsonl";
+        append_text(p, "{\"payload\":0}\n" + theirs);
+        sink_run r;
+        r.open(test::spec_values(file_sink_spec(), sink_toml(p)));
+        ASSERT_TRUE(r.write({"1"}, 0));
+        r.snk->close();
+        EXPECT_EQ(slurp(p), "{\"payload\":0}\n" + theirs + "\n{\"payload\":1}\n") << theirs;
+    }
+}
+
+TEST(file_sink, cuts_its_own_torn_line_with_metadata) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    const auto v = test::spec_values(file_sink_spec(), sink_toml(p, "include_metadata = true\n"));
+    {
+        sink_run r;
+        r.open(v);
+        ASSERT_TRUE(r.write({"1", "2"}, 0));
+        r.snk->close();
+    }
+    const std::string whole = slurp(p);
+    const auto second = whole.find('\n') + 1;
+    // Every prefix of the second line is a torn write of ours: cut at open.
+    for (std::size_t cut = second + 1; cut < whole.size() - 1; cut += 7) {
+        test::temp_dir d2("trib-fsink");
+        const auto p2 = d2.path() / "out.jsonl";
+        append_text(p2, whole.substr(0, cut));
+        sink_run r;
+        r.open(test::spec_values(file_sink_spec(), sink_toml(p2, "include_metadata = true\n")));
+        r.snk->close();
+        EXPECT_EQ(slurp(p2), whole.substr(0, second)) << "cut at " << cut;
+    }
+}
+
+TEST(file_sink, idempotent_start_up_memory_does_not_grow_with_the_file) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    // 300 MiB of lines of our shape (no sidecar: the worst case, all of it is read), written in
+    // 4 MiB pieces.
+    constexpr std::uint64_t k_size = 300u << 20;
+    std::uint64_t offset = 0;
+    {
+        std::ofstream f(p, std::ios::binary);
+        std::string piece;
+        const std::string pad(900, 'x');
+        std::uint64_t written = 0;
+        while (written < k_size) {
+            piece.clear();
+            while (piece.size() < (4u << 20)) {
+                piece += "{\"stream\":\"s\",\"topic\":\"t\",\"partition\":0,\"offset\":" +
+                         std::to_string(offset++) +
+                         ",\"id\":\"00000000000000000000000000000000\",\"timestamp\":0,"
+                         "\"origin_timestamp\":0,\"payload\":\"" +
+                         pad + "\"}\n";
+            }
+            f << piece;
+            written += piece.size();
+        }
+    }
+    const std::uint64_t last = offset - 1;
+    {
+        std::ofstream clear("/proc/self/clear_refs");
+        clear << "5";  // resets VmHWM to the current RSS
+    }
+    const std::uint64_t before = status_kb("VmRSS:");
+    sink_run r;
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "idempotent = true\n")));
+    const std::uint64_t peak = status_kb("VmHWM:");
+    std::printf(
+        "RSS before open %llu KiB, peak during open %llu KiB (+%llu KiB) for a %llu MiB file\n",
+        static_cast<unsigned long long>(before), static_cast<unsigned long long>(peak),
+        static_cast<unsigned long long>(peak - before),
+        static_cast<unsigned long long>(fs::file_size(p) >> 20));
+    EXPECT_LT(peak - before, 32u * 1024) << "start-up read the file into memory";
+    // And the marks are right: the last offset is skipped, the next one written.
+    const auto size = fs::file_size(p);
+    ASSERT_TRUE(r.write({"1", "2"}, last));
+    EXPECT_GT(fs::file_size(p), size);
+    const std::string tail = [&] {
+        std::ifstream f(p, std::ios::binary);
+        f.seekg(static_cast<std::streamoff>(size));
+        std::stringstream ss;
+        ss << f.rdbuf();
+        return ss.str();
+    }();
+    EXPECT_EQ(lines_of(tail).size(), 1u) << tail;
+    EXPECT_NE(tail.find("\"offset\":" + std::to_string(last + 1)), std::string::npos);
+    r.snk->close();
+    // close() saved a checkpoint of the whole file: the next start reads none of it.
+    const std::string sidecar = slurp(fs::path(p.string() + ".offsets"));
+    EXPECT_NE(sidecar.find(",\"size\":" + std::to_string(fs::file_size(p)) + "}}"),
+              std::string::npos)
+        << sidecar;
+}
+
+TEST(file_sink, idempotent_marks_come_from_the_checkpoint_and_the_lines_after_it) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    const auto v = test::spec_values(file_sink_spec(), sink_toml(p, "idempotent = true\n"));
+    {
+        sink_run r;
+        r.open(v);
+        ASSERT_TRUE(r.write({"0", "1", "2"}, 0));
+        r.snk->close();  // checkpoint at 3 lines
+    }
+    // Lines after the checkpoint, as a crash before the next checkpoint leaves them.
+    const std::string line3 =
+        "{\"stream\":\"s\",\"topic\":\"t\",\"partition\":0,\"offset\":3,\"id\":"
+        "\"00000000000000000000000000000003\",\"timestamp\":0,\"origin_timestamp\":0,"
+        "\"payload\":3}\n";
+    append_text(p, line3);
+    sink_run r;
+    r.open(v);
+    ASSERT_TRUE(r.write({"0", "1", "2", "3", "4"}, 0));
+    r.snk->close();
+    const auto lines = lines_of(slurp(p));
+    ASSERT_EQ(lines.size(), 5u);
+    EXPECT_NE(lines[4].find("\"offset\":4"), std::string::npos);
+}
+
+TEST(file_sink, idempotent_mode_writes_messages_after_a_topic_purge) {
+    test::temp_dir dir("trib-fsink");
+    const auto p = dir.path() / "out.jsonl";
+    const auto v = test::spec_values(file_sink_spec(), sink_toml(p, "idempotent = true\n"));
+    metrics_registry reg;
+    std::vector<std::string> ten;
+    for (int i = 0; i < 10; ++i)
+        ten.push_back(std::to_string(i));
+    {
+        sink_run r;
+        r.ctx.metrics = &reg;
+        r.open(v);
+        ASSERT_TRUE(r.write(ten, 0, "json", 0, 1000));  // offsets 0..9, timestamps 1000..1009
+        ASSERT_TRUE(r.write(ten, 0, "json", 0, 1000));  // a replay: nothing
+        EXPECT_EQ(lines_of(slurp(p)).size(), 10u);
+        // The topic was purged: offsets start at 0 again, with newer timestamps.
+        ASSERT_TRUE(r.write({"100", "101", "102"}, 0, "json", 0, 5000));
+        EXPECT_EQ(lines_of(slurp(p)).size(), 13u);
+        ASSERT_TRUE(
+            r.write({"100", "101", "102"}, 0, "json", 0, 5000));  // a replay after the purge
+        EXPECT_EQ(lines_of(slurp(p)).size(), 13u);
+        r.snk->close();
+    }
+    EXPECT_NE(reg.prometheus_text().find("trib_file_sink_offset_resets_total{connector=\"out\"} 1"),
+              std::string::npos)
+        << reg.prometheus_text();
+    {
+        // After a restart (marks from the file) the same: replays skipped, new ones written.
+        fs::remove(p.string() + ".offsets");
+        sink_run r;
+        r.open(v);
+        ASSERT_TRUE(r.write({"100", "101", "102", "103"}, 0, "json", 0, 5000));
+        r.snk->close();
+    }
+    const auto lines = lines_of(slurp(p));
+    ASSERT_EQ(lines.size(), 14u);
+    EXPECT_NE(lines[13].find("\"offset\":3,"), std::string::npos) << lines[13];
+    EXPECT_NE(lines[13].find("\"payload\":103}"), std::string::npos) << lines[13];
+}
+
+TEST(file_sink, max_file_size_defaults_to_a_finite_size) {
+    const auto v = test::spec_values(file_sink_spec(), "path = \"x\"\n");
+    EXPECT_EQ(v.size("max_file_size"), 1ull << 30);
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <rapidjson/document.h>
 
 #include "connectors/http/json.h"
+#include "connectors/http/poll_state.h"
 #include "connectors/http/util.h"
 #include "harness/hostile_json.h"
+#include "harness/hostile.h"
 
 namespace trib::connectors::http_detail {
 namespace {
@@ -328,6 +330,28 @@ TEST(json_minify, keeps_numbers_and_validates) {
     std::string s;
     append_json_string(s, "q\"\n\x01");
     EXPECT_EQ(s, "\"q\\\"\\n\\u0001\"");
+}
+
+TEST(poll_state, round_trips_and_refuses_every_hostile_state) {
+    const poll_position p{"c\"1\u0000", "https://h/x?page=2"};
+    auto back = from_state(to_state(p));
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(*back, p);
+    auto cases = test::hostile_inputs("state/http_poll");
+    ASSERT_GE(cases.size(), 8u);
+    cases.emplace_back("one_mib_of_brackets", std::string(1u << 20, '['));
+    cases.emplace_back("one_mib_of_objects", [] {
+        std::string s;
+        while (s.size() < (1u << 20))
+            s += "{\"a\":";
+        return s;
+    }());
+    for (const auto& [name, state] : cases) {
+        auto r = from_state(state);
+        ASSERT_FALSE(r) << name << " was accepted";
+        EXPECT_EQ(r.error().code(), errc::data_loss) << name;
+        EXPECT_NE(r.error().message().find("http_poll state"), std::string::npos) << name;
+    }
 }
 
 }  // namespace

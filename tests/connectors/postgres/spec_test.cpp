@@ -9,6 +9,8 @@
 #include "connectors/postgres/pg.h"
 #include "connectors/postgres/pgoutput.h"
 #include "connectors/postgres/postgres.h"
+#include "connectors/postgres/state.h"
+#include "harness/hostile.h"
 
 namespace trib::connectors {
 namespace {
@@ -292,6 +294,49 @@ TEST(pgoutput, malformed_messages_are_errors) {
     EXPECT_EQ(st[0], 'r');
     EXPECT_EQ(st[16], 2);
     EXPECT_EQ(st[33], 1);
+}
+
+TEST(postgres_state, loads_what_the_sources_save) {
+    auto c = postgres::parse_cdc_state(
+        R"({"lsn":"0/16B3748","commit_lsn":"1/0","snapshot_done":true,"slot":"s"})");
+    ASSERT_TRUE(c) << c.error().to_string();
+    EXPECT_EQ(c->lsn, 0x16B3748u);
+    EXPECT_EQ(c->commit_lsn, 1ull << 32);
+    EXPECT_TRUE(c->snapshot_done);
+    EXPECT_EQ(c->slot, "s");
+    auto p = postgres::parse_polling_state(
+        R"({"tracking_offsets":{"a":"2024-01-01","b":123456789012345678901234567890,"c":null},)"
+        R"("tie_breakers":{"a":"7"},"processed_rows":18446744073709551615})");
+    ASSERT_TRUE(p) << p.error().to_string();
+    EXPECT_EQ(p->offsets.at("a"), "2024-01-01");
+    EXPECT_EQ(p->offsets.at("b"), "123456789012345678901234567890");  // as written
+    EXPECT_FALSE(p->offsets.contains("c"));
+    EXPECT_EQ(p->ties.at("a"), "7");
+    EXPECT_EQ(p->processed_rows, UINT64_MAX);
+}
+
+TEST(postgres_state, every_hostile_state_is_refused_with_a_clear_error) {
+    const std::string deep(1u << 20, '[');
+    for (const char* area : {"state/postgres_cdc", "state/postgres_polling"}) {
+        const bool cdc = std::string_view(area).ends_with("cdc");
+        auto cases = test::hostile_inputs(area);
+        ASSERT_GE(cases.size(), 8u) << area;
+        cases.emplace_back("one_mib_of_brackets", deep);
+        for (const auto& [name, state] : cases) {
+            std::optional<error> err;
+            if (cdc) {
+                if (auto r = postgres::parse_cdc_state(state); !r)
+                    err = r.error();
+            } else if (auto r = postgres::parse_polling_state(state); !r) {
+                err = r.error();
+            }
+            ASSERT_TRUE(err) << area << "/" << name << " was accepted";
+            EXPECT_EQ(err->code(), errc::data_loss) << area << "/" << name;
+            EXPECT_NE(err->message().find(cdc ? "postgres cdc state" : "postgres source state"),
+                      std::string::npos)
+                << err->message();
+        }
+    }
 }
 
 }  // namespace

@@ -1,0 +1,108 @@
+#include "connectors/postgres/state.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
+
+#include "connectors/postgres/pg.h"
+#include "core/parse_number.h"
+
+namespace trib::connectors::postgres {
+namespace {
+
+// The parser keeps no recursion, so nesting cannot exhaust the stack.
+constexpr unsigned k_flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
+// Polling: numbers stay the text they were written as (a numeric tracking column must not go
+// through a double).
+constexpr unsigned k_numbers_as_text = k_flags | rapidjson::kParseNumbersAsStringsFlag;
+
+template <unsigned Flags>
+status parse_object(std::string_view text, const char* what, rapidjson::Document& d) {
+    // JSON has no raw NUL byte; RapidJSON would take one as the end and ignore what follows.
+    if (const auto nul = text.find('\0'); nul != std::string_view::npos)
+        return fail(errc::data_loss, fmt::format("{} has a NUL byte at {}", what, nul));
+    d.Parse<Flags>(text.data(), text.size());
+    if (d.HasParseError()) {
+        return fail(errc::data_loss,
+                    fmt::format("{} is not JSON (at byte {}: {})", what, d.GetErrorOffset(),
+                                rapidjson::GetParseError_En(d.GetParseError())));
+    }
+    if (!d.IsObject())
+        return fail(errc::data_loss, fmt::format("{} is not a JSON object", what));
+    return ok();
+}
+
+std::string_view text_of(const rapidjson::Value& v) {
+    return {v.GetString(), v.GetStringLength()};
+}
+
+}  // namespace
+
+result<cdc_state> parse_cdc_state(std::string_view text) {
+    constexpr const char* what = "postgres cdc state";
+    rapidjson::Document d;
+    TRIB_TRY(parse_object<k_flags>(text, what, d));
+    cdc_state s;
+    auto lsn = [&](const char* name, std::uint64_t& out) -> status {
+        auto it = d.FindMember(name);
+        if (it == d.MemberEnd())
+            return ok();
+        const auto v = it->value.IsString() ? parse_lsn(text_of(it->value)) : std::nullopt;
+        if (!v)
+            return fail(errc::data_loss, fmt::format("{}: `{}` is not an LSN \"X/Y\"", what, name));
+        out = *v;
+        return ok();
+    };
+    TRIB_TRY(lsn("lsn", s.lsn));
+    TRIB_TRY(lsn("commit_lsn", s.commit_lsn));
+    if (auto it = d.FindMember("snapshot_done"); it != d.MemberEnd()) {
+        if (!it->value.IsBool())
+            return fail(errc::data_loss, fmt::format("{}: `snapshot_done` is not a boolean", what));
+        s.snapshot_done = it->value.GetBool();
+    }
+    if (auto it = d.FindMember("slot"); it != d.MemberEnd()) {
+        if (!it->value.IsString())
+            return fail(errc::data_loss, fmt::format("{}: `slot` is not a string", what));
+        s.slot.assign(text_of(it->value));
+    }
+    return s;
+}
+
+result<polling_state> parse_polling_state(std::string_view text) {
+    constexpr const char* what = "postgres source state";
+    rapidjson::Document d;
+    TRIB_TRY(parse_object<k_numbers_as_text>(text, what, d));
+    polling_state s;
+    auto read_map = [&](const char* name, std::map<std::string, std::string>& out) -> status {
+        auto it = d.FindMember(name);
+        if (it == d.MemberEnd() || it->value.IsNull())
+            return ok();
+        if (!it->value.IsObject())
+            return fail(errc::data_loss, fmt::format("{}: `{}` is not an object", what, name));
+        for (const auto& m : it->value.GetObject()) {
+            if (m.value.IsNull())
+                continue;
+            if (!m.value.IsString()) {  // numbers arrive as their text
+                return fail(errc::data_loss,
+                            fmt::format("{}: `{}` of table \"{}\" is not a string or number", what,
+                                        name, text_of(m.name)));
+            }
+            out[std::string(text_of(m.name))] = std::string(text_of(m.value));
+        }
+        return ok();
+    };
+    TRIB_TRY(read_map("tracking_offsets", s.offsets));
+    TRIB_TRY(read_map("tie_breakers", s.ties));
+    if (auto it = d.FindMember("processed_rows"); it != d.MemberEnd() && !it->value.IsNull()) {
+        const auto v = it->value.IsString() ? parse_u64(text_of(it->value)) : std::nullopt;
+        if (!v) {
+            return fail(
+                errc::data_loss,
+                fmt::format("{}: `processed_rows` is not an unsigned 64-bit integer", what));
+        }
+        s.processed_rows = *v;
+    }
+    return s;
+}
+
+}  // namespace trib::connectors::postgres
