@@ -172,7 +172,7 @@ int validate(const std::string& path) {
         std::fprintf(stderr, "%s: %zu problem(s)\n", path.c_str(), rc.issues.error_count());
         return 2;
     }
-    auto conns = config::load_connectors(rc->connectors.config_dir, cat, env);
+    auto conns = config::load_connectors(rc->connectors.config_dir, cat, env, path);
     print_issues(conns.issues);
     if (!conns) {
         std::fprintf(stderr, "%zu problem(s) in the connector files of %s\n",

@@ -141,9 +141,13 @@ spec build_file_spec(connector_type t) {
     s.options.push_back(pc);
     s.options.push_back(optional(make("transforms", opt_type::any, "[transforms.<name>] tables.")));
 
-    option mode = with_default(
-        make("mode", opt_type::enumeration, "What happens to a message that fails for good."),
-        "\"retry\"");
+    option mode = optional(make(
+        "mode", opt_type::enumeration,
+        "What happens to a message that fails for good (a fatal error or a rejection at once, a "
+        "retryable one after max_retries). Unset: dead_letter when dead_letter_stream or "
+        "dead_letter_topic is set, otherwise stop (the connector stops before the message, "
+        "nothing is committed past it; restart it once the cause is fixed). retry keeps "
+        "retrying with the backoff below."));
     mode.choices = {"retry", "dead_letter", "skip", "stop"};
     option retries = with_default(
         make("max_retries", opt_type::integer,
@@ -648,11 +652,12 @@ loaded<connector_config> load_tree(
 
     if (root && root->find("error_policy")) {
         const values ep = fv.table("error_policy");
-        std::string mode = ep.str("mode");
-        cc.error_policy.mode = mode == "dead_letter" ? error_mode::dead_letter
-                               : mode == "skip"      ? error_mode::skip
-                               : mode == "stop"      ? error_mode::stop
-                                                     : error_mode::retry;
+        if (auto mode = ep.opt_str("mode")) {
+            cc.error_policy.mode = *mode == "dead_letter" ? error_mode::dead_letter
+                                   : *mode == "skip"      ? error_mode::skip
+                                   : *mode == "stop"      ? error_mode::stop
+                                                          : error_mode::retry;
+        }
         cc.error_policy.max_retries = static_cast<std::uint32_t>(ep.integer("max_retries"));
         cc.error_policy.backoff_initial = ep.duration("backoff_initial");
         cc.error_policy.backoff_max = ep.duration("backoff_max");
@@ -742,21 +747,25 @@ loaded<connector_config> load_connector_file(const std::string& path, const cata
 }
 
 loaded<connector_set> load_connectors(const std::string& dir, const catalog& cat,
-                                      const environment& env) {
+                                      const environment& env, const std::string& runtime_file) {
     loaded<connector_set> out;
     if (dir.empty()) {
-        out.issues.error("", "connectors.config_dir", "must be set");
+        out.issues.error(runtime_file, "connectors.config_dir", "must be set");
         return out;
     }
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(dir, ec)) {
-        out.issues.warning(dir, "", "connector directory does not exist; no connectors loaded");
-        out.value = connector_set{};
+        out.issues.error(runtime_file, "connectors.config_dir",
+                         "the connector directory \"" + dir + "\" does not exist" +
+                             (ec ? " (" + ec.message() + ")" : std::string()) +
+                             "; create it or fix the path (relative paths start at the working "
+                             "directory)");
         return out;
     }
     if (!fs::is_directory(dir, ec)) {
-        out.issues.error(dir, "", "is not a directory");
+        out.issues.error(runtime_file, "connectors.config_dir",
+                         "\"" + dir + "\" is not a directory");
         return out;
     }
     std::vector<std::string> files;
@@ -778,7 +787,8 @@ loaded<connector_set> load_connectors(const std::string& dir, const catalog& cat
         files.push_back(p.string());
     }
     if (ec) {
-        out.issues.error(dir, "", "cannot list: " + ec.message());
+        out.issues.error(runtime_file, "connectors.config_dir",
+                         "cannot list \"" + dir + "\": " + ec.message());
         return out;
     }
     std::sort(files.begin(), files.end());

@@ -81,10 +81,12 @@ std::string_view to_string(error_mode m);
 /// [error_policy] (Tributary): what happens to messages that cannot be decoded, transformed or
 /// written. Retryable errors are retried with capped exponential backoff and jitter, up to
 /// max_retries (0: for ever); then, and for fatal errors at once, `mode` applies (retry: keep
-/// retrying; dead_letter: publish to the dead-letter topic with the error in headers; skip:
-/// count and drop; stop: stop the connector).
+/// retrying, with the same backoff; dead_letter: publish to the dead-letter topic with the error
+/// in headers; skip: count and drop; stop: stop the connector until restarted). Without `mode`:
+/// dead_letter when dead_letter_stream or dead_letter_topic is set, otherwise stop, so that a
+/// message that can never succeed is neither retried for ever nor lost.
 struct error_policy_config {
-    error_mode mode = error_mode::retry;
+    std::optional<error_mode> mode;  // unset: see above
     std::uint32_t max_retries = 0;
     std::chrono::milliseconds backoff_initial{100};
     std::chrono::milliseconds backoff_max{30000};
@@ -150,9 +152,9 @@ loaded<connector_config> parse_connector_config(std::string_view toml, const std
                                                 bool warnings_only = false);
 
 /// Loads every *.toml directly in `dir` (skipping hidden files and Cargo.toml), picks the active
-/// versions and checks duplicates. An empty `dir` is an error; a missing one yields no
-/// connectors and a warning (Iggy creates it).
+/// versions and checks duplicates. An empty, missing or unlistable `dir` is an error, named as
+/// `runtime_file: connectors.config_dir: ...` (a runtime without its connectors must not start).
 loaded<connector_set> load_connectors(const std::string& dir, const catalog& cat,
-                                      const environment& env);
+                                      const environment& env, const std::string& runtime_file = "");
 
 }  // namespace trib::config

@@ -15,6 +15,7 @@
 #include "config/spec.h"
 #include "config/units.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 extern char** environ;
 
@@ -197,6 +198,9 @@ void write_json(const node& n, std::string& out, bool reveal) {
             out += number_text(n.d);
             break;
         case node_kind::string:
+            // Not marked secret but holding one: a URL with a password, a conninfo string.
+            append_json_string(out, reveal ? n.s : redact(n.s));
+            break;
         case node_kind::duration:
         case node_kind::size:
             append_json_string(out, n.s);
@@ -482,7 +486,9 @@ std::string problem::to_string() const {
     if (level == severity::warning)
         out += "warning: ";
     out += message;
-    return out;
+    // A problem may quote a value (a URL with a password, a conninfo string): validate output
+    // and start-up logs show it redacted.
+    return redact(out);
 }
 
 void problems::error(std::string file, std::string path, std::string message) {

@@ -3,6 +3,8 @@
 
 #include "config/runtime_config.h"
 
+#include <charconv>
+
 #include "config/node.h"
 #include "config/validate.h"
 
@@ -142,6 +144,10 @@ spec build_runtime_spec() {
                          "Required in the `api-key` header of every request except / and /health; "
                          "empty disables authentication.",
                          ""),
+                  strings("allowed_hosts",
+                          "Without api_key, the API answers only requests whose Host is an IP "
+                          "address, localhost or the bound host, or one of these names (\"*\": "
+                          "any); a guard against DNS rebinding (Tributary addition)."),
                   table("cors", "CORS for browser clients.",
                         {
                             flag("enabled", "Answer CORS requests.", false),
@@ -227,6 +233,10 @@ spec build_runtime_spec() {
                    "use \"file\"");
         }
         const values http = v.table("http");
+        if (http.boolean("enabled")) {
+            if (auto a = parse_listen_address(http.str("address")); !a)
+                report("http.address", a.error().message());
+        }
         const values tls = http.table("tls");
         if (tls.boolean("enabled") &&
             (tls.str("cert_file").empty() || tls.str("key_file").empty())) {
@@ -236,6 +246,10 @@ spec build_runtime_spec() {
         const values server = v.table("server");
         const bool embedded =
             server.has("enabled") ? server.boolean("enabled") : !v.table("iggy").has("address");
+        if (embedded) {
+            if (auto a = parse_listen_address(server.str("address")); !a)
+                report("server.address", a.error().message());
+        }
         if (embedded && server.str("root_password") == "iggy" &&
             !is_loopback_address(server.str("address"))) {
             report("server.root_password",
@@ -286,6 +300,7 @@ void fill(runtime_config& rc, const values& v) {
     rc.http.enabled = http.boolean("enabled");
     rc.http.address = http.str("address");
     rc.http.api_key = http.str("api_key");
+    rc.http.allowed_hosts = http.list("allowed_hosts");
     const values cors = http.table("cors");
     rc.http.cors.enabled = cors.boolean("enabled");
     rc.http.cors.allowed_origins = cors.list("allowed_origins");
@@ -372,6 +387,47 @@ loaded<runtime_config> finish(result<node> parsed, const std::string& file,
 }
 
 }  // namespace
+
+result<listen_address> parse_listen_address(std::string_view text) {
+    const std::string shown = "\"" + std::string(text) + "\"";
+    listen_address out;
+    std::string_view port;
+    if (text.find("://") != std::string_view::npos)
+        return fail(errc::invalid_argument, "expected host:port, not a URL: " + shown);
+    if (!text.empty() && text.front() == '[') {
+        const auto close = text.find(']');
+        if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+            return fail(errc::invalid_argument, "expected [ipv6]:port, got " + shown);
+        out.host = std::string(text.substr(1, close - 1));
+        port = text.substr(close + 2);
+    } else {
+        const auto colon = text.rfind(':');
+        if (colon == std::string_view::npos)
+            return fail(errc::invalid_argument, "expected host:port, got " + shown);
+        out.host = std::string(text.substr(0, colon));
+        port = text.substr(colon + 1);
+        if (out.host.find(':') != std::string::npos) {
+            return fail(errc::invalid_argument,
+                        "an IPv6 address goes in brackets ([::1]:8081), got " + shown);
+        }
+    }
+    if (out.host.empty())
+        return fail(errc::invalid_argument, "the host is missing in " + shown);
+    if (out.host.find_first_of(" /?#@") != std::string::npos)
+        return fail(errc::invalid_argument, "not a host name or address: " + shown);
+    if (port.empty() || port.size() > 5 ||
+        port.find_first_not_of("0123456789") != std::string_view::npos) {
+        return fail(errc::invalid_argument, "expected a port number after the colon, got " + shown);
+    }
+    unsigned long n = 0;
+    std::from_chars(port.data(), port.data() + port.size(), n);  // 1..5 digits: cannot fail
+    if (n > 65535) {
+        return fail(errc::invalid_argument,
+                    "port " + std::string(port) + " is out of range 0..65535");
+    }
+    out.port = static_cast<std::uint16_t>(n);
+    return out;
+}
 
 const spec& runtime_spec() {
     static const spec s = build_runtime_spec();

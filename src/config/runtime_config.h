@@ -8,6 +8,7 @@
 // both are set. Any string value may use ${env:NAME} / ${file:/path}.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "config/environment.h"
 #include "config/problems.h"
 #include "config/spec.h"
+#include "core/error.h"
 
 namespace trib::config {
 
@@ -72,6 +74,9 @@ struct http_config {
     bool enabled = true;
     std::string address = "127.0.0.1:8081";
     std::string api_key;  // secret; empty: no authentication (header `api-key`)
+    /// Host names the API answers besides IP literals, localhost and the bound host (DNS
+    /// rebinding guard, used without api_key); "*": any.
+    std::vector<std::string> allowed_hosts;
     cors_config cors;
     http_tls_config tls;
     metrics_config metrics;
@@ -112,6 +117,16 @@ struct runtime_config {
     /// The address the runtime's Iggy clients connect to.
     std::string iggy_address() const { return iggy.address.value_or(server.address); }
 };
+
+/// A listening address of the config ("host:port", "[::1]:port").
+struct listen_address {
+    std::string host;  // without brackets; never empty
+    std::uint16_t port = 0;
+};
+
+/// Parses a "host:port" listening address; the error says what is wrong ("port 99999 is out of
+/// range 0..65535", "expected host:port").
+result<listen_address> parse_listen_address(std::string_view text);
 
 /// The spec of the runtime file (for validation, docs and env overrides).
 const spec& runtime_spec();

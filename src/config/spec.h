@@ -54,6 +54,14 @@ struct option {
 
 enum class spec_kind { source, sink, codec, transform, runtime };
 
+/// A socket a connector will listen on, as its options say (for the start-up check that names
+/// the file and key of an address in use). `key` is relative to the connector's options.
+struct listen_endpoint {
+    std::string key;        // "port"
+    std::string host;       // "127.0.0.1", "0.0.0.0"
+    std::int64_t port = 0;  // 0: any free port (nothing to check)
+};
+
 std::string_view to_string(spec_kind k);
 
 class values;
@@ -74,6 +82,8 @@ struct spec {
     /// Rules one option cannot express (exactly one of two keys, min below max...). Runs after
     /// the options themselves validated; may be empty.
     std::function<void(const values&, const check_report&)> check;
+    /// The sockets an instance listens on (listening sources); may be empty.
+    std::function<std::vector<listen_endpoint>(const values&)> listeners;
 };
 
 /// The option named `name` (not an alias) among `options`, or nullptr.

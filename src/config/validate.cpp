@@ -16,6 +16,7 @@
 
 #include "config/units.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 namespace trib::config {
 namespace {
@@ -296,6 +297,12 @@ node walker::value(const option& opt, const node& in, const std::string& path) {
             r.kind = node_kind::string;
             r.s = resolve(in, path, resolved);
             r.secret = opt.type == opt_type::secret || resolved || in.secret;
+            // The value of an option marked secret is hidden wherever it appears later (a
+            // library's error text, a URL in a log line): core/redact.h. Defaults are no secret.
+            if (opt.type == opt_type::secret &&
+                !(opt.default_value && *opt.default_value == "\"" + r.s + "\"")) {
+                register_secret(r.s);
+            }
             if (!opt.choices.empty() &&
                 std::find(opt.choices.begin(), opt.choices.end(), r.s) == opt.choices.end()) {
                 report(&in, path,
@@ -424,6 +431,8 @@ node walker::value(const option& opt, const node& in, const std::string& path) {
                     bool resolved = false;
                     node s = node::make_string(resolve(v, p, resolved));
                     s.secret = resolved || v.secret;
+                    if (resolved)
+                        register_secret(s.s);  // ${env:...} in a header map: a token, usually
                     r.fields.emplace_back(k, std::move(s));
                 } else if (v.kind == node_kind::integer || v.kind == node_kind::number ||
                            v.kind == node_kind::boolean) {

@@ -13,8 +13,10 @@
 
 #include "config/docs.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 #include "http/json.h"
 #include "http/server.h"
+#include "runtime/api_access.h"
 #include "runtime/host.h"
 
 namespace trib::runtime {
@@ -122,8 +124,10 @@ void write_error(http::json_writer& w, const std::optional<connector_error>& e) 
     if (!e)
         return;
     w.key("last_error").begin_object();
-    w.field("message", e->message);
+    w.field("message", redact(e->message));
     w.field("timestamp", e->timestamp_us);
+    if (e->halted)
+        w.field("halted", true);  // Tributary: stopped by its error policy until restarted
     w.end_object();
 }
 
@@ -479,10 +483,45 @@ std::string management_api::url() const {
     return fmt::format("{}://{}:{}", cfg_.tls.enabled ? "https" : "http", hostpart, port());
 }
 
+namespace {
+
+/// Registers routes on `srv` behind the api_access checks (Host and Origin) of every request.
+class guarded_routes {
+  public:
+    guarded_routes(http::server& srv, std::shared_ptr<const api_access> access)
+        : srv_(srv), access_(std::move(access)) {}
+    void route(std::string method, std::string pattern, http::handler h) {
+        auto access = access_;
+        srv_.route(
+            method, std::move(pattern),
+            [access, h = std::move(h)](const http::request& r) -> http::response {
+                if (auto refused = access->check(r.method, r.header("Host"), r.header("Origin"))) {
+                    spdlog::warn("management API: {} {} from {} refused: {}", r.method, r.path,
+                                 r.remote_address, refused->message);
+                    return http::response::error_json(refused->status, refused->message);
+                }
+                return h(r);
+            });
+    }
+
+  private:
+    http::server& srv_;
+    std::shared_ptr<const api_access> access_;
+};
+
+}  // namespace
+
 void management_api::add_routes() {
     using http::request;
     using http::response;
-    auto& s = *srv_;
+    api_access_settings as;
+    as.bind_host = bind_host_;
+    as.allowed_hosts = cfg_.allowed_hosts;
+    if (cfg_.cors.enabled)
+        as.allowed_origins = cfg_.cors.allowed_origins;
+    as.api_key_set = !cfg_.api_key.empty();
+    as.tls = cfg_.tls.enabled;
+    guarded_routes s(*srv_, std::make_shared<const api_access>(std::move(as)));
     host& h = h_;
 
     s.route("GET", "/", [](const request&) {

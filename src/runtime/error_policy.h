@@ -30,8 +30,12 @@ std::string_view to_string(failure_stage s);
 /// A connector's error policy.
 struct error_policy {
     /// What happens to a message that failed for good: a fatal error, a rejection by the sink,
-    /// a decode/transform failure, or a retryable error after `max_retries`.
-    policy_action on_error = policy_action::retry;
+    /// a decode/transform failure, or a retryable error after `max_retries`. The default (no
+    /// `mode` in the config) is dead_letter with a dead-letter destination and stop without:
+    /// never retry for ever what cannot succeed, never drop it.
+    policy_action on_error = policy_action::stop;
+    /// on_error was chosen by default, not by the user (for the log and API texts).
+    bool on_error_defaulted = false;
     /// Attempts of a retryable or throttled error before it counts as failed for good
     /// (0: retry for ever; a sink that is down for an hour loses nothing).
     std::uint32_t max_retries = 0;

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "core/redact.h"
 #include "iggy/connection.h"
 #include "runtime/chain_processor.h"
 #include "runtime/iggy_port.h"
@@ -31,7 +32,7 @@ connector_status connector_slot::status() const {
 
 std::optional<connector_error> connector_slot::last_error() const {
     if (setup_error)
-        return connector_error{setup_error->to_string(), 0};
+        return connector_error{redact(setup_error->to_string()), 0};
     if (!sup)
         return std::nullopt;
     return sup->last_error();
@@ -40,7 +41,13 @@ std::optional<connector_error> connector_slot::last_error() const {
 error_policy policy_of(const config::connector_config& c) {
     const auto& e = c.error_policy;
     error_policy p;
-    switch (e.mode) {
+    // No mode: dead-letter when a destination is configured, else stop (error_policy_config).
+    const config::error_mode mode =
+        e.mode.value_or(e.dead_letter_stream.empty() && e.dead_letter_topic.empty()
+                            ? config::error_mode::stop
+                            : config::error_mode::dead_letter);
+    p.on_error_defaulted = !e.mode.has_value();
+    switch (mode) {
         case config::error_mode::retry:
             p.on_error = policy_action::retry;
             break;
@@ -57,7 +64,8 @@ error_policy policy_of(const config::connector_config& c) {
     p.max_retries = e.max_retries;
     p.backoff = backoff_settings{e.backoff_initial, e.backoff_max, e.backoff_multiplier, e.jitter};
     p.throttle_min = e.throttle_min;
-    if (p.on_error == policy_action::dead_letter || !e.dead_letter_stream.empty()) {
+    if (p.on_error == policy_action::dead_letter || !e.dead_letter_stream.empty() ||
+        !e.dead_letter_topic.empty()) {
         // Defaults so that `mode = "dead_letter"` alone works: stream "dead_letter", one topic
         // per connector.
         p.dead_letter = stream_ref{

@@ -22,6 +22,7 @@
 #include "iggy/connection.h"
 #include "runtime/api.h"
 #include "runtime/host.h"
+#include "runtime/listeners.h"
 #include "server/server.h"
 
 namespace trib::runtime {
@@ -166,7 +167,7 @@ int run_runtime(const run_options& o) {
         return 1;
     }
     const config::catalog cat = make_catalog(*reg);
-    auto conns = config::load_connectors(rc->connectors.config_dir, cat, o.env);
+    auto conns = config::load_connectors(rc->connectors.config_dir, cat, o.env, rc->file);
     if (!conns) {
         print_problems(conns.issues.to_string());
         std::fprintf(stderr, "tributary: %zu problem(s) in the connector configuration\n",
@@ -175,6 +176,19 @@ int run_runtime(const run_options& o) {
     }
     for (const auto& p : conns.issues.items())
         spdlog::warn("{}", p.to_string());
+    // Every listening address, before anything starts: a port in use is a config problem.
+    if (o.fallback_ports) {
+        if (port_taken(rc->server.address))
+            rc->server.address = with_port_zero(rc->server.address);
+        if (port_taken(rc->http.address))
+            rc->http.address = with_port_zero(rc->http.address);
+    }
+    if (auto lp = check_listeners(listeners_of(*rc, conns->active)); lp.has_errors()) {
+        print_problems(lp.to_string());
+        std::fprintf(stderr, "tributary: %zu address(es) of the configuration cannot listen\n",
+                     lp.error_count());
+        return 2;
+    }
 
     run_info info;
     info.state_dir = rc->state.path;
@@ -189,8 +203,6 @@ int run_runtime(const run_options& o) {
         so.data_dir = rc->server.data_dir.empty() ? std::filesystem::path(rc->state.path) / "server"
                                                   : std::filesystem::path(rc->server.data_dir);
         so.address = rc->server.address;
-        if (o.fallback_ports && port_taken(so.address))
-            so.address = with_port_zero(so.address);
         so.root_username = rc->server.root_username;
         so.root_password = rc->server.root_password;
         auto fp = server::storage::parse_fsync_policy(rc->server.fsync);
@@ -199,8 +211,8 @@ int run_runtime(const run_options& o) {
         so.fsync_interval = rc->server.fsync_interval;
         auto started = server::embedded_server::start(so);
         if (!started) {
-            spdlog::critical("cannot start the embedded Iggy server on {}: {}", so.address,
-                             started.error().to_string());
+            spdlog::critical("{}: server.address: cannot start the embedded Iggy server on {}: {}",
+                             rc->file, so.address, started.error().to_string());
             return 1;
         }
         srv = std::move(*started);
@@ -245,17 +257,19 @@ int run_runtime(const run_options& o) {
     }
     std::unique_ptr<management_api> api;
     if (rc->http.enabled) {
-        auto hc = rc->http;
-        if (o.fallback_ports && port_taken(hc.address))
-            hc.address = with_port_zero(hc.address);
+        const auto& hc = rc->http;
         api = std::make_unique<management_api>(h, hc);
         if (auto st = api->start(); !st) {
-            spdlog::error("the management API could not start on {}: {} (connectors keep running)",
-                          hc.address, st.error().to_string());
+            // Checked before the start (check_listeners); only a race gets here.
+            print_problems(rc->file + ": http.address: the management API cannot listen on " +
+                           hc.address + ": " + st.error().to_string());
             api.reset();
-        } else {
-            info.api_url = api->url();
+            h.stop();
+            if (srv)
+                srv->stop();
+            return 2;
         }
+        info.api_url = api->url();
     }
     if (o.on_started)
         o.on_started(info);
@@ -328,6 +342,7 @@ int run_runtime(const run_options& o) {
     if (srv)
         srv->stop();
     log_summary(h);
+    log::flush_suppressed();
     spdlog::info("stopped");
     return 0;
 }

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/log.h"
+
 namespace trib::runtime {
 
 using clock = std::chrono::steady_clock;
@@ -262,7 +264,8 @@ bool sink_pipeline::poll_once(topic_input& in, std::size_t index) {
                      r.error().wrap("poll " + st.stream + "/" + in.topic));
             return false;
         }
-        spdlog::warn("sink {}: polling {}/{} failed, retrying: {}", s_.key, st.stream, in.topic,
+        log::limited(spdlog::level::warn, "sink " + s_.key + ": poll failed",
+                     "sink {}: polling {}/{} failed, retrying: {}", s_.key, st.stream, in.topic,
                      r.error().to_string());
         (void)pause(std::max(st.poll_interval, std::chrono::milliseconds(200)), true);
         return false;
@@ -350,7 +353,8 @@ void sink_pipeline::do_commits(bool final_round) {
                     s_.key, partition, s_.streams[in->stream_index].stream, in->topic, offset);
                 continue;
             }
-            spdlog::warn("sink {}: committing offset {} of {}/{} partition {} failed{}: {}", s_.key,
+            log::limited(spdlog::level::warn, "sink " + s_.key + ": commit failed",
+                         "sink {}: committing offset {} of {}/{} partition {} failed{}: {}", s_.key,
                          offset, s_.streams[in->stream_index].stream, in->topic, partition,
                          final_round ? "" : " (will retry)", st.error().to_string());
             in->failed_commits.emplace_back(partition, offset);
@@ -472,6 +476,12 @@ sink_pipeline::write_result sink_pipeline::deliver(work_item& w,
         if (hard_stop_.stop_requested())
             return write_result::abandoned;
         auto r = sink_->write(sb);
+        // An isolated message the retry policy keeps trying that the sink refused again: a
+        // failed attempt like any other, with the backoff (never a tight loop).
+        if (r && forever && !r->rejected.empty() && r->rejected.front().index < mb->size()) {
+            error refused = r->rejected.front().err;
+            r = unexpected(std::move(refused));
+        }
         if (r) {
             const std::size_t accepted = mb->size() - std::min(mb->size(), r->rejected.size());
             stats_.messages_out.fetch_add(accepted, std::memory_order_relaxed);
@@ -506,13 +516,16 @@ sink_pipeline::write_result sink_pipeline::deliver(work_item& w,
         if (d.retry) {
             stats_.retries.fetch_add(1, std::memory_order_relaxed);
             if (attempt == 1 || attempt % 10 == 0) {
-                spdlog::warn(
-                    "sink {}: write of {} messages ({}/{} partition {} from offset {}) "
-                    "failed (attempt {}), retrying in {} ms: {}",
-                    s_.key, mb->size(), st.stream, in.topic, w.partition,
-                    mb->messages.front().offset, attempt, d.delay.count(), err.to_string());
+                log::limited(spdlog::level::warn, "sink " + s_.key + ": write failed",
+                             "sink {}: write of {} messages ({}/{} partition {} from offset {}) "
+                             "failed (attempt {}), retrying in {} ms: {}",
+                             s_.key, mb->size(), st.stream, in.topic, w.partition,
+                             mb->messages.front().offset, attempt, d.delay.count(),
+                             err.to_string());
             }
-            if (!pause(d.delay, false))
+            // A stop request ends the wait: the batch is not committed and comes again after
+            // the restart, so a shutdown never waits for a target that does not come back.
+            if (!pause(d.delay, true))
                 return write_result::abandoned;
             // A lost connection is the sink's to re-establish: close and open it again.
             if (err.code() == errc::unavailable && !reopen_sink())
@@ -522,10 +535,10 @@ sink_pipeline::write_result sink_pipeline::deliver(work_item& w,
         if (msgs.size() == 1)
             return fail_message(w, *msgs.front(), err, failure_stage::write);
         // Isolate the failing message(s): the good ones must not wait for ever behind them.
-        spdlog::warn(
-            "sink {}: write of {} messages failed for good ({}); bisecting to find the "
-            "failing message(s)",
-            s_.key, msgs.size(), err.to_string());
+        log::limited(spdlog::level::warn, "sink " + s_.key + ": bisecting",
+                     "sink {}: write of {} messages failed for good ({}); bisecting to find the "
+                     "failing message(s)",
+                     s_.key, msgs.size(), err.to_string());
         const std::size_t half = msgs.size() / 2;
         std::vector<const message*> left(msgs.begin(), msgs.begin() + static_cast<long>(half));
         std::vector<const message*> right(msgs.begin() + static_cast<long>(half), msgs.end());
@@ -553,7 +566,8 @@ sink_pipeline::write_result sink_pipeline::fail_message(work_item& w, const mess
     switch (s_.policy.on_error) {
         case policy_action::skip:
             stats_.skipped.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("sink {}: skipped message {}/{} partition {} offset {} ({} failed): {}",
+            log::limited(spdlog::level::warn, "sink " + s_.key + ": skipped",
+                         "sink {}: skipped message {}/{} partition {} offset {} ({} failed): {}",
                          s_.key, st.stream, in.topic, w.partition, m.offset, to_string(stage),
                          e.to_string());
             return write_result::done;
@@ -561,10 +575,10 @@ sink_pipeline::write_result sink_pipeline::fail_message(work_item& w, const mess
             return dead_letter(w, original_of(w, m), e, stage);
         case policy_action::retry:
             if (stage == failure_stage::write) {
-                spdlog::warn(
-                    "sink {}: message {}/{} partition {} offset {} failed ({}); error "
-                    "policy is retry: retrying it until it succeeds",
-                    s_.key, st.stream, in.topic, w.partition, m.offset, e.to_string());
+                log::limited(spdlog::level::warn, "sink " + s_.key + ": retrying a message",
+                             "sink {}: message {}/{} partition {} offset {} failed ({}); error "
+                             "policy is retry: retrying it with backoff until it succeeds",
+                             s_.key, st.stream, in.topic, w.partition, m.offset, e.to_string());
                 // `m` lives in w.batch (or w.rejected): stable for the whole handle().
                 w.deferred.push_back(&m);
                 return write_result::done;
@@ -575,11 +589,15 @@ sink_pipeline::write_result sink_pipeline::fail_message(work_item& w, const mess
             break;
     }
     halt_error_ =
-        e.wrap(fmt::format("{} of message {}/{} partition {} offset {} failed (error "
-                           "policy: stop)",
-                           to_string(stage), st.stream, in.topic, w.partition, m.offset));
-    spdlog::error("sink {}: {}; the connector stops until it is restarted", s_.key,
-                  halt_error_.message());
+        e.wrap(fmt::format("{} of message {}/{} partition {} offset {} failed (error policy: {})",
+                           to_string(stage), st.stream, in.topic, w.partition, m.offset,
+                           s_.policy.on_error == policy_action::stop && s_.policy.on_error_defaulted
+                               ? "stop, the default without a dead-letter topic"
+                               : "stop"));
+    spdlog::error(
+        "sink {}: {}; the connector stops here, nothing is committed from this message on; "
+        "restart it (POST /sinks/{}/restart) once the cause is fixed",
+        s_.key, halt_error_.message(), s_.key);
     return write_result::halted;
 }
 
@@ -603,18 +621,20 @@ sink_pipeline::write_result sink_pipeline::dead_letter(const work_item& w, const
         auto sent = dlq_->send_sync(batch);
         if (sent) {
             stats_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn(
-                "sink {}: dead-lettered message {}/{} partition {} offset {} to {}/{} "
-                "({} failed): {}",
-                s_.key, st.stream, in.topic, w.partition, m.offset, s_.policy.dead_letter->stream,
-                s_.policy.dead_letter->topic, to_string(stage), e.to_string());
+            log::limited(spdlog::level::warn, "sink " + s_.key + ": dead-lettered",
+                         "sink {}: dead-lettered message {}/{} partition {} offset {} to {}/{} "
+                         "({} failed): {}",
+                         s_.key, st.stream, in.topic, w.partition, m.offset,
+                         s_.policy.dead_letter->stream, s_.policy.dead_letter->topic,
+                         to_string(stage), e.to_string());
             return write_result::done;
         }
         stats_.count_error(sent.error());
         const auto delay = b.next();
-        spdlog::warn("sink {}: sending to the dead-letter topic failed, retrying in {} ms: {}",
+        log::limited(spdlog::level::warn, "sink " + s_.key + ": dead-letter send failed",
+                     "sink {}: sending to the dead-letter topic failed, retrying in {} ms: {}",
                      s_.key, delay.count(), sent.error().to_string());
-        if (!pause(delay, false))
+        if (!pause(delay, true))
             return write_result::abandoned;
     }
 }
@@ -623,7 +643,8 @@ bool sink_pipeline::reopen_sink() {
     sink_->close();
     auto st = sink_->open(ctx_);
     if (!st) {
-        spdlog::warn("sink {}: reopening after a lost connection failed: {}", s_.key,
+        log::limited(spdlog::level::warn, "sink " + s_.key + ": reopen failed",
+                     "sink {}: reopening after a lost connection failed: {}", s_.key,
                      st.error().to_string());
     }
     return static_cast<bool>(st);

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "core/log.h"
+
 namespace trib::runtime {
 
 using clock = std::chrono::steady_clock;
@@ -216,7 +218,8 @@ void source_pipeline::poll_loop() {
                 break;
             }
             const auto delay = poll_backoff.next();
-            spdlog::warn("source {}: poll failed, retrying in {} ms: {}", s_.key, delay.count(),
+            log::limited(spdlog::level::warn, "source " + s_.key + ": poll failed",
+                         "source {}: poll failed, retrying in {} ms: {}", s_.key, delay.count(),
                          r.error().to_string());
             if (!pause(delay, true))
                 break;
@@ -384,9 +387,10 @@ void source_pipeline::commit_loop() {
                 }
                 stats_.count_error(st.error());
                 const auto delay = b.next();
-                spdlog::error("source {}: persisting the state failed, retrying in {} ms: {}",
-                              s_.key, delay.count(), st.error().to_string());
-                if (!pause(delay, false))
+                log::limited(spdlog::level::err, "source " + s_.key + ": state save failed",
+                             "source {}: persisting the state failed, retrying in {} ms: {}",
+                             s_.key, delay.count(), st.error().to_string());
+                if (!pause(delay, true))
                     break;
             }
             if (!saved)
@@ -469,12 +473,12 @@ status source_pipeline::send_retrying(std::size_t route, std::shared_ptr<const m
             return st;
         stats_.retries.fetch_add(1, std::memory_order_relaxed);
         if (attempt == 1 || attempt % 10 == 0) {
-            spdlog::warn(
-                "source {}: sending {} messages failed (attempt {}), retrying in {} ms: "
-                "{}",
-                s_.key, b->size(), attempt, d.delay.count(), st.error().to_string());
+            log::limited(spdlog::level::warn, "source " + s_.key + ": send failed",
+                         "source {}: sending {} messages failed (attempt {}), retrying in {} ms: "
+                         "{}",
+                         s_.key, b->size(), attempt, d.delay.count(), st.error().to_string());
         }
-        if (!pause(d.delay, false))
+        if (!pause(d.delay, true))
             return fail(errc::cancelled, "stopping");
     }
 }
@@ -494,7 +498,7 @@ source_pipeline::resolve_result source_pipeline::resolve(entry& e) {
         status st = last;
         if (d.retry) {
             stats_.retries.fetch_add(1, std::memory_order_relaxed);
-            if (!pause(d.delay, false))
+            if (!pause(d.delay, true))
                 return resolve_result::abandoned;
             st = send_retrying(p.route, p.batch, false, &last);
             if (!st && st.error().code() == errc::cancelled && hard_stop_.stop_requested()) {
@@ -521,10 +525,10 @@ source_pipeline::resolve_result source_pipeline::resolve(entry& e) {
 
 source_pipeline::resolve_result source_pipeline::send_each(entry& e, part& p,
                                                            const error& first_error) {
-    spdlog::warn(
-        "source {}: a batch of {} messages could not be delivered ({}); sending them one "
-        "by one",
-        s_.key, p.batch->size(), first_error.to_string());
+    log::limited(spdlog::level::warn, "source " + s_.key + ": one by one",
+                 "source {}: a batch of {} messages could not be delivered ({}); sending them "
+                 "one by one",
+                 s_.key, p.batch->size(), first_error.to_string());
     for (const auto& m : p.batch->messages) {
         auto one = std::make_shared<message_batch>();
         one->hold(p.batch);
@@ -552,7 +556,8 @@ source_pipeline::resolve_result source_pipeline::fail_message(entry& e, const me
     switch (s_.policy.on_error) {
         case policy_action::skip:
             stats_.skipped.fetch_add(1, std::memory_order_relaxed);
-            spdlog::warn("source {}: skipped a message for {}/{} ({} failed): {}", s_.key,
+            log::limited(spdlog::level::warn, "source " + s_.key + ": skipped",
+                         "source {}: skipped a message for {}/{} ({} failed): {}", s_.key,
                          route.stream, route.topic, to_string(stage), err.to_string());
             return resolve_result::done;
         case policy_action::dead_letter: {
@@ -569,13 +574,14 @@ source_pipeline::resolve_result source_pipeline::fail_message(entry& e, const me
                 auto st = dlq_->send_sync(batch);
                 if (st) {
                     stats_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
-                    spdlog::warn("source {}: dead-lettered a message for {}/{} ({} failed): {}",
+                    log::limited(spdlog::level::warn, "source " + s_.key + ": dead-lettered",
+                                 "source {}: dead-lettered a message for {}/{} ({} failed): {}",
                                  s_.key, route.stream, route.topic, to_string(stage),
                                  err.to_string());
                     return resolve_result::done;
                 }
                 stats_.count_error(st.error());
-                if (!pause(b.next(), false))
+                if (!pause(b.next(), true))
                     return resolve_result::abandoned;
             }
         }
@@ -596,10 +602,16 @@ source_pipeline::resolve_result source_pipeline::fail_message(entry& e, const me
         case policy_action::stop:
             break;
     }
-    halt_error_ = err.wrap(fmt::format("{} of a message for {}/{} failed (error policy: stop)",
-                                       to_string(stage), route.stream, route.topic));
-    spdlog::error("source {}: {}; the connector stops until it is restarted", s_.key,
-                  halt_error_.message());
+    halt_error_ = err.wrap(
+        fmt::format("{} of a message for {}/{} failed (error policy: {})", to_string(stage),
+                    route.stream, route.topic,
+                    s_.policy.on_error == policy_action::stop && s_.policy.on_error_defaulted
+                        ? "stop, the default without a dead-letter topic"
+                        : "stop"));
+    spdlog::error(
+        "source {}: {}; the connector stops here, its state is not saved past this message; "
+        "restart it (POST /sources/{}/restart) once the cause is fixed",
+        s_.key, halt_error_.message(), s_.key);
     return resolve_result::halted;
 }
 

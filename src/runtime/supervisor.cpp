@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/redact.h"
+
 namespace trib::runtime {
 
 using clock = std::chrono::steady_clock;
@@ -88,11 +90,11 @@ void supervisor::set_status(connector_status s) {
     cv_.notify_all();
 }
 
-void supervisor::set_error(const error& e) {
+void supervisor::set_error(const error& e, bool halted) {
     {
         std::lock_guard lk(mu_);
         status_ = connector_status::error;
-        last_error_ = connector_error{e.to_string(), now_us()};
+        last_error_ = connector_error{redact(e.to_string()), now_us(), halted};
     }
     cv_.notify_all();
 }
@@ -167,11 +169,12 @@ void supervisor::run() {
         auto outcome = p->join(clock::now() + s_.drain_timeout);
         p.reset();
         const error e = outcome.err.value_or(error(errc::internal, "pipeline ended"));
-        set_error(e);
-        if (outcome.what == pipeline_outcome::kind::halted) {
+        const bool halted = outcome.what == pipeline_outcome::kind::halted;
+        set_error(e, halted);
+        if (halted) {
             spdlog::error(
-                "{} {}: halted by its error policy; restart it (API: POST /{}s/{}/"
-                "restart) once the cause is fixed",
+                "{} {}: halted by its error policy, not restarted automatically; restart it "
+                "(API: POST /{}s/{}/restart) once the cause is fixed",
                 s_.kind, s_.key, s_.kind, s_.key);
             std::unique_lock lk(mu_);
             cv_.wait(lk, [&] { return stop_requested_ || restart_requested_; });

@@ -26,8 +26,10 @@ std::string_view to_string(connector_status s);
 
 /// The last error of a connector, for the API.
 struct connector_error {
-    std::string message;
+    std::string message;  // redacted (core/redact.h)
     std::uint64_t timestamp_us = 0;
+    /// The error policy stopped the connector: it stays down (no restart loop) until restarted.
+    bool halted = false;
 };
 
 /// Runs one connector's pipelines one after another. Thread-safe.
@@ -68,7 +70,7 @@ class supervisor {
   private:
     void run();
     void set_status(connector_status s);
-    void set_error(const error& e);
+    void set_error(const error& e, bool halted = false);
     /// Waits up to `d` for a stop or restart request; true if one came.
     bool wait_request(std::chrono::milliseconds d);
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "config/connector_config.h"
@@ -359,7 +360,7 @@ topics = ["t"]
     EXPECT_EQ(s.batch_length, 1000u);
     EXPECT_EQ(s.poll_interval, 5ms);
     EXPECT_EQ(s.consumer_group, "iggy-connect-sink-pg");
-    EXPECT_EQ(c->error_policy.mode, error_mode::retry);
+    EXPECT_FALSE(c->error_policy.mode);  // unset: dead_letter or stop, chosen by the runtime
     EXPECT_EQ(c->delivery.max_in_flight_batches, 32u);
     EXPECT_EQ(c->error_policy.max_retries, 0u);
     EXPECT_DOUBLE_EQ(c->error_policy.jitter, 0.2);
@@ -592,10 +593,14 @@ TEST(connector_files, duplicate_versions_and_bad_toml_are_errors) {
 
 TEST(connector_files, missing_or_empty_dir) {
     environment env;
-    auto missing = load_connectors("/nonexistent/connectors/dir", catalog{}, env);
-    ASSERT_TRUE(missing);
-    EXPECT_TRUE(missing->all.empty());
-    EXPECT_EQ(missing.issues.warning_count(), 1u);
+    // A runtime without its connectors must not start: an error naming the file and key.
+    auto missing = load_connectors("/nonexistent/connectors/dir", catalog{}, env, "rt.toml");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(
+        missing.issues.to_string().find("rt.toml: connectors.config_dir: the connector directory "
+                                        "\"/nonexistent/connectors/dir\" does not exist"),
+        std::string::npos)
+        << missing.issues.to_string();
     auto empty = load_connectors("", catalog{}, env);
     EXPECT_FALSE(empty);
 }
@@ -663,6 +668,46 @@ TEST(connector_files, file_specs_are_sound) {
     EXPECT_TRUE(check_spec(connector_file_spec(connector_type::source)).empty());
     auto defects = check_spec(runtime_spec());
     EXPECT_TRUE(defects.empty()) << defects.front();
+}
+
+}  // namespace
+}  // namespace trib::config
+
+namespace trib::config {
+namespace {
+
+// Issue 12: every hostile runtime file in tests/data/hostile/config is refused with an error
+// naming the file and the key (its first line: `# expect: key: message`), and no message shows
+// a password.
+TEST(hostile_config, every_file_is_refused_naming_file_and_key) {
+    const char* src = std::getenv("TRIB_SOURCE_DIR");
+    const std::filesystem::path dir =
+        std::filesystem::path(src != nullptr ? src : ".") / "tests/data/hostile/config";
+    environment env;
+    std::size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        if (e.path().extension() != ".toml")
+            continue;
+        ++files;
+        const std::string path = e.path().string();
+        std::ifstream f(path);
+        std::string first;
+        std::getline(f, first);
+        ASSERT_TRUE(first.starts_with("# expect: ")) << path;
+        const std::string expect = path + ": " + first.substr(10);
+        auto rc = load_runtime_config(path, env);
+        std::string text = rc.issues.to_string();
+        bool refused = !rc;
+        if (rc) {
+            auto conns = load_connectors(rc->connectors.config_dir, catalog{}, env, path);
+            text += conns.issues.to_string();
+            refused = !conns;
+        }
+        EXPECT_TRUE(refused) << path;
+        EXPECT_NE(text.find(expect), std::string::npos) << expect << "\n" << text;
+        EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
+    }
+    EXPECT_GE(files, 7u);
 }
 
 }  // namespace

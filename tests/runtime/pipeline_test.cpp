@@ -1,11 +1,15 @@
 // The sink and source pipelines and the supervisor against memory_iggy and scripted connectors.
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
 #include <set>
+#include <sstream>
 
+#include "core/log.h"
 #include "harness/peer.h"
 #include "runtime/fakes.h"
 #include "runtime/memory_iggy.h"
@@ -231,6 +235,93 @@ TEST(sink_pipeline, retry_policy_retries_the_isolated_message_and_lets_the_rest_
     ASSERT_TRUE(wait_until([&] { return r.committed() == 19u; }, 10s));
     r.stop();
     EXPECT_EQ(r.state->count(), 20u);
+}
+
+// Issue 12: a message the sink refuses every time (fatal, per message) under mode = "retry"
+// was re-deferred with no wait: hundreds of thousands of write calls and log lines a second.
+// Every repeat is now an attempt with the backoff: each write after the first one is a counted
+// retry that waited.
+TEST(sink_pipeline, retry_policy_backs_off_on_a_message_the_sink_keeps_refusing) {
+    sink_rig r;
+    test::fill_topic(r.iggy, "s", "t", 10, 0, 1, "-bad", 10);  // offset 9 carries "-bad"
+    r.state->reject = "-bad";
+    auto s = sink_cfg(policy_action::retry, 10);
+    s.policy.backoff = {20ms, 20ms, 2.0, 0.0};
+    r.start(s);
+    ASSERT_TRUE(wait_until([&] { return r.stats.retries.load() >= 5; }, 20s))
+        << "write calls: " << r.state->write_calls;
+    const auto out = r.stop();
+    EXPECT_EQ(out.what, pipeline_outcome::kind::stopped);
+    // The first write of the batch, then one write per retry of the isolated message (a tight
+    // loop would show many more writes than retries).
+    EXPECT_LE(r.state->write_calls, r.stats.retries.load() + 2);
+    EXPECT_FALSE(r.committed());  // nothing past the refused message
+}
+
+// The default policy (no mode, no dead-letter topic) stops the connector before the message
+// that cannot succeed and commits nothing from it on; the supervisor leaves it down.
+TEST(sink_pipeline, the_default_policy_stops_before_a_refused_message_and_does_not_restart) {
+    sink_rig r;
+    test::fill_topic(r.iggy, "s", "t", 30, 0, 1, "-bad", 25);  // offset 24
+    r.state->reject = "-bad";
+    auto s = sink_cfg(policy_action::stop, 10);
+    s.policy.on_error_defaulted = true;
+    std::atomic<int> starts{0};
+    supervisor sup(
+        supervisor::settings{"test_sink", "sink", {1ms, 5ms, 2.0, 0.0}, 30s, 5s},
+        [&]() -> std::unique_ptr<pipeline> {
+            ++starts;
+            return std::make_unique<sink_pipeline>(
+                s,
+                [st = r.state]() -> result<std::unique_ptr<sink>> {
+                    return std::unique_ptr<sink>(std::make_unique<fake_sink>(st));
+                },
+                nullptr, r.iggy, r.stats);
+        },
+        r.stats);
+    sup.start();
+    ASSERT_TRUE(sup.wait_status(connector_status::error, clock::now() + 10s));
+    auto e = sup.last_error();
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(e->halted);
+    EXPECT_NE(e->message.find("s/t partition 0 offset 24"), std::string::npos) << e->message;
+    EXPECT_NE(e->message.find("the default without a dead-letter topic"), std::string::npos)
+        << e->message;
+    ASSERT_TRUE(r.committed());
+    EXPECT_EQ(*r.committed(), 19u);  // the batches before the refused message's batch
+    // No restart loop: a restart would start a second pipeline (and fail the same way).
+    std::this_thread::sleep_for(100ms);  // room for a wrong restart, not a synchronisation
+    EXPECT_EQ(starts.load(), 1);
+    EXPECT_EQ(r.stats.restarts.load(), 0u);
+    sup.stop();
+}
+
+// 100,000 failures of the same kind log a bounded number of lines (core/log.h rate limiting).
+TEST(sink_pipeline, a_hundred_thousand_identical_failures_log_a_bounded_number_of_lines) {
+    std::ostringstream captured;
+    auto logger = std::make_shared<spdlog::logger>(
+        "capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(captured));
+    logger->set_pattern("%v");
+    auto previous = spdlog::default_logger();
+    spdlog::set_default_logger(logger);
+    {
+        sink_rig r;
+        test::fill_topic(r.iggy, "s", "t", 100'000, 0, 1, "-bad", 1);  // every message
+        r.state->reject = "-bad";
+        r.start(sink_cfg(policy_action::skip, 1000));
+        ASSERT_TRUE(wait_until([&] { return r.committed() == 99'999u; }, 120s));
+        r.stop();
+        EXPECT_EQ(r.stats.skipped.load(), 100'000u);
+    }
+    log::flush_suppressed();  // what `tributary run` does at exit: the counts are not lost
+    spdlog::set_default_logger(previous);
+    const std::string text = captured.str();
+    std::size_t lines = 0;
+    for (char c : text)
+        lines += c == '\n' ? 1 : 0;
+    // A burst of 10, then at most one line a second: far below one line per failure.
+    EXPECT_LE(lines, 200u) << text.substr(0, 3000);
+    EXPECT_NE(text.find("similar lines suppressed"), std::string::npos) << text.substr(0, 3000);
 }
 
 TEST(sink_pipeline, max_retries_then_isolation) {

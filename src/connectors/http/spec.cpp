@@ -597,6 +597,9 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
     routes.children.push_back(rauth);
     o.push_back(routes);
 
+    s.listeners = [](const config::values& v) {
+        return std::vector<config::listen_endpoint>{{"port", v.str("address"), v.integer("port")}};
+    };
     s.check = [](const config::values& v, const config::check_report& report) {
         if (v.has("tls_cert_file") != v.has("tls_key_file"))
             report("tls_cert_file", "tls_cert_file and tls_key_file go together");

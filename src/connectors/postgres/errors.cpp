@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "core/redact.h"
+
 namespace trib::connectors::postgres {
 
 std::int64_t sqlstate_code(std::string_view s) {
@@ -88,6 +90,34 @@ std::string trim(std::string s) {
     return s;
 }
 
+// libpq quotes pieces of the connection string in its parse errors (`missing "=" after "..."
+// in connection info string`, `invalid percent-encoded token: "..."`, `invalid connection
+// option "..."`): a piece may be part of the password. Those quotes are dropped; every other
+// text goes through the core redactor (URL userinfo, password=..., the registered secrets).
+std::string scrub(std::string msg) {
+    const bool parse_error = msg.find("connection info string") != std::string::npos ||
+                             msg.find("URI") != std::string::npos ||
+                             msg.find("percent-encoded") != std::string::npos ||
+                             msg.find("invalid connection option") != std::string::npos ||
+                             msg.find("unterminated quoted string") != std::string::npos;
+    if (parse_error) {
+        std::string out;
+        bool quoted = false;
+        for (char c : msg) {
+            if (c == '"') {
+                if (!quoted)
+                    out += "\"***\"";
+                quoted = !quoted;
+                continue;
+            }
+            if (!quoted)
+                out.push_back(c);
+        }
+        msg = std::move(out);
+    }
+    return redact(msg);
+}
+
 }  // namespace
 
 error classify(std::string_view sqlstate, std::string message) {
@@ -106,7 +136,7 @@ error from_result(const PGconn* c, const PGresult* r, std::string_view context) 
     } else if (c != nullptr) {
         msg = PQerrorMessage(c);
     }
-    msg = trim(std::move(msg));
+    msg = scrub(trim(std::move(msg)));
     if (msg.empty())
         msg = "no result from server";
     std::string full = std::string(context) + ": " + msg;
@@ -121,7 +151,7 @@ error from_result(const PGconn* c, const PGresult* r, std::string_view context) 
 }
 
 error from_connect(const PGconn* c, std::string_view context) {
-    std::string msg = c != nullptr ? trim(PQerrorMessage(c)) : std::string("out of memory");
+    std::string msg = c != nullptr ? scrub(trim(PQerrorMessage(c))) : std::string("out of memory");
     std::string full = std::string(context) + ": " + msg;
     auto has = [&](const char* s) { return msg.find(s) != std::string::npos; };
     // libpq does not expose the SQLSTATE of a failed start-up; the server's message does tell.

@@ -4,6 +4,7 @@
 
 #include "connectors/postgres/errors.h"
 #include "core/parse_number.h"
+#include "core/redact.h"
 
 namespace trib::connectors::postgres {
 
@@ -23,6 +24,17 @@ result<db_conn> db_conn::connect(const conn_settings& s) {
     // Later keywords override what the expanded connection string says (libpq rule), so TLS and
     // timeout options from the config win over the string.
     std::vector<std::pair<std::string, std::string>> kv;
+    // The password inside the connection string is a secret of its own: hidden wherever a
+    // library or server message repeats it (core/redact.h).
+    if (PQconninfoOption* opts = PQconninfoParse(s.connection_string.c_str(), nullptr)) {
+        for (PQconninfoOption* o = opts; o->keyword != nullptr; ++o) {
+            if (o->val != nullptr && (std::strcmp(o->keyword, "password") == 0 ||
+                                      std::strcmp(o->keyword, "sslpassword") == 0)) {
+                register_secret(o->val);
+            }
+        }
+        PQconninfoFree(opts);
+    }
     kv.emplace_back("dbname", s.connection_string);
     kv.emplace_back("application_name", s.application_name);
     kv.emplace_back("connect_timeout",
