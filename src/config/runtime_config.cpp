@@ -67,6 +67,27 @@ option choice(std::string name, std::string doc, std::vector<std::string> choice
     return o;
 }
 
+option integer(std::string name, std::string doc, std::int64_t def, double min, double max) {
+    option o;
+    o.name = std::move(name);
+    o.type = opt_type::integer;
+    o.doc = std::move(doc);
+    o.default_value = std::to_string(def);
+    o.min = min;
+    o.max = max;
+    return o;
+}
+
+option duration(std::string name, std::string doc, std::string def, double min_ms) {
+    option o;
+    o.name = std::move(name);
+    o.type = opt_type::duration;
+    o.doc = std::move(doc);
+    o.default_value = "\"" + def + "\"";
+    o.min = min_ms;
+    return o;
+}
+
 option table(std::string name, std::string doc, std::vector<option> children) {
     option o;
     o.name = std::move(name);
@@ -216,6 +237,27 @@ spec build_runtime_spec() {
             fsync_interval,
             str("root_username", "The root user created on first start.", "iggy"),
             secret("root_password", "The root user's password.", "iggy"),
+            integer("max_connections",
+                    "Open client connections at most; more are closed at once (clamped to half "
+                    "the open-files limit).",
+                    1024, 1, 1 << 24),
+            integer("max_unauthenticated_connections",
+                    "Connections not logged in (yet) at most, so that idle sockets cannot take "
+                    "every slot.",
+                    256, 1, 1 << 24),
+            duration("login_timeout",
+                     "A connection that has not logged in this long after it opened is closed "
+                     "(0 disables).",
+                     "10s", 0),
+            duration("idle_timeout",
+                     "A logged-in connection that sends nothing this long is closed (0 "
+                     "disables; Iggy's SDKs ping every 5 s).",
+                     "0s", 0),
+            integer("login_max_failures",
+                    "Failed logins per peer address and per user name before further attempts "
+                    "are refused for 1 s, doubling per failure (0 disables).",
+                    5, 0, 1000000),
+            duration("login_lockout_max", "The longest login lockout.", "5m", 1),
         }));
     s.check = [](const values& v, const check_report& report) {
         const values conns = v.table("connectors");
@@ -336,6 +378,13 @@ void fill(runtime_config& rc, const values& v) {
     rc.server.fsync_interval = server.duration("fsync_interval");
     rc.server.root_username = server.str("root_username");
     rc.server.root_password = server.str("root_password");
+    rc.server.max_connections = static_cast<std::uint32_t>(server.integer("max_connections"));
+    rc.server.max_unauthenticated_connections =
+        static_cast<std::uint32_t>(server.integer("max_unauthenticated_connections"));
+    rc.server.login_timeout = server.duration("login_timeout");
+    rc.server.idle_timeout = server.duration("idle_timeout");
+    rc.server.login_max_failures = static_cast<std::uint32_t>(server.integer("login_max_failures"));
+    rc.server.login_lockout_max = server.duration("login_lockout_max");
     rc.raw = v;
 }
 

@@ -97,6 +97,13 @@ struct server_config {
     std::chrono::milliseconds fsync_interval{1000};
     std::string root_username = "iggy";
     std::string root_password = "iggy";  // secret
+    // Limits (docs/security.md; the same defaults as server::server_options).
+    std::uint32_t max_connections = 1024;
+    std::uint32_t max_unauthenticated_connections = 256;
+    std::chrono::milliseconds login_timeout{10000};
+    std::chrono::milliseconds idle_timeout{0};
+    std::uint32_t login_max_failures = 5;
+    std::chrono::milliseconds login_lockout_max{300000};
 };
 
 /// The whole runtime configuration.

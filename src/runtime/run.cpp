@@ -18,6 +18,7 @@
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
 #include "connectors/registry.h"
+#include "core/dir_lock.h"
 #include "core/log.h"
 #include "iggy/connection.h"
 #include "runtime/api.h"
@@ -192,6 +193,15 @@ int run_runtime(const run_options& o) {
 
     run_info info;
     info.state_dir = rc->state.path;
+    // One runtime per state directory: a second one (or one started while the last drains)
+    // would overwrite the other's source positions. Held until run_runtime returns.
+    const std::string state_path = rc->state.path.empty() ? "local_state" : rc->state.path;
+    auto state_lock = dir_lock::acquire(state_path);
+    if (!state_lock) {
+        std::fprintf(stderr, "tributary: %s: [state] path: %s\n", rc->file.c_str(),
+                     state_lock.error().message().c_str());
+        return state_lock.error().code() == errc::failed_precondition ? 2 : 1;
+    }
     host_options ho;
     ho.runtime = *rc;
     ho.connectors = conns->active;
@@ -209,7 +219,19 @@ int run_runtime(const run_options& o) {
         if (fp)
             so.fsync = *fp;
         so.fsync_interval = rc->server.fsync_interval;
+        so.max_connections = rc->server.max_connections;
+        so.max_unauthenticated_connections = rc->server.max_unauthenticated_connections;
+        so.login_timeout = rc->server.login_timeout;
+        so.idle_timeout = rc->server.idle_timeout;
+        so.login_max_failures = rc->server.login_max_failures;
+        so.login_lockout_max = rc->server.login_lockout_max;
         auto started = server::embedded_server::start(so);
+        if (!started && started.error().code() == errc::failed_precondition) {
+            // Its data dir is served by another process.
+            std::fprintf(stderr, "tributary: %s: [server] data_dir: %s\n", rc->file.c_str(),
+                         started.error().message().c_str());
+            return 2;
+        }
         if (!started) {
             spdlog::critical("{}: server.address: cannot start the embedded Iggy server on {}: {}",
                              rc->file, so.address, started.error().to_string());

@@ -2,6 +2,7 @@
 
 #include "server/broker.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/statvfs.h>
@@ -160,6 +161,21 @@ struct proc_figures {
     double cpu_seconds = 0;
 };
 
+/// The first unsigned number after `prefix` in a /proc line ("VmRSS:   1234 kB"); 0 when the
+/// line holds none (a checked conversion: /proc text is not trusted to be what we expect).
+std::uint64_t proc_number(std::string_view line, std::size_t prefix) {
+    line.remove_prefix(std::min(prefix, line.size()));
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t'))
+        line.remove_prefix(1);
+    std::uint64_t v = 0;
+    auto r = std::from_chars(line.data(), line.data() + line.size(), v);
+    return r.ec == std::errc() ? v : 0;
+}
+
+std::uint64_t kib_to_bytes(std::uint64_t kib) {
+    return kib > UINT64_MAX / 1024 ? UINT64_MAX : kib * 1024;
+}
+
 proc_figures read_proc() {
     proc_figures f;
     {
@@ -167,9 +183,10 @@ proc_figures read_proc() {
         std::string line;
         while (std::getline(in, line)) {
             if (line.rfind("VmRSS:", 0) == 0)
-                f.rss = std::stoull(line.substr(6)) * 1024;
+                f.rss = kib_to_bytes(proc_number(line, 6));
             else if (line.rfind("Threads:", 0) == 0)
-                f.threads = static_cast<std::uint32_t>(std::stoul(line.substr(8)));
+                f.threads = static_cast<std::uint32_t>(
+                    std::min<std::uint64_t>(proc_number(line, 8), UINT32_MAX));
         }
     }
     {
@@ -177,9 +194,9 @@ proc_figures read_proc() {
         std::string line;
         while (std::getline(in, line)) {
             if (line.rfind("MemTotal:", 0) == 0)
-                f.total_mem = std::stoull(line.substr(9)) * 1024;
+                f.total_mem = kib_to_bytes(proc_number(line, 9));
             else if (line.rfind("MemAvailable:", 0) == 0)
-                f.avail_mem = std::stoull(line.substr(13)) * 1024;
+                f.avail_mem = kib_to_bytes(proc_number(line, 13));
         }
     }
     {
@@ -471,6 +488,7 @@ struct request_ops {
     void do_metadata(bytes_view body);
     void do_partition_op(std::span<std::uint8_t> body);
     std::shared_ptr<const void> body_owner;
+    std::size_t body_owner_bytes = 0;
 
     void leave_all_groups_locked();
 
@@ -558,6 +576,41 @@ void persist_offsets(topic& t, bool durable, bool force = false) {
     t.offsets_saved = version;
 }
 
+/// An explicit offset store or delete: the offsets file is written with the change first, and
+/// the in-memory offsets change only once that write succeeded, so a client is never told OK
+/// (nor does a poll see the offset) for a store the next start would not find. `change` edits a
+/// map and returns false when it does not apply (a delete of an offset that is not there).
+/// Returns not_found for that, or the write's error.
+status change_offsets(topic& t, bool durable,
+                      const std::function<bool(std::map<offset_key, std::uint64_t>&)>& change) {
+    std::lock_guard wl(t.offsets_write_mu);
+    std::string text;
+    std::uint64_t version = 0;
+    {
+        std::lock_guard l(t.offsets_mu);
+        auto next = t.offsets;
+        if (!change(next))
+            return fail(errc::not_found, "no such offset");
+        if (t.deleted.load()) {
+            t.offsets = std::move(next);
+            ++t.offsets_version;
+            return ok();
+        }
+        text = serialize_offsets(next);
+        version = t.offsets_version;
+    }
+    TRIB_TRY(
+        write_file_atomic(t.dir / "offsets", text, durable ? file_sync::durable : file_sync::none));
+    std::lock_guard l(t.offsets_mu);
+    (void)change(t.offsets);
+    ++t.offsets_version;
+    // What was written holds this change and every earlier one, unless a poll's auto-commit
+    // changed the map between (then the timer writes it again).
+    if (t.offsets_version == version + 1)
+        t.offsets_saved = t.offsets_version;
+    return ok();
+}
+
 void rebalance(consumer_group& g, std::size_t partitions) {
     ++g.generation;
     const std::size_t n = g.members.size();
@@ -625,12 +678,23 @@ status broker::load() {
     if (ec)
         return fail(errc::io_error, "embedded server: cannot create data dir " +
                                         options_.data_dir.string() + ": " + ec.message());
+    // One process per data dir: a second one would hand out the same offsets and ids.
+    auto lock = dir_lock::acquire(options_.data_dir);
+    if (!lock)
+        return unexpected(lock.error().wrap("embedded server: data dir"));
+    lock_ = std::move(*lock);
     fs::create_directories(topics_root(options_.data_dir), ec);
     if (ec)
         return fail(errc::io_error, "embedded server: cannot create " +
                                         topics_root(options_.data_dir).string() + ": " +
                                         ec.message());
     m_->start_time_us = now_us();
+    login_limits ll;
+    ll.free_failures = options_.login_max_failures;
+    ll.max_lockout = options_.login_lockout_max;
+    ll.first_lockout = std::min(ll.first_lockout, ll.max_lockout);
+    m_->logins = std::make_unique<login_limiter>(ll);
+    m_->dummy_hash = auth::hash_password(auth::random_password());
     if (options_.fsync == fsync_policy::interval)
         m_->flusher = std::make_unique<storage::flusher>(options_.fsync_interval);
 
@@ -876,7 +940,8 @@ void broker::maintenance(bool final_flush) {
 }
 
 void broker::handle(connection_state& c, bytes_view header, std::span<std::uint8_t> body,
-                    reply& out, std::shared_ptr<const void> body_owner) {
+                    reply& out, std::shared_ptr<const void> body_owner,
+                    std::size_t body_owner_bytes) {
     out.clear();
     c.last_activity_ms = now_ms();
     counters_.bytes_received.fetch_add(header.size() + body.size(), std::memory_order_relaxed);
@@ -886,7 +951,7 @@ void broker::handle(connection_state& c, bytes_view header, std::span<std::uint8
         return;
     }
     const request_header& h = *hr;
-    request_ops o{*m_, options_, counters_, c, h, out, std::move(body_owner)};
+    request_ops o{*m_, options_, counters_, c, h, out, std::move(body_owner), body_owner_bytes};
     if (!h.request_checksum.is_zero() && h.request_checksum != body_checksum(body)) {
         o.status_reply(code::invalid_format);
         return;
@@ -916,6 +981,22 @@ void broker::handle(connection_state& c, bytes_view header, std::span<std::uint8
 
 namespace {
 
+/// A user name as it may appear in a log line: printable ASCII only, at most 64 bytes (it comes
+/// from an unauthenticated peer).
+std::string loggable_name(std::string_view name) {
+    std::string out;
+    for (char ch : name.substr(0, 64)) {
+        const auto u = static_cast<unsigned char>(ch);
+        if (u >= 0x20 && u < 0x7f && ch != '\'' && ch != '\\')
+            out += ch;
+        else
+            out += fmt::format("\\x{:02x}", u);
+    }
+    if (name.size() > 64)
+        out += "...";
+    return out;
+}
+
 void request_ops::do_register(bytes_view body) {
     auto ver = login_protocol_version(body);
     if (!ver) {
@@ -932,19 +1013,49 @@ void request_ops::do_register(bytes_view body) {
         evict(eviction_reason::malformed_login, h.client);
         return;
     }
+    const auto* pw = std::get_if<login_register_request>(&*lr);
+    const std::string peer = peer_host(c.address);
+    const std::string_view attempted = pw ? std::string_view(pw->username) : std::string_view();
+    const auto reject = pw ? eviction_reason::invalid_credentials : eviction_reason::invalid_token;
+    const auto now = login_limiter::clock::now();
+    // Locked out: refused without checking, so that guessing stays slow. The same answer as a
+    // wrong password.
+    if (auto wait = m.logins->locked(peer, attempted, now)) {
+        spdlog::debug("embedded server: login {}from {} refused unchecked: locked out for {} ms",
+                      pw ? "of user '" + loggable_name(attempted) + "' " : std::string(), c.address,
+                      wait->count());
+        evict(reject, h.client);
+        return;
+    }
+    auto failed = [&](std::string_view why) {
+        auto lock = m.logins->failed(peer, attempted, now);
+        spdlog::warn("embedded server: login {}from {} failed: {}{}",
+                     pw ? "of user '" + loggable_name(attempted) + "' "
+                        : std::string("with a personal access token "),
+                     c.address, why,
+                     lock.count() > 0 ? fmt::format("; further attempts refused for {} ms "
+                                                    "(repeated failures)",
+                                                    lock.count())
+                                      : std::string());
+        evict(reject, h.client);
+    };
     std::uint32_t user_id = 0;
     {
         std::shared_lock l(m.mu);
-        if (auto* pw = std::get_if<login_register_request>(&*lr)) {
+        if (pw) {
             const user* found = nullptr;
             for (const auto& [id, u] : m.users)
                 if (u.username == pw->username)
                     found = &u;
-            if (!found || !auth::verify_password(pw->password, found->password_hash)) {
-                evict(eviction_reason::invalid_credentials, h.client);
-                return;
-            }
+            // Unknown names are checked against a dummy hash: as slow as a known name, so that
+            // the answer's timing does not tell which names exist.
+            const bool good = auth::verify_password(
+                pw->password, found ? std::string_view(found->password_hash) : m.dummy_hash);
+            if (!found || !good)
+                return failed("invalid credentials");
             if (found->status != 1) {
+                spdlog::warn("embedded server: login of user '{}' from {} refused: user inactive",
+                             loggable_name(attempted), c.address);
                 evict(eviction_reason::user_inactive, h.client);
                 return;
             }
@@ -956,22 +1067,23 @@ void request_ops::do_register(bytes_view body) {
             for (const auto& t : m.tokens)
                 if (t.digest == digest)
                     found = &t;
-            if (!found || (found->expiry_at != 0 && found->expiry_at <= now_us())) {
-                evict(eviction_reason::invalid_token, h.client);
-                return;
-            }
+            if (!found)
+                return failed("unknown token");
+            if (found->expiry_at != 0 && found->expiry_at <= now_us())
+                return failed("token expired");
             auto it = m.users.find(found->user_id);
-            if (it == m.users.end()) {
-                evict(eviction_reason::invalid_token, h.client);
-                return;
-            }
+            if (it == m.users.end())
+                return failed("the token's user no longer exists");
             if (it->second.status != 1) {
+                spdlog::warn("embedded server: token login from {} refused: user inactive",
+                             c.address);
                 evict(eviction_reason::user_inactive, h.client);
                 return;
             }
             user_id = found->user_id;
         }
     }
+    m.logins->succeeded(peer, attempted);
     if (!bound()) {
         std::lock_guard l(m.conn_mu);
         c.client = h.client;
@@ -980,6 +1092,7 @@ void request_ops::do_register(bytes_view body) {
         c.watermark = 0;
         c.last_reply.clear();
         c.last_stamp = {};
+        c.authenticated = true;
     }
     login_reply lr_out{user_id, c.session, k_protocol, std::string(k_server_version)};
     result_ok([&](writer& w) { lr_out.encode(w); });
@@ -1016,6 +1129,7 @@ void request_ops::do_logout() {
     c.client = {};
     c.watermark = 0;
     c.last_reply.clear();
+    c.authenticated = false;
 }
 
 void request_ops::do_nr(std::span<std::uint8_t> body) {
@@ -1713,7 +1827,7 @@ void request_ops::send(std::span<std::uint8_t> body) {
     auto batch = body.subspan(off, r->batch.size());
     const auto sync = tp->settings.durability_persisted ? storage::append_sync::durable
                                                         : storage::append_sync::policy;
-    auto ar = body_owner ? part->log->append_shared(body_owner, batch, sync)
+    auto ar = body_owner ? part->log->append_shared(body_owner, batch, sync, body_owner_bytes)
                          : part->log->append(batch, sync);
     if (!ar) {
         if (tp->deleted.load())
@@ -1802,12 +1916,18 @@ void request_ops::store_offset(bytes_view body) {
         }
         tp = t;
     }
-    {
-        std::lock_guard ol(tp->offsets_mu);
-        tp->offsets[key] = r->offset;
-        ++tp->offsets_version;
+    auto st =
+        change_offsets(*tp, opt.fsync == fsync_policy::always || tp->settings.offsets_persisted,
+                       [&](std::map<offset_key, std::uint64_t>& offs) {
+                           offs[key] = r->offset;
+                           return true;
+                       });
+    if (!st) {
+        // Not stored, in memory either: TransientNotAccepted ("nothing was applied, resend").
+        spdlog::error("embedded server: storing an offset of topic {} failed: {}", tp->name,
+                      st.error().message());
+        return result_err(code::transient_not_accepted);
     }
-    persist_offsets(*tp, opt.fsync == fsync_policy::always || tp->settings.offsets_persisted);
     result_ok_empty();
 }
 
@@ -1837,13 +1957,16 @@ void request_ops::delete_offset(bytes_view body) {
         }
         tp = t;
     }
-    {
-        std::lock_guard ol(tp->offsets_mu);
-        if (tp->offsets.erase(key) == 0)
+    auto st = change_offsets(
+        *tp, opt.fsync == fsync_policy::always || tp->settings.offsets_persisted,
+        [&](std::map<offset_key, std::uint64_t>& offs) { return offs.erase(key) != 0; });
+    if (!st) {
+        if (st.error().code() == errc::not_found)
             return status_reply(code::resource_not_found);
-        ++tp->offsets_version;
+        spdlog::error("embedded server: deleting an offset of topic {} failed: {}", tp->name,
+                      st.error().message());
+        return result_err(code::transient_not_accepted);
     }
-    persist_offsets(*tp, opt.fsync == fsync_policy::always || tp->settings.offsets_persisted);
     result_ok_empty();
 }
 

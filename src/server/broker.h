@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dir_lock.h"
 #include "core/error.h"
 #include "iggy/wire/bytes.h"
 #include "iggy/wire/header.h"
@@ -49,6 +50,9 @@ struct connection_state {
     std::uint64_t watermark = 0;
     u128 last_stamp;
     bytes last_reply;
+
+    /// True while the connection is logged in (the network layer's pre-login limits read it).
+    std::atomic<bool> authenticated{false};
 
     /// Milliseconds (steady clock) of the last request; the heartbeat sweep reads it.
     std::atomic<std::int64_t> last_activity_ms{0};
@@ -106,8 +110,10 @@ class broker {
     /// The body is mutable: sends are stamped in place and appended from it (no copy). When
     /// `body_owner` owns the body, a send may keep it (the log's recent-batch cache serves polls
     /// from it): the caller must then not reuse the buffer (check its use_count).
+    /// `body_owner_bytes` is the memory the owner keeps (the buffer's capacity); the cache
+    /// counts it.
     void handle(connection_state& c, bytes_view header, std::span<std::uint8_t> body, reply& out,
-                std::shared_ptr<const void> body_owner = nullptr);
+                std::shared_ptr<const void> body_owner = nullptr, std::size_t body_owner_bytes = 0);
 
     /// True when handling this request may wait for a disk sync (the network layer then runs it
     /// off the event loop).
@@ -130,6 +136,8 @@ class broker {
     status load();
 
     server_options options_;
+    // Held for the broker's lifetime; declared before the model so that it is released last.
+    dir_lock lock_;
     root_credentials creds_;
     broker_counters counters_;
     std::unique_ptr<model> m_;

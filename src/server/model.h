@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "iggy/wire/primitives.h"
 #include "server/broker.h"
+#include "server/login_limiter.h"
 #include "server/storage/partition_log.h"
 
 namespace trib::server {
@@ -140,6 +141,10 @@ struct broker::model {
     std::atomic<std::uint64_t> next_session{1};
 
     std::unique_ptr<storage::flusher> flusher;
+    /// Failed-login accounting (lockouts), and a hash that logins of unknown users are checked
+    /// against, so that they take as long as those of known ones.
+    std::unique_ptr<login_limiter> logins;
+    std::string dummy_hash;
     std::string host = "127.0.0.1";
     std::uint16_t port = 0;
     std::uint64_t start_time_us = 0;

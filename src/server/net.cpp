@@ -1,6 +1,10 @@
 // The embedded server's network layer: a TCP (optionally TLS) listener on Boost.Asio with one
 // C++20 coroutine per connection. Each connection reads a 256-byte header, then the body, hands
 // the frame to the broker and writes the reply: lockstep, as Iggy's clients are.
+//
+// Limits before login (docs/security.md): a cap on open and on not-logged-in connections, a
+// login timeout, and a small frame limit; a body buffer grows only as its bytes arrive, so a
+// header that announces 64 MiB costs nothing until 64 MiB are sent.
 
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -71,6 +75,33 @@ void raise_nofile_limit() {
     }
 }
 
+/// Connections may use at most half the file descriptors: the rest stay for segment files,
+/// the data dir and the runtime, so that sockets never starve them.
+std::uint32_t connection_budget() {
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return UINT32_MAX;
+    const auto cur = static_cast<std::uint64_t>(rl.rlim_cur);
+    return static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(UINT32_MAX, std::max<std::uint64_t>(8, cur / 2)));
+}
+
+// A request buffer larger than this (and than twice the next frame) is not reused, so that one
+// large send does not pin its buffer for the connection's life.
+constexpr std::size_t k_keep_buffer = std::size_t{1} << 20;
+// Bodies are read in chunks that at most double what arrived so far.
+constexpr std::size_t k_first_chunk = std::size_t{64} << 10;
+
+/// The per-connection deadline (login timeout, idle timeout). Touched only on the
+/// connection's strand.
+struct conn_watch {
+    explicit conn_watch(const asio::any_io_executor& ex) : timer(ex) {}
+    asio::steady_timer timer;
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    bool done = false;
+    bool expired = false;
+};
+
 }  // namespace
 
 struct embedded_server::impl {
@@ -100,17 +131,43 @@ struct embedded_server::impl {
     std::atomic<bool> stopping{false};
     std::once_flag stop_once;
 
+    // Connection limits (effective values: clamped by the file-descriptor budget).
+    std::uint32_t max_conns = 0;
+    std::uint32_t max_unauth = 0;
+    std::atomic<std::uint32_t> open_conns{0};
+    std::atomic<std::uint32_t> unauth_conns{0};
+    std::uint64_t refused = 0;  // (accept loop only)
+    std::chrono::steady_clock::time_point refused_logged{};
+
     status start();
     void stop();
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> housekeeping();
     template <class Stream>
     asio::awaitable<void> run_session(std::shared_ptr<Stream> stream,
-                                      std::shared_ptr<connection_state> c);
+                                      std::shared_ptr<connection_state> c,
+                                      std::shared_ptr<conn_watch> w);
+    template <class Stream>
+    asio::awaitable<void> watchdog(std::weak_ptr<Stream> stream,
+                                   std::shared_ptr<connection_state> c,
+                                   std::shared_ptr<conn_watch> w);
     void spawn_session(tcp::socket sock);
+    bool admit();
 };
 
 status embedded_server::impl::start() {
+    if (opt.max_connections == 0 || opt.max_unauthenticated_connections == 0)
+        return fail(errc::invalid_argument,
+                    "embedded server: max_connections and max_unauthenticated_connections must be "
+                    "at least 1");
+    const auto budget = connection_budget();
+    max_conns = std::min(opt.max_connections, budget);
+    max_unauth = std::min(opt.max_unauthenticated_connections, max_conns);
+    if (max_conns < opt.max_connections)
+        spdlog::warn(
+            "embedded server: at most {} connections (not {}): the open-files limit "
+            "leaves no more",
+            max_conns, opt.max_connections);
     TRIB_ASSIGN_OR_RETURN(brk, broker::open(opt));
     creds = brk->credentials();
     if (!opt.tls_cert.empty() || !opt.tls_key.empty()) {
@@ -182,8 +239,30 @@ asio::awaitable<void> embedded_server::impl::accept_loop() {
             co_await t.async_wait(use_tuple);
             continue;
         }
+        if (!admit()) {
+            boost::system::error_code e;
+            sock.close(e);
+            continue;
+        }
         spawn_session(std::move(sock));
     }
+}
+
+bool embedded_server::impl::admit() {
+    const auto n_open = open_conns.load();
+    const auto unauth = unauth_conns.load();
+    if (n_open < max_conns && unauth < max_unauth)
+        return true;
+    ++refused;
+    const auto now = std::chrono::steady_clock::now();
+    if (refused == 1 || now - refused_logged >= std::chrono::seconds(10)) {
+        spdlog::warn(
+            "embedded server: refusing connections: {} open (max {}), {} not logged in (max "
+            "{}); {} refused so far",
+            n_open, max_conns, unauth, max_unauth, refused);
+        refused_logged = now;
+    }
+    return false;
 }
 
 void embedded_server::impl::spawn_session(tcp::socket sock) {
@@ -194,6 +273,9 @@ void embedded_server::impl::spawn_session(tcp::socket sock) {
         ec ? std::string("unknown") : rep.address().to_string() + ":" + std::to_string(rep.port());
     auto c = brk->connect(peer);
     auto ex = sock.get_executor();
+    open_conns.fetch_add(1);
+    unauth_conns.fetch_add(1);
+    auto watch = std::make_shared<conn_watch>(ex);
     if (tls) {
         auto stream = std::make_shared<ssl::stream<tcp::socket>>(std::move(sock), *tls);
         {
@@ -207,7 +289,7 @@ void embedded_server::impl::spawn_session(tcp::socket sock) {
                 });
             }};
         }
-        asio::co_spawn(ex, run_session(stream, c), asio::detached);
+        asio::co_spawn(ex, run_session(stream, c, watch), asio::detached);
     } else {
         auto stream = std::make_shared<tcp::socket>(std::move(sock));
         {
@@ -221,13 +303,68 @@ void embedded_server::impl::spawn_session(tcp::socket sock) {
                 });
             }};
         }
-        asio::co_spawn(ex, run_session(stream, c), asio::detached);
+        asio::co_spawn(ex, run_session(stream, c, watch), asio::detached);
+    }
+}
+
+template <class Stream>
+asio::awaitable<void> embedded_server::impl::watchdog(std::weak_ptr<Stream> ws,
+                                                      std::shared_ptr<connection_state> c,
+                                                      std::shared_ptr<conn_watch> w) {
+    using clock = std::chrono::steady_clock;
+    while (!w->done) {
+        w->timer.expires_at(w->deadline);
+        (void)co_await w->timer.async_wait(use_tuple);
+        // A cancel means the deadline moved or the session ended; either way look again.
+        if (w->done || stopping.load())
+            co_return;
+        const auto now = clock::now();
+        if (now < w->deadline)
+            continue;
+        if (c->authenticated.load()) {
+            if (opt.idle_timeout.count() <= 0) {
+                w->deadline = clock::time_point::max();
+                continue;
+            }
+            const auto idle = std::chrono::milliseconds(broker::now_ms() - c->last_activity_ms);
+            if (idle < opt.idle_timeout) {
+                w->deadline = now + (opt.idle_timeout - idle);
+                continue;
+            }
+            spdlog::info("embedded server: closing {}: idle for {} ms", c->address, idle.count());
+        } else {
+            spdlog::debug("embedded server: closing {}: not logged in within {} ms", c->address,
+                          opt.login_timeout.count());
+        }
+        w->expired = true;
+        if (auto s = ws.lock()) {
+            boost::system::error_code ec;
+            if constexpr (std::is_same_v<Stream, tcp::socket>) {
+                s->shutdown(tcp::socket::shutdown_both, ec);
+                s->close(ec);
+            } else {
+                s->lowest_layer().shutdown(tcp::socket::shutdown_both, ec);
+                s->lowest_layer().close(ec);
+            }
+        }
+        co_return;
     }
 }
 
 template <class Stream>
 asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream> stream,
-                                                         std::shared_ptr<connection_state> c) {
+                                                         std::shared_ptr<connection_state> c,
+                                                         std::shared_ptr<conn_watch> w) {
+    using clock = std::chrono::steady_clock;
+    // The login deadline covers the TLS handshake too.
+    auto login_deadline = [this] {
+        return opt.login_timeout.count() > 0 ? clock::now() + opt.login_timeout
+                                             : clock::time_point::max();
+    };
+    w->deadline = login_deadline();
+    asio::co_spawn(stream->get_executor(), watchdog(std::weak_ptr<Stream>(stream), c, w),
+                   asio::detached);
+    bool authed = false;
     bool run = true;
     if constexpr (!std::is_same_v<Stream, tcp::socket>) {
         auto [ec] = co_await stream->async_handshake(ssl::stream_base::server, use_tuple);
@@ -247,7 +384,7 @@ asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream>
         for (;;) {
             auto [ec, n] = co_await asio::async_read(*stream, asio::buffer(header), use_tuple);
             if (ec) {
-                if (c->evict_stale.load() && !stopping.load()) {
+                if (c->evict_stale.load() && !stopping.load() && !w->expired) {
                     iggy::eviction_header e;
                     e.client = {c->id, 0};
                     e.reason = static_cast<std::uint8_t>(iggy::eviction_reason::stale_client);
@@ -256,29 +393,66 @@ asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream>
                 }
                 break;
             }
-            auto prefix = iggy::read_frame_prefix(header);
-            if (!prefix || prefix->command > iggy::max_frame_command)
+            // Before login only Register/Ping-sized frames: a larger one closes the connection
+            // before anything is allocated for it.
+            const std::uint32_t limit = authed ? iggy::max_frame_size : max_unauthenticated_frame;
+            auto prefix = iggy::read_frame_prefix(header, limit);
+            if (!prefix || prefix->command > iggy::max_frame_command) {
+                if (!authed && !prefix)
+                    spdlog::debug("embedded server: closing {}: {} before login", c->address,
+                                  prefix.error().message());
                 break;  // framing lost, or not a client frame: close without a reply
-            if (body.use_count() > 1)
-                body = std::make_shared<iggy::bytes>();
-            body->resize(prefix->body_size);
-            if (!body->empty()) {
-                auto [ec2, n2] = co_await asio::async_read(*stream, asio::buffer(*body), use_tuple);
-                if (ec2)
-                    break;
             }
+            const std::size_t need = prefix->body_size;
+            if (body.use_count() > 1 || body->capacity() > std::max(k_keep_buffer, 2 * need))
+                body = std::make_shared<iggy::bytes>();
+            // Grow with what arrives: a chunk at most doubles the bytes received so far (the
+            // vector may round its capacity up to twice its size).
+            std::size_t got = 0;
+            bool read_failed = false;
+            body->clear();
+            while (got < need) {
+                std::size_t chunk = need - got;
+                if (got + chunk > body->capacity())
+                    chunk = std::min(chunk, std::max(k_first_chunk, got));
+                body->resize(got + chunk);
+                auto [ec2, n2] = co_await asio::async_read(
+                    *stream, asio::buffer(body->data() + got, chunk), use_tuple);
+                if (ec2) {
+                    read_failed = true;
+                    break;
+                }
+                got += chunk;
+            }
+            if (read_failed)
+                break;
             if (prefix->command != static_cast<std::uint8_t>(iggy::frame_command::request))
                 continue;  // a valid command byte other than Request is ignored
+            const std::size_t owner_bytes = body->capacity();
             if (brk->may_block(header)) {
                 co_await asio::co_spawn(
                     disk_pool,
                     [&]() -> asio::awaitable<void> {
-                        brk->handle(*c, header, *body, rep, body);
+                        brk->handle(*c, header, *body, rep, body, owner_bytes);
                         co_return;
                     },
                     asio::use_awaitable);
             } else {
-                brk->handle(*c, header, *body, rep, body);
+                brk->handle(*c, header, *body, rep, body, owner_bytes);
+            }
+            if (w->expired)
+                break;
+            if (const bool now_authed = c->authenticated.load(); now_authed != authed) {
+                authed = now_authed;
+                if (authed) {
+                    unauth_conns.fetch_sub(1);
+                    w->deadline = opt.idle_timeout.count() > 0 ? clock::now() + opt.idle_timeout
+                                                               : clock::time_point::max();
+                } else {
+                    unauth_conns.fetch_add(1);  // logged out: the login timeout runs again
+                    w->deadline = login_deadline();
+                }
+                w->timer.cancel();
             }
             if (rep.action == reply_action::drop)
                 continue;
@@ -295,6 +469,8 @@ asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream>
                 break;
         }
     }
+    w->done = true;
+    w->timer.cancel();
     brk->disconnect(*c);
     {
         boost::system::error_code ec;
@@ -306,6 +482,9 @@ asio::awaitable<void> embedded_server::impl::run_session(std::shared_ptr<Stream>
             stream->lowest_layer().close(ec);
         }
     }
+    if (!authed)
+        unauth_conns.fetch_sub(1);
+    open_conns.fetch_sub(1);
     {
         std::lock_guard l(sess_mu);
         sessions.erase(c->id);

@@ -19,7 +19,8 @@ int serve_main(int argc, char** argv) {
                  "tributary serve"};
     server_options opt;
     std::string data_dir, fsync = "interval", fsync_interval = "1s", segment_size = "1GiB",
-                          heartbeat = "30s", tls_cert, tls_key;
+                          heartbeat = "30s", tls_cert, tls_key, login_timeout = "10s",
+                          idle_timeout = "0s", lockout_max = "5m";
     app.add_option("--data-dir", data_dir, "Directory for streams, messages and metadata")
         ->required();
     app.add_option("--address", opt.address, "host:port to listen on (loopback by default)")
@@ -43,6 +44,26 @@ int serve_main(int argc, char** argv) {
                    "Evict consumer-group members silent for 1.2 x this (0 disables)")
         ->capture_default_str();
     app.add_option("--threads", opt.threads, "Network threads (0: one per core)");
+    app.add_option("--max-connections", opt.max_connections,
+                   "Open connections at most; more are closed at once")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1u << 24));
+    app.add_option("--max-unauthenticated-connections", opt.max_unauthenticated_connections,
+                   "Connections not logged in at most")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 1u << 24));
+    app.add_option("--login-timeout", login_timeout,
+                   "Close a connection that has not logged in by then (0 disables)")
+        ->capture_default_str();
+    app.add_option("--idle-timeout", idle_timeout,
+                   "Close a logged-in connection silent this long (0 disables)")
+        ->capture_default_str();
+    app.add_option("--login-max-failures", opt.login_max_failures,
+                   "Failed logins per address or user name before lockouts (0 disables)")
+        ->capture_default_str();
+    app.add_option("--login-lockout-max", lockout_max,
+                   "Longest lockout (lockouts start at 1s and double per failure)")
+        ->capture_default_str();
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -78,6 +99,23 @@ int serve_main(int argc, char** argv) {
         return 2;
     }
     opt.heartbeat_interval = std::chrono::milliseconds(*hb / 1000);
+    struct duration_flag {
+        const char* name;
+        const std::string& text;
+        std::chrono::milliseconds& out;
+        bool zero_ok;
+    };
+    for (const duration_flag& d :
+         {duration_flag{"--login-timeout", login_timeout, opt.login_timeout, true},
+          duration_flag{"--idle-timeout", idle_timeout, opt.idle_timeout, true},
+          duration_flag{"--login-lockout-max", lockout_max, opt.login_lockout_max, false}}) {
+        auto us = parse_duration_us(d.text);
+        if (!us || *us == UINT64_MAX || (*us == 0 && !d.zero_ok)) {
+            fmt::print(stderr, "tributary serve: {}: bad duration '{}'\n", d.name, d.text);
+            return 2;
+        }
+        d.out = std::chrono::milliseconds(*us / 1000);
+    }
 
     // Block the stop signals in every thread the server starts; this thread waits for them.
     sigset_t set;
@@ -89,6 +127,11 @@ int serve_main(int argc, char** argv) {
     apply_environment(opt);
     auto srv = embedded_server::start(opt);
     if (!srv) {
+        // Another process serving the same data dir: a problem with the options (exit 2).
+        if (srv.error().code() == errc::failed_precondition) {
+            fmt::print(stderr, "tributary serve: --data-dir: {}\n", srv.error().message());
+            return 2;
+        }
         fmt::print(stderr, "tributary serve: {}\n", srv.error().message());
         return 1;
     }

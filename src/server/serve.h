@@ -9,8 +9,11 @@ namespace trib::server {
 ///   [--root-username U --root-password P | --with-default-root-credentials]
 ///   [--fsync always|interval|never] [--fsync-interval 1s] [--segment-size 1GiB]
 ///   [--heartbeat-interval 30s] [--threads N]
+///   [--max-connections 1024] [--max-unauthenticated-connections 256] [--login-timeout 10s]
+///   [--idle-timeout 0s] [--login-max-failures 5] [--login-lockout-max 5m]
 /// Prints `listening on HOST:PORT` once the port accepts connections. Returns the exit code:
-/// 0 after a clean stop, 2 for bad options, 1 when the server cannot start.
+/// 0 after a clean stop, 2 for bad options or a data dir another process is serving, 1 when the
+/// server cannot start.
 int serve_main(int argc, char** argv);
 
 }  // namespace trib::server

@@ -50,7 +50,29 @@ struct server_options {
     std::chrono::milliseconds heartbeat_interval{30000};
     /// Network threads; 0 = one per core (at least 2).
     unsigned threads = 0;
+
+    // Limits (docs/security.md). Before login a connection may send only frames up to
+    // `max_unauthenticated_frame` bytes (Register, Ping); a larger one closes it. After login the
+    // protocol's 64 MiB frame limit applies, and a body buffer grows only as its bytes arrive.
+
+    /// Open connections at most; more are closed at once. Clamped to what RLIMIT_NOFILE leaves.
+    std::uint32_t max_connections = 1024;
+    /// Connections not logged in (yet) at most, so that idle sockets cannot take every slot.
+    std::uint32_t max_unauthenticated_connections = 256;
+    /// A connection that has not logged in this long after it opened (or logged out) is closed.
+    /// Zero disables it.
+    std::chrono::milliseconds login_timeout{10000};
+    /// A logged-in connection that sends nothing this long is closed. Zero (the default)
+    /// disables it: Iggy keeps idle clients, and its SDKs ping every 5 s anyway.
+    std::chrono::milliseconds idle_timeout{0};
+    /// Failed logins (per peer address and per user name) before attempts are refused unchecked
+    /// for 1 s, doubling with each further failure up to `login_lockout_max`. Zero disables it.
+    std::uint32_t login_max_failures = 5;
+    std::chrono::milliseconds login_lockout_max{std::chrono::minutes(5)};
 };
+
+/// Frames (header included) a connection may send before it logs in.
+inline constexpr std::uint32_t max_unauthenticated_frame = 64 * 1024;
 
 /// The root credentials the server started with, so that an in-process caller can log in.
 struct root_credentials {

@@ -35,13 +35,23 @@ class raw_client {
     raw_client(const raw_client&) = delete;
     raw_client& operator=(const raw_client&) = delete;
 
-    /// Connects to 127.0.0.1:port with a read timeout.
-    status connect(std::uint16_t port,
-                   std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    /// Connects to 127.0.0.1:port with a read timeout; from `source` (e.g. "127.0.0.2", another
+    /// loopback address) when given.
+    status connect(std::uint16_t port, std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                   const char* source = nullptr) {
         close();
         fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
         if (fd_ < 0)
             return fail(errc::io_error, "socket");
+        if (source) {
+            sockaddr_in from{};
+            from.sin_family = AF_INET;
+            ::inet_pton(AF_INET, source, &from.sin_addr);
+            if (::bind(fd_, reinterpret_cast<sockaddr*>(&from), sizeof(from)) != 0) {
+                close();
+                return fail(errc::io_error, std::string("bind: ") + std::strerror(errno));
+            }
+        }
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_port = htons(port);
@@ -68,6 +78,7 @@ class raw_client {
         fd_ = -1;
     }
     bool connected() const { return fd_ >= 0; }
+    int fd() const { return fd_; }
 
     status send_frame(bytes_view frame) {
         std::size_t done = 0;

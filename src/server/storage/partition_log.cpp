@@ -284,6 +284,7 @@ struct partition_log::cache_entry {
     std::uint32_t count = 0;
     std::shared_ptr<const void> owner;
     bytes_view data;
+    std::size_t charge = 0;  // what it counts against cache_bytes: the memory `owner` keeps
 };
 
 struct partition_log::read_piece {
@@ -697,17 +698,18 @@ status partition_log::sync_segment_to(const std::shared_ptr<segment>& seg, std::
 }
 
 result<append_result> partition_log::append(std::span<std::uint8_t> batch, append_sync sync) {
-    return append_impl(nullptr, batch, sync);
+    return append_impl(nullptr, batch, sync, 0);
 }
 
 result<append_result> partition_log::append_shared(std::shared_ptr<const void> owner,
-                                                   std::span<std::uint8_t> batch,
-                                                   append_sync sync) {
-    return append_impl(std::move(owner), batch, sync);
+                                                   std::span<std::uint8_t> batch, append_sync sync,
+                                                   std::size_t owner_bytes) {
+    return append_impl(std::move(owner), batch, sync, owner_bytes);
 }
 
 result<append_result> partition_log::append_impl(std::shared_ptr<const void> owner,
-                                                 std::span<std::uint8_t> batch, append_sync sync) {
+                                                 std::span<std::uint8_t> batch, append_sync sync,
+                                                 std::size_t owner_bytes) {
     if (batch.size() < batch_header_size + frame_header_size)
         return fail(errc::invalid_argument, "batch: too short");
     if (batch.size() > max_batch_size)
@@ -745,13 +747,18 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
         return unexpected(s.error());
     }
     bytes_view cached_view;
+    // A shared owner counts with all the memory it keeps (a small batch may lie in a large
+    // request buffer): charging only the batch bytes let a few MiB of cached batches pin GiBs.
+    std::size_t charge = std::max(owner_bytes, batch.size());
     if (options_.cache_bytes > 0 && batch.size() <= options_.cache_bytes) {
-        if (owner) {
+        if (owner && charge <= options_.cache_bytes &&
+            charge - batch.size() <= std::max(batch.size(), options_.cache_copy_limit)) {
             cached_view = bytes_view(batch.data(), batch.size());
         } else if (batch.size() <= options_.cache_copy_limit) {
             auto copy = std::make_shared<bytes>(batch.begin(), batch.end());
             cached_view = bytes_view(*copy);
             owner = std::move(copy);
+            charge = batch.size();
         }
     }
     {
@@ -765,10 +772,10 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
         if (options_.fsync != fsync_policy::always)
             st_->visible_next = st_->written_next;
         if (!cached_view.empty()) {
-            st_->cache.push_back({base, h.message_count, std::move(owner), cached_view});
-            st_->cache_size += batch.size();
+            st_->cache.push_back({base, h.message_count, std::move(owner), cached_view, charge});
+            st_->cache_size += charge;
             while (st_->cache_size > options_.cache_bytes) {
-                st_->cache_size -= st_->cache.front().data.size();
+                st_->cache_size -= st_->cache.front().charge;
                 st_->cache.pop_front();
             }
         } else if (!st_->cache.empty()) {
@@ -1085,7 +1092,7 @@ result<retention_result> partition_log::apply_retention(const retention_policy& 
         const std::uint64_t first =
             st_->segments.empty() ? st_->written_next : st_->segments.front()->base_offset;
         while (!st_->cache.empty() && st_->cache.front().base_offset < first) {
-            st_->cache_size -= st_->cache.front().data.size();
+            st_->cache_size -= st_->cache.front().charge;
             st_->cache.pop_front();
         }
         res.segments_removed++;

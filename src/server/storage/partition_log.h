@@ -170,10 +170,14 @@ class partition_log {
                                                append_sync sync = append_sync::policy);
     /// The same, zero-copy for the recent-batch cache: `owner` keeps `batch` alive (e.g. the
     /// request buffer it lies in) and the log may hold on to it to serve reads from memory. The
-    /// caller must not change the bytes after the call.
+    /// caller must not change the bytes after the call. `owner_bytes` is the memory `owner`
+    /// keeps alive (e.g. the buffer's capacity): the cache counts that against `cache_bytes`,
+    /// and copies a small batch (or does not cache it) rather than keep an owner much larger
+    /// than the batch.
     [[nodiscard]] result<append_result> append_shared(std::shared_ptr<const void> owner,
                                                       std::span<std::uint8_t> batch,
-                                                      append_sync sync = append_sync::policy);
+                                                      append_sync sync = append_sync::policy,
+                                                      std::size_t owner_bytes = 0);
 
     /// Up to `max_count` messages from `from_offset` (clamped to the oldest retained offset),
     /// stopping early once `max_bytes` is reached (at least one batch is always returned when
@@ -239,7 +243,8 @@ class partition_log {
     status sync_segment_to(const std::shared_ptr<segment>& seg, std::uint64_t size);
     status flush_index_locked(segment& seg);
     result<append_result> append_impl(std::shared_ptr<const void> owner,
-                                      std::span<std::uint8_t> batch, append_sync sync);
+                                      std::span<std::uint8_t> batch, append_sync sync,
+                                      std::size_t owner_bytes);
     std::optional<std::uint64_t> find_offset_by_timestamp_locked(std::uint64_t ts) const;
     result<read_result> read_impl(std::uint64_t from, std::uint32_t max_count,
                                   std::size_t max_bytes, bool from_timestamp,
