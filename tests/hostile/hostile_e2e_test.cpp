@@ -768,10 +768,12 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
         }
         return all;
     };
-    const bool done = wait_until([&] { return accounted() || !rt().alive(); }, 90s);
+    const bool done = wait_until([&] { return accounted() || !rt().alive(); }, 60s);
     accounted();
     ASSERT_TRUE(runtime_healthy());
-    EXPECT_TRUE(done) << "not every offset was delivered or dead-lettered within 90 s";
+    EXPECT_TRUE(done) << "not every offset was delivered or dead-lettered within 60 s; the "
+                         "runtime's log ends:\n"
+                      << crash_excerpt(rt().log());
 
     // ---- the verdict, sink by sink ----
     std::ostringstream report;
@@ -881,12 +883,14 @@ TEST_F(hostile_e2e, webhook_refuses_every_bad_body_and_stores_every_good_one) {
         for (int j = 0; j < 3; ++j)
             ASSERT_NO_FATAL_FAILURE(post_good());
         auto r = hc.post(url, hc_case.payload);
-        const std::string got = r ? std::to_string(r->status) : "error " + r.error().to_string();
-        report << "  " << hc_case.name << ": " << got
-               << (r ? " " + r->body.substr(0, 120) : std::string()) << "\n";
+        // The client reports answers other than 2xx as errors carrying the status.
+        const long status = r ? r->status : r.error().vendor_code();
+        const std::string got =
+            r ? std::to_string(r->status) + " " + r->body.substr(0, 120) : r.error().to_string();
+        report << "  " << hc_case.name << ": " << got << "\n";
         ASSERT_TRUE(runtime_healthy(hook_rt.get())) << "after POSTing " << hc_case.name;
-        const bool accepted = r && r->status >= 200 && r->status < 300;
-        const bool refused = r && r->status >= 400 && r->status < 500;
+        const bool accepted = status >= 200 && status < 300;
+        const bool refused = status >= 400 && status < 500;
         switch (hc_case.hook) {
             case hook_want::accept: {
                 EXPECT_TRUE(accepted) << hc_case.name << ": " << got;
@@ -906,7 +910,7 @@ TEST_F(hostile_e2e, webhook_refuses_every_bad_body_and_stores_every_good_one) {
             case hook_want::refuse:
                 // A body over max_body_size may also be cut off by closing the connection after
                 // the 413: a refused request either way, and nothing is stored.
-                EXPECT_TRUE(refused || (!r && hc_case.payload.size() > (1u << 20)))
+                EXPECT_TRUE(refused || (status == 0 && hc_case.payload.size() > (1u << 20)))
                     << hc_case.name << ": " << got;
                 break;
             case hook_want::either:

@@ -13,11 +13,11 @@
 #include <sstream>
 
 #include "connectors/file/file.h"
-#include "core/json_parse.h"
-#include "harness/hostile_json.h"
 #include "connectors/file/state.h"
+#include "core/json_parse.h"
 #include "core/metrics.h"
 #include "harness/hostile.h"
+#include "harness/hostile_json.h"
 #include "harness/peer.h"
 #include "runtime/spec_values.h"
 

@@ -7,8 +7,8 @@
 #include "connectors/http/json.h"
 #include "connectors/http/poll_state.h"
 #include "connectors/http/util.h"
-#include "harness/hostile_json.h"
 #include "harness/hostile.h"
+#include "harness/hostile_json.h"
 
 namespace trib::connectors::http_detail {
 namespace {
