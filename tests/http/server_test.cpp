@@ -526,6 +526,45 @@ TEST(http_server, pipelined_requests_are_answered_in_order) {
     EXPECT_EQ(count_of(got, "HTTP/1.1 200"), 3u);
 }
 
+TEST(http_server, unknown_transfer_codings_are_501_and_nothing_is_smuggled) {
+    // Beast frames "Transfer-Encoding: gzip" (chunked not last) as a request without a body:
+    // what follows would be read as the next request. The server answers 501 and closes.
+    auto s = start_server();
+    raw_conn c(s->port());
+    ASSERT_TRUE(
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"
+               "GET /sinks/smuggled HTTP/1.1\r\nHost: x\r\n\r\n"));
+    bool closed = false;
+    auto got = c.read_until([](const std::string&) { return false; }, 5s, &closed);
+    EXPECT_TRUE(closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 501", 0), 0u) << got;
+    EXPECT_EQ(got.find("smuggled"), std::string::npos) << got;
+    EXPECT_EQ(count_of(got, "HTTP/1.1 "), 1u) << got;
+    // "gzip, chunked": decoded chunks would still be gzip.
+    raw_conn c2(s->port());
+    ASSERT_TRUE(
+        c2.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+                "3\r\nabc\r\n0\r\n\r\n"));
+    got = c2.read_until([](const std::string&) { return false; }, 5s, &closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 501", 0), 0u) << got;
+    EXPECT_NE(got.find("Transfer-Encoding 'gzip' is not implemented"), std::string::npos) << got;
+    // A content coding: 415 with Accept-Encoding: identity, before the body is read.
+    raw_conn c3(s->port());
+    ASSERT_TRUE(
+        c3.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n"
+                "Content-Length: 3\r\n\r\nabc"));
+    got = c3.read_until([](const std::string&) { return false; }, 5s, &closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 415", 0), 0u) << got;
+    EXPECT_NE(got.find("Accept-Encoding: identity"), std::string::npos) << got;
+    // Plain chunked still works.
+    raw_conn c4(s->port());
+    ASSERT_TRUE(
+        c4.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                "Connection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n"));
+    got = c4.read_until([](const std::string&) { return false; }, 5s, &closed);
+    EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+}
+
 // ---- API key and CORS ------------------------------------------------------------------------
 
 TEST(http_server, api_key) {
