@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/connector.h"
+#include "core/parse_number.h"
 #include "runtime/memory_iggy.h"
 #include "runtime/ports.h"
 
@@ -123,7 +124,10 @@ class fake_source final : public source {
         std::lock_guard lk(s_->mu);
         ++s_->opens;
         s_->opened_with = std::string(state);
-        s_->next = state.empty() ? 1 : std::stoull(std::string(state)) + 1;
+        const auto saved = parse_u64(state);
+        if (!state.empty() && !saved)
+            return fail(errc::data_loss, "fake source state is not a number");
+        s_->next = state.empty() ? 1 : *saved + 1;
         s_->seq = 0;
         ctx_ = &ctx;
         return ok();

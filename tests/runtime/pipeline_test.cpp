@@ -557,6 +557,26 @@ std::set<std::string> payloads(const std::vector<stored_message>& v) {
     return out;
 }
 
+TEST(source_pipeline, a_corrupt_state_stops_the_start_naming_where_it_is) {
+    source_rig r;
+    ASSERT_TRUE(r.store.save("test_source", "99999999999999999999999"));  // over 2^64
+    r.p = std::make_unique<source_pipeline>(
+        source_cfg(),
+        [st = r.state]() -> result<std::unique_ptr<source>> {
+            return std::unique_ptr<source>(std::make_unique<fake_source>(st));
+        },
+        nullptr, r.iggy, r.store, r.stats);
+    auto st = r.p->start();
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), errc::data_loss);
+    EXPECT_NE(st.error().message().find("refusing to start"), std::string::npos)
+        << st.error().message();
+    EXPECT_NE(st.error().message().find(r.store.where("test_source")), std::string::npos)
+        << st.error().message();
+    EXPECT_EQ(r.store.get("test_source"), "99999999999999999999999");  // left for a person
+    EXPECT_TRUE(r.iggy.messages("s", "t").empty());
+}
+
 TEST(source_pipeline, delivers_persists_state_and_acks_in_order) {
     source_rig r;
     r.state->total = 1000;

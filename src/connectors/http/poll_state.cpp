@@ -34,13 +34,14 @@ result<poll_position> from_state(std::string_view state) {
     if (!d.IsObject())
         return fail(errc::data_loss, "http_poll state is not a JSON object");
     for (auto [name, out] : {std::pair{"cursor", &p.cursor}, std::pair{"next_url", &p.next_url}}) {
-        auto it = d.FindMember(name);
-        if (it == d.MemberEnd())
+        // HasMember and [], not FindMember: comparing its iterators is ambiguous in C++20.
+        if (!d.HasMember(name))
             continue;
-        if (!it->value.IsString())
+        const rapidjson::Value& v = d[name];
+        if (!v.IsString())
             return fail(errc::data_loss,
                         fmt::format("http_poll state: `{}` is not a string", name));
-        out->assign(it->value.GetString(), it->value.GetStringLength());
+        out->assign(v.GetString(), v.GetStringLength());
     }
     return p;
 }

@@ -32,6 +32,12 @@ status parse_object(std::string_view text, const char* what, rapidjson::Document
     return ok();
 }
 
+/// The member `name` of object `obj`, or nullptr. (HasMember and [], not FindMember: comparing
+/// its iterators is ambiguous in C++20.)
+const rapidjson::Value* member(const rapidjson::Value& obj, const char* name) {
+    return obj.HasMember(name) ? &obj[name] : nullptr;
+}
+
 std::string_view text_of(const rapidjson::Value& v) {
     return {v.GetString(), v.GetStringLength()};
 }
@@ -44,10 +50,10 @@ result<cdc_state> parse_cdc_state(std::string_view text) {
     TRIB_TRY(parse_object<k_flags>(text, what, d));
     cdc_state s;
     auto lsn = [&](const char* name, std::uint64_t& out) -> status {
-        auto it = d.FindMember(name);
-        if (it == d.MemberEnd())
+        const rapidjson::Value* m = member(d, name);
+        if (m == nullptr)
             return ok();
-        const auto v = it->value.IsString() ? parse_lsn(text_of(it->value)) : std::nullopt;
+        const auto v = m->IsString() ? parse_lsn(text_of(*m)) : std::nullopt;
         if (!v)
             return fail(errc::data_loss, fmt::format("{}: `{}` is not an LSN \"X/Y\"", what, name));
         out = *v;
@@ -55,15 +61,15 @@ result<cdc_state> parse_cdc_state(std::string_view text) {
     };
     TRIB_TRY(lsn("lsn", s.lsn));
     TRIB_TRY(lsn("commit_lsn", s.commit_lsn));
-    if (auto it = d.FindMember("snapshot_done"); it != d.MemberEnd()) {
-        if (!it->value.IsBool())
+    if (const rapidjson::Value* m = member(d, "snapshot_done")) {
+        if (!m->IsBool())
             return fail(errc::data_loss, fmt::format("{}: `snapshot_done` is not a boolean", what));
-        s.snapshot_done = it->value.GetBool();
+        s.snapshot_done = m->GetBool();
     }
-    if (auto it = d.FindMember("slot"); it != d.MemberEnd()) {
-        if (!it->value.IsString())
+    if (const rapidjson::Value* m = member(d, "slot")) {
+        if (!m->IsString())
             return fail(errc::data_loss, fmt::format("{}: `slot` is not a string", what));
-        s.slot.assign(text_of(it->value));
+        s.slot.assign(text_of(*m));
     }
     return s;
 }
@@ -74,12 +80,12 @@ result<polling_state> parse_polling_state(std::string_view text) {
     TRIB_TRY(parse_object<k_numbers_as_text>(text, what, d));
     polling_state s;
     auto read_map = [&](const char* name, std::map<std::string, std::string>& out) -> status {
-        auto it = d.FindMember(name);
-        if (it == d.MemberEnd() || it->value.IsNull())
+        const rapidjson::Value* obj = member(d, name);
+        if (obj == nullptr || obj->IsNull())
             return ok();
-        if (!it->value.IsObject())
+        if (!obj->IsObject())
             return fail(errc::data_loss, fmt::format("{}: `{}` is not an object", what, name));
-        for (const auto& m : it->value.GetObject()) {
+        for (const auto& m : obj->GetObject()) {
             if (m.value.IsNull())
                 continue;
             if (!m.value.IsString()) {  // numbers arrive as their text
@@ -93,8 +99,8 @@ result<polling_state> parse_polling_state(std::string_view text) {
     };
     TRIB_TRY(read_map("tracking_offsets", s.offsets));
     TRIB_TRY(read_map("tie_breakers", s.ties));
-    if (auto it = d.FindMember("processed_rows"); it != d.MemberEnd() && !it->value.IsNull()) {
-        const auto v = it->value.IsString() ? parse_u64(text_of(it->value)) : std::nullopt;
+    if (const rapidjson::Value* m = member(d, "processed_rows"); m != nullptr && !m->IsNull()) {
+        const auto v = m->IsString() ? parse_u64(text_of(*m)) : std::nullopt;
         if (!v) {
             return fail(
                 errc::data_loss,

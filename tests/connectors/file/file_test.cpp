@@ -588,6 +588,26 @@ TEST(file_sink, keeps_a_last_line_without_newline_that_it_did_not_write) {
     }
 }
 
+TEST(file_sink, hostile_file_endings_are_cut_only_when_they_are_its_own_torn_line) {
+    // ours_*: the start of a line of the sink's own shape: cut back to the last newline.
+    // theirs_*: anything else: kept whole, the next line starts after a newline.
+    const auto files = test::hostile_inputs("file");
+    ASSERT_GE(files.size(), 10u);
+    for (const auto& [name, content] : files) {
+        test::temp_dir dir("trib-fsink");
+        const auto p = dir.path() / "out.jsonl";
+        append_text(p, content);
+        sink_run r;
+        r.open(test::spec_values(file_sink_spec(), sink_toml(p)));
+        ASSERT_TRUE(r.write({"9"}, 0));
+        r.snk->close();
+        const bool ours = name.starts_with("ours_");
+        ASSERT_TRUE(ours || name.starts_with("theirs_")) << name;
+        const std::string kept = ours ? content.substr(0, content.rfind('\n') + 1) : content + "\n";
+        EXPECT_EQ(slurp(p), kept + "{\"payload\":9}\n") << name;
+    }
+}
+
 TEST(file_sink, cuts_its_own_torn_line_with_metadata) {
     test::temp_dir dir("trib-fsink");
     const auto p = dir.path() / "out.jsonl";
