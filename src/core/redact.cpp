@@ -80,6 +80,29 @@ bool redact_urls(std::string& s) {
     return changed;
 }
 
+// user:pass@host without a scheme (libraries print the authority alone: "cannot resolve
+// bob:pw@broker"): in the text token before an '@', what follows the first ':' is hidden.
+bool redact_bare_userinfo(std::string& s) {
+    bool changed = false;
+    for (std::size_t at = s.find('@'); at != std::string::npos; at = s.find('@', at + 1)) {
+        std::size_t begin = at;
+        while (begin > 0 && !ends_token(s[begin - 1]) && s[begin - 1] != '(' &&
+               s[begin - 1] != '[' && s[begin - 1] != '{' && s[begin - 1] != '=' &&
+               s[begin - 1] != '/')
+            --begin;
+        const auto colon = std::string_view(s).substr(begin, at - begin).find(':');
+        if (colon == std::string_view::npos || begin + colon + 1 == at)
+            continue;
+        const std::size_t pw = begin + colon + 1;
+        if (std::string_view(s).substr(pw, at - pw) == redacted_mark)
+            continue;
+        s.replace(pw, at - pw, redacted_mark);
+        changed = true;
+        at = pw + redacted_mark.size();
+    }
+    return changed;
+}
+
 constexpr std::array<std::string_view, 9> k_keys = {
     "sslpassword", "password", "passwd", "pwd", "secret", "api_key", "apikey", "api-key", "token"};
 
@@ -159,6 +182,8 @@ std::string redact(std::string_view text) {
     std::string s(text);
     if (s.find("://") != std::string::npos)
         redact_urls(s);
+    if (s.find('@') != std::string::npos)
+        redact_bare_userinfo(s);
     if (may_hold_key_value(s))
         redact_key_values(s);
     redact_registered(s);

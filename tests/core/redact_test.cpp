@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 namespace trib {
 namespace {
 
@@ -20,9 +25,14 @@ TEST(redact, passwords_in_urls) {
     // Two URLs in one line, JSON around them.
     EXPECT_EQ(redact(R"({"url":"https://a:b1@h1/x","other":"wss://c:d2@h2"})"),
               R"({"url":"https://a:***@h1/x","other":"wss://c:***@h2"})");
+    // The authority alone, as libraries print it.
+    EXPECT_EQ(redact("cannot resolve mqttuser:MqttSecret456@127.0.0.1: Name or service not known"),
+              "cannot resolve mqttuser:***@127.0.0.1: Name or service not known");
+    EXPECT_EQ(redact("(bob:pw@host)"), "(bob:***@host)");
     // Nothing to hide.
     EXPECT_EQ(redact("http://example.com/a@b"), "http://example.com/a@b");
     EXPECT_EQ(redact("mqtt://user@host"), "mqtt://user@host");
+    EXPECT_EQ(redact("mail bob@example.com at 10:30"), "mail bob@example.com at 10:30");
     EXPECT_EQ(redact("no url here"), "no url here");
     // Idempotent.
     EXPECT_EQ(redact(redact("http://user:pw@h")), "http://user:***@h");
@@ -55,6 +65,27 @@ TEST(redact, registered_secret_values_anywhere) {
     EXPECT_FALSE(needs_redaction("plain text"));
     clear_registered_secrets();
     EXPECT_EQ(redact("correct-horse"), "correct-horse");
+}
+
+// The hostile-input corpus: every text in tests/data/hostile/redaction carries secrets spelled
+// "Sekr3t-N" in one of the forms that reach logs and API answers; none may survive.
+TEST(redact, the_hostile_corpus_leaks_nothing) {
+    clear_registered_secrets();
+    const char* src = std::getenv("TRIB_SOURCE_DIR");
+    const std::filesystem::path dir =
+        std::filesystem::path(src != nullptr ? src : ".") / "tests/data/hostile/redaction";
+    std::size_t files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        std::ifstream f(e.path(), std::ios::binary);
+        std::stringstream text;
+        text << f.rdbuf();
+        ASSERT_NE(text.str().find("Sekr3t"), std::string::npos) << e.path();
+        const std::string out = redact(text.str());
+        EXPECT_EQ(out.find("Sekr3t"), std::string::npos) << e.path() << ": " << out;
+        EXPECT_NE(out.find("***"), std::string::npos) << e.path();
+        ++files;
+    }
+    EXPECT_GE(files, 7u);
 }
 
 }  // namespace

@@ -184,6 +184,31 @@ TEST(error_policy, retryable_errors_retry_up_to_max_retries) {
     EXPECT_TRUE(decide(p, e, 4, b).give_up);
 }
 
+// Issue 12: no setting makes a retry immediate (a zero delay is a tight loop).
+TEST(error_policy, no_settings_give_a_zero_retry_delay) {
+    for (const auto& bs :
+         {backoff_settings{std::chrono::milliseconds(0), std::chrono::milliseconds(0), 0.0, 1.0},
+          backoff_settings{std::chrono::milliseconds(-5), std::chrono::milliseconds(0), 1.0, 0.0},
+          backoff_settings{std::chrono::milliseconds(1), std::chrono::milliseconds(1), 2.0, 1.0}}) {
+        error_policy p;
+        p.backoff = bs;
+        p.throttle_min = std::chrono::milliseconds(0);
+        backoff b(p.backoff, 42);
+        for (std::uint32_t attempt = 1; attempt <= 10000; ++attempt) {
+            const auto d = decide(p, error(errc::unavailable, "down"), attempt, b);
+            ASSERT_TRUE(d.retry);
+            ASSERT_GE(d.delay.count(), 1) << "attempt " << attempt;
+        }
+    }
+    // The default policy gives up on fatal errors at once (no retry, no wait).
+    error_policy def;
+    EXPECT_EQ(def.on_error, policy_action::stop);
+    backoff b(def.backoff);
+    const auto d = decide(def, error(errc::invalid_argument, "bad json"), 1, b);
+    EXPECT_TRUE(d.give_up);
+    EXPECT_FALSE(d.retry);
+}
+
 TEST(error_policy, zero_max_retries_means_forever) {
     error_policy p;
     p.max_retries = 0;

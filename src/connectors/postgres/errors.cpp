@@ -168,7 +168,8 @@ error from_connect(const PGconn* c, std::string_view context) {
                      sqlstate_code("28000"));
     }
     if (has("invalid connection option") || has("invalid sslmode") || has("invalid URI") ||
-        has("missing \"=\"") || has("invalid integer value")) {
+        has("missing \"=\"") || has("invalid integer value") || has("percent-encoded") ||
+        has("connection info string") || has("unterminated quoted string")) {
         return error(errc::invalid_argument, retry_class::fatal, std::move(full));
     }
     if (has("too many connections") || has("remaining connection slots")) {

@@ -507,3 +507,47 @@ TEST(postgres_errors, sqlstate_classes_map_to_retry_classes) {
 
 }  // namespace
 }  // namespace trib::connectors::postgres
+
+namespace trib::connectors::postgres {
+namespace {
+
+// Issue 12: libpq's error texts never carry the password of the connection string, whether the
+// server refuses it or libpq cannot parse the string (it quotes pieces of it then).
+class pg_secrets_test : public test::pg_test {};
+
+TEST_F(pg_secrets_test, connect_errors_never_show_the_password) {
+    std::string wrong = conninfo();
+    wrong.replace(wrong.find("password=postgres"), 17, "password=WrongPgSecret42");
+    struct variant {
+        std::string conninfo;
+        errc code;
+    };
+    for (const auto& v : std::vector<variant>{
+             {wrong, errc::unauthenticated},
+             {std::string("postgresql://postgres:UriPgSecret42@127.0.0.1:") +
+                  std::to_string(server().port()) + "/postgres?connect_timeout=5",
+              errc::unauthenticated},
+             // A space inside an unquoted password: libpq quotes "SecretTail" in its error.
+             {conninfo().replace(conninfo().find("password=postgres"), 17,
+                                 "password=PgSecret77 SecretTail77"),
+              errc::invalid_argument},
+             // A bad percent escape in a URI password: libpq quotes the token.
+             {"postgresql://postgres:Bad%zzPgSecret99@127.0.0.1:1/postgres",
+              errc::invalid_argument},
+         }) {
+        conn_settings s;
+        s.connection_string = v.conninfo;
+        s.connect_timeout = std::chrono::seconds(5);
+        auto c = db_conn::connect(s);
+        ASSERT_FALSE(c) << v.conninfo;
+        const std::string text = c.error().to_string();
+        EXPECT_EQ(c.error().code(), v.code) << text;
+        for (const char* secret :
+             {"WrongPgSecret42", "UriPgSecret42", "PgSecret77", "SecretTail77", "PgSecret99"}) {
+            EXPECT_EQ(text.find(secret), std::string::npos) << text;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace trib::connectors::postgres
