@@ -1014,7 +1014,7 @@ void request_ops::do_register(bytes_view body) {
         return;
     }
     const auto* pw = std::get_if<login_register_request>(&*lr);
-    const std::string peer = peer_host(c.address);
+    const std::string peer = limiter_address(c.address);
     const std::string_view attempted = pw ? std::string_view(pw->username) : std::string_view();
     const auto reject = pw ? eviction_reason::invalid_credentials : eviction_reason::invalid_token;
     const auto now = login_limiter::clock::now();

@@ -1,6 +1,10 @@
 #include "server/login_limiter.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
+#include <iterator>
 
 namespace trib::server {
 
@@ -18,6 +22,26 @@ std::string peer_host(std::string_view peer) {
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
         host = host.substr(1, host.size() - 2);
     return std::string(host);
+}
+
+std::string limiter_address(std::string_view peer) {
+    std::string host = peer_host(peer);
+    in6_addr a{};
+    if (host.find(':') == std::string::npos || ::inet_pton(AF_INET6, host.c_str(), &a) != 1)
+        return host;
+    if (IN6_IS_ADDR_V4MAPPED(&a)) {
+        char v4[INET_ADDRSTRLEN] = {};
+        if (::inet_ntop(AF_INET, &a.s6_addr[12], v4, sizeof(v4)))
+            return v4;
+        return host;
+    }
+    // One IPv6 host usually holds a whole /64: count failures per /64, or rotating addresses
+    // would never be locked out.
+    std::fill(std::begin(a.s6_addr) + 8, std::end(a.s6_addr), std::uint8_t{0});
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (!::inet_ntop(AF_INET6, &a, buf, sizeof(buf)))
+        return host;
+    return std::string(buf) + "/64";
 }
 
 bool login_limiter::stale(const entry& e, clock::time_point now) const {

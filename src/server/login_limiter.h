@@ -68,7 +68,10 @@ class login_limiter {
     table by_user_;     // (mu_)
 };
 
-/// The address part of "ip:port" / "[v6]:port" (what the limiter keys addresses by).
+/// The address part of "ip:port" / "[v6]:port".
 std::string peer_host(std::string_view peer);
+/// What the limiter counts failures of "ip:port" by: the IPv4 address (also of a v4-mapped IPv6
+/// one), or the /64 of an IPv6 address ("2001:db8:1:2::/64").
+std::string limiter_address(std::string_view peer);
 
 }  // namespace trib::server

@@ -151,7 +151,8 @@ class limits : public ::testing::Test {
 // ---- frames before login ----
 
 TEST_F(limits, frames_over_the_pre_login_limit_close_the_connection) {
-    start();
+    // No login timeout: only the frame limit may close these connections.
+    start([](server_options& o) { o.login_timeout = 0ms; });
     // Just over 64 KiB, and the protocol maximum of 64 MiB: closed after the header, before a
     // body byte is read (the old server zero-filled a 64 MiB buffer here).
     for (std::uint32_t size : {max_unauthenticated_frame + 1, max_frame_size}) {
@@ -176,7 +177,8 @@ TEST_F(limits, frames_over_the_pre_login_limit_close_the_connection) {
 // or closes the connection; it never hangs, and keeps serving others. User names with control
 // characters reach the log escaped.
 TEST_F(limits, hostile_inputs_before_login_get_an_answer_or_a_close) {
-    start();
+    // No login timeout: a close must come from the input's handling, not from the clock.
+    start([](server_options& o) { o.login_timeout = 0ms; });
     log_capture logs;
     const auto dir = test::source_dir() / "tests" / "data" / "hostile" / "server";
     int files = 0;
@@ -281,6 +283,7 @@ TEST_F(limits, connection_caps_refuse_beyond_them) {
     start([](server_options& o) {
         o.max_connections = 3;
         o.max_unauthenticated_connections = 2;
+        o.login_timeout = 0ms;  // only the caps may close connections here
     });
     auto c1 = connected();
     auto c2 = connected();
@@ -412,6 +415,11 @@ TEST(login_limiter, lockouts_double_expire_and_stay_bounded) {
     EXPECT_EQ(peer_host("127.0.0.1:5000"), "127.0.0.1");
     EXPECT_EQ(peer_host("::1:5000"), "::1");
     EXPECT_EQ(peer_host("[::1]:5000"), "::1");
+    EXPECT_EQ(limiter_address("127.0.0.1:5000"), "127.0.0.1");
+    EXPECT_EQ(limiter_address("::ffff:10.1.2.3:5000"), "10.1.2.3");
+    EXPECT_EQ(limiter_address("2001:db8:1:2:aaaa:bbbb:cccc:dddd:443"), "2001:db8:1:2::/64");
+    EXPECT_EQ(limiter_address("2001:db8:1:2::9:443"), "2001:db8:1:2::/64");
+    EXPECT_EQ(limiter_address("unknown"), "unknown");
 }
 
 // ---- recent-batch cache ----
