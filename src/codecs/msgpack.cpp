@@ -59,7 +59,7 @@ class reader {
                 case 0xc4:
                 case 0xc5:
                 case 0xc6: {
-                    std::uint64_t n;
+                    std::uint64_t n = 0;
                     TRIB_TRY(be(1u << (c - 0xc4), n));
                     std::string_view b;
                     TRIB_TRY(take(n, b));
@@ -69,12 +69,12 @@ class reader {
                 case 0xc7:
                 case 0xc8:
                 case 0xc9: {
-                    std::uint64_t n;
+                    std::uint64_t n = 0;
                     TRIB_TRY(be(1u << (c - 0xc7), n));
                     return read_ext(n, out);
                 }
                 case 0xca: {
-                    std::uint64_t bits;
+                    std::uint64_t bits = 0;
                     TRIB_TRY(be(4, bits));
                     float f;
                     auto b32 = static_cast<std::uint32_t>(bits);
@@ -83,7 +83,7 @@ class reader {
                     return ok();
                 }
                 case 0xcb: {
-                    std::uint64_t bits;
+                    std::uint64_t bits = 0;
                     TRIB_TRY(be(8, bits));
                     double d;
                     std::memcpy(&d, &bits, 8);
@@ -121,19 +121,19 @@ class reader {
                 case 0xd9:
                 case 0xda:
                 case 0xdb: {
-                    std::uint64_t n;
+                    std::uint64_t n = 0;
                     TRIB_TRY(be(1u << (c - 0xd9), n));
                     return read_str(n, out);
                 }
                 case 0xdc:
                 case 0xdd: {
-                    std::uint64_t n;
+                    std::uint64_t n = 0;
                     TRIB_TRY(be(c == 0xdc ? 2 : 4, n));
                     return read_array(n, out, depth);
                 }
                 case 0xde:
                 case 0xdf: {
-                    std::uint64_t n;
+                    std::uint64_t n = 0;
                     TRIB_TRY(be(c == 0xde ? 2 : 4, n));
                     return read_map(n, out, depth);
                 }
@@ -286,7 +286,7 @@ class writer {
                 put_uint(v.u);
                 return ok();
             case value_type::float64: {
-                std::uint64_t bits;
+                std::uint64_t bits = 0;
                 std::memcpy(&bits, &v.d, 8);
                 byte(0xcb);
                 be(bits, 8);
