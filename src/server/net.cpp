@@ -125,6 +125,8 @@ struct embedded_server::impl {
 
     struct session_handle {
         std::function<void()> cancel;  // posts a cancel of the socket to its strand
+        std::shared_ptr<connection_state> conn;
+        bool evicted = false;  // cancelled to make room for a newer connection
     };
     std::mutex sess_mu;
     std::condition_variable sess_cv;
@@ -138,6 +140,8 @@ struct embedded_server::impl {
     std::atomic<std::uint32_t> open_conns{0};
     std::atomic<std::uint32_t> unauth_conns{0};
     std::uint64_t refused = 0;  // (accept loop only)
+    std::uint64_t evicted = 0;  // (accept loop only)
+    std::chrono::steady_clock::time_point evicted_logged{};
     std::chrono::steady_clock::time_point refused_logged{};
 
     status start();
@@ -154,6 +158,7 @@ struct embedded_server::impl {
                                    std::shared_ptr<conn_watch> w);
     void spawn_session(tcp::socket sock);
     bool admit();
+    bool evict_oldest_unauthenticated();
 };
 
 status embedded_server::impl::start() {
@@ -254,6 +259,11 @@ bool embedded_server::impl::admit() {
     const auto unauth = unauth_conns.load();
     if (n_open < max_conns && unauth < max_unauth)
         return true;
+    // The not-logged-in slots are full: the oldest of them goes, not the newcomer. Otherwise a
+    // few hundred silent sockets would lock every real client out until their login timeout;
+    // this way an attacker has to keep opening connections faster than clients log in.
+    if (n_open < max_conns && evict_oldest_unauthenticated())
+        return true;
     ++refused;
     const auto now = std::chrono::steady_clock::now();
     if (refused == 1 || now - refused_logged >= std::chrono::seconds(10)) {
@@ -264,6 +274,34 @@ bool embedded_server::impl::admit() {
         refused_logged = now;
     }
     return false;
+}
+
+bool embedded_server::impl::evict_oldest_unauthenticated() {
+    std::string victim;
+    {
+        std::lock_guard l(sess_mu);
+        // Connection ids grow, so the map is in age order.
+        for (auto& [id, h] : sessions) {
+            if (h.evicted || !h.conn || h.conn->authenticated.load())
+                continue;
+            h.evicted = true;
+            victim = h.conn->address;
+            h.cancel();
+            break;
+        }
+    }
+    if (victim.empty())
+        return false;
+    ++evicted;
+    const auto now = std::chrono::steady_clock::now();
+    if (evicted == 1 || now - evicted_logged >= std::chrono::seconds(10)) {
+        spdlog::warn(
+            "embedded server: {} connections not logged in (max {}): closed the oldest ({}) to "
+            "admit a new one; {} closed this way so far",
+            unauth_conns.load(), max_unauth, victim, evicted);
+        evicted_logged = now;
+    }
+    return true;
 }
 
 void embedded_server::impl::spawn_session(tcp::socket sock) {
@@ -282,13 +320,14 @@ void embedded_server::impl::spawn_session(tcp::socket sock) {
         {
             std::lock_guard l(sess_mu);
             sessions[c->id] = {[ex, w = std::weak_ptr(stream)] {
-                asio::post(ex, [w] {
-                    if (auto s = w.lock()) {
-                        boost::system::error_code e;
-                        s->lowest_layer().cancel(e);
-                    }
-                });
-            }};
+                                   asio::post(ex, [w] {
+                                       if (auto s = w.lock()) {
+                                           boost::system::error_code e;
+                                           s->lowest_layer().cancel(e);
+                                       }
+                                   });
+                               },
+                               c};
         }
         asio::co_spawn(ex, run_session(stream, c, watch), asio::detached);
     } else {
@@ -296,13 +335,14 @@ void embedded_server::impl::spawn_session(tcp::socket sock) {
         {
             std::lock_guard l(sess_mu);
             sessions[c->id] = {[ex, w = std::weak_ptr(stream)] {
-                asio::post(ex, [w] {
-                    if (auto s = w.lock()) {
-                        boost::system::error_code e;
-                        s->cancel(e);
-                    }
-                });
-            }};
+                                   asio::post(ex, [w] {
+                                       if (auto s = w.lock()) {
+                                           boost::system::error_code e;
+                                           s->cancel(e);
+                                       }
+                                   });
+                               },
+                               c};
         }
         asio::co_spawn(ex, run_session(stream, c, watch), asio::detached);
     }
