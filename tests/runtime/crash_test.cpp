@@ -231,6 +231,13 @@ void topic_to_file_sink(bool idempotent) {
                      static_cast<unsigned long long>(out.lines()));
         at_restart = out.lines();
         ASSERT_TRUE(rt->restart()) << rt->log();
+        if (at_restart >= k_messages) {
+            // As in the file-source test: later kill points are below the count, and the sink
+            // may have nothing new to write after the restart.
+            std::fprintf(stderr, "  (the output passed %llu lines: no more kills)\n",
+                         static_cast<unsigned long long>(k_messages));
+            break;
+        }
     }
     ASSERT_TRUE(wait_until(
         [&] {
@@ -311,6 +318,14 @@ TEST(crash, file_source_to_topic_loses_nothing_across_kill9) {
         std::fprintf(stderr, "  kill -9 at %llu messages in the topic\n",
                      static_cast<unsigned long long>(at_restart));
         ASSERT_TRUE(rt->restart()) << rt->log();
+        if (at_restart >= k_messages) {
+            // Every later kill point is already below the count, and a runtime that had read the
+            // whole file before the kill may have nothing new to send: waiting for its progress
+            // would wait for ever (seen once in CI). The check below still needs every line.
+            std::fprintf(stderr, "  (the count passed %llu: no more kills)\n",
+                         static_cast<unsigned long long>(k_messages));
+            break;
+        }
     }
     // Done when every line is in the topic; then read it all back.
     iggy::consumer_options co;
@@ -415,6 +430,13 @@ TEST(crash, sigterm_and_sigint_drain_and_commit_so_restarts_write_no_duplicates)
                      static_cast<unsigned long long>(out.lines()));
         at_restart = out.lines();
         ASSERT_TRUE(rt->restart()) << rt->log();
+        if (at_restart >= k_messages) {
+            // As in the file-source test: later kill points are below the count, and the sink
+            // may have nothing new to write after the restart.
+            std::fprintf(stderr, "  (the output passed %llu lines: no more kills)\n",
+                         static_cast<unsigned long long>(k_messages));
+            break;
+        }
     }
     ASSERT_TRUE(wait_until(
         [&] {
