@@ -83,6 +83,10 @@ error bad_utf8(std::size_t offset) {
     return invalid(fmt::format("invalid UTF-8 in the JSON string ending at byte {}", offset));
 }
 
+error out_of_range(std::size_t offset) {
+    return invalid(fmt::format("JSON number beyond a double's range ending at byte {}", offset));
+}
+
 error trailing_data(std::size_t offset, unsigned char byte) {
     return invalid(
         fmt::format("data after the JSON value at byte {} (byte 0x{:02x})", offset, byte));

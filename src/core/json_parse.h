@@ -15,6 +15,7 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <cmath>
 #include <cstddef>
 #include <string_view>
 
@@ -42,6 +43,7 @@ namespace json_detail {
 error syntax_error(rapidjson::ParseErrorCode code, std::size_t offset);
 error too_deep(std::size_t max_depth, std::size_t offset);
 error bad_utf8(std::size_t offset);
+error out_of_range(std::size_t offset);
 error trailing_data(std::size_t offset, unsigned char byte);
 error handler_stopped(std::size_t offset);
 
@@ -49,7 +51,7 @@ error handler_stopped(std::size_t offset);
 template <class Stream, class Handler>
 class guard {
   public:
-    enum class stop { none, too_deep, bad_utf8 };
+    enum class stop { none, too_deep, bad_utf8, out_of_range };
 
     guard(Stream& s, Handler& h, std::size_t max_depth) : s_(s), h_(h), max_(max_depth) {}
 
@@ -59,7 +61,17 @@ class guard {
     bool Uint(unsigned i) { return h_.Uint(i); }
     bool Int64(std::int64_t i) { return h_.Int64(i); }
     bool Uint64(std::uint64_t i) { return h_.Uint64(i); }
-    bool Double(double d) { return h_.Double(d); }
+    bool Double(double d) {
+        // RapidJSON refuses 1e999999 ("Number too big") but turns a long mantissa with a large
+        // exponent (-30008244021822373730021822e298) into an infinity, which no JSON writer can
+        // write back: refuse both alike.
+        if (!std::isfinite(d)) {
+            why_ = stop::out_of_range;
+            at_ = s_.Tell();
+            return false;
+        }
+        return h_.Double(d);
+    }
     bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) {
         return h_.RawNumber(s, n, copy);
     }
@@ -132,6 +144,8 @@ template <unsigned Flags = 0, class Stream, class Handler>
                 return json_detail::too_deep(limits.max_depth, g.at());
             case json_detail::guard<Stream, Handler>::stop::bad_utf8:
                 return json_detail::bad_utf8(g.at());
+            case json_detail::guard<Stream, Handler>::stop::out_of_range:
+                return json_detail::out_of_range(g.at());
             case json_detail::guard<Stream, Handler>::stop::none:
                 break;
         }
