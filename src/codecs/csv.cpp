@@ -423,17 +423,6 @@ class csv_codec final : public codec {
     csv_options o_;
 };
 
-config::option opt(std::string name, config::opt_type t, std::string doc,
-                   std::optional<std::string> def) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    o.optional = !o.default_value;
-    return o;
-}
-
 }  // namespace
 
 config::spec csv_codec_spec() {
@@ -452,28 +441,32 @@ config::spec csv_codec_spec() {
         "unquoted field, invalid UTF-8 or a field that does not parse as its column's type is "
         "a bad payload. Encoding writes the header and one row per record; nested values are "
         "written as their JSON text, timestamps as RFC 3339, bytes as base64.";
-    auto delim = opt("delimiter", config::opt_type::string, "Field separator (one byte).", "\",\"");
+    auto delim = config::opt_or_absent("delimiter", config::opt_type::string,
+                                       "Field separator (one byte).", "\",\"");
     s.options.push_back(delim);
+    s.options.push_back(config::opt_or_absent("quote", config::opt_type::string,
+                                              "Quote character (one byte).", "\"\\\"\""));
     s.options.push_back(
-        opt("quote", config::opt_type::string, "Quote character (one byte).", "\"\\\"\""));
-    s.options.push_back(opt("header", config::opt_type::boolean,
-                            "Payloads start with a header row naming the columns; encoding "
-                            "writes one.",
-                            "true"));
-    auto cols = opt("columns", config::opt_type::list,
-                    "Column names: required when header = false; when encoding, the column "
-                    "order (default: the first record's field order).",
-                    std::nullopt);
+        config::opt_or_absent("header", config::opt_type::boolean,
+                              "Payloads start with a header row naming the columns; encoding "
+                              "writes one.",
+                              "true"));
+    auto cols = config::opt_or_absent(
+        "columns", config::opt_type::list,
+        "Column names: required when header = false; when encoding, the column "
+        "order (default: the first record's field order).",
+        std::nullopt);
     s.options.push_back(cols);
-    s.options.push_back(
-        opt("types", config::opt_type::map,
-            "Column name -> type: string, int, float, bool, decimal, timestamp (RFC 3339), date "
-            "(YYYY-MM-DD), uuid, bytes (base64). Columns not named are strings.",
-            std::nullopt));
-    s.options.push_back(opt("null_value", config::opt_type::string,
-                            "The unquoted field text that means null.", "\"\""));
-    auto le = opt("line_ending", config::opt_type::enumeration,
-                  "Row terminator when encoding (decoding accepts both).", "\"crlf\"");
+    s.options.push_back(config::opt_or_absent(
+        "types", config::opt_type::map,
+        "Column name -> type: string, int, float, bool, decimal, timestamp (RFC 3339), date "
+        "(YYYY-MM-DD), uuid, bytes (base64). Columns not named are strings.",
+        std::nullopt));
+    s.options.push_back(config::opt_or_absent("null_value", config::opt_type::string,
+                                              "The unquoted field text that means null.", "\"\""));
+    auto le =
+        config::opt_or_absent("line_ending", config::opt_type::enumeration,
+                              "Row terminator when encoding (decoding accepts both).", "\"crlf\"");
     le.choices = {"crlf", "lf"};
     s.options.push_back(le);
     s.check = [](const config::values& v, const config::check_report& report) {

@@ -675,17 +675,6 @@ class proto_codec final : public codec {
     std::unique_ptr<proto_schema> schema_;
 };
 
-config::option opt(std::string name, config::opt_type t, std::string doc,
-                   std::optional<std::string> def) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    o.optional = !o.default_value;
-    return o;
-}
-
 }  // namespace
 
 config::spec proto_codec_spec() {
@@ -706,51 +695,61 @@ config::spec proto_codec_spec() {
         "messages ({\"type_url\", \"value\"}) while use_any_wrapper is true, raw bytes "
         "otherwise. A payload that does not parse, misses proto2 required fields, holds "
         "invalid UTF-8 in a string or nests deeper than max_depth is a bad payload.";
-    s.options.push_back(opt("schema_path", config::opt_type::string,
-                            "The .proto file that defines message_type.", std::nullopt));
-    s.options.push_back(opt("message_type", config::opt_type::string,
-                            "Full name of the payload's message (package.Message); required "
-                            "with a schema.",
-                            std::nullopt));
-    auto inc = opt("include_paths", config::opt_type::list,
-                   "Directories imports are resolved against (the schema's own directory and "
-                   "the well-known types are always searched).",
-                   "[\".\"]");
+    s.options.push_back(config::opt_or_absent("schema_path", config::opt_type::string,
+                                              "The .proto file that defines message_type.",
+                                              std::nullopt));
+    s.options.push_back(
+        config::opt_or_absent("message_type", config::opt_type::string,
+                              "Full name of the payload's message (package.Message); required "
+                              "with a schema.",
+                              std::nullopt));
+    auto inc = config::opt_or_absent(
+        "include_paths", config::opt_type::list,
+        "Directories imports are resolved against (the schema's own directory and "
+        "the well-known types are always searched).",
+        "[\".\"]");
     s.options.push_back(inc);
-    s.options.push_back(opt("descriptor_set_path", config::opt_type::string,
-                            "A serialized FileDescriptorSet instead of schema_path (Tributary; "
-                            "Iggy takes the bytes inline as descriptor_set).",
-                            std::nullopt));
-    s.options.push_back(opt("use_any_wrapper", config::opt_type::boolean,
-                            "Without a schema, decode payloads as google.protobuf.Any.", "true"));
-    s.options.push_back(opt("preserve_unknown_fields", config::opt_type::boolean,
-                            "Keep fields the schema does not know as unknown_field_<number> "
-                            "(varints and fixed as integers, length-delimited as bytes); they "
-                            "are written back as unknown fields when encoding.",
-                            "false"));
-    s.options.push_back(opt("field_mappings", config::opt_type::map,
-                            "Renames top-level fields after decoding (old = \"new\"); encoding "
-                            "renames them back.",
-                            std::nullopt));
-    s.options.push_back(opt("json_field_names", config::opt_type::boolean,
-                            "Name fields by their lowerCamelCase JSON names (the proto3 JSON "
-                            "mapping) instead of their proto names (Iggy).",
-                            "false"));
-    auto depth =
-        opt("max_depth", config::opt_type::integer, "Deepest message nesting accepted.", "100");
+    s.options.push_back(
+        config::opt_or_absent("descriptor_set_path", config::opt_type::string,
+                              "A serialized FileDescriptorSet instead of schema_path (Tributary; "
+                              "Iggy takes the bytes inline as descriptor_set).",
+                              std::nullopt));
+    s.options.push_back(
+        config::opt_or_absent("use_any_wrapper", config::opt_type::boolean,
+                              "Without a schema, decode payloads as google.protobuf.Any.", "true"));
+    s.options.push_back(
+        config::opt_or_absent("preserve_unknown_fields", config::opt_type::boolean,
+                              "Keep fields the schema does not know as unknown_field_<number> "
+                              "(varints and fixed as integers, length-delimited as bytes); they "
+                              "are written back as unknown fields when encoding.",
+                              "false"));
+    s.options.push_back(
+        config::opt_or_absent("field_mappings", config::opt_type::map,
+                              "Renames top-level fields after decoding (old = \"new\"); encoding "
+                              "renames them back.",
+                              std::nullopt));
+    s.options.push_back(
+        config::opt_or_absent("json_field_names", config::opt_type::boolean,
+                              "Name fields by their lowerCamelCase JSON names (the proto3 JSON "
+                              "mapping) instead of their proto names (Iggy).",
+                              "false"));
+    auto depth = config::opt_or_absent("max_depth", config::opt_type::integer,
+                                       "Deepest message nesting accepted.", "100");
     depth.min = 1;
     depth.max = 1000;
     s.options.push_back(depth);
-    auto reg = opt("schema_registry_url", config::opt_type::string,
-                   "Accepted for Iggy's files; a schema registry is not supported yet (refused "
-                   "when set).",
-                   std::nullopt);
+    auto reg = config::opt_or_absent(
+        "schema_registry_url", config::opt_type::string,
+        "Accepted for Iggy's files; a schema registry is not supported yet (refused "
+        "when set).",
+        std::nullopt);
     reg.advanced = true;
     s.options.push_back(reg);
-    auto ds = opt("descriptor_set", config::opt_type::any,
-                  "Iggy's inline descriptor bytes: not supported (refused when set); use "
-                  "descriptor_set_path.",
-                  std::nullopt);
+    auto ds = config::opt_or_absent(
+        "descriptor_set", config::opt_type::any,
+        "Iggy's inline descriptor bytes: not supported (refused when set); use "
+        "descriptor_set_path.",
+        std::nullopt);
     ds.advanced = true;
     s.options.push_back(ds);
     s.check = [](const config::values& v, const config::check_report& report) {

@@ -52,6 +52,32 @@ struct option {
     std::string requires_feature;         // e.g. "libmongoc": refused if the build lacks it
 };
 
+/// The one way specs build an option: `def` is the default as TOML-ish text. Without a default
+/// the option is required.
+inline option opt(std::string name, opt_type t, std::string doc,
+                  std::optional<std::string> def = std::nullopt, bool advanced = false) {
+    option o;
+    o.name = std::move(name);
+    o.type = t;
+    o.doc = std::move(doc);
+    o.default_value = std::move(def);
+    o.advanced = advanced;
+    return o;
+}
+/// An option that may be absent and has no default.
+inline option optional_opt(std::string name, opt_type t, std::string doc, bool advanced = false) {
+    option o = opt(std::move(name), t, std::move(doc), std::nullopt, advanced);
+    o.optional = true;
+    return o;
+}
+/// opt(), but absent rather than required when there is no default.
+inline option opt_or_absent(std::string name, opt_type t, std::string doc,
+                            std::optional<std::string> def = std::nullopt) {
+    option o = opt(std::move(name), t, std::move(doc), std::move(def));
+    o.optional = !o.default_value;
+    return o;
+}
+
 enum class spec_kind { source, sink, codec, transform, runtime };
 
 /// A socket a connector will listen on, as its options say (for the start-up check that names

@@ -11,17 +11,6 @@ namespace trib::transforms {
 
 namespace {
 
-config::option opt(std::string name, config::opt_type t, std::string doc,
-                   std::optional<std::string> def) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    o.optional = !o.default_value;
-    return o;
-}
-
 class proto_convert final : public transform {
   public:
     proto_convert(std::unique_ptr<codecs::codec> proto, std::string source, std::string target,
@@ -131,22 +120,26 @@ config::spec proto_convert_spec() {
         "conversion_options.include_metadata wraps the result as Iggy does; pretty_json, "
         "validate_messages, strict_mode and type_url_prefix are accepted and have no effect "
         "(output is compact; messages are always validated).";
-    auto src =
-        opt("source_format", config::opt_type::enumeration, "Format of the input.", "\"proto\"");
+    auto src = config::opt_or_absent("source_format", config::opt_type::enumeration,
+                                     "Format of the input.", "\"proto\"");
     src.choices = {"proto", "json", "text", "raw"};
-    auto dst =
-        opt("target_format", config::opt_type::enumeration, "Format of the output.", "\"json\"");
+    auto dst = config::opt_or_absent("target_format", config::opt_type::enumeration,
+                                     "Format of the output.", "\"json\"");
     dst.choices = {"json", "text", "raw", "proto"};
-    auto co = opt("conversion_options", config::opt_type::table, "Iggy's conversion options.",
-                  std::nullopt);
+    auto co = config::opt_or_absent("conversion_options", config::opt_type::table,
+                                    "Iggy's conversion options.", std::nullopt);
     co.children = {
-        opt("validate_messages", config::opt_type::boolean, "Accepted (always on).", "true"),
-        opt("pretty_json", config::opt_type::boolean, "Accepted (no effect).", "false"),
-        opt("include_metadata", config::opt_type::boolean,
-            "Wrap protobuf -> JSON results as {\"data\", \"metadata\"}.", "false"),
-        opt("type_url_prefix", config::opt_type::string, "Accepted (no effect).",
-            "\"type.googleapis.com\""),
-        opt("strict_mode", config::opt_type::boolean, "Accepted (no effect).", "false"),
+        config::opt_or_absent("validate_messages", config::opt_type::boolean,
+                              "Accepted (always on).", "true"),
+        config::opt_or_absent("pretty_json", config::opt_type::boolean, "Accepted (no effect).",
+                              "false"),
+        config::opt_or_absent("include_metadata", config::opt_type::boolean,
+                              "Wrap protobuf -> JSON results as {\"data\", \"metadata\"}.",
+                              "false"),
+        config::opt_or_absent("type_url_prefix", config::opt_type::string, "Accepted (no effect).",
+                              "\"type.googleapis.com\""),
+        config::opt_or_absent("strict_mode", config::opt_type::boolean, "Accepted (no effect).",
+                              "false"),
     };
     s.options.insert(s.options.begin(), {src, dst});
     s.options.push_back(co);

@@ -15,7 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-option opt(std::string name, opt_type t, std::optional<std::string> def = std::nullopt) {
+option option_of(std::string name, opt_type t, std::optional<std::string> def = std::nullopt) {
     option o;
     o.name = std::move(name);
     o.type = t;
@@ -33,35 +33,36 @@ spec sample_spec() {
     spec s;
     s.name = "sample";
     s.options = {
-        opt("url", opt_type::string),
-        opt("batch_size", opt_type::integer, "100"),
-        opt("enabled", opt_type::boolean, "true"),
-        opt("ratio", opt_type::number, "0.5"),
-        opt("timeout", opt_type::duration, "\"5s\""),
-        opt("max_bytes", opt_type::size, "\"4MiB\""),
-        opt("password", opt_type::secret, "\"\""),
+        option_of("url", opt_type::string),
+        option_of("batch_size", opt_type::integer, "100"),
+        option_of("enabled", opt_type::boolean, "true"),
+        option_of("ratio", opt_type::number, "0.5"),
+        option_of("timeout", opt_type::duration, "\"5s\""),
+        option_of("max_bytes", opt_type::size, "\"4MiB\""),
+        option_of("password", opt_type::secret, "\"\""),
     };
     s.options[1].min = 1;
     s.options[1].max = 10000;
-    option mode = opt("mode", opt_type::enumeration, "\"append\"");
+    option mode = option_of("mode", opt_type::enumeration, "\"append\"");
     mode.choices = {"append", "upsert"};
     s.options.push_back(mode);
-    option tags = opt("tags", opt_type::list, "[]");
+    option tags = option_of("tags", opt_type::list, "[]");
     s.options.push_back(tags);
-    option ports = opt("ports", opt_type::list, "[]");
+    option ports = option_of("ports", opt_type::list, "[]");
     ports.element = opt_type::integer;
     s.options.push_back(ports);
-    option headers = opt("headers", opt_type::map);
+    option headers = option_of("headers", opt_type::map);
     headers.optional = true;
     s.options.push_back(headers);
-    option tls = opt("tls", opt_type::table);
-    tls.children = {opt("enabled", opt_type::boolean, "false"),
-                    opt("ca_file", opt_type::string, "\"\"")};
+    option tls = option_of("tls", opt_type::table);
+    tls.children = {option_of("enabled", opt_type::boolean, "false"),
+                    option_of("ca_file", opt_type::string, "\"\"")};
     s.options.push_back(tls);
-    option routes = opt("routes", opt_type::table_list, "[]");
-    routes.children = {opt("topic", opt_type::string), opt("weight", opt_type::integer, "1")};
+    option routes = option_of("routes", opt_type::table_list, "[]");
+    routes.children = {option_of("topic", opt_type::string),
+                       option_of("weight", opt_type::integer, "1")};
     s.options.push_back(routes);
-    option extra = opt("extra", opt_type::any);
+    option extra = option_of("extra", opt_type::any);
     extra.optional = true;
     s.options.push_back(extra);
     return s;
@@ -230,7 +231,7 @@ TEST(validate, enum_is_case_insensitive_and_normalised) {
 TEST(validate, deprecated_alias_warns_and_both_is_an_error) {
     spec s;
     s.name = "a";
-    option o = opt("batch_length", opt_type::integer, "10");
+    option o = option_of("batch_length", opt_type::integer, "10");
     o.aliases = {"batch_size"};
     s.options = {o};
     problems p;
@@ -249,7 +250,7 @@ TEST(validate, deprecated_alias_warns_and_both_is_an_error) {
 TEST(validate, requires_feature) {
     spec s;
     s.name = "a";
-    option o = opt("kerberos", opt_type::boolean, "false");
+    option o = option_of("kerberos", opt_type::boolean, "false");
     o.requires_feature = "test-feature-xyz";
     s.options = {o};
     problems absent;
@@ -337,8 +338,8 @@ TEST(validate, escaped_reference_is_literal) {
 TEST(validate, spec_check_runs_after_options) {
     spec s;
     s.name = "a";
-    option lo = opt("low", opt_type::integer, "1");
-    option hi = opt("high", opt_type::integer, "2");
+    option lo = option_of("low", opt_type::integer, "1");
+    option hi = option_of("high", opt_type::integer, "2");
     s.options = {lo, hi};
     s.check = [](const values& v, const check_report& report) {
         if (v.integer("low") > v.integer("high"))
@@ -352,9 +353,9 @@ TEST(validate, spec_check_runs_after_options) {
 TEST(validate, check_spec_finds_defects) {
     spec s;
     s.name = "broken";
-    option e = opt("mode", opt_type::enumeration, "\"x\"");
-    option d = opt("d", opt_type::duration, "\"fast\"");
-    option dup = opt("d", opt_type::integer, "1");
+    option e = option_of("mode", opt_type::enumeration, "\"x\"");
+    option d = option_of("d", opt_type::duration, "\"fast\"");
+    option dup = option_of("d", opt_type::integer, "1");
     s.options = {e, d, dup};
     auto defects = check_spec(s);
     EXPECT_EQ(defects.size(), 4u);  // no choices, bad enum default, bad duration default, dup

@@ -2,20 +2,7 @@
 #include "connectors/file/file.h"
 
 namespace trib::connectors {
-namespace {
-
-config::option opt(std::string name, config::opt_type t, std::string doc,
-                   std::optional<std::string> def, bool advanced = false) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    o.advanced = advanced;
-    return o;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 config::spec file_source_spec() {
     using config::opt_type;
@@ -53,36 +40,40 @@ linger_time = "5ms"
 path = "/var/log/app/events.jsonl"
 start_position = "beginning")";
 
-    auto path = opt("path", opt_type::string, "The file to tail.", std::nullopt);
+    auto path = config::opt("path", opt_type::string, "The file to tail.", std::nullopt);
     s.options.push_back(path);
-    auto start = opt("start_position", opt_type::enumeration,
-                     "Where to start the first time (no saved position): at the beginning of "
-                     "the file or at its end (only lines written later).",
-                     "\"beginning\"");
+    auto start =
+        config::opt("start_position", opt_type::enumeration,
+                    "Where to start the first time (no saved position): at the beginning of "
+                    "the file or at its end (only lines written later).",
+                    "\"beginning\"");
     start.choices = {"beginning", "end"};
     s.options.push_back(start);
-    s.options.push_back(opt("poll_interval", opt_type::duration,
-                            "How often to look for new data at the end of the file.", "\"250ms\""));
-    auto lines = opt("max_batch_lines", opt_type::integer, "At most this many lines per batch.",
-                     "1000", true);
+    s.options.push_back(config::opt("poll_interval", opt_type::duration,
+                                    "How often to look for new data at the end of the file.",
+                                    "\"250ms\""));
+    auto lines = config::opt("max_batch_lines", opt_type::integer,
+                             "At most this many lines per batch.", "1000", true);
     lines.min = 1;
     s.options.push_back(lines);
-    auto bytes = opt("max_batch_bytes", opt_type::size, "At most about this many bytes per batch.",
-                     "\"4MiB\"", true);
+    auto bytes = config::opt("max_batch_bytes", opt_type::size,
+                             "At most about this many bytes per batch.", "\"4MiB\"", true);
     bytes.min = 1024;
     s.options.push_back(bytes);
-    auto line = opt("max_line_bytes", opt_type::size,
+    auto line =
+        config::opt("max_line_bytes", opt_type::size,
                     "Longer lines are cut into pieces of this size (each one message; a warning "
                     "is logged).",
                     "\"1MiB\"", true);
     line.min = 16;
     s.options.push_back(line);
+    s.options.push_back(config::opt("skip_empty_lines", opt_type::boolean,
+                                    "Send no message for empty lines.", "true"));
     s.options.push_back(
-        opt("skip_empty_lines", opt_type::boolean, "Send no message for empty lines.", "true"));
-    s.options.push_back(opt("add_headers", opt_type::boolean,
-                            "Add headers `file.path` (string) and `file.offset` (uint64, the "
-                            "line's byte offset) to every message.",
-                            "false"));
+        config::opt("add_headers", opt_type::boolean,
+                    "Add headers `file.path` (string) and `file.offset` (uint64, the "
+                    "line's byte offset) to every message.",
+                    "false"));
     return s;
 }
 
@@ -141,32 +132,35 @@ include_metadata = true
 max_file_size = "256MiB"
 idempotent = true)";
 
-    s.options.push_back(opt("path", opt_type::string,
-                            "The file to write (directories are created).", std::nullopt));
-    auto format =
-        opt("format", opt_type::enumeration,
-            "json: one JSON object per line; raw: the payload bytes and a newline.", "\"json\"");
+    s.options.push_back(config::opt("path", opt_type::string,
+                                    "The file to write (directories are created).", std::nullopt));
+    auto format = config::opt(
+        "format", opt_type::enumeration,
+        "json: one JSON object per line; raw: the payload bytes and a newline.", "\"json\"");
     format.choices = {"json", "raw"};
     s.options.push_back(format);
-    s.options.push_back(opt("include_metadata", opt_type::boolean,
-                            "json format: add stream, topic, partition, offset, id, timestamps "
-                            "and headers to each line.",
-                            "false"));
-    s.options.push_back(opt("max_file_size", opt_type::size,
-                            "Rotate before the file would grow past this size (0: never).",
-                            "\"1GiB\""));
-    s.options.push_back(opt("rotate_interval", opt_type::duration,
-                            "Rotate a non-empty file this long after it was started (0: never).",
-                            "\"0ms\""));
-    s.options.push_back(opt("fsync", opt_type::boolean,
-                            "Flush every batch to disk before it counts as written (offsets are "
-                            "committed only for durable lines).",
-                            "true"));
-    s.options.push_back(opt("idempotent", opt_type::boolean,
-                            "Skip messages at or below the highest offset already in the file set, "
-                            "so that replays after a crash write no duplicates (json format; "
-                            "implies the stream/topic/partition/offset fields).",
-                            "false"));
+    s.options.push_back(
+        config::opt("include_metadata", opt_type::boolean,
+                    "json format: add stream, topic, partition, offset, id, timestamps "
+                    "and headers to each line.",
+                    "false"));
+    s.options.push_back(config::opt("max_file_size", opt_type::size,
+                                    "Rotate before the file would grow past this size (0: never).",
+                                    "\"1GiB\""));
+    s.options.push_back(config::opt(
+        "rotate_interval", opt_type::duration,
+        "Rotate a non-empty file this long after it was started (0: never).", "\"0ms\""));
+    s.options.push_back(
+        config::opt("fsync", opt_type::boolean,
+                    "Flush every batch to disk before it counts as written (offsets are "
+                    "committed only for durable lines).",
+                    "true"));
+    s.options.push_back(
+        config::opt("idempotent", opt_type::boolean,
+                    "Skip messages at or below the highest offset already in the file set, "
+                    "so that replays after a crash write no duplicates (json format; "
+                    "implies the stream/topic/partition/offset fields).",
+                    "false"));
     s.check = [](const config::values& v, const config::check_report& report) {
         if (v.boolean("idempotent") && v.str("format") != "json") {
             report("idempotent", "needs format = \"json\" (lines carry their offsets)");

@@ -16,26 +16,9 @@ namespace {
 
 using config::opt_type;
 
-config::option opt(std::string name, opt_type t, std::string doc,
-                   std::optional<std::string> def = std::nullopt, bool advanced = false) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    o.advanced = advanced;
-    return o;
-}
-
-config::option optional(std::string name, opt_type t, std::string doc, bool advanced = false) {
-    auto o = opt(std::move(name), t, std::move(doc), std::nullopt, advanced);
-    o.optional = true;
-    return o;
-}
-
 config::option choice(std::string name, std::vector<std::string> choices, std::string doc,
                       std::string def) {
-    auto o = opt(std::move(name), opt_type::enumeration, std::move(doc), "\"" + def + "\"");
+    auto o = config::opt(std::move(name), opt_type::enumeration, std::move(doc), "\"" + def + "\"");
     o.choices = std::move(choices);
     return o;
 }
@@ -48,23 +31,27 @@ config::option ranged(config::option o, std::optional<double> min, std::optional
 
 /// Options every HTTP client of these connectors shares (auth and TLS beyond Iggy's names).
 void client_options(std::vector<config::option>& out) {
-    out.push_back(optional("bearer_token", opt_type::secret,
-                           "Sends `Authorization: Bearer <token>` with every request."));
-    out.push_back(optional("basic_auth_username", opt_type::string,
-                           "HTTP basic authentication user (with `basic_auth_password`)."));
     out.push_back(
-        optional("basic_auth_password", opt_type::secret, "HTTP basic authentication password."));
-    out.push_back(opt("connect_timeout", opt_type::duration,
-                      "Time allowed to open a connection (TCP and TLS handshake).", "\"10s\"",
-                      true));
-    out.push_back(optional("tls_ca_file", opt_type::string,
-                           "PEM file of the CAs to trust instead of the system's.", true));
-    out.push_back(optional("tls_client_cert", opt_type::string,
-                           "PEM client certificate for mutual TLS.", true));
-    out.push_back(optional("tls_client_key", opt_type::string,
-                           "PEM private key of `tls_client_cert`.", true));
-    out.push_back(opt("tls_danger_accept_invalid_certs", opt_type::boolean,
-                      "Skip TLS certificate and host name checks. Development only.", "false"));
+        config::optional_opt("bearer_token", opt_type::secret,
+                             "Sends `Authorization: Bearer <token>` with every request."));
+    out.push_back(
+        config::optional_opt("basic_auth_username", opt_type::string,
+                             "HTTP basic authentication user (with `basic_auth_password`)."));
+    out.push_back(config::optional_opt("basic_auth_password", opt_type::secret,
+                                       "HTTP basic authentication password."));
+    out.push_back(config::opt("connect_timeout", opt_type::duration,
+                              "Time allowed to open a connection (TCP and TLS handshake).",
+                              "\"10s\"", true));
+    out.push_back(config::optional_opt("tls_ca_file", opt_type::string,
+                                       "PEM file of the CAs to trust instead of the system's.",
+                                       true));
+    out.push_back(config::optional_opt("tls_client_cert", opt_type::string,
+                                       "PEM client certificate for mutual TLS.", true));
+    out.push_back(config::optional_opt("tls_client_key", opt_type::string,
+                                       "PEM private key of `tls_client_cert`.", true));
+    out.push_back(config::opt("tls_danger_accept_invalid_certs", opt_type::boolean,
+                              "Skip TLS certificate and host name checks. Development only.",
+                              "false"));
 }
 
 void check_basic_pair(const config::values& v, const config::check_report& report) {
@@ -143,74 +130,85 @@ success_status_codes = [200, 202]
 Authorization = "Bearer ${env:API_TOKEN}")";
 
     auto& o = s.options;
-    o.push_back(opt("url", opt_type::string,
+    o.push_back(
+        config::opt("url", opt_type::string,
                     "Target URL. May contain placeholders (percent-encoded): `{stream}`, "
                     "`{topic}`, `{partition}`, `{first_offset}`, `{last_offset}`, and in the "
                     "per-message modes (individual, raw) `{offset}` and `{id}`."));
     o.push_back(choice("method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}, "HTTP method.",
                        "POST"));
-    o.push_back(optional("headers", opt_type::map,
-                         "Headers sent with every request (values may use `${env:NAME}`). A "
-                         "Content-Type here is ignored: see `content_type`."));
-    o.push_back(opt("timeout", opt_type::duration, "Time allowed for one request.", "\"30s\""));
-    o.push_back(ranged(opt("max_payload_size_bytes", opt_type::size,
-                           "Largest request body; larger batches are split, larger single "
-                           "messages rejected. 0: no limit.",
-                           "10485760"),
+    o.push_back(
+        config::optional_opt("headers", opt_type::map,
+                             "Headers sent with every request (values may use `${env:NAME}`). A "
+                             "Content-Type here is ignored: see `content_type`."));
+    o.push_back(
+        config::opt("timeout", opt_type::duration, "Time allowed for one request.", "\"30s\""));
+    o.push_back(ranged(config::opt("max_payload_size_bytes", opt_type::size,
+                                   "Largest request body; larger batches are split, larger single "
+                                   "messages rejected. 0: no limit.",
+                                   "10485760"),
                        0, std::nullopt));
     o.push_back(choice("batch_mode", {"individual", "ndjson", "json_array", "raw"},
                        "How messages map to requests (see above).", "individual"));
-    o.push_back(opt("include_metadata", opt_type::boolean,
-                    "Wrap each payload in the metadata envelope (ignored in raw mode).", "true"));
-    o.push_back(opt("include_checksum", opt_type::boolean,
+    o.push_back(config::opt("include_metadata", opt_type::boolean,
+                            "Wrap each payload in the metadata envelope (ignored in raw mode).",
+                            "true"));
+    o.push_back(
+        config::opt("include_checksum", opt_type::boolean,
                     "Accepted for compatibility with Iggy's sink; Tributary does not carry the "
                     "message checksum, so `iggy_checksum` is not sent (a warning says so).",
                     "false"));
-    o.push_back(opt("include_origin_timestamp", opt_type::boolean,
-                    "Add `iggy_origin_timestamp` (µs) to the metadata.", "false"));
-    o.push_back(opt("include_headers", opt_type::boolean,
-                    "Add the message's Iggy user headers to the metadata as `iggy_headers` "
-                    "(strings as strings, other kinds in hex).",
-                    "false"));
-    o.push_back(opt("health_check_enabled", opt_type::boolean,
+    o.push_back(config::opt("include_origin_timestamp", opt_type::boolean,
+                            "Add `iggy_origin_timestamp` (µs) to the metadata.", "false"));
+    o.push_back(config::opt("include_headers", opt_type::boolean,
+                            "Add the message's Iggy user headers to the metadata as `iggy_headers` "
+                            "(strings as strings, other kinds in hex).",
+                            "false"));
+    o.push_back(
+        config::opt("health_check_enabled", opt_type::boolean,
                     "Send a request with `health_check_method` to `url` when the sink opens and "
                     "refuse to start unless it succeeds.",
                     "false"));
     o.push_back(choice("health_check_method", {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"},
                        "Method of the health check.", "HEAD"));
-    o.push_back(ranged(opt("max_retries", opt_type::integer,
+    o.push_back(
+        ranged(config::opt("max_retries", opt_type::integer,
                            "Retries of a failed request inside the sink before the write fails "
                            "to the runtime's error policy.",
                            "3"),
-                       0, 100));
-    o.push_back(opt("retry_delay", opt_type::duration, "First delay between retries.", "\"1s\""));
-    o.push_back(ranged(opt("retry_backoff_multiplier", opt_type::number,
-                           "Each retry waits this much longer than the one before.", "2.0"),
+               0, 100));
+    o.push_back(
+        config::opt("retry_delay", opt_type::duration, "First delay between retries.", "\"1s\""));
+    o.push_back(ranged(config::opt("retry_backoff_multiplier", opt_type::number,
+                                   "Each retry waits this much longer than the one before.", "2.0"),
                        1.0, 100.0));
-    o.push_back(opt("max_retry_delay", opt_type::duration,
+    o.push_back(
+        config::opt("max_retry_delay", opt_type::duration,
                     "Cap of the delay between retries, and the longest Retry-After the sink "
                     "waits for itself.",
                     "\"30s\""));
-    auto codes =
-        opt("success_status_codes", opt_type::list,
-            "Status codes that mean the endpoint accepted the request.", "[200, 201, 202, 204]");
+    auto codes = config::opt("success_status_codes", opt_type::list,
+                             "Status codes that mean the endpoint accepted the request.",
+                             "[200, 201, 202, 204]");
     codes.element = opt_type::integer;
     o.push_back(codes);
-    o.push_back(ranged(opt("max_connections", opt_type::integer,
-                           "Most connections kept open to the endpoint (one per concurrent "
-                           "request; `concurrency` is capped by it).",
-                           "10"),
+    o.push_back(ranged(config::opt("max_connections", opt_type::integer,
+                                   "Most connections kept open to the endpoint (one per concurrent "
+                                   "request; `concurrency` is capped by it).",
+                                   "10"),
                        1, 1024));
-    o.push_back(ranged(opt("concurrency", opt_type::integer,
+    o.push_back(
+        ranged(config::opt("concurrency", opt_type::integer,
                            "Requests in flight at once (individual and raw modes, and the parts "
                            "of a split batch). 1 keeps the messages' order.",
                            "1"),
-                       1, 256));
-    o.push_back(optional("content_type", opt_type::string,
-                         "Content-Type of the requests; default by mode: application/json, "
-                         "application/x-ndjson (ndjson), application/octet-stream (raw)."));
-    o.push_back(opt("verbose_logging", opt_type::boolean,
-                    "Log every request and response at debug level.", "false"));
+               1, 256));
+    o.push_back(
+        config::optional_opt("content_type", opt_type::string,
+                             "Content-Type of the requests; default by mode: application/json, "
+                             "application/x-ndjson (ndjson), application/octet-stream (raw)."));
+    o.push_back(config::opt("verbose_logging", opt_type::boolean,
+                            "Log every request and response at debug level.", "false"));
     client_options(o);
 
     s.check = [](const config::values& v, const config::check_report& report) {
@@ -298,46 +296,50 @@ cursor_path = "next_cursor"
 cursor_param = "after"
 bearer_token = "${env:API_TOKEN}")";
     auto& o = s.options;
-    o.push_back(opt("url", opt_type::string,
-                    "URL of the first page; `{cursor}` is replaced by the current cursor "
-                    "(percent-encoded)."));
+    o.push_back(config::opt("url", opt_type::string,
+                            "URL of the first page; `{cursor}` is replaced by the current cursor "
+                            "(percent-encoded)."));
     o.push_back(choice("method", {"GET", "POST", "PUT", "PATCH", "DELETE"}, "HTTP method.", "GET"));
-    o.push_back(optional("headers", opt_type::map,
-                         "Headers of every request (values may use `${env:NAME}`)."));
-    o.push_back(optional("body", opt_type::string,
-                         "Request body; `{cursor}` is replaced by the cursor as it is."));
+    o.push_back(config::optional_opt("headers", opt_type::map,
+                                     "Headers of every request (values may use `${env:NAME}`)."));
+    o.push_back(config::optional_opt(
+        "body", opt_type::string, "Request body; `{cursor}` is replaced by the cursor as it is."));
+    o.push_back(config::opt("content_type", opt_type::string, "Content-Type of `body`.",
+                            "\"application/json\""));
     o.push_back(
-        opt("content_type", opt_type::string, "Content-Type of `body`.", "\"application/json\""));
-    o.push_back(ranged(opt("interval", opt_type::duration,
+        ranged(config::opt("interval", opt_type::duration,
                            "Time between the end of one polling cycle and the next.", "\"10s\""),
-                       1, std::nullopt));
-    o.push_back(opt("timeout", opt_type::duration, "Time allowed for one request.", "\"30s\""));
+               1, std::nullopt));
+    o.push_back(
+        config::opt("timeout", opt_type::duration, "Time allowed for one request.", "\"30s\""));
     o.push_back(choice("response_format", {"json", "ndjson", "raw"},
                        "How the response body splits into items (see above).", "json"));
-    o.push_back(opt("items_path", opt_type::string,
-                    "JSON path of the items in the response (`data.items`, `$.results[*]`, "
-                    "`['odd.key']`); empty: the whole response.",
-                    "\"\""));
-    o.push_back(optional("key_path", opt_type::string,
-                         "JSON path inside each item of the message key (the Iggy partitioning "
-                         "key), e.g. `customer.id`."));
+    o.push_back(config::opt("items_path", opt_type::string,
+                            "JSON path of the items in the response (`data.items`, `$.results[*]`, "
+                            "`['odd.key']`); empty: the whole response.",
+                            "\"\""));
+    o.push_back(
+        config::optional_opt("key_path", opt_type::string,
+                             "JSON path inside each item of the message key (the Iggy partitioning "
+                             "key), e.g. `customer.id`."));
     o.push_back(choice("pagination", {"none", "link_header", "next_url", "cursor"},
                        "How to find the next page (see above).", "none"));
-    o.push_back(optional("next_url_path", opt_type::string,
-                         "pagination = next_url: JSON path of the next page's URL."));
-    o.push_back(optional("cursor_path", opt_type::string,
-                         "pagination = cursor: JSON path of the next cursor."));
-    o.push_back(optional("cursor_param", opt_type::string,
-                         "pagination = cursor: query parameter that carries the cursor (instead "
-                         "of a `{cursor}` placeholder)."));
-    o.push_back(optional("initial_cursor", opt_type::string,
-                         "The cursor of the very first request (no saved state)."));
-    o.push_back(
-        ranged(opt("max_pages", opt_type::integer,
-                   "Pages fetched back to back in one cycle before waiting `interval`.", "100"),
-               1, 1000000));
-    o.push_back(ranged(opt("max_response_size", opt_type::size,
-                           "Larger responses fail (protects memory).", "\"64MiB\"", true),
+    o.push_back(config::optional_opt("next_url_path", opt_type::string,
+                                     "pagination = next_url: JSON path of the next page's URL."));
+    o.push_back(config::optional_opt("cursor_path", opt_type::string,
+                                     "pagination = cursor: JSON path of the next cursor."));
+    o.push_back(config::optional_opt(
+        "cursor_param", opt_type::string,
+        "pagination = cursor: query parameter that carries the cursor (instead "
+        "of a `{cursor}` placeholder)."));
+    o.push_back(config::optional_opt("initial_cursor", opt_type::string,
+                                     "The cursor of the very first request (no saved state)."));
+    o.push_back(ranged(
+        config::opt("max_pages", opt_type::integer,
+                    "Pages fetched back to back in one cycle before waiting `interval`.", "100"),
+        1, 1000000));
+    o.push_back(ranged(config::opt("max_response_size", opt_type::size,
+                                   "Larger responses fail (protects memory).", "\"64MiB\"", true),
                        1024, std::nullopt));
     client_options(o);
     s.check = [](const config::values& v, const config::check_report& report) {
@@ -387,12 +389,14 @@ std::vector<config::option> auth_children() {
                        "How callers authenticate: nothing, `Authorization: Bearer <token>`, HTTP "
                        "basic, or an HMAC-SHA256 signature of the request.",
                        "none"));
-    c.push_back(optional("token", opt_type::secret, "type = bearer: the token."));
-    c.push_back(optional("username", opt_type::string, "type = basic: the user name."));
-    c.push_back(optional("password", opt_type::secret, "type = basic: the password."));
-    c.push_back(optional("secret", opt_type::secret, "type = hmac: the shared signing secret."));
-    c.push_back(optional("previous_secret", opt_type::secret,
-                         "type = hmac: a second secret also accepted (while rotating)."));
+    c.push_back(config::optional_opt("token", opt_type::secret, "type = bearer: the token."));
+    c.push_back(config::optional_opt("username", opt_type::string, "type = basic: the user name."));
+    c.push_back(config::optional_opt("password", opt_type::secret, "type = basic: the password."));
+    c.push_back(config::optional_opt("secret", opt_type::secret,
+                                     "type = hmac: the shared signing secret."));
+    c.push_back(
+        config::optional_opt("previous_secret", opt_type::secret,
+                             "type = hmac: a second secret also accepted (while rotating)."));
     c.push_back(choice("preset", {"github", "stripe", "shopify", "slack", "custom"},
                        "type = hmac: the sender's scheme, which sets the defaults of the "
                        "signature_* options. github: `X-Hub-Signature-256: sha256=<hex>` of the "
@@ -401,28 +405,31 @@ std::vector<config::option> auth_children() {
                        "body. slack: `X-Slack-Signature: v0=<hex>` of `v0:{timestamp}:{body}` "
                        "with `X-Slack-Request-Timestamp`. custom: like github until overridden.",
                        "github"));
-    c.push_back(optional("signature_header", opt_type::string,
-                         "Header carrying the signature (overrides the preset)."));
-    c.push_back(optional("signature_prefix", opt_type::string,
-                         "Text before the signature in the header, e.g. `sha256=`."));
-    auto enc = optional("signature_encoding", opt_type::enumeration,
-                        "How the signature is written: hex or base64.");
+    c.push_back(config::optional_opt("signature_header", opt_type::string,
+                                     "Header carrying the signature (overrides the preset)."));
+    c.push_back(config::optional_opt("signature_prefix", opt_type::string,
+                                     "Text before the signature in the header, e.g. `sha256=`."));
+    auto enc = config::optional_opt("signature_encoding", opt_type::enumeration,
+                                    "How the signature is written: hex or base64.");
     enc.choices = {"hex", "base64"};
     c.push_back(enc);
-    auto fmt_opt = optional("signature_format", opt_type::enumeration,
-                            "plain: the header is prefix + signature. keyed: a list "
-                            "`t=..,v1=..` (Stripe) with `timestamp_key` and `signature_key`.");
+    auto fmt_opt =
+        config::optional_opt("signature_format", opt_type::enumeration,
+                             "plain: the header is prefix + signature. keyed: a list "
+                             "`t=..,v1=..` (Stripe) with `timestamp_key` and `signature_key`.");
     fmt_opt.choices = {"plain", "keyed"};
     c.push_back(fmt_opt);
-    c.push_back(optional("timestamp_header", opt_type::string,
-                         "plain format: header carrying the request's Unix timestamp."));
     c.push_back(
-        optional("timestamp_key", opt_type::string, "keyed format: the timestamp's key (t)."));
+        config::optional_opt("timestamp_header", opt_type::string,
+                             "plain format: header carrying the request's Unix timestamp."));
+    c.push_back(config::optional_opt("timestamp_key", opt_type::string,
+                                     "keyed format: the timestamp's key (t)."));
+    c.push_back(config::optional_opt("signature_key", opt_type::string,
+                                     "keyed format: the signatures' key (v1)."));
+    c.push_back(config::optional_opt("signed_payload", opt_type::string,
+                                     "What is signed, with `{body}` and `{timestamp}` replaced."));
     c.push_back(
-        optional("signature_key", opt_type::string, "keyed format: the signatures' key (v1)."));
-    c.push_back(optional("signed_payload", opt_type::string,
-                         "What is signed, with `{body}` and `{timestamp}` replaced."));
-    c.push_back(opt("timestamp_tolerance", opt_type::duration,
+        config::opt("timestamp_tolerance", opt_type::duration,
                     "Signed requests whose timestamp is further from now than this are refused "
                     "(replay protection); 0s: not checked.",
                     "\"5m\""));
@@ -508,57 +515,64 @@ type = "hmac"
 preset = "github"
 secret = "${env:GITHUB_WEBHOOK_SECRET}")";
     auto& o = s.options;
-    o.push_back(opt("address", opt_type::string, "Address to listen on.", "\"127.0.0.1\""));
+    o.push_back(config::opt("address", opt_type::string, "Address to listen on.", "\"127.0.0.1\""));
+    o.push_back(ranged(
+        config::opt("port", opt_type::integer, "Port to listen on (0: any free port)."), 0, 65535));
+    o.push_back(config::optional_opt("tls_cert_file", opt_type::string,
+                                     "PEM certificate chain: serve HTTPS (with tls_key_file)."));
+    o.push_back(config::optional_opt("tls_key_file", opt_type::string,
+                                     "PEM private key of tls_cert_file."));
     o.push_back(
-        ranged(opt("port", opt_type::integer, "Port to listen on (0: any free port)."), 0, 65535));
-    o.push_back(optional("tls_cert_file", opt_type::string,
-                         "PEM certificate chain: serve HTTPS (with tls_key_file)."));
-    o.push_back(optional("tls_key_file", opt_type::string, "PEM private key of tls_cert_file."));
-    o.push_back(ranged(opt("max_body_size", opt_type::size,
+        ranged(config::opt("max_body_size", opt_type::size,
                            "Largest request body; larger ones are answered 413.", "\"1MiB\""),
-                       1, std::nullopt));
-    o.push_back(opt("request_timeout", opt_type::duration,
-                    "Time allowed to receive a request's header, and then its body (408 after).",
-                    "\"30s\""));
-    o.push_back(opt("idle_timeout", opt_type::duration,
-                    "A kept-alive connection with no request is closed after this.", "\"60s\"",
-                    true));
-    o.push_back(opt("ack_timeout", opt_type::duration,
+               1, std::nullopt));
+    o.push_back(config::opt(
+        "request_timeout", opt_type::duration,
+        "Time allowed to receive a request's header, and then its body (408 after).", "\"30s\""));
+    o.push_back(config::opt("idle_timeout", opt_type::duration,
+                            "A kept-alive connection with no request is closed after this.",
+                            "\"60s\"", true));
+    o.push_back(
+        config::opt("ack_timeout", opt_type::duration,
                     "How long a request waits for Iggy's acknowledgement before it is answered "
                     "503 with Retry-After.",
                     "\"30s\""));
-    o.push_back(
-        ranged(opt("max_connections", opt_type::integer, "Open connections at most.", "1024", true),
-               1, 1000000));
-    o.push_back(
-        ranged(opt("threads", opt_type::integer, "I/O threads of the server.", "2", true), 1, 64));
-    o.push_back(ranged(opt("max_pending_requests", opt_type::integer,
-                           "Requests received and not yet answered, at most.", "1000"),
+    o.push_back(ranged(config::opt("max_connections", opt_type::integer,
+                                   "Open connections at most.", "1024", true),
+                       1, 1000000));
+    o.push_back(ranged(
+        config::opt("threads", opt_type::integer, "I/O threads of the server.", "2", true), 1, 64));
+    o.push_back(ranged(config::opt("max_pending_requests", opt_type::integer,
+                                   "Requests received and not yet answered, at most.", "1000"),
                        1, 10000000));
-    o.push_back(
-        ranged(opt("max_pending_bytes", opt_type::size,
-                   "Bytes of the bodies of requests not yet answered, at most.", "\"64MiB\""),
-               1024, std::nullopt));
-    auto ov = opt("overload_status", opt_type::integer,
-                  "Status of the answer when the pending budget is full: 503 or 429.", "503");
+    o.push_back(ranged(
+        config::opt("max_pending_bytes", opt_type::size,
+                    "Bytes of the bodies of requests not yet answered, at most.", "\"64MiB\""),
+        1024, std::nullopt));
+    auto ov =
+        config::opt("overload_status", opt_type::integer,
+                    "Status of the answer when the pending budget is full: 503 or 429.", "503");
     o.push_back(ranged(ov, 429, 503));
-    o.push_back(opt("retry_after", opt_type::duration,
+    o.push_back(
+        config::opt("retry_after", opt_type::duration,
                     "Retry-After of overload, nack and timeout answers (whole seconds, at least "
                     "1).",
                     "\"1s\""));
-    o.push_back(ranged(opt("success_status", opt_type::integer,
-                           "Status of the answer once Iggy stored the messages.", "200"),
+    o.push_back(ranged(config::opt("success_status", opt_type::integer,
+                                   "Status of the answer once Iggy stored the messages.", "200"),
                        200, 299));
-    o.push_back(ranged(opt("max_batch_messages", opt_type::integer,
+    o.push_back(
+        ranged(config::opt("max_batch_messages", opt_type::integer,
                            "Messages handed to the runtime at once (whole requests; a larger "
                            "request goes alone).",
                            "1000", true),
-                       1, 10000000));
-    o.push_back(optional("health_path", opt_type::string,
-                         "A path answering GET with 200 without authentication (load "
-                         "balancers); none by default."));
-    o.push_back(opt("allow_unauthenticated", opt_type::boolean,
-                    "Allow routes without authentication on a non-loopback address.", "false"));
+               1, 10000000));
+    o.push_back(config::optional_opt("health_path", opt_type::string,
+                                     "A path answering GET with 200 without authentication (load "
+                                     "balancers); none by default."));
+    o.push_back(config::opt("allow_unauthenticated", opt_type::boolean,
+                            "Allow routes without authentication on a non-loopback address.",
+                            "false"));
     config::option auth;
     auth.name = "auth";
     auth.type = opt_type::table;
@@ -571,23 +585,25 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
     routes.type = opt_type::table_list;
     routes.optional = true;
     routes.doc = "The routes; none: `POST /` into the first stream.";
-    routes.children.push_back(
-        opt("path", opt_type::string, "Path, e.g. `/github`; `{name}` matches one segment."));
+    routes.children.push_back(config::opt("path", opt_type::string,
+                                          "Path, e.g. `/github`; `{name}` matches one segment."));
     routes.children.push_back(
         choice("method", {"POST", "PUT", "PATCH", "DELETE", "GET"}, "HTTP method.", "POST"));
-    routes.children.push_back(optional("stream", opt_type::string,
-                                       "Iggy stream (default: the first `[[streams]]` entry's)."));
-    routes.children.push_back(optional("topic", opt_type::string, "Iggy topic (with stream)."));
+    routes.children.push_back(config::optional_opt(
+        "stream", opt_type::string, "Iggy stream (default: the first `[[streams]]` entry's)."));
+    routes.children.push_back(
+        config::optional_opt("topic", opt_type::string, "Iggy topic (with stream)."));
     routes.children.push_back(choice("format", {"auto", "json", "ndjson", "raw"},
                                      "How the body splits into messages (see above).", "auto"));
-    auto hdrs = optional("headers", opt_type::list,
-                         "Request headers copied into every message as Iggy user headers "
-                         "(string values, keyed by the name as written here).");
+    auto hdrs =
+        config::optional_opt("headers", opt_type::list,
+                             "Request headers copied into every message as Iggy user headers "
+                             "(string values, keyed by the name as written here).");
     routes.children.push_back(hdrs);
-    routes.children.push_back(optional("key_header", opt_type::string,
-                                       "Request header whose value is the messages' key."));
-    routes.children.push_back(optional("key_path", opt_type::string,
-                                       "JSON path inside each message of its key (JSON bodies)."));
+    routes.children.push_back(config::optional_opt(
+        "key_header", opt_type::string, "Request header whose value is the messages' key."));
+    routes.children.push_back(config::optional_opt(
+        "key_path", opt_type::string, "JSON path inside each message of its key (JSON bodies)."));
     config::option rauth;
     rauth.name = "auth";
     rauth.type = opt_type::table;

@@ -14,28 +14,16 @@ namespace {
 
 using config::opt_type;
 
-config::option opt(std::string name, opt_type type, std::string doc,
-                   std::optional<std::string> def = std::nullopt) {
-    config::option o;
-    o.name = std::move(name);
-    o.type = type;
-    o.doc = std::move(doc);
-    o.default_value = std::move(def);
-    if (!o.default_value)
-        o.optional = true;
-    return o;
-}
-
 config::option required(std::string name, opt_type type, std::string doc) {
-    config::option o = opt(std::move(name), type, std::move(doc));
+    config::option o = config::opt_or_absent(std::move(name), type, std::move(doc));
     o.optional = false;
     return o;
 }
 
 config::option enumeration(std::string name, std::vector<std::string> choices, std::string doc,
                            std::string def) {
-    config::option o =
-        opt(std::move(name), opt_type::enumeration, std::move(doc), "\"" + def + "\"");
+    config::option o = config::opt_or_absent(std::move(name), opt_type::enumeration, std::move(doc),
+                                             "\"" + def + "\"");
     o.choices = std::move(choices);
     return o;
 }
@@ -59,7 +47,8 @@ void connection_options(config::spec& s) {
         "`postgresql://user:pass@localhost:5432/db` or `host=db user=app dbname=app`. Accepts "
         "`${env:NAME}` and `${file:/path}`; never logged."));
     s.options.push_back(ranged(
-        opt("max_connections", opt_type::integer,
+        config::opt_or_absent(
+            "max_connections", opt_type::integer,
             "Most connections the connector opens to PostgreSQL (a pool; idle connections are "
             "reused, broken ones replaced).",
             "10"),
@@ -71,27 +60,31 @@ void connection_options(config::spec& s) {
         "prefer"));
     s.options.back().default_value.reset();
     s.options.back().optional = true;
-    s.options.push_back(opt("sslrootcert", opt_type::string,
-                            "CA certificate file for `verify-ca` / `verify-full`."));
+    s.options.push_back(config::opt_or_absent(
+        "sslrootcert", opt_type::string, "CA certificate file for `verify-ca` / `verify-full`."));
+    s.options.push_back(advanced(config::opt_or_absent(
+        "sslcert", opt_type::string, "Client certificate file (TLS client auth).")));
     s.options.push_back(
-        advanced(opt("sslcert", opt_type::string, "Client certificate file (TLS client auth).")));
-    s.options.push_back(advanced(opt("sslkey", opt_type::secret, "Client private key file.")));
+        advanced(config::opt_or_absent("sslkey", opt_type::secret, "Client private key file.")));
+    s.options.push_back(advanced(
+        config::opt_or_absent("sslcrl", opt_type::string, "Certificate revocation list file.")));
     s.options.push_back(
-        advanced(opt("sslcrl", opt_type::string, "Certificate revocation list file.")));
-    s.options.push_back(advanced(ranged(
-        opt("connect_timeout", opt_type::duration, "Timeout of one connection attempt.", "\"10s\""),
-        1000)));
-    s.options.push_back(opt("verbose_logging", opt_type::boolean,
-                            "Log every batch at info level (Iggy's option).", "false"));
-    s.options.push_back(advanced(opt(
+        advanced(ranged(config::opt_or_absent("connect_timeout", opt_type::duration,
+                                              "Timeout of one connection attempt.", "\"10s\""),
+                        1000)));
+    s.options.push_back(config::opt_or_absent("verbose_logging", opt_type::boolean,
+                                              "Log every batch at info level (Iggy's option).",
+                                              "false"));
+    s.options.push_back(advanced(config::opt_or_absent(
         "max_retries", opt_type::integer,
         "Accepted for compatibility with Iggy's connector. Retries belong to the runtime's error "
         "policy here (per connector `[error_policy]`), driven by each error's retry class.",
         "3")));
-    s.options.push_back(advanced(opt("retry_delay", opt_type::duration,
-                                     "Accepted for compatibility with Iggy's connector; see "
-                                     "max_retries.",
-                                     "\"1s\"")));
+    s.options.push_back(
+        advanced(config::opt_or_absent("retry_delay", opt_type::duration,
+                                       "Accepted for compatibility with Iggy's connector; see "
+                                       "max_retries.",
+                                       "\"1s\"")));
 }
 
 postgres::conn_settings conn_from(const config::values& v) {
@@ -166,28 +159,34 @@ include_headers = true)";
         required("target_table", opt_type::string,
                  "Table to write to; `schema.table` or `\"Quoted\".\"Name\"` work too."));
     s.options.push_back(ranged(
-        opt("batch_size", opt_type::integer,
+        config::opt_or_absent(
+            "batch_size", opt_type::integer,
             "Rows per INSERT statement (`write_method = \"insert\"`; bounded by PostgreSQL's "
             "65535 parameters). The runtime batch (`batch_length`) is one transaction either way; "
             "COPY sends it in one statement.",
             "1000"),
         1, 1000000));
-    s.options.push_back(opt("auto_create_table", opt_type::boolean,
-                            "Create the append-mode table (and its schema) if missing.", "false"));
-    s.options.push_back(opt("include_metadata", opt_type::boolean,
-                            "Append mode: write iggy_offset, iggy_timestamp, iggy_stream, "
-                            "iggy_topic and iggy_partition_id.",
-                            "true"));
-    s.options.push_back(opt("include_checksum", opt_type::boolean,
-                            "Append mode: an `iggy_checksum` column (left NULL: the runtime's "
-                            "messages do not carry Iggy's frame checksum).",
-                            "true"));
-    s.options.push_back(opt("include_origin_timestamp", opt_type::boolean,
-                            "Append mode: write `iggy_origin_timestamp`.", "true"));
-    s.options.push_back(opt("include_headers", opt_type::boolean,
-                            "Append mode: write the user headers as a JSON object to "
-                            "`iggy_headers` (a Tributary addition).",
-                            "false"));
+    s.options.push_back(config::opt_or_absent(
+        "auto_create_table", opt_type::boolean,
+        "Create the append-mode table (and its schema) if missing.", "false"));
+    s.options.push_back(
+        config::opt_or_absent("include_metadata", opt_type::boolean,
+                              "Append mode: write iggy_offset, iggy_timestamp, iggy_stream, "
+                              "iggy_topic and iggy_partition_id.",
+                              "true"));
+    s.options.push_back(
+        config::opt_or_absent("include_checksum", opt_type::boolean,
+                              "Append mode: an `iggy_checksum` column (left NULL: the runtime's "
+                              "messages do not carry Iggy's frame checksum).",
+                              "true"));
+    s.options.push_back(config::opt_or_absent("include_origin_timestamp", opt_type::boolean,
+                                              "Append mode: write `iggy_origin_timestamp`.",
+                                              "true"));
+    s.options.push_back(
+        config::opt_or_absent("include_headers", opt_type::boolean,
+                              "Append mode: write the user headers as a JSON object to "
+                              "`iggy_headers` (a Tributary addition).",
+                              "false"));
     s.options.push_back(enumeration(
         "payload_format", {"bytea", "json", "jsonb", "text"},
         "Append mode: the payload column's type when the table is created (`json` and `jsonb` "
@@ -213,29 +212,33 @@ include_headers = true)";
         "make replays idempotent.",
         "none"));
     {
-        auto o = opt("upsert_key", opt_type::list,
-                     "Mapped mode: conflict columns of the upsert (and the delete key with "
-                     "`envelope = \"debezium\"`); empty: the table's primary key.");
+        auto o = config::opt_or_absent(
+            "upsert_key", opt_type::list,
+            "Mapped mode: conflict columns of the upsert (and the delete key with "
+            "`envelope = \"debezium\"`); empty: the table's primary key.");
         o.default_value = "[]";
         o.optional = false;
         s.options.push_back(o);
     }
-    s.options.push_back(opt("message_id_column", opt_type::string,
-                            "Mapped mode, `upsert = \"message_id\"`: the column (with a unique "
-                            "index) holding the Iggy message id as a decimal number.",
-                            "\"iggy_message_id\""));
-    s.options.push_back(opt("field_mapping", opt_type::map,
-                            "Mapped mode: column = \"dotted.json.path\". Without it, top-level "
-                            "fields go to the columns of the same name."));
+    s.options.push_back(
+        config::opt_or_absent("message_id_column", opt_type::string,
+                              "Mapped mode, `upsert = \"message_id\"`: the column (with a unique "
+                              "index) holding the Iggy message id as a decimal number.",
+                              "\"iggy_message_id\""));
+    s.options.push_back(
+        config::opt_or_absent("field_mapping", opt_type::map,
+                              "Mapped mode: column = \"dotted.json.path\". Without it, top-level "
+                              "fields go to the columns of the same name."));
     s.options.push_back(enumeration(
         "envelope", {"none", "debezium"},
         "Mapped mode: none (the payload is the row) or debezium (a change event with before, "
         "after and op, also wrapped as {schema, payload}).",
         "none"));
-    s.options.push_back(opt("strict_fields", opt_type::boolean,
-                            "Mapped mode: reject a message with a field that names no column "
-                            "(otherwise such fields are ignored).",
-                            "false"));
+    s.options.push_back(
+        config::opt_or_absent("strict_fields", opt_type::boolean,
+                              "Mapped mode: reject a message with a field that names no column "
+                              "(otherwise such fields are ignored).",
+                              "false"));
 
     s.check = [](const config::values& v, const config::check_report& report) {
         const bool mapped = v.str("mode") == "mapped";
@@ -313,21 +316,24 @@ snapshot_mode = "initial")";
         "Tables to read (`table` or `schema.table`). CDC: the publication's tables (empty: all "
         "tables)."));
     s.options.push_back(ranged(
-        opt("poll_interval", opt_type::duration,
+        config::opt_or_absent(
+            "poll_interval", opt_type::duration,
             "Polling: time between queries when the last one returned less than a full batch.",
             "\"10s\""),
         0));
     s.options.push_back(ranged(
-        opt("batch_size", opt_type::integer,
+        config::opt_or_absent(
+            "batch_size", opt_type::integer,
             "Most rows per table and poll (polling), changes per batch (CDC), rows per snapshot "
             "fetch.",
             "1000"),
         1, 1000000));
-    s.options.push_back(opt("tracking_column", opt_type::string,
-                            "Polling: the column whose value orders rows and marks the position.",
-                            "\"id\""));
-    s.options.push_back(opt("initial_offset", opt_type::string,
-                            "Polling: start after this tracking value (first start only)."));
+    s.options.push_back(config::opt_or_absent(
+        "tracking_column", opt_type::string,
+        "Polling: the column whose value orders rows and marks the position.", "\"id\""));
+    s.options.push_back(
+        config::opt_or_absent("initial_offset", opt_type::string,
+                              "Polling: start after this tracking value (first start only)."));
     s.options.push_back(enumeration(
         "tracking_mode", {"incrementing", "timestamp"},
         "Polling: incrementing (a strictly growing column) or timestamp (a modification time: "
@@ -335,42 +341,50 @@ snapshot_mode = "initial")";
         "later).",
         "incrementing"));
     s.options.push_back(ranged(
-        opt("timestamp_delay", opt_type::duration,
+        config::opt_or_absent(
+            "timestamp_delay", opt_type::duration,
             "Polling, timestamp mode: read only rows at least this old, so that transactions "
             "still committing with an earlier timestamp are not passed by.",
             "\"0ms\""),
         0));
-    s.options.push_back(opt("custom_query", opt_type::string,
-                            "Polling: your own SELECT, with $table, $offset, $limit, $now "
-                            "(RFC 3339) and $now_unix substituted (Iggy's placeholders)."));
-    s.options.push_back(opt("snake_case_columns", opt_type::boolean,
-                            "Polling: column names in snake_case in the JSON.", "false"));
-    s.options.push_back(opt("include_metadata", opt_type::boolean,
-                            "Polling: wrap rows in Iggy's DatabaseRecord; false: the row object "
-                            "alone.",
-                            "true"));
-    s.options.push_back(opt("payload_column", opt_type::string,
-                            "Polling: send this column's value as the payload instead of JSON."));
+    s.options.push_back(
+        config::opt_or_absent("custom_query", opt_type::string,
+                              "Polling: your own SELECT, with $table, $offset, $limit, $now "
+                              "(RFC 3339) and $now_unix substituted (Iggy's placeholders)."));
+    s.options.push_back(config::opt_or_absent("snake_case_columns", opt_type::boolean,
+                                              "Polling: column names in snake_case in the JSON.",
+                                              "false"));
+    s.options.push_back(
+        config::opt_or_absent("include_metadata", opt_type::boolean,
+                              "Polling: wrap rows in Iggy's DatabaseRecord; false: the row object "
+                              "alone.",
+                              "true"));
+    s.options.push_back(
+        config::opt_or_absent("payload_column", opt_type::string,
+                              "Polling: send this column's value as the payload instead of JSON."));
     s.options.push_back(enumeration(
         "payload_format", {"bytea", "raw", "text", "json_direct", "jsonb", "jsonb_direct", "json"},
         "Polling with payload_column: bytea/raw (the bytes), text, json_direct/jsonb (the JSON "
         "text).",
         "bytea"));
-    s.options.push_back(opt("delete_after_read", opt_type::boolean,
-                            "Polling: delete delivered rows once Iggy acknowledged them.",
-                            "false"));
-    s.options.push_back(opt("processed_column", opt_type::string,
-                            "Polling: a boolean column set to TRUE for delivered rows once Iggy "
-                            "acknowledged them; rows where it is TRUE are not read."));
-    s.options.push_back(opt("primary_key_column", opt_type::string,
-                            "Polling: the key for deletes, marks and timestamp ties (default: "
-                            "tracking_column)."));
-    s.options.push_back(opt("replication_slot", opt_type::string,
-                            "CDC: the logical replication slot (one per connector).",
-                            "\"iggy_slot\""));
+    s.options.push_back(config::opt_or_absent(
+        "delete_after_read", opt_type::boolean,
+        "Polling: delete delivered rows once Iggy acknowledged them.", "false"));
+    s.options.push_back(
+        config::opt_or_absent("processed_column", opt_type::string,
+                              "Polling: a boolean column set to TRUE for delivered rows once Iggy "
+                              "acknowledged them; rows where it is TRUE are not read."));
+    s.options.push_back(
+        config::opt_or_absent("primary_key_column", opt_type::string,
+                              "Polling: the key for deletes, marks and timestamp ties (default: "
+                              "tracking_column)."));
+    s.options.push_back(config::opt_or_absent(
+        "replication_slot", opt_type::string,
+        "CDC: the logical replication slot (one per connector).", "\"iggy_slot\""));
     {
-        auto o = opt("capture_operations", opt_type::list,
-                     "CDC: operations to deliver: INSERT, UPDATE, DELETE, TRUNCATE.");
+        auto o =
+            config::opt_or_absent("capture_operations", opt_type::list,
+                                  "CDC: operations to deliver: INSERT, UPDATE, DELETE, TRUNCATE.");
         o.default_value = "[\"INSERT\", \"UPDATE\", \"DELETE\"]";
         o.optional = false;
         s.options.push_back(o);
@@ -384,13 +398,14 @@ snapshot_mode = "initial")";
                                     "CDC: the output plugin of the slot. pgoutput is built in; "
                                     "wal2json (format-version 2) must be installed.",
                                     "pgoutput"));
-    s.options.push_back(opt("publication_name", opt_type::string,
-                            "CDC with pgoutput: the publication (default: "
-                            "`<replication_slot>_pub`)."));
-    s.options.push_back(opt("create_publication", opt_type::boolean,
-                            "CDC: create the publication if missing and add missing tables to "
-                            "it; false: it must exist as needed.",
-                            "true"));
+    s.options.push_back(config::opt_or_absent("publication_name", opt_type::string,
+                                              "CDC with pgoutput: the publication (default: "
+                                              "`<replication_slot>_pub`)."));
+    s.options.push_back(
+        config::opt_or_absent("create_publication", opt_type::boolean,
+                              "CDC: create the publication if missing and add missing tables to "
+                              "it; false: it must exist as needed.",
+                              "true"));
     s.options.push_back(enumeration("snapshot_mode", {"never", "initial"},
                                     "CDC: initial reads the tables first (op = r) under the "
                                     "slot's snapshot, then streams; never streams only.",
@@ -399,13 +414,15 @@ snapshot_mode = "initial")";
                                     "CDC: debezium envelopes, or Iggy's DatabaseRecord.",
                                     "debezium"));
     s.options.push_back(advanced(
-        ranged(opt("status_interval", opt_type::duration,
+        ranged(config::opt_or_absent(
+                   "status_interval", opt_type::duration,
                    "CDC: the longest time between standby status updates (keep below the server's "
                    "wal_sender_timeout).",
                    "\"10s\""),
                100)));
-    s.options.push_back(opt("server_name", opt_type::string,
-                            "CDC: `source.name` in the envelopes (default: the connector key)."));
+    s.options.push_back(
+        config::opt_or_absent("server_name", opt_type::string,
+                              "CDC: `source.name` in the envelopes (default: the connector key)."));
     s.check = [](const config::values& v, const config::check_report& report) {
         if (v.str("tracking_mode") == "timestamp" && !v.opt_str("primary_key_column") &&
             !v.opt_str("custom_query")) {
