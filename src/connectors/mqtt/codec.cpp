@@ -1,3 +1,7 @@
+// Over 1,000 lines: one encoder/decoder per MQTT 3.1.1/5 packet type plus the property table, all
+// pure functions over one bounds-checked reader; each packet is short and they are read side by
+// side against the specification, so they stay in one file.
+
 #include "connectors/mqtt/codec.h"
 
 #include <array>

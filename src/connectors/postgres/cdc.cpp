@@ -1,3 +1,6 @@
+// Over 1,000 lines: the replication loop plus the pgoutput and wal2json decoders it feeds. The
+// decoders are the seam for a split (issue 24 lists this file's neighbour, sink.cpp, first).
+//
 // The CDC source: a logical replication connection (replication=database) streaming a slot with
 // pgoutput (or wal2json format-version 2), changes turned into Debezium-style envelopes. The
 // flushed LSN reported to PostgreSQL is the end of the last transaction whose changes Iggy has

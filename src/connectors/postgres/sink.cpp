@@ -1,3 +1,7 @@
+// Over 1,000 lines: row encoding, SQL building and the write/bisection loop. Issue 24 moves the
+// pure row encoders and SQL builders into files of their own with database-free tests; not done
+// yet.
+//
 // The PostgreSQL sink: encodes a runtime batch into row groups (binary or text cells), writes
 // them in one transaction with COPY or multi-row INSERT (staged through a temp table when an
 // ON CONFLICT clause is needed with COPY), and when a row is bad finds it by bisection under

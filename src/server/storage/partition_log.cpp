@@ -1,3 +1,7 @@
+// Over 1,000 lines: one partition's segmented log: append with group commit, the offset and time
+// indexes, recovery with torn-write truncation, retention and the recent-batch cache share the
+// segment list and its lock, so they stay together.
+
 #include "server/storage/partition_log.h"
 
 #include <dirent.h>
