@@ -15,6 +15,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
+#include "core/base64.h"
 
 namespace trib::codecs {
 
@@ -129,9 +130,8 @@ value* new_value(arena& a, const value& v);
 
 // --- text forms shared by the codecs (one of each helper) ------------------------------------
 
-void append_base64(std::string& out, std::string_view bytes);
-/// Standard or URL-safe alphabet, padding optional. False on any other character.
-bool decode_base64(std::string_view in, std::string& out);
+using trib::append_base64;  // core/base64.h
+using trib::decode_base64;
 void append_timestamp(std::string& out, std::int64_t seconds, std::uint32_t nanos);
 /// RFC 3339 ("2024-01-02T03:04:05.123Z", "...+02:00"); years 0001-9999.
 bool parse_timestamp(std::string_view in, std::int64_t& seconds, std::uint32_t& nanos);

@@ -18,6 +18,7 @@
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
 #include "core/atomic_file.h"
+#include "core/base64.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 #include "core/metrics.h"
@@ -49,28 +50,10 @@ std::string errno_text(int e) {
     return std::strerror(e);
 }
 
-void append_base64(std::string& out, std::string_view s) {
-    static constexpr char tbl[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// A JSON string holding the base64 of `s`.
+void append_base64_string(std::string& out, std::string_view s) {
     out.push_back('"');
-    std::size_t i = 0;
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    for (; i + 3 <= s.size(); i += 3) {
-        const std::uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        out.push_back(tbl[(v >> 6) & 63]);
-        out.push_back(tbl[v & 63]);
-    }
-    if (i < s.size()) {
-        std::uint32_t v = p[i] << 16;
-        if (i + 1 < s.size())
-            v |= p[i + 1] << 8;
-        out.push_back(tbl[(v >> 18) & 63]);
-        out.push_back(tbl[(v >> 12) & 63]);
-        out.push_back(i + 1 < s.size() ? tbl[(v >> 6) & 63] : '=');
-        out.push_back('=');
-    }
+    trib::append_base64(out, s);
     out.push_back('"');
 }
 
@@ -120,7 +103,7 @@ void append_header_value(std::string& out, const header& h) {
             fmt::format_to(std::back_inserter(out), "{}", le<double>(h.value));
             return;
         default:  // raw, 128-bit integers
-            append_base64(out, h.value);
+            append_base64_string(out, h.value);
     }
 }
 
@@ -594,7 +577,7 @@ class file_sink final : public sink {
         } else if (text_payload) {
             append_json_string(buf_, m.payload);
         } else {
-            append_base64(buf_, m.payload);
+            append_base64_string(buf_, m.payload);
         }
         buf_ += "}\n";
     }

@@ -1,4 +1,5 @@
 #include "connectors/postgres/json.h"
+#include "core/base64.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 
@@ -171,29 +172,8 @@ void document::write(const node& n, std::string& out) const {
 }
 
 std::string base64_encode(std::string_view in) {
-    static const char* tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
-    out.reserve((in.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 3 <= in.size(); i += 3) {
-        std::uint32_t v = (static_cast<unsigned char>(in[i]) << 16) |
-                          (static_cast<unsigned char>(in[i + 1]) << 8) |
-                          static_cast<unsigned char>(in[i + 2]);
-        out += tbl[(v >> 18) & 63];
-        out += tbl[(v >> 12) & 63];
-        out += tbl[(v >> 6) & 63];
-        out += tbl[v & 63];
-    }
-    std::size_t rest = in.size() - i;
-    if (rest > 0) {
-        std::uint32_t v = static_cast<unsigned char>(in[i]) << 16;
-        if (rest == 2)
-            v |= static_cast<unsigned char>(in[i + 1]) << 8;
-        out += tbl[(v >> 18) & 63];
-        out += tbl[(v >> 12) & 63];
-        out += rest == 2 ? tbl[(v >> 6) & 63] : '=';
-        out += '=';
-    }
+    append_base64(out, in);
     return out;
 }
 
@@ -397,39 +377,8 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
 }
 
 bool base64_decode(std::string_view in, std::string& out) {
-    auto val = [](char c) -> int {
-        if (c >= 'A' && c <= 'Z')
-            return c - 'A';
-        if (c >= 'a' && c <= 'z')
-            return c - 'a' + 26;
-        if (c >= '0' && c <= '9')
-            return c - '0' + 52;
-        if (c == '+' || c == '-')
-            return 62;
-        if (c == '/' || c == '_')
-            return 63;
-        return -1;
-    };
-    while (!in.empty() && in.back() == '=')
-        in.remove_suffix(1);
-    if (in.size() % 4 == 1)
-        return false;
     out.clear();
-    out.reserve(in.size() * 3 / 4);
-    std::uint32_t acc = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v = val(c);
-        if (v < 0)
-            return false;
-        acc = (acc << 6) | static_cast<std::uint32_t>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xff);
-        }
-    }
-    return true;
+    return decode_base64(in, out);
 }
 
 }  // namespace trib::connectors::postgres::json
