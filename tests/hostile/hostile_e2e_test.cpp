@@ -648,6 +648,14 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
         }
         return out;
     };
+    auto split_tabs = [](const std::string& row) {
+        std::vector<std::string> f;
+        std::stringstream ss(row);
+        std::string x;
+        while (std::getline(ss, x, '\t'))
+            f.push_back(x);
+        return f;
+    };
     auto pg_append_deliveries = [&] {
         std::vector<delivery> out;
         const auto rows = sql_->rows(
@@ -656,11 +664,7 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
             "iggy_offset, CASE WHEN jsonb_typeof(payload) = 'array' THEN payload->0 ELSE payload "
             "END AS p FROM landing) x");
         for (const auto& r : rows) {
-            std::vector<std::string> f;
-            std::stringstream ss(r);
-            std::string x;
-            while (std::getline(ss, x, '\t'))
-                f.push_back(x);
+            auto f = split_tabs(r);
             if (f.size() < 4)
                 continue;  // an error text: the table does not exist yet
             f.resize(5);
@@ -674,11 +678,7 @@ TEST_F(hostile_e2e, sinks_deliver_every_good_message_and_dead_letter_every_bad_o
             "SELECT coalesce(device_id, ''), seq, coalesce(length(v), 0), coalesce(left(v, 40), "
             "'') FROM mapped");
         for (const auto& r : rows) {
-            std::vector<std::string> f;
-            std::stringstream ss(r);
-            std::string x;
-            while (std::getline(ss, x, '\t'))
-                f.push_back(x);
+            auto f = split_tabs(r);
             if (f.size() < 3)
                 continue;
             f.resize(4);
