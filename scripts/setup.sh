@@ -17,11 +17,12 @@ BUILD_PKGS=(
   libboost1.81-dev libssl-dev libxxhash-dev libtomlplusplus-dev rapidjson-dev libsimdjson-dev libre2-dev libspdlog-dev
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
-  ca-certificates
+  ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
+  libsnappy-dev libzstd-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
-  wrk nginx-light procps iproute2
+  wrk nginx-light procps iproute2 json-schema-test-suite
 )
 pkgs=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${PEER_PKGS[@]}")
@@ -55,15 +56,19 @@ if [ "${1:-}" = "--build-only" ]; then
 fi
 
 # --- Python packages (project-local virtual environment) ---------------------------------------
-# msgpack and protobuf: the reference implementations the codec tests cross-check against.
-PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==5.29.3")
+# The reference implementations the codec tests cross-check against (msgpack, protobuf, fastavro,
+# flatbuffers, pymongo's bson, jsonschema) and confluent-kafka's schema-registry serializers, whose
+# framed bytes the registry tests read. protobuf 6.x: confluent-kafka's generated modules need it.
+PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==6.33.5" "fastavro==1.13.1"
+  "flatbuffers==25.12.19" "pymongo==4.20.0" "jsonschema==4.26.0"
+  "confluent-kafka[schemaregistry,avro,protobuf,json]==2.16.1")
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   installed+=("python venv .venv")
 fi
 py_missing=()
 for spec in "${PY_PKGS[@]}"; do
-  name=${spec%%==*}; ver=${spec##*==}
+  name=${spec%%==*}; name=${name%%[*}; ver=${spec##*==}
   have=$(.venv/bin/python -m pip show "$name" 2>/dev/null | awk "/^Version:/{print \$2}" || true)
   [ "$have" = "$ver" ] || py_missing+=("$spec")
 done
