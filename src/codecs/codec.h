@@ -8,8 +8,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "config/spec.h"
 #include "core/error.h"
@@ -93,6 +96,31 @@ result<std::unique_ptr<codec>> make_csv_codec(const config::values& v);
 /// Compiles the .proto files (or reads the descriptor set) now: a bad schema fails here, at
 /// start-up, not on the first message.
 result<std::unique_ptr<codec>> make_proto_codec(const config::values& v);
+
+/// .proto text held in memory (a schema registry's answer): the main file and its imports.
+struct proto_text_source {
+    std::string main_name = "schema.proto";  // the name imports and errors use
+    std::string main_text;
+    std::vector<std::pair<std::string, std::string>> imports;  // import name -> text
+};
+struct proto_text_options {
+    bool json_field_names = false;
+    bool preserve_unknown_fields = false;
+    int max_depth = 100;
+};
+struct proto_text_codec {
+    std::unique_ptr<codec> inner;
+    std::string message_type;           // full name of the message chosen
+    std::vector<std::int32_t> indexes;  // its Confluent message indexes
+};
+/// A proto codec compiled from in-memory text, for `message_type` (full name) or, when that is
+/// empty, the message at the Confluent message `indexes` (a path through the file's top-level
+/// and nested messages). google/protobuf/*.proto imports resolve to the installed ones. A bad
+/// schema or index is invalid_argument.
+result<proto_text_codec> make_proto_codec_from_text(const proto_text_source& src,
+                                                    std::string_view message_type,
+                                                    std::span<const std::int32_t> indexes,
+                                                    const proto_text_options& opts = {});
 
 /// True if `bytes` is valid UTF-8 (SIMD-accelerated).
 bool valid_utf8(std::string_view bytes);

@@ -47,6 +47,35 @@ struct proto_options {
     bool json_field_names = false;
     std::map<std::string, std::string> field_mappings;
     int max_depth = 100;
+    // Schema text held in memory (from a schema registry) instead of files: the main file's
+    // name and text, and its imports by import name.
+    std::optional<proto_text_source> text_source;
+    // With text_source and no message_type: the message at these Confluent message indexes.
+    std::vector<std::int32_t> message_indexes;
+};
+
+/// Serves .proto files from memory; the well-known types come from libprotobuf's include dir.
+class memory_source_tree final : public pb::compiler::SourceTree {
+  public:
+    explicit memory_source_tree(const proto_text_source& src) {
+        files_[src.main_name] = src.main_text;
+        for (const auto& [name, text] : src.imports)
+            files_.emplace(name, text);
+        disk_.MapPath("google/protobuf",
+                      std::string(TRIB_PROTOBUF_INCLUDE_DIR) + "/google/protobuf");
+    }
+    pb::io::ZeroCopyInputStream* Open(const std::string& filename) override {
+        auto it = files_.find(filename);
+        if (it == files_.end())
+            return disk_.Open(filename);
+        return new pb::io::ArrayInputStream(it->second.data(),
+                                            static_cast<int>(it->second.size()));
+    }
+    std::string GetLastErrorMessage() override { return "file not found"; }
+
+  private:
+    std::map<std::string, std::string> files_;
+    pb::compiler::DiskSourceTree disk_;
 };
 
 class import_errors final : public pb::compiler::MultiFileErrorCollector {
@@ -91,7 +120,42 @@ std::string unknown_key(int number) {
 class proto_schema {
   public:
     status load(const proto_options& o) {
-        if (o.schema_path) {
+        if (o.text_source) {
+            for (const auto& [name, text] : o.text_source->imports)
+                if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+                    return fail(errc::invalid_argument, "proto: " + name + " is too large");
+            if (o.text_source->main_text.size() >
+                static_cast<std::size_t>(std::numeric_limits<int>::max()))
+                return fail(errc::invalid_argument, "proto: the schema text is too large");
+            mem_tree_ = std::make_unique<memory_source_tree>(*o.text_source);
+            importer_ = std::make_unique<pb::compiler::Importer>(mem_tree_.get(), &import_errors_);
+            const pb::FileDescriptor* fd = importer_->Import(o.text_source->main_name);
+            if (fd == nullptr)
+                return fail(errc::invalid_argument,
+                            "proto: cannot compile " + o.text_source->main_name + ": " +
+                                (import_errors_.text.empty() ? "an import is missing"
+                                                             : import_errors_.text));
+            pool_ = importer_->pool();
+            if (!o.message_type) {
+                // Confluent message indexes: a path through the file's (nested) messages.
+                if (o.message_indexes.empty())
+                    return fail(errc::invalid_argument, "proto: no message index");
+                const pb::Descriptor* d = nullptr;
+                for (std::int32_t i : o.message_indexes) {
+                    const int count = d == nullptr ? fd->message_type_count() : d->nested_type_count();
+                    if (i < 0 || i >= count)
+                        return fail(errc::invalid_argument,
+                                    "proto: message index " + std::to_string(i) + " is not in " +
+                                        o.text_source->main_name + " (" + std::to_string(count) +
+                                        " messages at that level)");
+                    d = d == nullptr ? fd->message_type(i) : d->nested_type(i);
+                }
+                desc_ = d;
+                factory_ = std::make_unique<pb::DynamicMessageFactory>(pool_);
+                prototype_ = factory_->GetPrototype(desc_);
+                return ok();
+            }
+        } else if (o.schema_path) {
             tree_ = std::make_unique<pb::compiler::DiskSourceTree>();
             std::filesystem::path schema(*o.schema_path);
             if (!std::filesystem::exists(schema))
@@ -146,9 +210,17 @@ class proto_schema {
     const pb::Descriptor* descriptor() const { return desc_; }
     const pb::Message* prototype() const { return prototype_; }
     const pb::DescriptorPool* pool() const { return pool_; }
+    /// The Confluent message indexes of the message: its path through the file's messages.
+    std::vector<std::int32_t> message_indexes() const {
+        std::vector<std::int32_t> path;
+        for (const pb::Descriptor* d = desc_; d != nullptr; d = d->containing_type())
+            path.insert(path.begin(), d->index());
+        return path;
+    }
     pb::MessageFactory* factory() const { return factory_.get(); }
 
   private:
+    std::unique_ptr<memory_source_tree> mem_tree_;
     std::unique_ptr<pb::compiler::DiskSourceTree> tree_;
     import_errors import_errors_;
     std::unique_ptr<pb::compiler::Importer> importer_;
@@ -483,7 +555,7 @@ class proto_codec final : public codec {
     explicit proto_codec(proto_options o) : o_(std::move(o)) {}
 
     status init() {
-        if (o_.schema_path || o_.descriptor_set_path) {
+        if (o_.schema_path || o_.descriptor_set_path || o_.text_source) {
             schema_ = std::make_unique<proto_schema>();
             TRIB_TRY(schema_->load(o_));
         }
@@ -671,11 +743,36 @@ class proto_codec final : public codec {
         return ok();
     }
 
+  public:
+    const proto_schema* schema() const { return schema_.get(); }
+
+  private:
     proto_options o_;
     std::unique_ptr<proto_schema> schema_;
 };
 
 }  // namespace
+
+result<proto_text_codec> make_proto_codec_from_text(const proto_text_source& src,
+                                                    std::string_view message_type,
+                                                    std::span<const std::int32_t> indexes,
+                                                    const proto_text_options& opts) {
+    proto_options o;
+    o.text_source = src;
+    if (!message_type.empty())
+        o.message_type = std::string(message_type);
+    o.message_indexes.assign(indexes.begin(), indexes.end());
+    o.json_field_names = opts.json_field_names;
+    o.preserve_unknown_fields = opts.preserve_unknown_fields;
+    o.max_depth = opts.max_depth;
+    auto c = std::make_unique<proto_codec>(std::move(o));
+    TRIB_TRY(c->init());
+    proto_text_codec out;
+    out.message_type = c->schema()->descriptor()->full_name();
+    out.indexes = c->schema()->message_indexes();
+    out.inner = std::move(c);
+    return out;
+}
 
 config::spec proto_codec_spec() {
     config::spec s;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codecs/registry/registry_codec.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
@@ -23,6 +24,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::msgpack_codec_spec(), codecs::make_msgpack_codec));
     TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
     TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
+    TRIB_TRY(r.add_codec(codecs::schema_registry_codec_spec(), codecs::make_schema_registry_codec));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
