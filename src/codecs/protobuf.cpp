@@ -9,11 +9,14 @@
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/compiler/importer.h>
+#include <google/protobuf/compiler/parser.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/descriptor_database.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/unknown_field_set.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -21,6 +24,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "codecs/codec.h"
@@ -54,29 +58,58 @@ struct proto_options {
     std::vector<std::int32_t> message_indexes;
 };
 
-/// Serves .proto files from memory; the well-known types come from libprotobuf's include dir.
-class memory_source_tree final : public pb::compiler::SourceTree {
+/// One in-memory schema file as a FileDescriptorProto: .proto text (compiler::Parser), or
+/// the base64 of a serialized FileDescriptorProto, which is how Confluent's Python and Go
+/// serializers register Protobuf schemas (and what `?format=serialized` returns).
+class text_errors final : public pb::io::ErrorCollector {
   public:
-    explicit memory_source_tree(const proto_text_source& src) {
-        files_[src.main_name] = src.main_text;
-        for (const auto& [name, text] : src.imports)
-            files_.emplace(name, text);
-        disk_.MapPath("google/protobuf",
-                      std::string(TRIB_PROTOBUF_INCLUDE_DIR) + "/google/protobuf");
+    void AddError(int line, int column, const std::string& message) override {
+        if (!text.empty())
+            text += "; ";
+        text += std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
     }
-    pb::io::ZeroCopyInputStream* Open(const std::string& filename) override {
-        auto it = files_.find(filename);
-        if (it == files_.end())
-            return disk_.Open(filename);
-        return new pb::io::ArrayInputStream(it->second.data(),
-                                            static_cast<int>(it->second.size()));
-    }
-    std::string GetLastErrorMessage() override { return "file not found"; }
-
-  private:
-    std::map<std::string, std::string> files_;
-    pb::compiler::DiskSourceTree disk_;
+    std::string text;
 };
+
+bool looks_like_base64(std::string_view t) {
+    if (t.empty())
+        return false;
+    for (char c : t)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '=' || c == '-' || c == '_' || c == '\n' || c == '\r'))
+            return false;
+    return true;
+}
+
+status file_proto_from_text(const std::string& name, const std::string& text,
+                            pb::FileDescriptorProto& out) {
+    if (text.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+        return fail(errc::invalid_argument, "proto: " + name + " is too large");
+    if (looks_like_base64(text)) {
+        std::string clean;
+        for (char c : text)
+            if (c != '\n' && c != '\r')
+                clean.push_back(c);
+        std::string raw;
+        if (decode_base64(clean, raw) && out.ParseFromString(raw)) {
+            if (out.name().empty())
+                out.set_name(name);
+            return ok();
+        }
+        out.Clear();
+    }
+    pb::io::ArrayInputStream in(text.data(), static_cast<int>(text.size()));
+    text_errors errors;
+    pb::io::Tokenizer tokenizer(&in, &errors);
+    pb::compiler::Parser parser;
+    parser.RecordErrorsTo(&errors);
+    if (!parser.Parse(&tokenizer, &out) || !errors.text.empty())
+        return fail(errc::invalid_argument,
+                    "proto: cannot parse " + name + ": " +
+                        (errors.text.empty() ? "syntax error" : errors.text));
+    out.set_name(name);
+    return ok();
+}
 
 class import_errors final : public pb::compiler::MultiFileErrorCollector {
   public:
@@ -127,22 +160,72 @@ class proto_schema {
             if (o.text_source->main_text.size() >
                 static_cast<std::size_t>(std::numeric_limits<int>::max()))
                 return fail(errc::invalid_argument, "proto: the schema text is too large");
-            mem_tree_ = std::make_unique<memory_source_tree>(*o.text_source);
-            importer_ = std::make_unique<pb::compiler::Importer>(mem_tree_.get(), &import_errors_);
-            const pb::FileDescriptor* fd = importer_->Import(o.text_source->main_name);
+            // Every file becomes a FileDescriptorProto in one database; imports of the
+            // well-known types come from libprotobuf's own (generated) pool.
+            db_ = std::make_unique<pb::SimpleDescriptorDatabase>();
+            pb::FileDescriptorProto main;
+            TRIB_TRY(
+                file_proto_from_text(o.text_source->main_name, o.text_source->main_text, main));
+            const std::string main_name = main.name();
+            std::vector<pb::FileDescriptorProto> files;
+            files.push_back(std::move(main));
+            for (const auto& [name, text] : o.text_source->imports) {
+                pb::FileDescriptorProto f;
+                TRIB_TRY(file_proto_from_text(name, text, f));
+                // The reference name is the import name the main file uses.
+                f.set_name(name);
+                files.push_back(std::move(f));
+            }
+            std::set<std::string> have;
+            for (std::size_t i = 0; i < files.size(); ++i) {
+                if (!have.insert(files[i].name()).second)
+                    continue;
+                // A copy: push_back below may move the files.
+                const std::vector<std::string> deps(files[i].dependency().begin(),
+                                                    files[i].dependency().end());
+                for (const auto& dep : deps) {
+                    if (have.contains(dep))
+                        continue;
+                    bool given = false;
+                    for (const auto& f : files)
+                        given = given || f.name() == dep;
+                    if (given)
+                        continue;
+                    const pb::FileDescriptor* wkt =
+                        pb::DescriptorPool::generated_pool()->FindFileByName(dep);
+                    if (wkt == nullptr)
+                        return fail(errc::invalid_argument,
+                                    "proto: " + files[i].name() + " imports " + dep +
+                                        ", which is neither a reference nor a well-known type");
+                    pb::FileDescriptorProto f;
+                    wkt->CopyTo(&f);
+                    files.push_back(std::move(f));
+                }
+            }
+            have.clear();
+            for (const auto& f : files) {
+                if (!have.insert(f.name()).second)
+                    continue;
+                if (!db_->Add(f))
+                    return fail(errc::invalid_argument,
+                                "proto: " + f.name() + " is given twice or inconsistently");
+            }
+            owned_pool_ = std::make_unique<pb::DescriptorPool>(db_.get(), &pool_errors_);
+            pool_ = owned_pool_.get();
+            const pb::FileDescriptor* fd = pool_->FindFileByName(main_name);
             if (fd == nullptr)
-                return fail(errc::invalid_argument,
-                            "proto: cannot compile " + o.text_source->main_name + ": " +
-                                (import_errors_.text.empty() ? "an import is missing"
-                                                             : import_errors_.text));
-            pool_ = importer_->pool();
+                return fail(
+                    errc::invalid_argument,
+                    "proto: cannot build " + main_name + ": " +
+                        (pool_errors_.text.empty() ? "an import is missing" : pool_errors_.text));
             if (!o.message_type) {
                 // Confluent message indexes: a path through the file's (nested) messages.
                 if (o.message_indexes.empty())
                     return fail(errc::invalid_argument, "proto: no message index");
                 const pb::Descriptor* d = nullptr;
                 for (std::int32_t i : o.message_indexes) {
-                    const int count = d == nullptr ? fd->message_type_count() : d->nested_type_count();
+                    const int count =
+                        d == nullptr ? fd->message_type_count() : d->nested_type_count();
                     if (i < 0 || i >= count)
                         return fail(errc::invalid_argument,
                                     "proto: message index " + std::to_string(i) + " is not in " +
@@ -220,7 +303,6 @@ class proto_schema {
     pb::MessageFactory* factory() const { return factory_.get(); }
 
   private:
-    std::unique_ptr<memory_source_tree> mem_tree_;
     std::unique_ptr<pb::compiler::DiskSourceTree> tree_;
     import_errors import_errors_;
     std::unique_ptr<pb::compiler::Importer> importer_;

@@ -126,8 +126,7 @@ struct client::impl {
         // An answer holds one schema (JSON-escaped, so up to 6 bytes per byte) and a little
         // more.
         h.max_response_bytes = o.max_schema_bytes * 6 + (64u << 10);
-        h.default_headers["Accept"] =
-            "application/vnd.schemaregistry.v1+json, application/json";
+        h.default_headers["Accept"] = "application/vnd.schemaregistry.v1+json, application/json";
         if (!o.basic_user_info.empty()) {
             const auto colon = o.basic_user_info.find(':');
             net::basic_auth b;
@@ -335,7 +334,8 @@ result<std::shared_ptr<const schema>> client::schema_by_id(std::uint32_t id) {
             return *s;
     }
     const std::string what = "schema id " + std::to_string(id);
-    TRIB_ASSIGN_OR_RETURN(auto d, impl_->call("GET", "/schemas/ids/" + std::to_string(id), {}, what));
+    TRIB_ASSIGN_OR_RETURN(auto d,
+                          impl_->call("GET", "/schemas/ids/" + std::to_string(id), {}, what));
     TRIB_ASSIGN_OR_RETURN(auto s, impl_->read_schema(d, what));
     auto p = std::make_shared<const schema>(std::move(s));
     std::lock_guard lk(impl_->mu);
@@ -352,11 +352,11 @@ result<std::int32_t> client::register_schema(std::string_view subject, const sch
             return *id;
     }
     const std::string what = "register under subject " + std::string(subject);
-    TRIB_ASSIGN_OR_RETURN(
-        auto d, impl_->call("POST",
-                            "/subjects/" + escape_path_segment(subject) + "/versions" +
-                                (normalize ? "?normalize=true" : ""),
-                            request_body(s), what));
+    TRIB_ASSIGN_OR_RETURN(auto d,
+                          impl_->call("POST",
+                                      "/subjects/" + escape_path_segment(subject) + "/versions" +
+                                          (normalize ? "?normalize=true" : ""),
+                                      request_body(s), what));
     auto id = int_member(d, "id");
     if (!id)
         return error(errc::protocol_error, retry_class::fatal,
@@ -366,8 +366,7 @@ result<std::int32_t> client::register_schema(std::string_view subject, const sch
     return static_cast<std::int32_t>(*id);
 }
 
-result<subject_version> client::lookup(std::string_view subject, const schema& s,
-                                       bool normalize) {
+result<subject_version> client::lookup(std::string_view subject, const schema& s, bool normalize) {
     const std::string key = schema_key(subject, s, normalize);
     {
         std::lock_guard lk(impl_->mu);
@@ -388,9 +387,8 @@ result<subject_version> client::lookup(std::string_view subject, const schema& s
 result<subject_version> client::latest(std::string_view subject) {
     const std::string what = "latest version of subject " + std::string(subject);
     TRIB_ASSIGN_OR_RETURN(
-        auto d,
-        impl_->call("GET", "/subjects/" + escape_path_segment(subject) + "/versions/latest", {},
-                    what));
+        auto d, impl_->call("GET", "/subjects/" + escape_path_segment(subject) + "/versions/latest",
+                            {}, what));
     return impl_->read_version(d, subject, what);
 }
 
@@ -415,10 +413,9 @@ result<subject_version> client::version(std::string_view subject, std::int32_t v
 
 result<bool> client::compatible(std::string_view subject, const schema& s) {
     const std::string what = "compatibility check against subject " + std::string(subject);
-    auto d = impl_->call("POST",
-                         "/compatibility/subjects/" + escape_path_segment(subject) +
-                             "/versions/latest",
-                         request_body(s), what);
+    auto d = impl_->call(
+        "POST", "/compatibility/subjects/" + escape_path_segment(subject) + "/versions/latest",
+        request_body(s), what);
     if (!d) {
         // A subject with no versions yet: anything is compatible with nothing.
         if (d.error().vendor_code() == 40401 || d.error().vendor_code() == 40402)

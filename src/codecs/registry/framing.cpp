@@ -66,8 +66,8 @@ result<std::vector<std::int32_t>> read_message_indexes(std::string_view& body) {
         static_cast<std::size_t>(count) > in.size())
         return bad_payload("schema registry: Protobuf message-index count " +
                            std::to_string(count) + " is out of range (at most " +
-                           std::to_string(max_message_indexes) + ", and the bytes left: " +
-                           std::to_string(in.size()) + ")");
+                           std::to_string(max_message_indexes) +
+                           ", and the bytes left: " + std::to_string(in.size()) + ")");
     std::vector<std::int32_t> out;
     out.reserve(static_cast<std::size_t>(count));
     for (std::int32_t i = 0; i < count; ++i) {

@@ -52,8 +52,8 @@ struct inner_codec {
 struct inner_request {
     const reg::schema& s;
     const std::vector<std::pair<std::string, std::string>>& references;  // name -> text
-    std::string_view message_type;            // Protobuf: chosen by name (encode) ...
-    std::span<const std::int32_t> indexes;    // ... or by the payload's message indexes
+    std::string_view message_type;          // Protobuf: chosen by name (encode) ...
+    std::span<const std::int32_t> indexes;  // ... or by the payload's message indexes
     const registry_options& o;
 };
 
@@ -144,8 +144,7 @@ const format_entry* by_format(std::string_view format) {
     return nullptr;
 }
 
-bool read_text_file(const std::string& path, std::size_t max, std::string& out,
-                    std::string& why) {
+bool read_text_file(const std::string& path, std::size_t max, std::string& out, std::string& why) {
     std::ifstream f(path, std::ios::binary | std::ios::ate);
     if (!f) {
         why = "cannot open " + path;
@@ -220,9 +219,9 @@ class registry_codec final : public codec {
         bool indexes_in_frame = false;
     };
 
-    result<std::shared_ptr<const codec>> decoder_for(std::uint32_t id, const reg::schema& s,
-                                                     const format_entry& fe,
-                                                     const std::vector<std::int32_t>& indexes) const {
+    result<std::shared_ptr<const codec>> decoder_for(
+        std::uint32_t id, const reg::schema& s, const format_entry& fe,
+        const std::vector<std::int32_t>& indexes) const {
         std::string key = std::to_string(id);
         for (auto i : indexes)
             key += "." + std::to_string(i);
@@ -297,8 +296,8 @@ class registry_codec final : public codec {
         }
         const format_entry* fe = by_format(*o_.format);
         if (fe == nullptr)
-            return fail(errc::unimplemented, "schema_registry: format " + *o_.format +
-                                                 " is not in this build");
+            return fail(errc::unimplemented,
+                        "schema_registry: format " + *o_.format + " is not in this build");
         reg::schema local;
         local.type = std::string(fe->schema_type);
         local.text = local_schema_;
@@ -310,9 +309,9 @@ class registry_codec final : public codec {
                           o_};
         auto inner = fe->make(req);
         if (!inner)
-            return error(errc::invalid_argument, retry_class::fatal,
-                         "schema_registry: schema_path " + *o_.schema_path + ": " +
-                             inner.error().message());
+            return error(
+                errc::invalid_argument, retry_class::fatal,
+                "schema_registry: schema_path " + *o_.schema_path + ": " + inner.error().message());
         w.inner = std::move(inner).value();
         w.indexes_in_frame = fe->message_indexes;
         const std::string subject = subject_for(w.inner.record_name);
@@ -411,10 +410,10 @@ config::spec schema_registry_codec_spec() {
         "topic (<topic>-value / <topic>-key), record (the record's full name) or topic_record "
         "(<topic>-<record>); Confluent's class names (TopicNameStrategy, ...) are accepted too.",
         "\"topic\""));
-    s.options.push_back(opt_or_absent(
-        "topic", opt_type::string, "The topic the topic strategies put in the subject name."));
-    s.options.push_back(opt_or_absent(
-        "subject", opt_type::string, "A fixed subject name instead of the strategy's."));
+    s.options.push_back(opt_or_absent("topic", opt_type::string,
+                                      "The topic the topic strategies put in the subject name."));
+    s.options.push_back(opt_or_absent("subject", opt_type::string,
+                                      "A fixed subject name instead of the strategy's."));
     s.options.push_back(opt_or_absent("is_key", opt_type::boolean,
                                       "The payload is a message key (subject <topic>-key).",
                                       "false"));
@@ -442,15 +441,14 @@ config::spec schema_registry_codec_spec() {
                                       "A bearer token (Authorization: Bearer)."));
     s.options.push_back(opt_or_absent("schema_registry_ssl_ca_location", opt_type::string,
                                       "PEM file of CAs to trust (default: the system's)."));
-    s.options.push_back(opt_or_absent("schema_registry_ssl_certificate_location",
-                                      opt_type::string, "PEM client certificate (mutual TLS)."));
+    s.options.push_back(opt_or_absent("schema_registry_ssl_certificate_location", opt_type::string,
+                                      "PEM client certificate (mutual TLS)."));
     s.options.push_back(opt_or_absent("schema_registry_ssl_key_location", opt_type::string,
                                       "PEM private key of the client certificate."));
     s.options.push_back(opt_or_absent("schema_registry_ssl_key_password", opt_type::secret,
                                       "Password of the private key."));
     s.options.push_back(opt_or_absent("schema_registry_ssl_verify", opt_type::boolean,
-                                      "Verify the registry's certificate and host name.",
-                                      "true"));
+                                      "Verify the registry's certificate and host name.", "true"));
     auto timeout = opt_or_absent("schema_registry_request_timeout", opt_type::duration,
                                  "Timeout of one request.", "\"10s\"");
     timeout.min = 1;
@@ -493,8 +491,8 @@ config::spec schema_registry_codec_spec() {
             !reg::parse_subject_strategy(v.str("subject_name_strategy")))
             report("subject_name_strategy", "must be topic, record or topic_record");
         if (v.has("format") && by_format(v.str("format")) == nullptr)
-            report("format", "this build has no " + v.str("format") +
-                                 " codec for the schema registry");
+            report("format",
+                   "this build has no " + v.str("format") + " codec for the schema registry");
     };
     s.example =
         "schema = \"schema_registry\"\n# codec options:\nschema_registry_url = "
@@ -556,10 +554,10 @@ result<std::unique_ptr<codec>> make_schema_registry_codec(const config::values& 
         s.text = local;
         const std::vector<std::pair<std::string, std::string>> no_refs;
         const std::vector<std::int32_t> first{0};
-        inner_request req{s, no_refs, o.message_type.value_or(""),
-                          o.message_type ? std::span<const std::int32_t>()
-                                         : std::span<const std::int32_t>(first),
-                          o};
+        inner_request req{
+            s, no_refs, o.message_type.value_or(""),
+            o.message_type ? std::span<const std::int32_t>() : std::span<const std::int32_t>(first),
+            o};
         auto check = fe->make(req);
         if (!check)
             return fail(errc::invalid_argument, "schema_registry: schema_path " + *o.schema_path +
