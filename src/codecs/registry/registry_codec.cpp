@@ -285,10 +285,12 @@ class registry_codec final : public codec {
                                  " schema, which this build does not encode");
             TRIB_ASSIGN_OR_RETURN(auto refs, client_->resolve_references(sv.s));
             const std::vector<std::int32_t> first{0};
-            inner_request req{sv.s, refs, o_.message_type.value_or(""),
-                              o_.message_type ? std::span<const std::int32_t>()
-                                              : std::span<const std::int32_t>(first),
-                              o_};
+            inner_request req{
+                sv.s, refs,
+                o_.message_type ? std::string_view(*o_.message_type) : std::string_view(),
+                o_.message_type ? std::span<const std::int32_t>()
+                                : std::span<const std::int32_t>(first),
+                o_};
             TRIB_ASSIGN_OR_RETURN(w.inner, fe->make(req));
             w.id = sv.id;
             w.indexes_in_frame = fe->message_indexes;
@@ -303,7 +305,8 @@ class registry_codec final : public codec {
         local.text = local_schema_;
         const std::vector<std::pair<std::string, std::string>> no_refs;
         const std::vector<std::int32_t> first{0};
-        inner_request req{local, no_refs, o_.message_type.value_or(""),
+        inner_request req{local, no_refs,
+                          o_.message_type ? std::string_view(*o_.message_type) : std::string_view(),
                           o_.message_type ? std::span<const std::int32_t>()
                                           : std::span<const std::int32_t>(first),
                           o_};
@@ -555,7 +558,7 @@ result<std::unique_ptr<codec>> make_schema_registry_codec(const config::values& 
         const std::vector<std::pair<std::string, std::string>> no_refs;
         const std::vector<std::int32_t> first{0};
         inner_request req{
-            s, no_refs, o.message_type.value_or(""),
+            s, no_refs, o.message_type ? std::string_view(*o.message_type) : std::string_view(),
             o.message_type ? std::span<const std::int32_t>() : std::span<const std::int32_t>(first),
             o};
         auto check = fe->make(req);
