@@ -919,8 +919,8 @@ config::spec proto_codec_spec() {
     s.options.push_back(depth);
     auto reg = config::opt_or_absent(
         "schema_registry_url", config::opt_type::string,
-        "Accepted for Iggy's files; a schema registry is not supported yet (refused "
-        "when set).",
+        "Accepted for Iggy's files but refused when set: Confluent-framed payloads with a "
+        "registry are the schema_registry codec's (format = \"protobuf\").",
         std::nullopt);
     reg.advanced = true;
     s.options.push_back(reg);
@@ -937,7 +937,8 @@ config::spec proto_codec_spec() {
         if ((v.has("schema_path") || v.has("descriptor_set_path")) && !v.has("message_type"))
             report("message_type", "is required with a schema");
         if (v.has("schema_registry_url"))
-            report("schema_registry_url", "a schema registry is not supported yet");
+            report("schema_registry_url",
+                   "use the schema_registry codec for payloads framed by a schema registry");
         if (v.has("descriptor_set"))
             report("descriptor_set",
                    "inline descriptor bytes are not supported; use "
