@@ -220,5 +220,61 @@ TEST(proto_codec, bad_schemas_fail_at_start_with_the_reason) {
     EXPECT_NE(test::spec_problems(proto_codec_spec(), "schema_registry_url = \"http://r\""), "");
 }
 
+// --- schemas held in memory (a schema registry's answers) -----------------------------------
+
+TEST(proto_text, messages_by_name_or_confluent_indexes_with_imports_in_memory) {
+    proto_text_source src;
+    src.main_name = "main.proto";
+    src.main_text =
+        "syntax = \"proto3\";\npackage m;\nimport \"dep/common.proto\";\nimport "
+        "\"google/protobuf/timestamp.proto\";\nmessage A { c.Unit u = 1; "
+        "google.protobuf.Timestamp at = 2;\n  message Inner { int32 v = 1; } }\nmessage B { "
+        "string s = 1; }\n";
+    src.imports = {{"dep/common.proto",
+                    "syntax = \"proto3\";\npackage c;\nmessage Unit { string name = 1; }\n"}};
+    arena a;
+    auto by_name = make_proto_codec_from_text(src, "m.A", {});
+    ASSERT_TRUE(by_name) << by_name.error().to_string();
+    EXPECT_EQ(by_name->indexes, (std::vector<std::int32_t>{0}));
+    EXPECT_EQ(through_proto(*by_name->inner,
+                            "{\"u\":{\"name\":\"kg\"},\"at\":\"2024-01-02T03:04:05Z\"}", a),
+              "{\"u\":{\"name\":\"kg\"},\"at\":\"2024-01-02T03:04:05Z\"}");
+    const std::vector<std::int32_t> inner_path{0, 0};
+    auto inner = make_proto_codec_from_text(src, "", inner_path);
+    ASSERT_TRUE(inner) << inner.error().to_string();
+    EXPECT_EQ(inner->message_type, "m.A.Inner");
+    EXPECT_EQ(through_proto(*inner->inner, "{\"v\":-7}", a), "{\"v\":-7}");
+    auto b = make_proto_codec_from_text(src, "m.B", {});
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->indexes, (std::vector<std::int32_t>{1}));
+
+    const std::vector<std::int32_t> out_of_range{2};
+    auto bad_index = make_proto_codec_from_text(src, "", out_of_range);
+    ASSERT_FALSE(bad_index);
+    EXPECT_NE(bad_index.error().message().find("message index 2"), std::string::npos);
+    proto_text_source missing = src;
+    missing.imports.clear();
+    auto no_import = make_proto_codec_from_text(missing, "m.A", {});
+    ASSERT_FALSE(no_import);
+    EXPECT_NE(no_import.error().message().find("dep/common.proto"), std::string::npos)
+        << no_import.error().message();
+    proto_text_source broken;
+    broken.main_text = "syntax = \"proto3\"; message {";
+    EXPECT_FALSE(make_proto_codec_from_text(broken, "", std::vector<std::int32_t>{0}));
+}
+
+TEST(proto_text, base64_file_descriptor_protos_as_python_serializers_register_them) {
+    // FileDescriptorProto{name: "p.proto", package: "p", message_type: [{name: "M", field:
+    // [{name: "n", number: 1, label: LABEL_OPTIONAL, type: TYPE_INT64}]}], syntax: "proto3"},
+    // serialized and base64-encoded (as confluent-kafka's _schema_to_str writes it).
+    proto_text_source src;
+    src.main_text = "CgdwLnByb3RvEgFwIg4KAU0SCQoBbhgBIAEoA2IGcHJvdG8z";
+    arena a;
+    auto c = make_proto_codec_from_text(src, "", std::vector<std::int32_t>{0});
+    ASSERT_TRUE(c) << c.error().to_string();
+    EXPECT_EQ(c->message_type, "p.M");
+    EXPECT_EQ(through_proto(*c->inner, "{\"n\":42}", a), "{\"n\":42}");
+}
+
 }  // namespace
 }  // namespace trib::codecs

@@ -578,8 +578,8 @@ TEST(chain, proto_convert_both_ways_as_in_iggy) {
 TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
-    EXPECT_EQ(r.codec_names(),
-              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto"}));
+    EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
+                                                         "proto", "schema_registry"}));
     EXPECT_EQ(
         r.transform_names(),
         (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",

@@ -593,6 +593,44 @@ TEST(registry_codec, encode_without_auto_register_needs_a_registered_schema) {
     EXPECT_EQ(as_json(back, a), "{\"code\":3,\"text\":\"t\"}");
 }
 
+TEST(registry_codec, protobuf_imports_resolve_through_schema_references) {
+    TRIB_START_PEER(reg, test::ccompat_standin_spec());
+    const std::string url = test::registry_url(*reg);
+    auto cl = make_client(options_for(url));
+    // common.proto under its own subject; the main schema imports it by reference, which itself
+    // imports another one (references are resolved transitively).
+    ASSERT_TRUE(cl->register_schema(
+        "units", proto_schema("syntax = \"proto3\";\npackage u;\nmessage Unit { string name = "
+                              "1; }\n")));
+    schema common = proto_schema(
+        "syntax = \"proto3\";\npackage c;\nimport \"units.proto\";\nmessage Qty { double v = 1; "
+        "u.Unit unit = 2; }\n");
+    common.references.push_back({"units.proto", "units", 1});
+    ASSERT_TRUE(cl->register_schema("common", common));
+    schema main = proto_schema(
+        "syntax = \"proto3\";\npackage m;\nimport \"common.proto\";\nmessage Order { string id = "
+        "1; c.Qty qty = 2; }\n");
+    main.references.push_back({"common.proto", "common", 1});
+    auto id = cl->register_schema("orders-value", main);
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto refs = cl->resolve_references(main);
+    ASSERT_TRUE(refs) << refs.error().to_string();
+    EXPECT_EQ(refs->size(), 2u);
+
+    // Order{id: "o1", qty: {v: 2.5, unit: {name: "kg"}}} in protobuf bytes, framed.
+    std::string payload;
+    write_frame_header(static_cast<std::uint32_t>(*id), payload);
+    payload += std::string("\x00", 1);
+    payload +=
+        std::string("\x0a\x02o1\x12\x0f\x09\x00\x00\x00\x00\x00\x00\x04\x40\x12\x04\x0a\x02kg", 21);
+    auto c = registry_codec("schema_registry_url = \"" + url + "\"");
+    arena a;
+    record r;
+    status st = c->decode(payload, a, r);
+    ASSERT_TRUE(st) << st.error().to_string();
+    EXPECT_EQ(as_json(r, a), "{\"id\":\"o1\",\"qty\":{\"v\":2.5,\"unit\":{\"name\":\"kg\"}}}");
+}
+
 TEST(registry_codec, bad_configuration_fails_at_start) {
     auto no_format = make_schema_registry_codec(test::spec_values(
         schema_registry_codec_spec(),
