@@ -92,18 +92,25 @@ std::string request_body(const schema& s) {
     return std::string(buf.GetString(), buf.GetSize());
 }
 
-std::string str_member(const rapidjson::Value& o, const char* name) {
+/// The member `name` of object `o`, or nullptr. (RapidJSON 1.1's member iterators compare
+/// ambiguously under C++20's rewritten operators, so the comparison stays in here.)
+const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
     auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsString())
+    return it.operator!=(o.MemberEnd()) ? &it->value : nullptr;
+}
+
+std::string str_member(const rapidjson::Value& o, const char* name) {
+    const rapidjson::Value* v = member(o, name);
+    if (v == nullptr || !v->IsString())
         return {};
-    return std::string(it->value.GetString(), it->value.GetStringLength());
+    return std::string(v->GetString(), v->GetStringLength());
 }
 
 std::optional<std::int64_t> int_member(const rapidjson::Value& o, const char* name) {
-    auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsInt64())
+    const rapidjson::Value* v = member(o, name);
+    if (v == nullptr || !v->IsInt64())
         return std::nullopt;
-    return it->value.GetInt64();
+    return v->GetInt64();
 }
 
 }  // namespace
@@ -247,26 +254,26 @@ struct client::impl {
 
     result<schema> read_schema(const rapidjson::Value& d, const std::string& what) {
         schema s;
-        auto it = d.FindMember("schema");
-        if (it == d.MemberEnd() || !it->value.IsString())
+        const rapidjson::Value* text = member(d, "schema");
+        if (text == nullptr || !text->IsString())
             return error(errc::protocol_error, retry_class::fatal,
                          "schema registry: " + what + ": the answer has no schema");
-        if (it->value.GetStringLength() > o.max_schema_bytes)
+        if (text->GetStringLength() > o.max_schema_bytes)
             return error(errc::resource_exhausted, retry_class::fatal,
                          "schema registry: " + what + ": the schema has " +
-                             std::to_string(it->value.GetStringLength()) +
+                             std::to_string(text->GetStringLength()) +
                              " bytes, more than max_schema_bytes (" +
                              std::to_string(o.max_schema_bytes) + ")");
-        s.text.assign(it->value.GetString(), it->value.GetStringLength());
+        s.text.assign(text->GetString(), text->GetStringLength());
         std::string type = str_member(d, "schemaType");
         s.type = type.empty() ? std::string(avro_type) : type;
-        auto refs = d.FindMember("references");
-        if (refs != d.MemberEnd() && refs->value.IsArray()) {
-            if (refs->value.Size() > max_references)
+        const rapidjson::Value* refs = member(d, "references");
+        if (refs != nullptr && refs->IsArray()) {
+            if (refs->Size() > max_references)
                 return error(errc::resource_exhausted, retry_class::fatal,
                              "schema registry: " + what + ": more than " +
                                  std::to_string(max_references) + " references");
-            for (const auto& r : refs->value.GetArray()) {
+            for (const auto& r : refs->GetArray()) {
                 if (!r.IsObject())
                     continue;
                 schema_reference ref;
@@ -422,11 +429,11 @@ result<bool> client::compatible(std::string_view subject, const schema& s) {
             return true;
         return unexpected(std::move(d).error());
     }
-    auto it = d->FindMember("is_compatible");
-    if (it == d->MemberEnd() || !it->value.IsBool())
+    const rapidjson::Value* is = member(*d, "is_compatible");
+    if (is == nullptr || !is->IsBool())
         return error(errc::protocol_error, retry_class::fatal,
                      "schema registry: " + what + ": the answer has no is_compatible");
-    return it->value.GetBool();
+    return is->GetBool();
 }
 
 result<std::vector<std::pair<std::string, std::string>>> client::resolve_references(

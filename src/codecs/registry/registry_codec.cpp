@@ -25,6 +25,13 @@ namespace {
 
 namespace reg = registry;
 
+/// The member `name` of object `o`, or nullptr. (RapidJSON 1.1's member iterators compare
+/// ambiguously under C++20's rewritten operators, so the comparison stays in here.)
+const rapidjson::Value* member(const rapidjson::Value& o, const char* name) {
+    auto it = o.FindMember(name);
+    return it.operator!=(o.MemberEnd()) ? &it->value : nullptr;
+}
+
 struct registry_options {
     reg::client_options client;
     std::optional<std::string> format;  // protobuf, json, avro (encode)
@@ -87,9 +94,9 @@ result<inner_codec> make_json_inner(const inner_request& r) {
         return fail(errc::invalid_argument, "the JSON Schema is not JSON");
     inner_codec ic;
     if (d.IsObject()) {
-        auto t = d.FindMember("title");  // Confluent's record name for a JSON Schema
-        if (t != d.MemberEnd() && t->value.IsString())
-            ic.record_name.assign(t->value.GetString(), t->value.GetStringLength());
+        const rapidjson::Value* t = member(d, "title");  // Confluent's record name
+        if (t != nullptr && t->IsString())
+            ic.record_name.assign(t->GetString(), t->GetStringLength());
     }
     TRIB_ASSIGN_OR_RETURN(auto c, make_json_codec(config::values()));
     ic.c = std::shared_ptr<const codec>(std::move(c));
@@ -102,13 +109,13 @@ result<inner_codec> make_avro_inner(const inner_request& r) {
     d.Parse<rapidjson::kParseIterativeFlag>(r.s.text.data(), r.s.text.size());
     inner_codec ic;
     if (!d.HasParseError() && d.IsObject()) {
-        auto n = d.FindMember("name");
-        auto ns = d.FindMember("namespace");
-        if (n != d.MemberEnd() && n->value.IsString()) {
-            std::string name(n->value.GetString(), n->value.GetStringLength());
-            if (name.find('.') == std::string::npos && ns != d.MemberEnd() &&
-                ns->value.IsString() && ns->value.GetStringLength() > 0)
-                name = std::string(ns->value.GetString(), ns->value.GetStringLength()) + "." + name;
+        const rapidjson::Value* n = member(d, "name");
+        const rapidjson::Value* ns = member(d, "namespace");
+        if (n != nullptr && n->IsString()) {
+            std::string name(n->GetString(), n->GetStringLength());
+            if (name.find('.') == std::string::npos && ns != nullptr && ns->IsString() &&
+                ns->GetStringLength() > 0)
+                name = std::string(ns->GetString(), ns->GetStringLength()) + "." + name;
             ic.record_name = std::move(name);
         }
     }
