@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cross-checks the schema_registry codec against confluent-kafka's own serializers.
 
-  produce URL DIR   confluent-kafka's ProtobufSerializer and JSONSerializer, with its real
+  produce URL DIR   confluent-kafka's Protobuf-, JSON- and AvroSerializer, with its real
                     SchemaRegistryClient pointed at URL, write framed payloads into DIR; the same
                     serializers with MockSchemaRegistryClient write mock_*.bin (for the framing
                     alone). The C++ test decodes them.
@@ -15,6 +15,7 @@ import sys
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONDeserializer, JSONSerializer
 from confluent_kafka.schema_registry._sync.mock_schema_registry_client import MockSchemaRegistryClient
 from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer, ProtobufSerializer
@@ -28,6 +29,13 @@ JSON_SCHEMA = json.dumps({
     "properties": {"order": {"type": "integer"}, "item": {"type": "string"},
                    "price": {"type": "number"}},
     "required": ["order", "item"],
+})
+
+
+AVRO_SCHEMA = json.dumps({
+    "type": "record", "name": "Sample", "namespace": "trib.reg",
+    "fields": [{"name": "id", "type": "long"}, {"name": "name", "type": "string"},
+               {"name": "score", "type": ["null", "double"], "default": None}],
 })
 
 
@@ -71,6 +79,10 @@ def produce(url, out):
             ser = ProtobufSerializer(type(m), registry, conf)
             with open(os.path.join(out, prefix + "proto_" + name + ".bin"), "wb") as f:
                 f.write(ser(m, ctx))
+        avro = AvroSerializer(registry, AVRO_SCHEMA)
+        with open(os.path.join(out, prefix + "avro_sample.bin"), "wb") as f:
+            f.write(avro({"id": 5, "name": "five", "score": 2.5},
+                         SerializationContext("samples", MessageField.VALUE)))
         js = JSONSerializer(JSON_SCHEMA, registry)
         with open(os.path.join(out, prefix + "json_order.bin"), "wb") as f:
             f.write(js({"order": 42, "item": "bolt", "price": 0.25},
