@@ -61,6 +61,7 @@ def schema_json(key, sid=None, subject=None, version=None):
 def make_handler(state, args):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go in two writes
 
         def log_message(self, fmt, *a):  # quiet: the harness keeps stdout as the log
             pass

@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "../../runtime/spec_values.h"
 #include "codecs/codec.h"
@@ -527,6 +529,53 @@ TEST_F(registry_interop, confluent_avro_serializer_writes_what_we_decode) {
               read_frame(slurp(dir.path() / "mock_avro_sample.bin"))->body);
 }
 #endif
+
+TEST(registry_codec, threads_share_one_codec_through_small_caches) {
+    TRIB_START_PEER(reg, test::ccompat_standin_spec());
+    const std::string url = test::registry_url(*reg);
+    auto cl = make_client(options_for(url));
+    // Three schemas, each a message with one field of another type, through caches of two:
+    // entries are evicted and rebuilt while other threads decode.
+    const std::array<const char*, 3> texts = {
+        "syntax = \"proto3\";\nmessage T0 { int32 v = 1; }\n",
+        "syntax = \"proto3\";\nmessage T1 { string v = 1; }\n",
+        "syntax = \"proto3\";\nmessage T2 { bool v = 1; }\n"};
+    const std::array<std::string, 3> bodies = {
+        std::string("\x08\x2a", 2), std::string("\x0a\x02hi", 4), std::string("\x08\x01", 2)};
+    const std::array<const char*, 3> expected = {"{\"v\":42}", "{\"v\":\"hi\"}", "{\"v\":true}"};
+    std::array<std::string, 3> payloads;
+    for (std::size_t i = 0; i < 3; ++i) {
+        auto id = cl->register_schema("mt-" + std::to_string(i), proto_schema(texts[i]));
+        ASSERT_TRUE(id);
+        write_frame_header(static_cast<std::uint32_t>(*id), payloads[i]);
+        payloads[i] += std::string("\x00", 1) + bodies[i];
+    }
+    auto c =
+        registry_codec("schema_registry_url = \"" + url + "\"\nschema_registry_cache_capacity = 2");
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&, t] {
+            arena a;
+            for (int n = 0; n < 20; ++n) {
+                const std::size_t i = static_cast<std::size_t>(n + t) % 3;
+                record r;
+                if (!c->decode(payloads[i], a, r)) {
+                    ++wrong;
+                    continue;
+                }
+                std::string j;
+                auto json = make_json_codec(config::values());
+                if (!(*json)->encode(r, a, j) || j != expected[i])
+                    ++wrong;
+                a.reset();
+            }
+        });
+    }
+    for (auto& th : threads)
+        th.join();
+    EXPECT_EQ(wrong.load(), 0);
+}
 
 TEST(registry_codec, hostile_payloads_are_bad_payloads_and_a_down_registry_is_retryable) {
     TRIB_START_PEER(reg, test::ccompat_standin_spec());
