@@ -28,8 +28,10 @@ class bounded_cache {
         return it == map_.end() ? nullptr : &it->second;
     }
     void put(const K& k, V v) {
-        if (map_.contains(k))
+        if (auto it = map_.find(k); it != map_.end()) {
+            it->second = std::move(v);
             return;
+        }
         while (map_.size() >= capacity_) {
             map_.erase(order_.front());
             order_.pop_front();
@@ -120,6 +122,11 @@ struct client::impl {
     net::http_client http;
     std::mutex mu;
     bounded_cache<std::uint32_t, std::shared_ptr<const schema>> by_id;
+    struct missing {
+        std::chrono::steady_clock::time_point until;
+        error err;
+    };
+    bounded_cache<std::uint32_t, missing> missing_ids;
     bounded_cache<std::string, std::int32_t> registered;
     bounded_cache<std::string, subject_version> looked_up;
     bounded_cache<std::string, subject_version> versions;
@@ -150,9 +157,14 @@ struct client::impl {
         : o(std::move(opts)),
           http(http_options(o)),
           by_id(o.cache_capacity),
+          missing_ids(o.cache_capacity),
           registered(o.cache_capacity),
           looked_up(o.cache_capacity),
           versions(o.cache_capacity) {}
+
+    std::chrono::steady_clock::time_point now() const {
+        return o.now ? o.now() : std::chrono::steady_clock::now();
+    }
 
     void wait(std::chrono::milliseconds d) {
         if (o.sleep)
@@ -339,11 +351,19 @@ result<std::shared_ptr<const schema>> client::schema_by_id(std::uint32_t id) {
         std::lock_guard lk(impl_->mu);
         if (auto* s = impl_->by_id.find(id))
             return *s;
+        if (auto* m = impl_->missing_ids.find(id); m != nullptr && impl_->now() < m->until)
+            return m->err;
     }
     const std::string what = "schema id " + std::to_string(id);
-    TRIB_ASSIGN_OR_RETURN(auto d,
-                          impl_->call("GET", "/schemas/ids/" + std::to_string(id), {}, what));
-    TRIB_ASSIGN_OR_RETURN(auto s, impl_->read_schema(d, what));
+    auto answer = impl_->call("GET", "/schemas/ids/" + std::to_string(id), {}, what);
+    if (!answer) {
+        if (answer.error().code() == errc::not_found && impl_->o.missing_id_ttl.count() > 0) {
+            std::lock_guard lk(impl_->mu);
+            impl_->missing_ids.put(id, {impl_->now() + impl_->o.missing_id_ttl, answer.error()});
+        }
+        return unexpected(std::move(answer).error());
+    }
+    TRIB_ASSIGN_OR_RETURN(auto s, impl_->read_schema(*answer, what));
     auto p = std::make_shared<const schema>(std::move(s));
     std::lock_guard lk(impl_->mu);
     impl_->by_id.put(id, p);

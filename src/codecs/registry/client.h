@@ -64,8 +64,14 @@ struct client_options {
     std::size_t cache_capacity = 1000;
     /// A schema text above this is refused (resource_exhausted, fatal).
     std::size_t max_schema_bytes = 1u << 20;
+    /// An id the registry answered "not found" for is answered from memory for this long
+    /// (Confluent's missing.id.cache.ttl.sec), so that a stream of payloads naming unknown ids
+    /// does not send one request each. Zero: not remembered.
+    std::chrono::milliseconds missing_id_ttl{5000};
     /// Waits between attempts (tests inject one that records instead of sleeping).
     std::function<void(std::chrono::milliseconds)> sleep;
+    /// The clock of missing_id_ttl (tests inject one they advance).
+    std::function<std::chrono::steady_clock::time_point()> now;
 };
 
 /// Thread-safe (one mutex for the caches; the HTTP client serializes requests).

@@ -475,6 +475,12 @@ config::spec schema_registry_codec_spec() {
                                       "\"100ms\""));
     s.options.push_back(opt_or_absent("schema_registry_max_retry_backoff", opt_type::duration,
                                       "Longest wait between retries.", "\"2s\""));
+    s.options.push_back(opt_or_absent(
+        "schema_registry_missing_id_cache_ttl", opt_type::duration,
+        "How long an id the registry does not know is answered from memory (payloads naming "
+        "it are bad payloads without a request each; Confluent's missing.id.cache.ttl.sec); 0: "
+        "ask every time.",
+        "\"5s\""));
     auto cache = opt_or_absent("schema_registry_cache_capacity", opt_type::integer,
                                "Schemas (and built codecs) kept per cache.", "1000");
     cache.min = 1;
@@ -544,6 +550,7 @@ result<std::unique_ptr<codec>> make_schema_registry_codec(const config::values& 
     o.client.retry_backoff = v.duration("schema_registry_retry_backoff");
     o.client.max_retry_backoff = v.duration("schema_registry_max_retry_backoff");
     o.client.cache_capacity = static_cast<std::size_t>(v.integer("schema_registry_cache_capacity"));
+    o.client.missing_id_ttl = v.duration("schema_registry_missing_id_cache_ttl");
     o.client.max_schema_bytes = static_cast<std::size_t>(v.size("max_schema_bytes"));
     o.proto.json_field_names = v.boolean("json_field_names");
     o.proto.max_depth = static_cast<int>(v.integer("max_depth"));

@@ -176,6 +176,38 @@ TEST(registry_client, missing_ids_subjects_and_versions_are_fatal_not_found) {
     EXPECT_EQ(bad.error().vendor_code(), 42201);
 }
 
+TEST(registry_client, unknown_ids_are_remembered_for_a_while) {
+    TRIB_START_PEER(reg, test::ccompat_standin_spec());
+    auto o = options_for(test::registry_url(*reg));
+    auto t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+    o.now = [&t] { return t; };
+    o.missing_id_ttl = std::chrono::milliseconds(5000);
+    auto c = make_client(o);
+    ASSERT_FALSE(c->schema_by_id(99));
+    EXPECT_EQ(c->requests(), 1u);
+    auto again = c->schema_by_id(99);
+    ASSERT_FALSE(again);
+    EXPECT_EQ(again.error().vendor_code(), 40403);
+    EXPECT_EQ(c->requests(), 1u);  // from memory
+    t += std::chrono::milliseconds(5001);
+    ASSERT_FALSE(c->schema_by_id(99));
+    EXPECT_EQ(c->requests(), 2u);  // asked again after the TTL
+    // Registered meanwhile: found once the TTL is over.
+    auto writer = make_client(options_for(test::registry_url(*reg)));
+    std::int32_t last = 0;
+    for (int i = 0; i < 99; ++i) {
+        auto id = writer->register_schema(
+            "fill-value",
+            proto_schema(("syntax = \"proto3\"; message F" + std::to_string(i) + " {}").c_str()));
+        ASSERT_TRUE(id);
+        last = *id;
+    }
+    ASSERT_GE(last, 99);
+    EXPECT_FALSE(c->schema_by_id(99));  // still remembered as missing
+    t += std::chrono::milliseconds(5001);
+    EXPECT_TRUE(c->schema_by_id(99));
+}
+
 TEST(registry_client, an_unreachable_registry_is_retryable_after_backoff) {
     const auto port = test::free_port();
     sleeps waits;
