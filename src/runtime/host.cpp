@@ -105,12 +105,19 @@ stream_codecs source_codecs(const config::source_stream_config& st, std::string_
     const bool same_codec = c.decode.name == c.encode.name &&
                             (st.source_schema.empty() || c.decode.options.to_redacted_json() ==
                                                              c.encode.options.to_redacted_json());
-    if (!same_codec) {
+    // Bytes that are already valid in the stream's schema need no conversion: anything is raw,
+    // JSON and text are text.
+    const bool already_valid =
+        c.encode.name == "raw" ||
+        (c.encode.name == "text" && (c.decode.name == "json" || c.decode.name == "text"));
+    if (!same_codec && !already_valid) {
         c.mode = transforms::codec_mode::convert;
     } else {
         // The same format: json/raw/text pass through untouched (zero copy); a typed format is
         // decoded so that a payload that does not decode goes to the error policy here rather
         // than into the stream, but its bytes are kept.
+        if (already_valid)
+            c.decode = c.encode;
         c.encode = c.decode;
         c.mode = transforms::sink_reads_directly(c.decode.name) ? transforms::codec_mode::same
                                                                 : transforms::codec_mode::validate;
