@@ -4,8 +4,6 @@
 //
 //   bench_codecs_proto [--seconds N] [--schema path/to/record20.proto]
 
-#include <filesystem>
-
 #include "codecs/codec_bench.h"
 #include "codecs/record20.h"
 #include "config/node.h"

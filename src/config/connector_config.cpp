@@ -708,6 +708,8 @@ loaded<connector_config> load_tree(
     // [[streams]]: codec names and defaults.
     const std::vector<std::string> codecs = codec_names(cat);
     const auto streams = fv.tables("streams");
+    // The validated codec options of each stream, put back into the API's view of the file.
+    std::vector<std::pair<node, node>> validated_codec_options(streams.size());
     for (std::size_t i = 0; i < streams.size(); ++i) {
         const values& sv = streams[i];
         std::string path = "streams[" + std::to_string(i) + "]";
@@ -745,6 +747,8 @@ loaded<connector_config> load_tree(
         const node empty = node::make_table();
         const node& schema_node = i < codec_opts.size() ? codec_opts[i].schema : empty;
         values schema_values = codec_values(schema, schema_node, "schema");
+        if (schema_values.root() != nullptr && !schema_node.fields.empty())
+            validated_codec_options[i].first = *schema_values.root();
         if (type == connector_type::sink) {
             sink_stream_config s;
             s.stream = sv.str("stream");
@@ -782,6 +786,8 @@ loaded<connector_config> load_tree(
                     s.source_schema_options =
                         codec_values(*src, i < codec_opts.size() ? codec_opts[i].source : empty,
                                      "source_schema");
+                    if (s.source_schema_options.root() != nullptr)
+                        validated_codec_options[i].second = *s.source_schema_options.root();
                 }
             } else if (i < codec_opts.size() && !codec_opts[i].source.fields.empty()) {
                 report(path + ".source_schema_options", "needs source_schema");
@@ -836,6 +842,17 @@ loaded<connector_config> load_tree(
         whole.set("transforms", std::move(tnode));
     }
     whole.erase("config");
+    if (node* st = whole.find("streams"); st != nullptr && st->is_array()) {
+        for (std::size_t i = 0; i < st->items.size() && i < validated_codec_options.size(); ++i) {
+            auto& [opts, source_opts] = validated_codec_options[i];
+            if (!st->items[i].is_table())
+                continue;
+            if (opts.is_table())
+                st->items[i].set("schema_options", std::move(opts));
+            if (source_opts.is_table())
+                st->items[i].set("source_schema_options", std::move(source_opts));
+        }
+    }
     cc.raw = values(std::make_shared<const node>(std::move(whole)));
 
     if (!issues.has_errors())

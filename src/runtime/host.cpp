@@ -294,8 +294,8 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
         }
         processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
                                           std::string_view) {
-            const auto c = sink_codecs(slot.cfg.sink_streams[i]);
-            return make_chain_processor(c.decode, c.encode, c.mode, slot.cfg.transforms,
+            const auto sc = sink_codecs(slot.cfg.sink_streams[i]);
+            return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
                                         where.stream, where.topic);
         };
         return std::make_unique<sink_pipeline>(
@@ -319,9 +319,9 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
     }
     processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
                                       std::string_view declared) {
-        const auto c = source_codecs(slot.cfg.source_streams[i], declared);
-        return make_chain_processor(c.decode, c.encode, c.mode, slot.cfg.transforms, where.stream,
-                                    where.topic);
+        const auto sc = source_codecs(slot.cfg.source_streams[i], declared);
+        return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
+                                    where.stream, where.topic);
     };
     return std::make_unique<source_pipeline>(
         std::move(s), [&slot] { return slot.entry->make_source(slot.cfg.plugin_config); },
