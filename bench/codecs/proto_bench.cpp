@@ -13,8 +13,7 @@ using namespace trib;
 
 int main(int argc, char** argv) {
     const double seconds = bench::bench_seconds(argc, argv);
-    std::string schema =
-        (std::filesystem::path(__FILE__).parent_path() / "record20.proto").string();
+    std::string schema = std::string(TRIB_BENCH_CODECS_DIR) + "/record20.proto";
     for (int i = 1; i + 1 < argc; ++i) {
         if (std::string_view(argv[i]) == "--schema")
             schema = argv[i + 1];

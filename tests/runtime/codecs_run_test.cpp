@@ -130,9 +130,9 @@ std::vector<format_row> rows() {
                        "  int32 seq = 4;\n}\n");
         };
         p.where = side::source;
-        p.good = {proto_reading("sensor-a", 21.5, 7), proto_reading("sensor-b", -3.25, 8)};
+        p.good = {proto_reading("sensor-a", 21.5, 7), proto_reading("sensor-b", -3.5, 8)};
         p.expect = {R"({"device":"sensor-a","temp":21.5,"seq":7})",
-                    R"({"device":"sensor-b","temp":-3.25,"seq":8})"};
+                    R"({"device":"sensor-b","temp":-3.5,"seq":8})"};
         p.bad = std::string("\x12\x50") + "abc";  // a string of 80 bytes with 3 left
         p.error_contains = "proto";
         r.push_back(std::move(p));
