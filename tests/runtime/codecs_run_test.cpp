@@ -113,6 +113,9 @@ struct format_row {
     std::vector<std::string> expect;  // the JSON the sink writes for each good payload
     std::string bad;                  // a payload the codec must refuse
     std::string error_contains;       // in the dead letter's tributary.error header
+    /// [transforms.*] tables of the connector that decodes (empty: none), to run the codec with
+    /// transforms as well as without.
+    std::string transforms;
 };
 
 std::vector<format_row> rows() {
@@ -144,7 +147,12 @@ std::vector<format_row> rows() {
         m.options = "max_depth = 16\n";
         m.where = side::sink;
         m.good = {msgpack_reading("m-1", 5, true), msgpack_reading("m-2", 6, false)};
-        m.expect = {R"({"device":"m-1","n":5,"ok":true})", R"({"device":"m-2","n":6,"ok":false})"};
+        // With a transform: the decoded record goes through it before the sink sees its JSON.
+        m.transforms =
+            "[transforms.add_fields]\n[[transforms.add_fields.fields]]\nkey = \"via\"\n"
+            "value.static = \"tributary\"\n";
+        m.expect = {R"({"device":"m-1","n":5,"ok":true,"via":"tributary"})",
+                    R"({"device":"m-2","n":6,"ok":false,"via":"tributary"})"};
         m.bad = "\xc1";  // the one byte msgpack never uses
         m.error_contains = "msgpack";
         r.push_back(std::move(m));
@@ -189,16 +197,17 @@ void write_connectors(const format_row& row, const fs::path& dir) {
             lines += row.good[i] + "\n";
         }
         write_file(dir / "in" / (row.name + ".bin"), lines);
-        write_file(conn / ("src_" + row.name + ".toml"),
-                   with_dir("type = \"source\"\nkey = \"src_" + row.name +
-                                "\"\nplugin = \"file\"\n[[streams]]\nstream = \"codecs\"\n"
-                                "topic = \"" +
-                                row.name + "\"\nschema = \"json\"\nsource_schema = \"" +
-                                row.schema + "\"\nlinger_time = \"5ms\"\n" +
-                                "[streams.source_schema_options]\n" + row.options +
-                                dead_letter(row.name) + "[plugin_config]\npath = \"{dir}/in/" +
-                                row.name + ".bin\"\npoll_interval = \"20ms\"\n",
-                            dir));
+        write_file(
+            conn / ("src_" + row.name + ".toml"),
+            with_dir("type = \"source\"\nkey = \"src_" + row.name +
+                         "\"\nplugin = \"file\"\n[[streams]]\nstream = \"codecs\"\n"
+                         "topic = \"" +
+                         row.name + "\"\nschema = \"json\"\nsource_schema = \"" + row.schema +
+                         "\"\nlinger_time = \"5ms\"\n" + "[streams.source_schema_options]\n" +
+                         row.options + dead_letter(row.name) + row.transforms +
+                         "[plugin_config]\npath = \"{dir}/in/" + row.name +
+                         ".bin\"\npoll_interval = \"20ms\"\n",
+                     dir));
         write_file(
             conn / ("out_" + row.name + ".toml"),
             file_sink("out_" + row.name, "codecs", row.name, "schema = \"json\"\n", out, ""));
@@ -207,7 +216,7 @@ void write_connectors(const format_row& row, const fs::path& dir) {
         write_file(conn / ("out_" + row.name + ".toml"),
                    with_dir(file_sink("out_" + row.name, "codecs", row.name,
                                       "schema = \"" + row.schema + "\"\n" + row.options, out,
-                                      dead_letter(row.name)),
+                                      dead_letter(row.name) + row.transforms),
                             dir));
     }
     write_file(conn / ("dlq_" + row.name + ".toml"),
