@@ -99,7 +99,110 @@ std::vector<option> stream_options(connector_type t) {
     avro_path.advanced = true;
     o.push_back(avro_json);
     o.push_back(avro_path);
+    option so = optional(make("schema_options", opt_type::any,
+                              "Options of the `schema` codec (Tributary); they may also be "
+                              "written on the [[streams]] table itself."));
+    so.advanced = true;
+    o.push_back(so);
+    if (t == connector_type::source) {
+        option ss = optional(make("source_schema", opt_type::string,
+                                  "Format the source's payloads are in (Tributary); when it "
+                                  "differs from `schema` the runtime converts. Default: what "
+                                  "the connector declares, else `schema`."));
+        ss.advanced = true;
+        o.push_back(ss);
+        option sso = optional(make("source_schema_options", opt_type::any,
+                                   "Options of the `source_schema` codec (Tributary)."));
+        sso.advanced = true;
+        o.push_back(sso);
+    }
     return o;
+}
+
+// The option of `options` called `key` by name or deprecated alias; nullptr if none.
+const option* option_named(const std::vector<option>& options, std::string_view key) {
+    for (const auto& o : options) {
+        if (o.name == key)
+            return &o;
+        for (const auto& a : o.aliases) {
+            if (a == key)
+                return &o;
+        }
+    }
+    return nullptr;
+}
+
+// The codec options of one [[streams]] entry, taken out of its table before the file is
+// validated (the stream spec does not know them).
+struct stream_codec_nodes {
+    node schema = node::make_table();
+    node source = node::make_table();
+};
+
+// Moves the keys of the `schema` codec's spec from each [[streams]] table (and its
+// `schema_options` sub-table) into a table of their own; Iggy's own stream keys that the codec
+// also declares (avro_schema_json, avro_schema_path) stay and are copied. A key given both on
+// the table and in `schema_options` is an error. Keys that belong to neither stay and are
+// reported as unknown by the file's validation.
+std::vector<stream_codec_nodes> take_codec_options(
+    node& tree, connector_type t, const catalog& cat,
+    const std::function<void(std::string, std::string)>& report) {
+    std::vector<stream_codec_nodes> out;
+    node* streams = tree.find("streams");
+    if (streams == nullptr || !streams->is_array())
+        return out;
+    const std::vector<option> own = stream_options(t);
+    out.resize(streams->items.size());
+    for (std::size_t i = 0; i < streams->items.size(); ++i) {
+        node& st = streams->items[i];
+        if (!st.is_table())
+            continue;
+        const std::string path = "streams[" + std::to_string(i) + "]";
+        auto sub_table = [&](std::string_view key, node& into, const spec* cs) {
+            node* sub = st.find(key);
+            if (sub == nullptr)
+                return;
+            if (!sub->is_table()) {
+                report(path + "." + std::string(key), "expected a table, got " + sub->describe());
+            } else if (cs == nullptr && !sub->fields.empty() && cat.find_codec) {
+                // The schema is unknown (reported with the schema) or takes no options.
+            } else {
+                for (auto& [k, v] : sub->fields) {
+                    if (into.find(k) != nullptr) {
+                        report(path + "." + std::string(key) + "." + k,
+                               "given twice (also on the [[streams]] table)");
+                        continue;
+                    }
+                    into.set(k, v);
+                }
+            }
+            st.erase(key);
+        };
+        const node* sch = st.find("schema");
+        const std::string schema = sch != nullptr && sch->is_string() ? sch->s : "json";
+        const spec* cs = cat.find_codec ? cat.find_codec(schema) : nullptr;
+        if (cs != nullptr) {
+            std::vector<std::string> moved;
+            for (const auto& [k, v] : st.fields) {
+                if (option_named(cs->options, k) == nullptr)
+                    continue;
+                out[i].schema.set(k, v);
+                if (option_named(own, k) == nullptr)
+                    moved.push_back(k);
+            }
+            for (const auto& k : moved)
+                st.erase(k);
+        }
+        sub_table("schema_options", out[i].schema, cs);
+        if (t == connector_type::source) {
+            const node* ss = st.find("source_schema");
+            const spec* scs = ss != nullptr && ss->is_string() && cat.find_codec
+                                  ? cat.find_codec(ss->s)
+                                  : nullptr;
+            sub_table("source_schema_options", out[i].source, scs);
+        }
+    }
+    return out;
 }
 
 spec build_file_spec(connector_type t) {
@@ -455,6 +558,8 @@ loaded<connector_config> load_tree(
     ctx.file = file;
     ctx.env = &env;
     ctx.warnings_only = warnings_only;
+    const std::vector<stream_codec_nodes> codec_opts = take_codec_options(
+        tree, type, cat, [&](std::string path, std::string msg) { report(path, std::move(msg)); });
     values fv = validate(fspec, tree, ctx, issues);
 
     connector_config cc;
@@ -603,6 +708,8 @@ loaded<connector_config> load_tree(
     // [[streams]]: codec names and defaults.
     const std::vector<std::string> codecs = codec_names(cat);
     const auto streams = fv.tables("streams");
+    // The validated codec options of each stream, put back into the API's view of the file.
+    std::vector<std::pair<node, node>> validated_codec_options(streams.size());
     for (std::size_t i = 0; i < streams.size(); ++i) {
         const values& sv = streams[i];
         std::string path = "streams[" + std::to_string(i) + "]";
@@ -619,6 +726,29 @@ loaded<connector_config> load_tree(
             }
             report(path + ".schema", std::move(msg), sv.raw("schema"));
         }
+        // The codec's own options, validated against its spec, then the codec built once so
+        // that a schema file that does not load stops the runtime now (exit 2).
+        auto codec_values = [&](const std::string& name, const node& opts, const std::string& key) {
+            if (!cat.find_codec)
+                return values();
+            const spec* cs = cat.find_codec(name);
+            if (cs == nullptr)
+                return values();  // unknown schema: reported above
+            validation_context cctx = ctx;
+            cctx.prefix = path;
+            const std::size_t before = issues.error_count();
+            values v = validate(*cs, opts, cctx, issues);
+            if (issues.error_count() == before && cat.check_codec) {
+                if (auto st = cat.check_codec(name, v); !st)
+                    report(path + "." + key, st.error().message(), sv.raw(key));
+            }
+            return v;
+        };
+        const node empty = node::make_table();
+        const node& schema_node = i < codec_opts.size() ? codec_opts[i].schema : empty;
+        values schema_values = codec_values(schema, schema_node, "schema");
+        if (schema_values.root() != nullptr && !schema_node.fields.empty())
+            validated_codec_options[i].first = *schema_values.root();
         if (type == connector_type::sink) {
             sink_stream_config s;
             s.stream = sv.str("stream");
@@ -629,6 +759,7 @@ loaded<connector_config> load_tree(
             s.consumer_group = sv.opt_str("consumer_group").value_or("iggy-connect-sink-" + cc.key);
             s.avro_schema_json = sv.opt_str("avro_schema_json");
             s.avro_schema_path = sv.opt_str("avro_schema_path");
+            s.schema_options = schema_values;
             if (s.stream.empty())
                 report(path + ".stream", "must not be empty");
             if (s.topics.empty())
@@ -643,6 +774,24 @@ loaded<connector_config> load_tree(
             s.linger_time = sv.duration("linger_time");
             s.avro_schema_json = sv.opt_str("avro_schema_json");
             s.avro_schema_path = sv.opt_str("avro_schema_path");
+            s.schema_options = schema_values;
+            if (auto src = sv.opt_str("source_schema")) {
+                s.source_schema = *src;
+                if (std::find(codecs.begin(), codecs.end(), *src) == codecs.end()) {
+                    std::string msg = "unknown schema " + quote(*src);
+                    if (auto m = closest_match(*src, codecs))
+                        msg += "; did you mean " + quote(*m) + "?";
+                    report(path + ".source_schema", std::move(msg), sv.raw("source_schema"));
+                } else {
+                    s.source_schema_options =
+                        codec_values(*src, i < codec_opts.size() ? codec_opts[i].source : empty,
+                                     "source_schema");
+                    if (s.source_schema_options.root() != nullptr)
+                        validated_codec_options[i].second = *s.source_schema_options.root();
+                }
+            } else if (i < codec_opts.size() && !codec_opts[i].source.fields.empty()) {
+                report(path + ".source_schema_options", "needs source_schema");
+            }
             if (s.stream.empty())
                 report(path + ".stream", "must not be empty");
             if (s.topic.empty())
@@ -693,6 +842,17 @@ loaded<connector_config> load_tree(
         whole.set("transforms", std::move(tnode));
     }
     whole.erase("config");
+    if (node* st = whole.find("streams"); st != nullptr && st->is_array()) {
+        for (std::size_t i = 0; i < st->items.size() && i < validated_codec_options.size(); ++i) {
+            auto& [opts, source_opts] = validated_codec_options[i];
+            if (!st->items[i].is_table())
+                continue;
+            if (opts.is_table())
+                st->items[i].set("schema_options", std::move(opts));
+            if (source_opts.is_table())
+                st->items[i].set("source_schema_options", std::move(source_opts));
+        }
+    }
     cc.raw = values(std::make_shared<const node>(std::move(whole)));
 
     if (!issues.has_errors())

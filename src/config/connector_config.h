@@ -25,6 +25,7 @@
 #include "config/environment.h"
 #include "config/problems.h"
 #include "config/spec.h"
+#include "core/error.h"
 
 namespace trib::config {
 
@@ -43,6 +44,13 @@ struct catalog {
     std::function<std::vector<std::string>()> transform_names;
     /// Codec (stream `schema`) names; empty function: json, raw and text.
     std::function<std::vector<std::string>()> codec_names;
+    /// The spec of a codec by name (its options on `[[streams]]`); nullptr if unknown. Empty
+    /// function: codec options are not accepted.
+    std::function<const spec*(std::string_view)> find_codec;
+    /// Builds a codec from validated options and reports why it cannot be built (a .proto that
+    /// does not compile, a schema file that is missing), so that such a mistake stops the
+    /// runtime at start (exit 2) instead of failing every pipeline start. May be empty.
+    std::function<status(std::string_view, const values&)> check_codec;
 };
 
 /// A sink's [[streams]] entry.
@@ -55,6 +63,10 @@ struct sink_stream_config {
     std::string consumer_group;  // default "iggy-connect-sink-{key}"
     std::optional<std::string> avro_schema_json;
     std::optional<std::string> avro_schema_path;
+    /// The `schema` codec's options (validated against its spec; empty root when no catalog
+    /// checked them): keys of the codec's spec written on the [[streams]] table itself or in
+    /// its `schema_options` sub-table.
+    values schema_options;
 };
 
 /// A source's [[streams]] entry.
@@ -66,6 +78,13 @@ struct source_stream_config {
     std::chrono::milliseconds linger_time{5};
     std::optional<std::string> avro_schema_json;
     std::optional<std::string> avro_schema_path;
+    values schema_options;  // as sink_stream_config::schema_options
+    /// Tributary: the format the source's payloads are in (what an Iggy source plugin declares
+    /// in its ProducedMessages). Empty: what the plugin declares, else the stream's `schema`.
+    /// When it differs from `schema` the runtime converts (decode with this, encode with
+    /// `schema`).
+    std::string source_schema;
+    values source_schema_options;  // its codec options (`[streams.source_schema_options]`)
 };
 
 /// One [transforms.<name>] table.

@@ -113,6 +113,11 @@ class source {
     /// (it may do so by returning them from a later poll, or by not acknowledging upstream).
     virtual void nack(std::uint64_t seq) = 0;
     virtual void close() = 0;
+    /// The format of the payloads this source produces, as a codec name ("json"), read after
+    /// open() (Iggy's ProducedMessages::schema). When it differs from the stream's `schema`, the
+    /// runtime converts. Empty (the default): undeclared; the payloads are taken to be in the
+    /// stream's schema (or the stream's `source_schema`, which overrides a declaration).
+    virtual std::string_view schema() const { return {}; }
 };
 
 }  // namespace trib

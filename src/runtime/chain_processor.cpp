@@ -39,4 +39,15 @@ result<std::unique_ptr<message_processor>> make_chain_processor(
         std::make_unique<chain_processor>(std::move(c), std::move(stream), std::move(topic)));
 }
 
+result<std::unique_ptr<message_processor>> make_chain_processor(
+    const transforms::codec_choice& decode, const transforms::codec_choice& encode,
+    transforms::codec_mode mode, const std::vector<config::transform_config>& transforms,
+    std::string stream, std::string topic) {
+    TRIB_ASSIGN_OR_RETURN(auto c, transforms::make_chain(decode, encode, mode, transforms));
+    if (c.passthrough())
+        return std::unique_ptr<message_processor>();
+    return std::unique_ptr<message_processor>(
+        std::make_unique<chain_processor>(std::move(c), std::move(stream), std::move(topic)));
+}
+
 }  // namespace trib::runtime

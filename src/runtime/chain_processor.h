@@ -29,4 +29,11 @@ result<std::unique_ptr<message_processor>> make_chain_processor(
     std::string_view schema, const std::vector<config::transform_config>& transforms,
     std::string stream, std::string topic);
 
+/// The processor that decodes with `decode` and encodes with `encode` (transforms::make_chain);
+/// nullptr when there is nothing to do (same codec, no validation, no transform).
+result<std::unique_ptr<message_processor>> make_chain_processor(
+    const transforms::codec_choice& decode, const transforms::codec_choice& encode,
+    transforms::codec_mode mode, const std::vector<config::transform_config>& transforms,
+    std::string stream, std::string topic);
+
 }  // namespace trib::runtime

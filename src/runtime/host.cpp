@@ -77,6 +77,54 @@ error_policy policy_of(const config::connector_config& c) {
     return p;
 }
 
+stream_codecs sink_codecs(const config::sink_stream_config& st) {
+    stream_codecs c;
+    c.decode = transforms::codec_choice{st.schema, st.schema_options};
+    if (transforms::sink_reads_directly(st.schema)) {
+        c.encode = c.decode;
+        c.mode = transforms::codec_mode::same;
+    } else {
+        c.encode = transforms::codec_choice{"json", {}};
+        c.mode = transforms::codec_mode::convert;
+    }
+    return c;
+}
+
+stream_codecs source_codecs(const config::source_stream_config& st, std::string_view declared) {
+    stream_codecs c;
+    c.encode = transforms::codec_choice{st.schema, st.schema_options};
+    if (!st.source_schema.empty()) {
+        c.decode = transforms::codec_choice{st.source_schema, st.source_schema_options};
+    } else if (!declared.empty()) {
+        c.decode = transforms::codec_choice{std::string(declared), {}};
+    } else {
+        c.decode = c.encode;
+    }
+    // A declared format has no options: the same name is the same codec. `source_schema` with
+    // options of its own converts when they differ from the stream's.
+    const bool same_codec = c.decode.name == c.encode.name &&
+                            (st.source_schema.empty() || c.decode.options.to_redacted_json() ==
+                                                             c.encode.options.to_redacted_json());
+    // Bytes that are already valid in the stream's schema need no conversion: anything is raw,
+    // JSON and text are text.
+    const bool already_valid =
+        c.encode.name == "raw" ||
+        (c.encode.name == "text" && (c.decode.name == "json" || c.decode.name == "text"));
+    if (!same_codec && !already_valid) {
+        c.mode = transforms::codec_mode::convert;
+    } else {
+        // The same format: json/raw/text pass through untouched (zero copy); a typed format is
+        // decoded so that a payload that does not decode goes to the error policy here rather
+        // than into the stream, but its bytes are kept.
+        if (already_valid)
+            c.decode = c.encode;
+        c.encode = c.decode;
+        c.mode = transforms::sink_reads_directly(c.decode.name) ? transforms::codec_mode::same
+                                                                : transforms::codec_mode::validate;
+    }
+    return c;
+}
+
 config::catalog make_catalog(std::shared_ptr<const connectors::registry> reg) {
     config::catalog cat;
     cat.find_connector = [reg](config::connector_type t, std::string_view name) {
@@ -225,8 +273,6 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
     pipeline_limits limits;
     limits.max_in_flight_batches = std::max<std::uint32_t>(c.delivery.max_in_flight_batches, 1);
     limits.max_in_flight_bytes = c.delivery.max_in_flight_bytes;
-    const bool any_transform = std::any_of(c.transforms.begin(), c.transforms.end(),
-                                           [](const auto& t) { return t.enabled; });
     if (slot.kind == connector_kind::sink) {
         sink_settings s;
         s.key = c.key;
@@ -238,19 +284,20 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
             sink_stream_settings x;
             x.stream = st.stream;
             x.topics = st.topics;
-            x.schema = st.schema;
+            // What the sink is handed: json/raw/text as they are, any other schema decoded to
+            // JSON (see sink_codecs).
+            x.schema = transforms::sink_reads_directly(st.schema) ? st.schema : "json";
             x.batch_length = st.batch_length;
             x.poll_interval = st.poll_interval;
             x.consumer_group = st.consumer_group;
             s.streams.push_back(std::move(x));
         }
-        processor_factory procs;
-        if (any_transform) {
-            procs = [&slot](std::size_t i, const stream_ref& where) {
-                return make_chain_processor(slot.cfg.sink_streams[i].schema, slot.cfg.transforms,
-                                            where.stream, where.topic);
-            };
-        }
+        processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
+                                          std::string_view) {
+            const auto sc = sink_codecs(slot.cfg.sink_streams[i]);
+            return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
+                                        where.stream, where.topic);
+        };
         return std::make_unique<sink_pipeline>(
             std::move(s), [&slot] { return slot.entry->make_sink(slot.cfg.plugin_config); },
             std::move(procs), *iggy_, slot.stats);
@@ -270,13 +317,12 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
         x.linger_time = st.linger_time;
         s.streams.push_back(std::move(x));
     }
-    processor_factory procs;
-    if (any_transform) {
-        procs = [&slot](std::size_t i, const stream_ref& where) {
-            return make_chain_processor(slot.cfg.source_streams[i].schema, slot.cfg.transforms,
-                                        where.stream, where.topic);
-        };
-    }
+    processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
+                                      std::string_view declared) {
+        const auto sc = source_codecs(slot.cfg.source_streams[i], declared);
+        return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
+                                    where.stream, where.topic);
+    };
     return std::make_unique<source_pipeline>(
         std::move(s), [&slot] { return slot.entry->make_source(slot.cfg.plugin_config); },
         std::move(procs), *iggy_, *state_, slot.stats);

@@ -20,6 +20,7 @@
 #include "runtime/ports.h"
 #include "runtime/stats.h"
 #include "runtime/supervisor.h"
+#include "transforms/chain.h"
 
 namespace trib::runtime {
 
@@ -95,6 +96,22 @@ class host {
     std::mutex stop_mu_;
     bool stopped_ = false;
 };
+
+/// The codecs of one stream: what to decode with, what to encode with, and how.
+struct stream_codecs {
+    transforms::codec_choice decode;
+    transforms::codec_choice encode;
+    transforms::codec_mode mode = transforms::codec_mode::same;
+};
+
+/// A sink stream: decoded with its `schema`; json, raw and text reach the sink as they are
+/// (nothing decoded without transforms), every other schema is converted to JSON (as Iggy's
+/// decoders hand sinks JSON payloads).
+stream_codecs sink_codecs(const config::sink_stream_config& st);
+/// A source stream: decoded with `source_schema`, else what the source declares (`declared`),
+/// else the stream's `schema`; encoded with `schema`. The same codec with the same options is
+/// no conversion: json/raw/text then pass through, other formats are only validated.
+stream_codecs source_codecs(const config::source_stream_config& st, std::string_view declared);
 
 /// The error policy and limits of a connector file, as the pipelines take them.
 error_policy policy_of(const config::connector_config& c);

@@ -94,7 +94,7 @@ status sink_pipeline::start() {
             }
             in->consumer = std::move(*c);
             if (make_processor_) {
-                auto p = make_processor_(i, stream_ref{st.stream, topic});
+                auto p = make_processor_(i, stream_ref{st.stream, topic}, {});
                 if (!p) {
                     close_all();
                     return p.error().wrap("transforms of " + st.stream);

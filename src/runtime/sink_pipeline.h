@@ -50,10 +50,11 @@ struct sink_settings {
 
 /// Makes a fresh connector instance (each start of the pipeline gets one).
 using sink_factory = std::function<result<std::unique_ptr<sink>>()>;
-/// Makes the processor of `streams[i]` for one of its topics (sinks) or routes (sources); a null
-/// processor means "no transforms": pass through.
-using processor_factory =
-    std::function<result<std::unique_ptr<message_processor>>(std::size_t, const stream_ref&)>;
+/// Makes the processor of `streams[i]` for one of its topics (sinks) or routes (sources), given
+/// the format the source declares (source::schema(); empty for sinks); a null processor means
+/// "nothing to do": pass through.
+using processor_factory = std::function<result<std::unique_ptr<message_processor>>(
+    std::size_t, const stream_ref&, std::string_view)>;
 
 class sink_pipeline final : public pipeline {
   public:

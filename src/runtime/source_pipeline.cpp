@@ -94,7 +94,7 @@ status source_pipeline::start() {
         producers_.push_back(std::move(*p));
         std::unique_ptr<message_processor> proc;
         if (make_processor_) {
-            auto m = make_processor_(std::min(i, s_.streams.size() - 1), r);
+            auto m = make_processor_(std::min(i, s_.streams.size() - 1), r, source_->schema());
             if (!m)
                 return abort(m.error().wrap("transforms"));
             proc = std::move(*m);

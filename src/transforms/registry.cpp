@@ -120,6 +120,13 @@ void registry::fill(config::catalog& c) const {
     c.find_transform = [this](std::string_view n) { return transform_spec(n); };
     c.transform_names = [this] { return transform_names(); };
     c.codec_names = [this] { return codec_names(); };
+    c.find_codec = [this](std::string_view n) { return codec_spec(n); };
+    c.check_codec = [this](std::string_view n, const config::values& v) -> status {
+        auto made = make_codec(n, v);
+        if (!made)
+            return made.error();
+        return ok();
+    };
 }
 
 const registry& builtins() {
@@ -162,6 +169,12 @@ constexpr std::size_t unchanged = static_cast<std::size_t>(-1);
 chain::chain(std::unique_ptr<codecs::codec> codec,
              std::vector<std::unique_ptr<transform>> transforms)
     : codec_(std::move(codec)), transforms_(std::move(transforms)) {}
+chain::chain(std::unique_ptr<codecs::codec> decoder, std::unique_ptr<codecs::codec> encoder,
+             codec_mode mode, std::vector<std::unique_ptr<transform>> transforms)
+    : codec_(std::move(decoder)),
+      encoder_(std::move(encoder)),
+      mode_(mode),
+      transforms_(std::move(transforms)) {}
 chain::chain(chain&&) noexcept = default;
 chain& chain::operator=(chain&&) noexcept = default;
 chain::~chain() = default;
@@ -216,15 +229,17 @@ void chain::process(message_batch& batch, std::string_view stream, std::string_v
     std::string buffer;
     slices_.assign(2 * n, unchanged);
     bool any = false;
+    const bool encode_all = mode_ == codec_mode::convert;
+    const codecs::codec& enc = encoder();
     for (std::size_t i = 0; i < n; ++i) {
-        if (state_[i] != alive || !records_[i].modified)
+        if (state_[i] != alive || !(encode_all || records_[i].modified))
             continue;
         if (!any) {
             buffer.reserve(batch.payload_bytes() + 64 * n);
             any = true;
         }
         std::size_t start = buffer.size();
-        status s = codec_->encode(records_[i], arena_, buffer);
+        status s = enc.encode(records_[i], arena_, buffer);
         if (!s) {
             buffer.resize(start);
             fail_at(i, stage::encode, s.error());
@@ -278,6 +293,35 @@ result<chain> make_chain(std::string_view schema,
         ts.push_back(std::move(made).value());
     }
     return chain(std::move(codec), std::move(ts));
+}
+
+result<chain> make_chain(const codec_choice& decode, const codec_choice& encode, codec_mode mode,
+                         const std::vector<config::transform_config>& transforms,
+                         const registry& reg) {
+    auto dec = reg.make_codec(decode.name, decode.options);
+    if (!dec)
+        return unexpected(dec.error().wrap("schema " + decode.name));
+    std::unique_ptr<codecs::codec> enc;
+    if (mode == codec_mode::convert) {
+        auto e = reg.make_codec(encode.name, encode.options);
+        if (!e)
+            return unexpected(e.error().wrap("schema " + encode.name));
+        enc = std::move(e).value();
+    }
+    std::vector<std::unique_ptr<transform>> ts;
+    for (const auto& t : transforms) {
+        if (!t.enabled)
+            continue;
+        auto made = reg.make_transform(t.name, t.options);
+        if (!made)
+            return unexpected(made.error().wrap("transforms." + t.name));
+        ts.push_back(std::move(made).value());
+    }
+    return chain(std::move(dec).value(), std::move(enc), mode, std::move(ts));
+}
+
+bool sink_reads_directly(std::string_view schema) {
+    return schema == "json" || schema == "raw" || schema == "text";
 }
 
 }  // namespace trib::transforms

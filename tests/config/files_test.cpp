@@ -414,6 +414,98 @@ enabled = true
     EXPECT_EQ(c.issues.error_count(), 7u) << all;
 }
 
+TEST(connector_files, codec_options_on_the_stream_table_or_in_schema_options) {
+    // A codec spec as the transforms registry answers it: "blob" with a required `path` and a
+    // bounded `depth`; `check_codec` refuses a path that "does not load".
+    test_catalog tc;
+    spec blob;
+    blob.name = "blob";
+    blob.kind = spec_kind::codec;
+    option path;
+    path.name = "path";
+    option depth;
+    depth.name = "depth";
+    depth.type = opt_type::integer;
+    depth.default_value = "8";
+    depth.min = 1;
+    blob.options = {path, depth};
+    catalog cat = tc.get();
+    cat.find_connector = nullptr;  // plugins unchecked: this is about [[streams]]
+    cat.codec_names = [] { return std::vector<std::string>{"json", "raw", "text", "blob"}; };
+    cat.find_codec = [&blob](std::string_view n) -> const spec* {
+        return n == "blob" ? &blob : nullptr;
+    };
+    std::vector<std::string> built;
+    cat.check_codec = [&built](std::string_view n, const values& v) -> status {
+        built.push_back(std::string(n) + ":" + v.str("path"));
+        if (v.str("path") == "broken")
+            return fail(errc::invalid_argument, "blob: broken does not load");
+        return ok();
+    };
+    environment env;
+    auto good = parse_connector_config(R"(
+type = "source"
+key = "s"
+path = "x"
+[[streams]]
+stream = "s"
+topic = "a"
+schema = "blob"
+path = "on-the-table"
+[[streams]]
+stream = "s"
+topic = "b"
+schema = "json"
+source_schema = "blob"
+[streams.source_schema_options]
+path = "in-the-sub-table"
+depth = 3
+)",
+                                       "c/s.toml", cat, env);
+    ASSERT_TRUE(good) << good.issues.to_string();
+    ASSERT_EQ(good->source_streams.size(), 2u);
+    EXPECT_EQ(good->source_streams[0].schema_options.str("path"), "on-the-table");
+    EXPECT_EQ(good->source_streams[0].schema_options.integer("depth"), 8);  // the default
+    EXPECT_EQ(good->source_streams[1].source_schema, "blob");
+    EXPECT_EQ(good->source_streams[1].source_schema_options.str("path"), "in-the-sub-table");
+    EXPECT_EQ(good->source_streams[1].source_schema_options.integer("depth"), 3);
+    EXPECT_EQ(built, (std::vector<std::string>{"blob:on-the-table", "blob:in-the-sub-table"}));
+    // The API's view of the file keeps them.
+    const std::string raw = good->raw.to_redacted_json();
+    EXPECT_NE(raw.find("on-the-table"), std::string::npos) << raw;
+    EXPECT_NE(raw.find("in-the-sub-table"), std::string::npos) << raw;
+
+    auto bad = parse_connector_config(R"(
+type = "sink"
+key = "k"
+path = "x"
+[[streams]]
+stream = "s"
+topics = ["t"]
+schema = "blob"
+pathh = "x"
+depth = 2
+[streams.schema_options]
+depth = 0
+[[streams]]
+stream = "s"
+topics = ["u"]
+schema = "blob"
+path = "broken"
+)",
+                                      "c/k.toml", cat, env);
+    ASSERT_FALSE(bad);
+    const std::string all = bad.issues.to_string();
+    for (const char* line : {
+             "c/k.toml: streams[0].pathh: unknown option",
+             "c/k.toml: streams[0].schema_options.depth: given twice",
+             "c/k.toml: streams[0].path: required option is missing",
+             "c/k.toml: streams[1].schema: blob: broken does not load",
+         }) {
+        EXPECT_NE(all.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << all;
+    }
+}
+
 TEST(connector_files, unknown_plugin_with_suggestion_and_disabled_is_a_warning) {
     test_catalog tc;
     environment env;

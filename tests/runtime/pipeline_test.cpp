@@ -492,7 +492,8 @@ TEST(sink_pipeline, processing_filters_rewrites_and_dead_letters_originals) {
         [st = r.state]() -> result<std::unique_ptr<sink>> {
             return std::unique_ptr<sink>(std::make_unique<fake_sink>(st));
         },
-        [](std::size_t, const stream_ref&) -> result<std::unique_ptr<message_processor>> {
+        [](std::size_t, const stream_ref&,
+           std::string_view) -> result<std::unique_ptr<message_processor>> {
             return std::unique_ptr<message_processor>(std::make_unique<upper_processor>());
         },
         r.iggy, r.stats);

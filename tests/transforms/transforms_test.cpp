@@ -521,6 +521,59 @@ TEST(chain, typed_records_become_json_for_transforms_and_encode_back) {
     EXPECT_EQ(report.failed[0].where, stage::decode);
 }
 
+TEST(chain, convert_decodes_with_one_codec_and_encodes_every_record_with_another) {
+    // msgpack stream -> JSON (a sink's view), no transforms: every record re-encoded; a payload
+    // that does not decode leaves the batch with its bytes and the decoder's message.
+    auto c =
+        make_chain(codec_choice{"msgpack", {}}, codec_choice{"json", {}}, codec_mode::convert, {});
+    ASSERT_TRUE(c) << c.error().to_string();
+    EXPECT_FALSE(c->passthrough());
+    auto b = batch_of(
+        {std::string("\x82\xa1n\x05\xa2ok\xc3"), std::string("\xc1", 1), std::string("\x91\xa1x")});
+    chain_report report;
+    c->process(b, "s", "t", report);
+    ASSERT_EQ(b.messages.size(), 2u);
+    EXPECT_EQ(b.messages[0].payload, R"({"n":5,"ok":true})");
+    EXPECT_EQ(b.messages[1].payload, R"(["x"])");
+    EXPECT_EQ(b.messages[1].offset, 2u);
+    ASSERT_EQ(report.failed.size(), 1u);
+    EXPECT_EQ(report.failed[0].where, stage::decode);
+    EXPECT_EQ(report.failed[0].original.payload, std::string("\xc1", 1));
+    EXPECT_NE(report.failed[0].err.message().find("msgpack"), std::string::npos)
+        << report.failed[0].err.message();
+
+    // The other way (a JSON source into a msgpack stream).
+    auto back =
+        make_chain(codec_choice{"json", {}}, codec_choice{"msgpack", {}}, codec_mode::convert, {});
+    ASSERT_TRUE(back);
+    auto b2 = batch_of({R"({"n":5,"ok":true})"});
+    chain_report r2;
+    back->process(b2, "s", "t", r2);
+    ASSERT_EQ(b2.messages.size(), 1u);
+    EXPECT_EQ(b2.messages[0].payload, std::string("\x82\xa1n\x05\xa2ok\xc3"));
+}
+
+TEST(chain, validate_decodes_without_transforms_and_keeps_the_bytes) {
+    auto c = make_chain(codec_choice{"msgpack", {}}, codec_choice{"msgpack", {}},
+                        codec_mode::validate, {});
+    ASSERT_TRUE(c);
+    EXPECT_FALSE(c->passthrough());
+    auto b = batch_of({std::string("\x81\xa1n\x05"), std::string("\x92\x01", 2)});
+    const char* p0 = b.messages[0].payload.data();
+    chain_report report;
+    c->process(b, "s", "t", report);
+    ASSERT_EQ(b.messages.size(), 1u);
+    EXPECT_EQ(b.messages[0].payload.data(), p0) << "valid payloads are not re-encoded";
+    ASSERT_EQ(report.failed.size(), 1u);
+    EXPECT_EQ(report.failed[0].original.offset, 1u);
+
+    // Same codec, no transforms: nothing to do at all.
+    auto same =
+        make_chain(codec_choice{"json", {}}, codec_choice{"json", {}}, codec_mode::same, {});
+    ASSERT_TRUE(same);
+    EXPECT_TRUE(same->passthrough());
+}
+
 TEST(chain, unknown_codec_or_transform) {
     EXPECT_FALSE(make_chain("avro", {}));
     config::transform_config t;

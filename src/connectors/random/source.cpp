@@ -105,6 +105,11 @@ class random_source final : public source {
     // within a run a nacked batch is random data either way: count it as not produced.
     void nack(std::uint64_t) override {}
     void close() override {}
+    // Only JSON is declared: text and raw random bytes are whatever the stream says they are
+    // (declaring them would turn the default `schema = "json"` into a failing conversion).
+    std::string_view schema() const override {
+        return format_ == format::json ? std::string_view("json") : std::string_view();
+    }
 
   private:
     void fill_text(char* p, std::size_t n) {

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Runs every codec benchmark that is already built (build/release/bench/codecs/bench_codecs_*,
+# or BUILD_DIR) and every bench/codecs/*_ref.py with the project's .venv python, then prints a
+# table (format, op, Tributary records/s and MB/s, the reference's records/s, ratio) and a JSON
+# summary. Builds nothing.
+#
+#   bench/codecs/run.sh [--seconds N]          (run from anywhere; N per measurement, default 1)
+#   BUILD_DIR=build/release bench/codecs/run.sh
+#
+# Goals (issue 13): each codec >= 3x its Python reference; JSON decode >= 0.5x simdjson's parse.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${BUILD_DIR:-$root/build/release}
+python=${PYTHON:-$root/.venv/bin/python}
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+found=0
+for b in "$build"/bench/codecs/bench_codecs_*; do
+    [ -x "$b" ] || continue
+    found=1
+    echo "running $(basename "$b") $*" >&2
+    "$b" "$@" >>"$out" || echo "$(basename "$b") failed (exit $?)" >&2
+done
+[ "$found" = 1 ] || echo "no bench_codecs_* in $build/bench/codecs (build them first)" >&2
+for r in "$here"/*_ref.py; do
+    [ -f "$r" ] || continue
+    echo "running $(basename "$r") $*" >&2
+    "$python" "$r" "$@" >>"$out" || echo "$(basename "$r") failed (exit $?)" >&2
+done
+
+"$python" "$here/summarize.py" "$out"

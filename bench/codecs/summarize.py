@@ -1,0 +1,67 @@
+"""Reads the JSON lines of the codec benchmarks (bench/codecs/run.sh) and prints the table
+(Tributary beside each reference of the same format and op) and a JSON summary."""
+
+import json
+import sys
+
+# The goal per (format, reference): Tributary's records/s over the reference's.
+GOALS = {"simdjson": 0.5}
+DEFAULT_GOAL = 3.0
+
+
+def main(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                print(f"not a result line: {line!r}", file=sys.stderr)
+    ours = {(r["format"], r["op"]): r for r in rows if r["impl"] == "tributary"}
+    refs = [r for r in rows if r["impl"] != "tributary"]
+    comparisons = []
+    for (fmt, op), t in sorted(ours.items()):
+        matching = [r for r in refs if r["format"] == fmt and r["op"] == op]
+        if not matching:
+            comparisons.append({"format": fmt, "op": op, "tributary_records_per_s":
+                                t["records_per_s"], "tributary_mb_per_s": t["mb_per_s"],
+                                "reference": None, "reference_records_per_s": None,
+                                "ratio": None, "goal": None, "met": None})
+        for r in matching:
+            ratio = t["records_per_s"] / r["records_per_s"] if r["records_per_s"] else None
+            goal = GOALS.get(r["impl"], DEFAULT_GOAL)
+            comparisons.append({
+                "format": fmt, "op": op,
+                "tributary_records_per_s": t["records_per_s"],
+                "tributary_mb_per_s": t["mb_per_s"],
+                "reference": r["impl"],
+                "reference_records_per_s": r["records_per_s"],
+                "reference_mb_per_s": r["mb_per_s"],
+                "ratio": round(ratio, 2) if ratio is not None else None,
+                "goal": goal,
+                "met": ratio is not None and ratio >= goal})
+    header = ("format", "op", "tributary rec/s", "MB/s", "reference", "ref rec/s", "ratio",
+              "goal")
+    table = [header]
+    for c in comparisons:
+        table.append((c["format"], c["op"], f'{c["tributary_records_per_s"]:,.0f}',
+                      f'{c["tributary_mb_per_s"]:.1f}', c["reference"] or "-",
+                      f'{c["reference_records_per_s"]:,.0f}' if c["reference"] else "-",
+                      f'{c["ratio"]:.2f}' if c["ratio"] is not None else "-",
+                      (f'>= {c["goal"]}' + (" ok" if c["met"] else " MISSED"))
+                      if c["goal"] is not None else "-"))
+    widths = [max(len(str(row[k])) for row in table) for k in range(len(header))]
+    for i, row in enumerate(table):
+        print("  ".join(str(v).rjust(widths[k]) if k >= 2 and k != 4 else str(v).ljust(widths[k])
+                        for k, v in enumerate(row)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    print(json.dumps({"results": rows, "comparisons": comparisons}, indent=1))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
