@@ -2177,7 +2177,8 @@ config::spec avro_codec_spec() {
     return s;
 }
 
-result<std::unique_ptr<codec>> make_avro_codec(const config::values& v) {
+result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
+                                               avro_field_mappings mappings) {
     avro_options o;
     std::string writer, reader;
     if (v.root() != nullptr) {
@@ -2200,8 +2201,9 @@ result<std::unique_ptr<codec>> make_avro_codec(const config::values& v) {
                   : fr == "container"   ? framing::container
                                         : framing::binary;
         o.container_codec = *parse_ocf_codec(v.str("container_codec"));
-        o.extract_as_json = v.boolean("extract_as_json");
-        if (v.has("field_mappings"))
+        if (v.has("extract_as_json"))  // absent in avro_convert's spec
+            o.extract_as_json = v.boolean("extract_as_json");
+        if (mappings == avro_field_mappings::applied && v.has("field_mappings"))
             o.field_mappings = v.map("field_mappings");
         o.max_depth = static_cast<std::uint32_t>(v.integer("max_depth"));
         o.max_block_bytes = static_cast<std::size_t>(v.size("max_block_bytes"));

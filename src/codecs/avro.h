@@ -16,7 +16,11 @@ namespace trib::codecs {
 /// The codec spec (`schema = "avro"`) and its factory. The schema is parsed (by our schema
 /// model and by Avro C) when the codec is made: a bad schema fails here, at start-up.
 config::spec avro_codec_spec();
-result<std::unique_ptr<codec>> make_avro_codec(const config::values& v);
+/// Whether the codec applies the `field_mappings` option itself (avro_convert renames as Iggy
+/// does, in its own direction, and makes its codec with `ignored`).
+enum class avro_field_mappings : std::uint8_t { applied, ignored };
+result<std::unique_ptr<codec>> make_avro_codec(
+    const config::values& v, avro_field_mappings mappings = avro_field_mappings::applied);
 
 /// For the schema-registry helper: a codec for plain binary bodies (no framing; the registry
 /// helper adds the Confluent prefix) written with `writer_schema_json`, read through

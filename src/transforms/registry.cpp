@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codecs/avro.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
@@ -23,6 +24,9 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::msgpack_codec_spec(), codecs::make_msgpack_codec));
     TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
     TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
+    TRIB_TRY(r.add_codec(codecs::avro_codec_spec(), [](const config::values& v) {
+        return codecs::make_avro_codec(v);
+    }));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
@@ -30,6 +34,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(update_fields_spec(), make_update_fields));
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
     TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
+    TRIB_TRY(r.add_transform(avro_convert_spec(), make_avro_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
     return ok();
 }
