@@ -124,11 +124,10 @@ config::spec avro_convert_spec() {
         "pairs through unchanged). conversion_options (pretty_json, include_metadata, "
         "strict_mode) are accepted and have no effect, as in Iggy.";
     // extract_as_json belongs to the stream codec, not to the transform.
-    s.options.erase(std::remove_if(s.options.begin(), s.options.end(),
-                                   [](const config::option& o) {
-                                       return o.name == "extract_as_json";
-                                   }),
-                    s.options.end());
+    s.options.erase(
+        std::remove_if(s.options.begin(), s.options.end(),
+                       [](const config::option& o) { return o.name == "extract_as_json"; }),
+        s.options.end());
     auto src = config::opt_or_absent("source_format", config::opt_type::enumeration,
                                      "Format of the input.", "\"avro\"");
     src.choices = {"avro", "json", "text", "raw"};
@@ -155,8 +154,9 @@ config::spec avro_convert_spec() {
         for (const char* k : {"schema_json", "schema_path", "avro_schema_json", "avro_schema_path"})
             n += v.has(k) ? 1 : 0;
         if (n > 1)
-            report("schema_json", "give one of schema_json, schema_path, avro_schema_json and "
-                                  "avro_schema_path");
+            report("schema_json",
+                   "give one of schema_json, schema_path, avro_schema_json and "
+                   "avro_schema_path");
         const bool needs = a != b && !(a == "raw" && b == "avro");
         if (n == 0 && needs)
             report("schema_json", "a schema is required (schema_json or schema_path)");

@@ -24,9 +24,8 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::msgpack_codec_spec(), codecs::make_msgpack_codec));
     TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
     TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
-    TRIB_TRY(r.add_codec(codecs::avro_codec_spec(), [](const config::values& v) {
-        return codecs::make_avro_codec(v);
-    }));
+    TRIB_TRY(r.add_codec(codecs::avro_codec_spec(),
+                         [](const config::values& v) { return codecs::make_avro_codec(v); }));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
