@@ -522,9 +522,10 @@ TEST(chain, typed_records_become_json_for_transforms_and_encode_back) {
 }
 
 TEST(chain, unknown_codec_or_transform) {
-    EXPECT_FALSE(make_chain("avro", {}));
+    EXPECT_FALSE(make_chain("no_such_codec", {}));
+    EXPECT_FALSE(make_chain("avro", {})) << "avro needs a schema";
     config::transform_config t;
-    t.name = "avro_convert";
+    t.name = "no_such_transform";
     EXPECT_FALSE(make_chain("json", {t}));
 }
 
@@ -579,11 +580,11 @@ TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
     EXPECT_EQ(r.codec_names(),
-              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto"}));
+              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto", "avro"}));
     EXPECT_EQ(
         r.transform_names(),
         (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",
-                                  "unwrap_envelope", "proto_convert", "filter"}));
+                                  "unwrap_envelope", "proto_convert", "avro_convert", "filter"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);
