@@ -361,6 +361,28 @@ TEST(avro_codec, the_reader_schema_resolves_the_writer_schema) {
     ASSERT_TRUE(j) << j.error().to_string();
     EXPECT_EQ(
         *j, R"({"name":"n","id":5,"count":-3,"ratio":0.5,"note":null,"tags":["t"],"level":"MID"})");
+    // long -> double is resolved; string -> bytes is not (Avro C 1.11 refuses it).
+    auto promoted = make_avro_codec_for_schema(
+        R"({"type":"record","name":"P","fields":[{"name":"a","type":"long"}]})",
+        R"({"type":"record","name":"P","fields":[{"name":"a","type":"double"}]})");
+    ASSERT_TRUE(promoted) << promoted.error().to_string();
+    auto pj = decode_to_json(**promoted, "\x06", a);
+    ASSERT_TRUE(pj) << pj.error().to_string();
+    EXPECT_EQ(*pj, R"({"a":3.0})");
+    EXPECT_FALSE(make_avro_codec_for_schema(R"("string")", R"("bytes")"));
+    // A reader field the writer lacks, with a default: Avro C 1.11 does not fill defaults.
+    auto added = make_avro_codec_for_schema(
+        user_schema,
+        R"({"type":"record","name":"User","fields":[{"name":"name","type":"string"},)"
+        R"({"name":"age","type":"int"},{"name":"city","type":"string","default":"x"}]})");
+    if (added) {
+        auto aj = decode_to_json(**added,
+                                 std::string("\x0a"
+                                             "Alice\x3c",
+                                             7),
+                                 a);
+        ADD_FAILURE() << "Avro C resolved an added field: " << (aj ? *aj : aj.error().to_string());
+    }
     // A reader that cannot read the writer: refused when the codec is made.
     auto bad =
         make_avro_codec_for_schema(user_schema, R"({"type":"record","name":"User",)"
