@@ -693,6 +693,16 @@ result<std::shared_ptr<binding>> make_binding(std::shared_ptr<schema_tree> w,
     return b;
 }
 
+// Where an encoder is in the value, for its errors: views of schema field names or of keys in
+// the arena (no copy per field).
+struct path_item {
+    path_item(std::size_t i) : index(i) {}
+    path_item(std::string_view s) : name(s), is_name(true) {}
+    std::string_view name;
+    std::size_t index = 0;
+    bool is_name = false;
+};
+
 // The mutable Avro C state one decode or encode needs: values and a memory reader/writer.
 struct slot {
     explicit slot(const binding& b) {
@@ -727,7 +737,8 @@ struct slot {
     bool has_r = false;
     avro_reader_t rd = nullptr;
     avro_writer_t wr = nullptr;
-    std::string scratch;  // NUL-terminated copies of strings for Avro C
+    std::string scratch;          // NUL-terminated copies of strings for Avro C
+    std::vector<path_item> path;  // reused by each encode
 };
 
 class slot_pool {
@@ -1292,7 +1303,9 @@ std::string_view type_name(const value& v) {
 class from_typed_walker {
   public:
     from_typed_walker(const schema_tree& t, arena& a, slot& s, std::uint32_t max_depth)
-        : t_(t), a_(a), s_(s), max_depth_(max_depth) {}
+        : t_(t), a_(a), s_(s), max_depth_(max_depth), path_(s.path) {
+        path_.clear();
+    }
 
     status set(avro_value_t* av, int at, const value& v, std::uint32_t depth) {
         if (depth > max_depth_)
@@ -1447,7 +1460,7 @@ class from_typed_walker {
                 for (std::uint32_t k = 0; k < v.n; ++k) {
                     avro_value_t child;
                     TRIB_TRY(check(avro_value_append(av, &child, nullptr)));
-                    path_.push_back(k);
+                    path_.push_back(std::size_t{k});
                     TRIB_TRY(set(&child, n.items, v.items[k], depth + 1));
                     path_.pop_back();
                 }
@@ -1465,7 +1478,7 @@ class from_typed_walker {
                     avro_value_t child;
                     int is_new = 0;
                     TRIB_TRY(check(avro_value_add(av, ks.c_str(), &child, nullptr, &is_new)));
-                    path_.push_back(ks);
+                    path_.push_back(key.str());
                     TRIB_TRY(set(&child, n.items, v.entries[k].val, depth + 1));
                     path_.pop_back();
                 }
@@ -1516,15 +1529,6 @@ class from_typed_walker {
     }
 
   private:
-    struct path_item {
-        path_item(std::size_t i) : index(i) {}
-        path_item(std::string_view s) : name(s), is_name(true) {}
-        path_item(const std::string& s) : name(s), is_name(true) {}
-        std::string name;
-        std::size_t index = 0;
-        bool is_name = false;
-    };
-
     std::string where() const {
         std::string p;
         for (const auto& i : path_) {
@@ -1664,7 +1668,7 @@ class from_typed_walker {
     arena& a_;
     slot& s_;
     std::uint32_t max_depth_;
-    std::vector<path_item> path_;
+    std::vector<path_item>& path_;
 };
 
 // --- object container files ------------------------------------------------------------------
