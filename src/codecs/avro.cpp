@@ -1,3 +1,7 @@
+// Over 1,000 lines: one file for now because the parts share one private schema model; the
+// seams for a split (issue 24) are the sections below: schema model + canonical form +
+// resolution check, the bounds scan, the two walkers, and the container framing.
+//
 // Avro on Apache Avro C (Debian's libavro 1.11.1): Avro C parses and checks every schema,
 // resolves writer and reader schemas (resolver.h) and reads and writes the datums
 // (avro_value_read / avro_value_write on generic values). Around it, Tributary keeps:

@@ -1,5 +1,7 @@
 #include "runtime/chain_processor.h"
 
+#include "config/node.h"
+
 namespace trib::runtime {
 
 namespace {
@@ -31,12 +33,26 @@ void chain_processor::process(message_batch& batch, process_report& report) {
 
 result<std::unique_ptr<message_processor>> make_chain_processor(
     std::string_view schema, const std::vector<config::transform_config>& transforms,
-    std::string stream, std::string topic) {
-    TRIB_ASSIGN_OR_RETURN(auto c, transforms::make_chain(schema, transforms));
+    std::string stream, std::string topic, const config::node* codec_options) {
+    TRIB_ASSIGN_OR_RETURN(
+        auto c, transforms::make_chain(schema, transforms, transforms::builtins(), codec_options));
     if (c.passthrough())
         return std::unique_ptr<message_processor>();
     return std::unique_ptr<message_processor>(
         std::make_unique<chain_processor>(std::move(c), std::move(stream), std::move(topic)));
+}
+
+std::optional<config::node> stream_codec_options(std::string_view schema,
+                                                 const std::optional<std::string>& avro_json,
+                                                 const std::optional<std::string>& avro_path) {
+    if (schema != "avro" || (!avro_json && !avro_path))
+        return std::nullopt;
+    config::node t = config::node::make_table();
+    if (avro_json)
+        t.set("avro_schema_json", config::node::make_string(*avro_json));
+    if (avro_path)
+        t.set("avro_schema_path", config::node::make_string(*avro_path));
+    return t;
 }
 
 }  // namespace trib::runtime

@@ -2,8 +2,10 @@
 // The runtime's message processor over the codecs-and-transforms chain (src/transforms).
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "config/node.h"
 #include "runtime/processor.h"
 #include "transforms/chain.h"
 
@@ -25,8 +27,15 @@ class chain_processor final : public message_processor {
 
 /// The processor of a stream with `schema` and a connector's transforms; nullptr when no
 /// transform is enabled (the pipeline then skips decoding and encoding entirely).
+/// `codec_options`: see transforms::make_chain (a stream's Avro schema keys).
 result<std::unique_ptr<message_processor>> make_chain_processor(
     std::string_view schema, const std::vector<config::transform_config>& transforms,
-    std::string stream, std::string topic);
+    std::string stream, std::string topic, const config::node* codec_options = nullptr);
+
+/// The codec options a [[streams]] entry carries besides `schema`: for "avro", its
+/// avro_schema_json / avro_schema_path (Iggy's stream keys); nullopt when there are none.
+std::optional<config::node> stream_codec_options(std::string_view schema,
+                                                 const std::optional<std::string>& avro_json,
+                                                 const std::optional<std::string>& avro_path);
 
 }  // namespace trib::runtime

@@ -247,8 +247,11 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
         processor_factory procs;
         if (any_transform) {
             procs = [&slot](std::size_t i, const stream_ref& where) {
-                return make_chain_processor(slot.cfg.sink_streams[i].schema, slot.cfg.transforms,
-                                            where.stream, where.topic);
+                const auto& st = slot.cfg.sink_streams[i];
+                auto opts =
+                    stream_codec_options(st.schema, st.avro_schema_json, st.avro_schema_path);
+                return make_chain_processor(st.schema, slot.cfg.transforms, where.stream,
+                                            where.topic, opts ? &*opts : nullptr);
             };
         }
         return std::make_unique<sink_pipeline>(
@@ -273,8 +276,10 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
     processor_factory procs;
     if (any_transform) {
         procs = [&slot](std::size_t i, const stream_ref& where) {
-            return make_chain_processor(slot.cfg.source_streams[i].schema, slot.cfg.transforms,
-                                        where.stream, where.topic);
+            const auto& st = slot.cfg.source_streams[i];
+            auto opts = stream_codec_options(st.schema, st.avro_schema_json, st.avro_schema_path);
+            return make_chain_processor(st.schema, slot.cfg.transforms, where.stream, where.topic,
+                                        opts ? &*opts : nullptr);
         };
     }
     return std::make_unique<source_pipeline>(

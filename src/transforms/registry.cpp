@@ -109,6 +109,24 @@ result<std::unique_ptr<codecs::codec>> registry::make_codec(std::string_view nam
     return fail(errc::not_found, "unknown codec " + std::string(name));
 }
 
+result<std::unique_ptr<codecs::codec>> registry::make_codec_from(
+    std::string_view name, const config::node& options) const {
+    for (const auto& e : codecs_) {
+        if (e.spec.name != name)
+            continue;
+        config::problems p;
+        config::environment env;
+        config::validation_context ctx;
+        ctx.file = "codec " + e.spec.name;
+        ctx.env = &env;
+        config::values v = config::validate(e.spec, options, ctx, p);
+        if (p.has_errors())
+            return fail(errc::invalid_argument, p.errors_to_string());
+        return e.make(v);
+    }
+    return fail(errc::not_found, "unknown codec " + std::string(name));
+}
+
 result<std::unique_ptr<transform>> registry::make_transform(std::string_view name,
                                                             const config::values& v) const {
     for (const auto& e : transforms_) {
@@ -268,8 +286,9 @@ void chain::process(message_batch& batch, std::string_view stream, std::string_v
 
 result<chain> make_chain(std::string_view schema,
                          const std::vector<config::transform_config>& transforms,
-                         const registry& reg) {
-    TRIB_ASSIGN_OR_RETURN(auto codec, reg.make_codec(schema));
+                         const registry& reg, const config::node* codec_options) {
+    TRIB_ASSIGN_OR_RETURN(auto codec, codec_options ? reg.make_codec_from(schema, *codec_options)
+                                                    : reg.make_codec(schema));
     std::vector<std::unique_ptr<transform>> ts;
     for (const auto& t : transforms) {
         if (!t.enabled)
