@@ -1175,7 +1175,8 @@ class to_typed_walker {
                     out = value::uuid_value(copy_to_arena(a_, {u, 16}).data());
                     return ok();
                 }
-                out = value::string_value(copy_to_arena(a_, sv));
+                out = value::string_value(sv.empty() ? std::string_view("", 0)
+                                                     : copy_to_arena(a_, sv));
                 return ok();
             }
             case akind::bytes:
