@@ -779,6 +779,19 @@ error bad(std::string m) {
     return bad_payload("avro: " + std::move(m));
 }
 
+// Short ASCII strings (most field values and keys) are checked inline; the rest by the SIMD
+// validator, whose call costs more than the check of a few bytes.
+bool utf8_ok(const unsigned char* p, std::size_t n) {
+    if (n <= 32) {
+        unsigned char any = 0;
+        for (std::size_t k = 0; k < n; ++k)
+            any |= p[k];
+        if ((any & 0x80) == 0)
+            return true;
+    }
+    return valid_utf8({reinterpret_cast<const char*>(p), n});
+}
+
 class scanner {
   public:
     scanner(const schema_tree& t, const unsigned char* p, const unsigned char* end,
@@ -838,8 +851,7 @@ class scanner {
                 if (static_cast<std::uint64_t>(len) > left())
                     return bad("a length of " + std::to_string(len) + " runs past the end (" +
                                std::to_string(left()) + " bytes left)");
-                if (n.kind == akind::string &&
-                    !valid_utf8({reinterpret_cast<const char*>(p_), static_cast<std::size_t>(len)}))
+                if (n.kind == akind::string && !utf8_ok(p_, static_cast<std::size_t>(len)))
                     return bad("a string is not valid UTF-8");
                 p_ += len;
                 return ok();
@@ -903,8 +915,7 @@ class scanner {
                             if (len < 0 || static_cast<std::uint64_t>(len) > left())
                                 return bad("a map key length of " + std::to_string(len) + " with " +
                                            std::to_string(left()) + " bytes left");
-                            if (!valid_utf8({reinterpret_cast<const char*>(p_),
-                                             static_cast<std::size_t>(len)}))
+                            if (!utf8_ok(p_, static_cast<std::size_t>(len)))
                                 return bad("a map key is not valid UTF-8");
                             p_ += len;
                         }
