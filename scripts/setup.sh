@@ -59,7 +59,9 @@ fi
 # The reference implementations the codec tests cross-check against (msgpack, protobuf, fastavro,
 # flatbuffers, pymongo's bson, jsonschema) and confluent-kafka's schema-registry serializers, whose
 # framed bytes the registry tests read. protobuf 6.x: confluent-kafka's generated modules need it.
+# cramjam and backports.zstd: fastavro's snappy and zstandard container codecs.
 PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==6.33.5" "fastavro==1.13.1"
+  "cramjam==2.14.0" "backports.zstd==1.8.0"
   "flatbuffers==25.12.19" "pymongo==4.20.0" "jsonschema==4.26.0"
   "confluent-kafka[schemaregistry,avro,protobuf,json]==2.16.1")
 if [ ! -x .venv/bin/python ]; then

@@ -93,9 +93,12 @@ class chain {
 };
 
 /// Builds the chain of a stream: its `schema` codec and the enabled transforms, in file order.
+/// `codec_options`, when given, is a table of the codec's options (a stream's
+/// avro_schema_json / avro_schema_path for schema "avro").
 result<chain> make_chain(std::string_view schema,
                          const std::vector<config::transform_config>& transforms,
-                         const registry& reg = builtins());
+                         const registry& reg = builtins(),
+                         const config::node* codec_options = nullptr);
 
 /// Builds a chain that decodes with `decode` and encodes with `encode` in `mode` (convert when
 /// they differ), with the enabled transforms in file order.

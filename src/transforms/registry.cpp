@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "codecs/registry/registry_codec.h"
+#include "codecs/avro.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
@@ -25,6 +26,8 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
     TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
     TRIB_TRY(r.add_codec(codecs::schema_registry_codec_spec(), codecs::make_schema_registry_codec));
+    TRIB_TRY(r.add_codec(codecs::avro_codec_spec(),
+                         [](const config::values& v) { return codecs::make_avro_codec(v); }));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
@@ -32,6 +35,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(update_fields_spec(), make_update_fields));
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
     TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
+    TRIB_TRY(r.add_transform(avro_convert_spec(), make_avro_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
     return ok();
 }
@@ -103,6 +107,24 @@ result<std::unique_ptr<codecs::codec>> registry::make_codec(std::string_view nam
         if (p.has_errors())
             return fail(errc::invalid_argument, p.errors_to_string());
         return e.make(defaults);
+    }
+    return fail(errc::not_found, "unknown codec " + std::string(name));
+}
+
+result<std::unique_ptr<codecs::codec>> registry::make_codec_from(
+    std::string_view name, const config::node& options) const {
+    for (const auto& e : codecs_) {
+        if (e.spec.name != name)
+            continue;
+        config::problems p;
+        config::environment env;
+        config::validation_context ctx;
+        ctx.file = "codec " + e.spec.name;
+        ctx.env = &env;
+        config::values v = config::validate(e.spec, options, ctx, p);
+        if (p.has_errors())
+            return fail(errc::invalid_argument, p.errors_to_string());
+        return e.make(v);
     }
     return fail(errc::not_found, "unknown codec " + std::string(name));
 }
@@ -281,8 +303,9 @@ void chain::process(message_batch& batch, std::string_view stream, std::string_v
 
 result<chain> make_chain(std::string_view schema,
                          const std::vector<config::transform_config>& transforms,
-                         const registry& reg) {
-    TRIB_ASSIGN_OR_RETURN(auto codec, reg.make_codec(schema));
+                         const registry& reg, const config::node* codec_options) {
+    TRIB_ASSIGN_OR_RETURN(auto codec, codec_options ? reg.make_codec_from(schema, *codec_options)
+                                                    : reg.make_codec(schema));
     std::vector<std::unique_ptr<transform>> ts;
     for (const auto& t : transforms) {
         if (!t.enabled)

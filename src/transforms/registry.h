@@ -33,6 +33,10 @@ class registry {
     /// A codec with its options validated from `v` (or its defaults when `v` is empty).
     result<std::unique_ptr<codecs::codec>> make_codec(std::string_view name,
                                                       const config::values& v = {}) const;
+    /// A codec with options given as a table (e.g. a stream's avro_schema_path), validated
+    /// against the codec's spec here; an invalid table is the error.
+    result<std::unique_ptr<codecs::codec>> make_codec_from(std::string_view name,
+                                                           const config::node& options) const;
     /// A transform from options validated against its spec (config::connector_config gives
     /// them).
     result<std::unique_ptr<transform>> make_transform(std::string_view name,

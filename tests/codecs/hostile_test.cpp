@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "../runtime/spec_values.h"
+#include "codecs/avro.h"
 #include "codecs/codec.h"
 #include "codecs/value.h"
 
@@ -29,6 +30,14 @@ std::unique_ptr<codec> make(std::string_view name) {
         return std::move(make_msgpack_codec({})).value();
     if (name == "csv")
         return std::move(make_csv_codec({})).value();
+    if (name == "avro") {
+        std::ifstream in(source_dir() / "tests" / "data" / "codecs" / "avro" / "event.avsc");
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        auto r = make_avro_codec_for_schema(ss.str(), "");
+        EXPECT_TRUE(r) << (r ? "" : r.error().to_string());
+        return r ? std::move(r).value() : nullptr;
+    }
     const fs::path pd = source_dir() / "tests" / "data" / "codecs" / "proto";
     auto r = make_proto_codec(test::spec_values(
         proto_codec_spec(), "schema_path = \"" + (pd / "corpus.proto").string() +
@@ -40,7 +49,7 @@ std::unique_ptr<codec> make(std::string_view name) {
 
 TEST(hostile_codecs, every_corpus_file_is_a_bad_payload) {
     int files = 0;
-    for (std::string_view name : {"msgpack", "csv", "proto"}) {
+    for (std::string_view name : {"msgpack", "csv", "proto", "avro"}) {
         auto c = make(name);
         ASSERT_TRUE(c);
         const fs::path dir = source_dir() / "tests" / "data" / "hostile" / "codecs" / name;
@@ -88,6 +97,27 @@ TEST(hostile_codecs, one_mebibyte_inputs) {
         tags += std::string("\xd0\x01\x01", 3);  // packed field 26 as a single varint, ok
     tags += "\xd0";                              // then a truncated tag
     EXPECT_FALSE(pb->decode(tags, a, r));
+    // Avro (a fresh arena: capacity is what this payload needed): a valid 1 MiB array of empty
+    // strings decodes, ~16 bytes per element; the same
+    // block count with one byte missing is refused.
+    auto av = make_avro_codec_for_schema(R"({"type":"array","items":"string"})", "");
+    ASSERT_TRUE(av);
+    const std::size_t n = mib - 8;
+    std::string block;
+    for (std::uint64_t u = n << 1;; u >>= 7) {
+        if (u < 0x80) {
+            block.push_back(static_cast<char>(u));
+            break;
+        }
+        block.push_back(static_cast<char>((u & 0x7f) | 0x80));
+    }
+    std::string arr = block + std::string(n, '\0') + std::string(1, '\0');
+    arena fresh;
+    ASSERT_TRUE((*av)->decode(arr, fresh, r));
+    EXPECT_EQ(typed_of(r).n, n);
+    EXPECT_LT(fresh.capacity(), 20 * mib);
+    fresh.reset();
+    EXPECT_FALSE((*av)->decode(arr.substr(0, arr.size() - 2), fresh, r));
 }
 
 }  // namespace

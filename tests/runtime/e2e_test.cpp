@@ -18,6 +18,7 @@
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
 #include "connectors/file/file.h"
+#include "core/base64.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
@@ -300,6 +301,80 @@ TEST_F(e2e, file_source_to_topic) {
                   std::string::npos);
     }
     EXPECT_TRUE(fs::exists(dir_.path() / "state" / "source_tail.state"));
+}
+
+TEST_F(e2e, avro_through_avro_convert_and_a_stream_schema) {
+    // Iggy's shapes: JSON lines -> avro_convert (json -> avro) on a raw source stream; one sink
+    // converts back (avro_convert avro -> json), another reads the topic with schema = "avro" and
+    // the [[streams]] key avro_schema_json, and rewrites a field (the chain re-encodes Avro).
+    const std::string schema =
+        R"({"type":"record","name":"User","fields":[{"name":"name","type":"string"},)"
+        R"({"name":"age","type":"int"}]})";
+    const std::string q3 = "'''";
+    {
+        std::ofstream f(path("users.jsonl"));
+        for (int i = 0; i < 200; ++i)
+            f << R"({"name":"user )" << i << R"(","age":)" << i << "}\n";
+    }
+    const std::string source =
+        "type = \"source\"\nkey = \"users_in\"\nname = \"u\"\nplugin = \"file\"\n"
+        "[[streams]]\nstream = \"e2e\"\ntopic = \"avro_users\"\nschema = \"raw\"\n"
+        "[plugin_config]\npath = \"" +
+        path("users.jsonl") +
+        "\"\npoll_interval = \"5ms\"\n"
+        "[transforms.avro_convert]\nenabled = true\nsource_format = \"json\"\n"
+        "target_format = \"avro\"\nschema_json = " +
+        q3 + schema + q3 + "\n";
+    auto sink = [&](const std::string& key, const std::string& stream_extra,
+                    const std::string& file, const std::string& transforms) {
+        return "type = \"sink\"\nkey = \"" + key +
+               "\"\nname = \"f\"\nplugin = \"file\"\n"
+               "[[streams]]\nstream = \"e2e\"\ntopics = [\"avro_users\"]\n" +
+               stream_extra +
+               "batch_length = 100\npoll_interval = \"2ms\"\n[plugin_config]\npath = \"" +
+               path(file) + "\"\ninclude_metadata = true\n" + transforms;
+    };
+    ASSERT_NO_FATAL_FAILURE(start(
+        {source,
+         sink("as_json", "schema = \"raw\"\n", "as_json.jsonl",
+              "[transforms.avro_convert]\nenabled = true\nsource_format = \"avro\"\n"
+              "target_format = \"json\"\nschema_json = " +
+                  q3 + schema + q3 + "\n"),
+         sink("as_avro", "schema = \"avro\"\navro_schema_json = " + q3 + schema + q3 + "\n",
+              "as_avro.jsonl",
+              "[transforms.update_fields]\nenabled = true\n[[transforms.update_fields.fields]]\n"
+              "key = \"name\"\nvalue.static = \"Tributary\"\n")}));
+    auto& a = slot(connector_kind::sink, "as_json");
+    auto& b = slot(connector_kind::sink, "as_avro");
+    ASSERT_TRUE(wait_until(
+        [&] { return a.stats.messages_out.load() == 200 && b.stats.messages_out.load() == 200; },
+        60s));
+    host_->stop();
+    auto payload_of = [](const std::string& line) {
+        rapidjson::Document d;
+        d.Parse(line.c_str());
+        EXPECT_FALSE(d.HasParseError()) << line;
+        std::string bytes;
+        EXPECT_TRUE(decode_base64(d["payload"].GetString(), bytes)) << line;
+        return bytes;
+    };
+    auto json_lines = read_lines(path("as_json.jsonl"));
+    ASSERT_EQ(json_lines.size(), 200u);
+    for (int i = 0; i < 200; ++i)
+        EXPECT_EQ(
+            payload_of(json_lines[static_cast<std::size_t>(i)]),
+            R"({"name":"user )" + std::to_string(i) + R"(","age":)" + std::to_string(i) + "}");
+    auto avro_lines = read_lines(path("as_avro.jsonl"));
+    ASSERT_EQ(avro_lines.size(), 200u);
+    for (int i = 0; i < 200; ++i) {
+        // name = "Tributary" (9 bytes: zigzag 18), then age as a zigzag varint.
+        std::string want = std::string("\x12", 1) + "Tributary";
+        std::uint64_t u = static_cast<std::uint64_t>(i) << 1;
+        for (; u >= 0x80; u >>= 7)
+            want.push_back(static_cast<char>((u & 0x7f) | 0x80));
+        want.push_back(static_cast<char>(u));
+        EXPECT_EQ(payload_of(avro_lines[static_cast<std::size_t>(i)]), want) << i;
+    }
 }
 
 TEST_F(e2e, poison_messages_land_in_the_dead_letter_topic_with_their_headers) {

@@ -465,6 +465,37 @@ TEST(chain, decode_transform_encode_in_place) {
     EXPECT_EQ(b2.messages[0].payload, R"({"kind":"z"})");
 }
 
+TEST(chain, avro_stream_with_its_schema_keys) {
+    // [[streams]] schema = "avro" with avro_schema_json: the chain's codec gets the schema.
+    config::node opts = config::node::make_table();
+    opts.set("avro_schema_json",
+             config::node::make_string(
+                 R"({"type":"record","name":"R","fields":[{"name":"name","type":"string"},)"
+                 R"({"name":"note","type":["null","string"]}]})"));
+    auto c =
+        make_chain("avro", {configured("delete_fields", "fields = [\"note\"]")}, builtins(), &opts);
+    ASSERT_TRUE(c) << c.error().to_string();
+    auto b = batch_of({std::string("\x04"
+                                   "Al\x02\x02x",
+                                   6),
+                       std::string("\x04"
+                                   "Al\x02",
+                                   4)});
+    chain_report report;
+    c->process(b, "s", "t", report);
+    ASSERT_EQ(b.messages.size(), 1u);
+    EXPECT_EQ(b.messages[0].payload, std::string("\x04"
+                                                 "Al\x00",
+                                                 4))
+        << "note deleted: null";
+    ASSERT_EQ(report.failed.size(), 1u);
+    EXPECT_EQ(report.failed[0].where, stage::decode);
+    // A stream option the codec refuses fails when the chain is made.
+    config::node bad = config::node::make_table();
+    bad.set("avro_schema_json", config::node::make_string("{"));
+    EXPECT_FALSE(make_chain("avro", {}, builtins(), &bad));
+}
+
 TEST(chain, passthrough_when_no_transforms) {
     std::vector<config::transform_config> ts = {configured("delete_fields", "fields = [\"a\"]")};
     ts[0].enabled = false;
@@ -575,9 +606,10 @@ TEST(chain, validate_decodes_without_transforms_and_keeps_the_bytes) {
 }
 
 TEST(chain, unknown_codec_or_transform) {
-    EXPECT_FALSE(make_chain("avro", {}));
+    EXPECT_FALSE(make_chain("no_such_codec", {}));
+    EXPECT_FALSE(make_chain("avro", {})) << "avro needs a schema";
     config::transform_config t;
-    t.name = "avro_convert";
+    t.name = "no_such_transform";
     EXPECT_FALSE(make_chain("json", {t}));
 }
 
@@ -633,10 +665,12 @@ TEST(registry, duplicates_fail_and_builtins_are_listed) {
     ASSERT_TRUE(register_builtins(r));
     EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
                                                          "proto", "schema_registry"}));
+    EXPECT_EQ(r.codec_names(),
+              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto", "avro"}));
     EXPECT_EQ(
         r.transform_names(),
         (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",
-                                  "unwrap_envelope", "proto_convert", "filter"}));
+                                  "unwrap_envelope", "proto_convert", "avro_convert", "filter"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);

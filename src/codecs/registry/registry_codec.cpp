@@ -1,6 +1,6 @@
 // The schema_registry codec. The inner formats are one table (formats() below): each entry
 // builds the inner codec for a writer schema. Avro joins the table through
-// make_avro_codec_for_schema (src/codecs/avro.h) when the build has it (TRIB_WITH_AVRO_CODEC).
+// make_avro_codec_for_schema (src/codecs/avro.h).
 
 #include "codecs/registry/registry_codec.h"
 
@@ -15,9 +15,7 @@
 #include "codecs/registry/framing.h"
 #include "core/redact.h"
 
-#ifdef TRIB_WITH_AVRO_CODEC
 #include "codecs/avro.h"
-#endif
 
 namespace trib::codecs {
 
@@ -103,7 +101,6 @@ result<inner_codec> make_json_inner(const inner_request& r) {
     return ic;
 }
 
-#ifdef TRIB_WITH_AVRO_CODEC
 result<inner_codec> make_avro_inner(const inner_request& r) {
     rapidjson::Document d;
     d.Parse<rapidjson::kParseIterativeFlag>(r.s.text.data(), r.s.text.size());
@@ -124,15 +121,12 @@ result<inner_codec> make_avro_inner(const inner_request& r) {
     ic.c = std::shared_ptr<const codec>(std::move(c));
     return ic;
 }
-#endif
 
 const std::vector<format_entry>& formats() {
     static const std::vector<format_entry> table = {
         {"protobuf", reg::protobuf_type, true, make_protobuf_inner},
         {"json", reg::json_type, false, make_json_inner},
-#ifdef TRIB_WITH_AVRO_CODEC
         {"avro", reg::avro_type, false, make_avro_inner},
-#endif
     };
     return table;
 }

@@ -536,7 +536,6 @@ TEST_F(registry_interop, confluent_deserializers_read_what_we_encode) {
     EXPECT_TRUE(cl->latest("readings-value"));
 }
 
-#ifdef TRIB_WITH_AVRO_CODEC
 // Enabled with the Avro codec (src/codecs/registry/README.md, "Avro"): confluent-kafka's
 // AvroSerializer writes what the Avro table entry decodes.
 TEST_F(registry_interop, confluent_avro_serializer_writes_what_we_decode) {
@@ -560,7 +559,6 @@ TEST_F(registry_interop, confluent_avro_serializer_writes_what_we_decode) {
     EXPECT_EQ(read_frame(bytes)->body,
               read_frame(slurp(dir.path() / "mock_avro_sample.bin"))->body);
 }
-#endif
 
 TEST(registry_codec, threads_share_one_codec_through_small_caches) {
     TRIB_START_PEER(reg, test::ccompat_standin_spec());
