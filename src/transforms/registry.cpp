@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "codecs/registry/registry_codec.h"
 #include "codecs/avro.h"
+#include "codecs/registry/registry_codec.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
