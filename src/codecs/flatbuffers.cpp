@@ -284,10 +284,153 @@ class fb_schema {
     std::string file_ident_;
 };
 
+/// Reads a little-endian scalar; memcpy, since vector elements need not be aligned to their
+/// size (the verifier checks offsets and lengths, not element alignment).
 template <typename T>
 T read_le(const std::uint8_t* p) {
-    return fb::ReadScalar<T>(p);
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return fb::EndianScalar(v);
 }
+
+/// Walks a buffer with the library's Verifier primitives before anything reads it: every vtable,
+/// field, offset, string and vector is checked against the buffer's bounds, with the depth and
+/// table-count limits. (Our own walk rather than flatbuffers::Verify: the reflection verifier of
+/// libflatbuffers 2.0.8 reads a union's member list at the buffer's type byte without a range
+/// check and reads offset fields before verifying them; both crash on hostile input.)
+class fb_verifier {
+  public:
+    fb_verifier(const fb_schema& s, const std::uint8_t* buf, std::size_t len, int max_depth,
+                std::int64_t max_tables)
+        : s_(s), v_(buf, len, [&] {
+              fb::Verifier::Options o;
+              o.max_depth = static_cast<fb::uoffset_t>(max_depth) + 1;
+              o.max_tables = static_cast<fb::uoffset_t>(max_tables);
+              o.check_alignment = true;
+              o.check_nested_flatbuffers = false;
+              return o;
+          }()) {}
+
+    bool root(int obj, const std::uint8_t* buf) {
+        const fb::uoffset_t o = v_.VerifyOffset(0);
+        return o != 0 && table(obj, buf + o);
+    }
+
+  private:
+    const std::uint8_t* target(const fb::Table* t, fb::voffset_t voff, bool& ok) {
+        const fb::voffset_t at = t->GetOptionalFieldOffset(voff);
+        ok = true;
+        if (at == 0)
+            return nullptr;
+        const auto* base = reinterpret_cast<const std::uint8_t*>(t);
+        const fb::uoffset_t o = v_.VerifyOffset(base, at);
+        if (o == 0) {
+            ok = false;
+            return nullptr;
+        }
+        return base + at + o;
+    }
+
+    bool table(int obj, const std::uint8_t* p) {
+        if (!v_.VerifyTableStart(p))
+            return false;
+        const auto* t = reinterpret_cast<const fb::Table*>(p);
+        const object_info& oi = s_.object(obj);
+        for (const field_info& f : oi.fields) {
+            if (is_scalar(f.type)) {
+                const std::size_t w = scalar_size(f.type);
+                const fb::voffset_t at = t->GetOptionalFieldOffset(f.voff);
+                if (at != 0 && !v_.VerifyFieldStruct(p, at, w, w))
+                    return false;
+                continue;
+            }
+            if (f.type == rbt::Obj && s_.object(f.index).is_struct) {
+                const object_info& so = s_.object(f.index);
+                const fb::voffset_t at = t->GetOptionalFieldOffset(f.voff);
+                if (at != 0 && !v_.VerifyFieldStruct(p, at, so.bytesize, so.minalign))
+                    return false;
+                continue;
+            }
+            bool ok = true;
+            const std::uint8_t* q = target(t, f.voff, ok);
+            if (!ok)
+                return false;
+            if (q == nullptr)
+                continue;
+            switch (f.type) {
+                case rbt::String:
+                    if (!v_.VerifyString(reinterpret_cast<const fb::String*>(q)))
+                        return false;
+                    break;
+                case rbt::Obj:
+                    if (!table(f.index, q))
+                        return false;
+                    break;
+                case rbt::Vector:
+                    if (!vector(f, q))
+                        return false;
+                    break;
+                case rbt::Union: {
+                    const field_info& tf = oi.fields[static_cast<std::size_t>(f.union_type_field)];
+                    const std::uint8_t* tp = t->GetAddressOf(tf.voff);  // verified above (UType)
+                    const std::uint8_t tag = tp ? *tp : 0;
+                    if (tag == 0)
+                        break;
+                    const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
+                    if (ev == nullptr || ev->union_type() == nullptr)
+                        return false;
+                    const reflection::Type* ut = ev->union_type();
+                    if (ut->base_type() == rbt::String) {
+                        if (!v_.VerifyString(reinterpret_cast<const fb::String*>(q)))
+                            return false;
+                    } else if (ut->base_type() != rbt::Obj) {
+                        return false;
+                    } else if (s_.object(ut->index()).is_struct) {
+                        if (!v_.VerifyFromPointer(q, s_.object(ut->index()).bytesize))
+                            return false;
+                    } else if (!table(ut->index(), q)) {
+                        return false;
+                    }
+                    break;
+                }
+                default:
+                    return false;
+            }
+        }
+        return v_.EndTable();
+    }
+
+    bool vector(const field_info& f, const std::uint8_t* q) {
+        std::size_t w = 4;
+        if (is_scalar(f.elem))
+            w = scalar_size(f.elem);
+        else if (f.elem == rbt::Obj && s_.object(f.index).is_struct)
+            w = s_.object(f.index).bytesize;
+        if (!v_.VerifyVectorOrString(q, w))
+            return false;
+        if (is_scalar(f.elem) || (f.elem == rbt::Obj && s_.object(f.index).is_struct))
+            return true;
+        if (f.elem != rbt::String && f.elem != rbt::Obj)
+            return false;
+        const fb::uoffset_t n = read_le<fb::uoffset_t>(q);
+        for (fb::uoffset_t i = 0; i < n; ++i) {
+            const std::uint8_t* e = q + 4 + 4 * static_cast<std::size_t>(i);
+            const fb::uoffset_t o = v_.VerifyOffset(e, 0);
+            if (o == 0)
+                return false;
+            if (f.elem == rbt::String) {
+                if (!v_.VerifyString(reinterpret_cast<const fb::String*>(e + o)))
+                    return false;
+            } else if (!table(f.index, e + o)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    const fb_schema& s_;
+    fb::Verifier v_;
+};
 
 /// Reads a scalar of type `t` at `p` as int64/uint64/double/bool into a typed value.
 value scalar_at(rbt t, const std::uint8_t* p) {
@@ -589,8 +732,10 @@ class fb_writer {
             if (f.type == rbt::Union) {
                 const value* tv = slots[static_cast<std::size_t>(f.union_type_field)];
                 std::int64_t tag = 0;
-                TRIB_TRY(
-                    enum_value(f.index, tv ? *tv : value(), path_of(where, f.name) + "_type", tag));
+                if (tv == nullptr || tv->type == value_type::null)
+                    return bad_payload("flat_buffer: " + path_of(where, f.name) +
+                                       "_type must name the union's member");
+                TRIB_TRY(enum_value(f.index, *tv, path_of(where, f.name) + "_type", tag));
                 if (tag <= 0 || tag > 255)
                     return bad_payload("flat_buffer: " + path_of(where, f.name) +
                                        "_type must name the union's member");
@@ -1070,9 +1215,8 @@ class flat_buffer_codec final : public codec {
                                " bytes cannot hold a root table");
         const auto* buf = reinterpret_cast<const std::uint8_t*>(payload.data());
         const object_info& root = schema_->object(schema_->root());
-        if (!fb::Verify(schema_->schema(), *root.o, buf, payload.size(),
-                        static_cast<fb::uoffset_t>(o_.max_depth),
-                        static_cast<fb::uoffset_t>(o_.max_tables)))
+        fb_verifier verifier(*schema_, buf, payload.size(), o_.max_depth, o_.max_tables);
+        if (!verifier.root(schema_->root(), buf))
             return bad_payload("flat_buffer: the buffer does not verify against table " +
                                std::string(root.name) +
                                " (truncated, out-of-range offsets, too deep or too many "
