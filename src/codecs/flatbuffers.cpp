@@ -353,7 +353,7 @@ class fb_verifier {
             }
             bool ok = true;
             const std::uint8_t* q = target(t, f.voff, ok);
-            if (!ok)
+            if (!ok || (q == nullptr && f.required))
                 return false;
             if (q == nullptr)
                 continue;
