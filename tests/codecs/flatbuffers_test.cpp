@@ -481,6 +481,46 @@ TEST(flat_buffer_hostile, shared_offsets_cannot_blow_up_the_decoded_size) {
     EXPECT_EQ(decode_error(*few, small), "");
 }
 
+TEST(flat_buffer_hostile, one_mebibyte_inputs) {
+    const std::size_t mib = 1024 * 1024;
+    auto c = fbc(corpus_toml());
+    ASSERT_TRUE(c);
+    // A root whose `children` vector holds ~262k offsets to one empty table: more tables than
+    // max_tables, refused by the verifier before anything is read.
+    {
+        flatbuffers::FlatBufferBuilder b(mib + 1024);
+        auto leaf = b.EndTable(b.StartTable());
+        std::vector<flatbuffers::Offset<void>> offs(mib / 4 - 64, flatbuffers::Offset<void>(leaf));
+        auto v = b.CreateVector(offs);
+        auto rs = b.StartTable();
+        b.AddOffset(4 + 2 * 22, v);
+        b.Finish(flatbuffers::Offset<void>(b.EndTable(rs)));
+        const std::string wire(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+        arena a;
+        record r;
+        status s = c->decode(wire, a, r);
+        EXPECT_FALSE(s);
+        EXPECT_LT(a.capacity(), 1024u * 1024u);
+    }
+    // A valid 1 MiB [int] vector decodes with ~16 bytes per element.
+    {
+        flatbuffers::FlatBufferBuilder b(mib + 1024);
+        std::vector<std::int32_t> ints(mib / 4 - 64, 5);
+        auto v = b.CreateVector(ints);
+        auto rs = b.StartTable();
+        b.AddOffset(4 + 2 * 11, v);  // values
+        b.Finish(flatbuffers::Offset<void>(b.EndTable(rs)));
+        const std::string wire(reinterpret_cast<const char*>(b.GetBufferPointer()), b.GetSize());
+        arena a;
+        record r;
+        status s = c->decode(wire, a, r);
+        ASSERT_TRUE(s) << s.error().to_string();
+        EXPECT_LT(a.capacity(), 6 * mib);
+    }
+    // 1 MiB of 0xff: the root offset points outside.
+    EXPECT_NE(decode_error(*c, std::string(mib, '\xff')), "");
+}
+
 // --- conversions through the typed model -------------------------------------------------------
 
 TEST(flat_buffer_convert_formats, flat_buffer_to_msgpack_and_proto_and_back) {

@@ -578,12 +578,12 @@ TEST(chain, proto_convert_both_ways_as_in_iggy) {
 TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
-    EXPECT_EQ(r.codec_names(),
-              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto"}));
-    EXPECT_EQ(
-        r.transform_names(),
-        (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",
-                                  "unwrap_envelope", "proto_convert", "filter"}));
+    EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
+                                                         "proto", "flat_buffer"}));
+    EXPECT_EQ(r.transform_names(),
+              (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields",
+                                        "update_fields", "unwrap_envelope", "proto_convert",
+                                        "flat_buffer_convert", "filter"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);
