@@ -1213,6 +1213,14 @@ class flat_buffer_codec final : public codec {
         if (payload.size() < sizeof(fb::uoffset_t) || payload.size() >= FLATBUFFERS_MAX_BUFFER_SIZE)
             return bad_payload("flat_buffer: a buffer of " + std::to_string(payload.size()) +
                                " bytes cannot hold a root table");
+        if (reinterpret_cast<std::uintptr_t>(payload.data()) % 8 != 0) {
+            // The library reads vtables, offsets and lengths as aligned scalars; a payload at an
+            // odd address in its batch is copied to aligned arena memory (decoded strings then
+            // point there, which lives as long as the record).
+            value* mem = new_values(a, (payload.size() + sizeof(value) - 1) / sizeof(value));
+            std::memcpy(mem, payload.data(), payload.size());
+            payload = std::string_view(reinterpret_cast<const char*>(mem), payload.size());
+        }
         const auto* buf = reinterpret_cast<const std::uint8_t*>(payload.data());
         const object_info& root = schema_->object(schema_->root());
         fb_verifier verifier(*schema_, buf, payload.size(), o_.max_depth, o_.max_tables);

@@ -245,6 +245,20 @@ TEST(flat_buffer_codec, every_field_kind_round_trips_through_json) {
     EXPECT_EQ(wire2, wire);
 }
 
+TEST(flat_buffer_codec, payloads_at_odd_addresses_decode) {
+    auto c = fbc(corpus_toml());
+    ASSERT_TRUE(c);
+    arena a;
+    std::string wire;
+    const std::string want = through_fb(*c, full_json, a, &wire);
+    for (std::size_t shift = 1; shift < 8; ++shift) {
+        const std::string padded = std::string(shift, '\0') + wire;
+        record r;
+        ASSERT_TRUE(c->decode(std::string_view(padded).substr(shift), a, r)) << shift;
+        EXPECT_EQ(to_json_text(r, a), want) << shift;
+    }
+}
+
 TEST(flat_buffer_codec, absent_fields_read_as_defaults_and_optional_scalars_as_null) {
     auto c = fbc(corpus_toml());
     ASSERT_TRUE(c);
