@@ -693,8 +693,8 @@ std::string path_of(std::string_view parent, std::string_view name) {
 /// Typed value -> FlatBuffer, by reflection. Errors name the field (a dotted path).
 class fb_writer {
   public:
-    fb_writer(const fb_schema& s, const fb_options& o, fb::FlatBufferBuilder& b, arena& a)
-        : s_(s), o_(o), b_(b), a_(a) {}
+    fb_writer(const fb_schema& s, const fb_options& o, fb::FlatBufferBuilder& b)
+        : s_(s), o_(o), b_(b) {}
 
     status root(const value& v, fb::uoffset_t& out) { return table(s_.root(), v, "", out, 0); }
 
@@ -1183,7 +1183,6 @@ class fb_writer {
     const fb_schema& s_;
     const fb_options& o_;
     fb::FlatBufferBuilder& b_;
-    arena& a_;
 };
 
 class flat_buffer_codec final : public codec {
@@ -1259,7 +1258,7 @@ class flat_buffer_codec final : public codec {
         }
         thread_local fb::FlatBufferBuilder builder(1024);
         builder.Clear();
-        fb_writer w(*schema_, o_, builder, a);
+        fb_writer w(*schema_, o_, builder);
         w.reverse_ = reverse_;
         fb::uoffset_t root = 0;
         TRIB_TRY(w.root(v, root));
