@@ -682,12 +682,33 @@ class fb_reader {
     std::size_t budget_;
 };
 
-std::string path_of(std::string_view parent, std::string_view name) {
-    std::string p(parent);
-    if (!p.empty())
-        p += '.';
-    p += name;
-    return p;
+/// Where a value sits in the record being encoded (`child.tags[0].key`); rendered only for an
+/// error message, so a successful encode builds no strings.
+struct fpath {
+    const fpath* parent = nullptr;
+    std::string_view name;
+    std::int64_t index = -1;
+    std::string_view suffix;
+
+    bool root() const { return parent == nullptr && name.empty() && index < 0; }
+    std::string str() const {
+        std::string out = parent ? parent->str() : std::string();
+        if (!name.empty()) {
+            if (!out.empty())
+                out += '.';
+            out += name;
+        }
+        if (index >= 0)
+            out += "[" + std::to_string(index) + "]";
+        out += suffix;
+        return out;
+    }
+};
+fpath at(const fpath& parent, std::string_view name) {
+    return fpath{&parent, name, -1, {}};
+}
+fpath elem(const fpath& parent, std::size_t i) {
+    return fpath{&parent, {}, static_cast<std::int64_t>(i), {}};
 }
 
 /// Typed value -> FlatBuffer, by reflection. Errors name the field (a dotted path).
@@ -696,7 +717,7 @@ class fb_writer {
     fb_writer(const fb_schema& s, const fb_options& o, fb::FlatBufferBuilder& b)
         : s_(s), o_(o), b_(b) {}
 
-    status root(const value& v, fb::uoffset_t& out) { return table(s_.root(), v, "", out, 0); }
+    status root(const value& v, fb::uoffset_t& out) { return table(s_.root(), v, fpath{}, out, 0); }
 
   private:
     struct pending {
@@ -706,15 +727,16 @@ class fb_writer {
         std::uint8_t utag;  // union type fields set from the union's value
     };
 
-    status table(int obj, const value& v, const std::string& where, fb::uoffset_t& out, int depth) {
+    status table(int obj, const value& v, const fpath& where, fb::uoffset_t& out, int depth) {
         const object_info& oi = s_.object(obj);
         if (depth > o_.max_depth)
-            return bad_payload("flat_buffer: " + where + ": nested deeper than " +
+            return bad_payload("flat_buffer: " + where.str() + ": nested deeper than " +
                                std::to_string(o_.max_depth));
         if (v.type != value_type::record && v.type != value_type::map)
-            return bad_payload("flat_buffer: " + (where.empty() ? std::string(oi.name) : where) +
-                               " must be a record (table " + std::string(oi.name) + "), got " +
-                               std::string(to_string(v.type)));
+            return bad_payload(
+                "flat_buffer: " + (where.root() ? std::string(oi.name) : where.str()) +
+                " must be a record (table " + std::string(oi.name) + "), got " +
+                std::string(to_string(v.type)));
         std::vector<const value*> slots(oi.fields.size(), nullptr);
         TRIB_TRY(assign(oi, v, where, slots));
         std::vector<pending> ps;
@@ -726,47 +748,47 @@ class fb_writer {
             const value* x = slots[k];
             if (x == nullptr || x->type == value_type::null) {
                 if (f.required)
-                    return bad_payload("flat_buffer: " + path_of(where, f.name) + " is required");
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() + " is required");
                 continue;
             }
             if (f.type == rbt::Union) {
                 const value* tv = slots[static_cast<std::size_t>(f.union_type_field)];
                 std::int64_t tag = 0;
                 if (tv == nullptr || tv->type == value_type::null)
-                    return bad_payload("flat_buffer: " + path_of(where, f.name) +
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type must name the union's member");
-                TRIB_TRY(enum_value(f.index, *tv, path_of(where, f.name) + "_type", tag));
+                TRIB_TRY(enum_value(f.index, *tv, fpath{&where, f.name, -1, "_type"}, tag));
                 if (tag <= 0 || tag > 255)
-                    return bad_payload("flat_buffer: " + path_of(where, f.name) +
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type must name the union's member");
                 const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
                 if (ev == nullptr || ev->union_type() == nullptr)
-                    return bad_payload("flat_buffer: " + path_of(where, f.name) +
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type: no union member " + std::to_string(tag));
                 utags[static_cast<std::size_t>(f.union_type_field)] =
                     static_cast<std::uint8_t>(tag);
                 fb::uoffset_t off = 0;
                 const reflection::Type* ut = ev->union_type();
                 if (ut->base_type() == rbt::String) {
-                    TRIB_TRY(string(*x, path_of(where, f.name), off));
+                    TRIB_TRY(string(*x, at(where, f.name), off));
                 } else if (s_.object(ut->index()).is_struct) {
-                    return bad_payload("flat_buffer: " + path_of(where, f.name) +
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        ": unions of structs are not supported");
                 } else {
-                    TRIB_TRY(table(ut->index(), *x, path_of(where, f.name), off, depth + 1));
+                    TRIB_TRY(table(ut->index(), *x, at(where, f.name), off, depth + 1));
                 }
                 ps.push_back({&f, x, off, 0});
             } else if (f.type == rbt::String) {
                 fb::uoffset_t off = 0;
-                TRIB_TRY(string(*x, path_of(where, f.name), off));
+                TRIB_TRY(string(*x, at(where, f.name), off));
                 ps.push_back({&f, x, off, 0});
             } else if (f.type == rbt::Vector) {
                 fb::uoffset_t off = 0;
-                TRIB_TRY(vector(f, *x, path_of(where, f.name), off, depth));
+                TRIB_TRY(vector(f, *x, at(where, f.name), off, depth));
                 ps.push_back({&f, x, off, 0});
             } else if (f.type == rbt::Obj && !s_.object(f.index).is_struct) {
                 fb::uoffset_t off = 0;
-                TRIB_TRY(table(f.index, *x, path_of(where, f.name), off, depth + 1));
+                TRIB_TRY(table(f.index, *x, at(where, f.name), off, depth + 1));
                 ps.push_back({&f, x, off, 0});
             }
         }
@@ -779,7 +801,7 @@ class fb_writer {
                 slots[k]->type == value_type::null)
                 continue;
             std::string bytes(s_.object(f.index).bytesize, '\0');
-            TRIB_TRY(structure(f.index, *slots[k], path_of(where, f.name),
+            TRIB_TRY(structure(f.index, *slots[k], at(where, f.name),
                                reinterpret_cast<std::uint8_t*>(bytes.data())));
             structs.emplace_back(&f, struct_bytes.size());
             struct_bytes.push_back(std::move(bytes));
@@ -811,16 +833,17 @@ class fb_writer {
     }
 
     // Maps the record's entries onto the object's fields (field_mappings renames the root).
-    status assign(const object_info& oi, const value& v, const std::string& where,
+    status assign(const object_info& oi, const value& v, const fpath& where,
                   std::vector<const value*>& slots) {
         for (std::uint32_t i = 0; i < v.n; ++i) {
             const entry& e = v.entries[i];
             if (e.key.type != value_type::string)
-                return bad_payload("flat_buffer: " + (where.empty() ? std::string("root") : where) +
-                                   ": field names must be strings");
+                return bad_payload(
+                    "flat_buffer: " + (where.root() ? std::string("root") : where.str()) +
+                    ": field names must be strings");
             std::string_view key = e.key.str();
             auto it = oi.by_name.find(key);
-            if (it == oi.by_name.end() && where.empty() && !reverse_.empty()) {
+            if (it == oi.by_name.end() && where.root() && !reverse_.empty()) {
                 auto r = reverse_.find(std::string(key));
                 if (r != reverse_.end())
                     it = oi.by_name.find(r->second);
@@ -828,7 +851,7 @@ class fb_writer {
             if (it == oi.by_name.end()) {
                 if (o_.ignore_unknown_fields)
                     continue;
-                return bad_payload("flat_buffer: " + path_of(where, key) + " is not a field of " +
+                return bad_payload("flat_buffer: " + at(where, key).str() + " is not a field of " +
                                    std::string(oi.name));
             }
             slots[static_cast<std::size_t>(it->second)] = &e.val;
@@ -840,7 +863,7 @@ class fb_writer {
     std::map<std::string, std::string> reverse_;  // new name -> schema name (field_mappings)
 
   private:
-    status string(const value& x, const std::string& where, fb::uoffset_t& off) {
+    status string(const value& x, const fpath& where, fb::uoffset_t& off) {
         std::string text;
         std::string_view sv;
         switch (x.type) {
@@ -850,7 +873,8 @@ class fb_writer {
                 break;
             case value_type::bytes:
                 if (!valid_utf8(x.str()))
-                    return bad_payload("flat_buffer: " + where + ": bytes that are not UTF-8");
+                    return bad_payload("flat_buffer: " + where.str() +
+                                       ": bytes that are not UTF-8");
                 sv = x.str();
                 break;
             case value_type::timestamp:
@@ -866,14 +890,14 @@ class fb_writer {
                 sv = text;
                 break;
             default:
-                return bad_payload("flat_buffer: " + where + " must be a string, got " +
+                return bad_payload("flat_buffer: " + where.str() + " must be a string, got " +
                                    std::string(to_string(x.type)));
         }
         off = b_.CreateString(sv.data(), sv.size()).o;
         return ok();
     }
 
-    status enum_value(int index, const value& x, const std::string& where, std::int64_t& out) {
+    status enum_value(int index, const value& x, const fpath& where, std::int64_t& out) {
         if (x.type == value_type::string) {
             const reflection::Enum* e = s_.enum_of(index);
             for (const auto* ev : *e->values()) {
@@ -882,19 +906,19 @@ class fb_writer {
                     return ok();
                 }
             }
-            return bad_payload("flat_buffer: " + where + ": " + std::string(x.str()) +
+            return bad_payload("flat_buffer: " + where.str() + ": " + std::string(x.str()) +
                                " is not a value of " + e->name()->str());
         }
         if (x.type == value_type::int64) {
             out = x.i;
             return ok();
         }
-        return bad_payload("flat_buffer: " + where + " must be an enum name or a number");
+        return bad_payload("flat_buffer: " + where.str() + " must be an enum name or a number");
     }
 
     // An integer (or bool/float/enum) for a scalar of type t, range-checked.
-    status integer(rbt t, int enum_index, const value& x, const std::string& where,
-                   std::int64_t& si, std::uint64_t& ui) {
+    status integer(rbt t, int enum_index, const value& x, const fpath& where, std::int64_t& si,
+                   std::uint64_t& ui) {
         if (enum_index >= 0 && x.type == value_type::string) {
             TRIB_TRY(enum_value(enum_index, x, where, si));
             ui = static_cast<std::uint64_t>(si);
@@ -903,7 +927,7 @@ class fb_writer {
             ui = static_cast<std::uint64_t>(x.i);
         } else if (x.type == value_type::uint64) {
             if (t != rbt::ULong)
-                return bad_payload("flat_buffer: " + where + ": " + std::to_string(x.u) +
+                return bad_payload("flat_buffer: " + where.str() + ": " + std::to_string(x.u) +
                                    " is out of range");
             ui = x.u;
             si = 0;
@@ -916,7 +940,7 @@ class fb_writer {
             si = static_cast<std::int64_t>(x.d);
             ui = static_cast<std::uint64_t>(si);
         } else {
-            return bad_payload("flat_buffer: " + where + " must be an integer, got " +
+            return bad_payload("flat_buffer: " + where.str() + " must be an integer, got " +
                                std::string(to_string(x.type)));
         }
         std::int64_t lo = 0, hi = 0;
@@ -947,19 +971,19 @@ class fb_writer {
                 return ok();
             case rbt::ULong:
                 if (si < 0)
-                    return bad_payload("flat_buffer: " + where + ": " + std::to_string(si) +
+                    return bad_payload("flat_buffer: " + where.str() + ": " + std::to_string(si) +
                                        " is out of range");
                 return ok();
             default:
                 break;
         }
         if (si < lo || si > hi)
-            return bad_payload("flat_buffer: " + where + ": " + std::to_string(si) +
+            return bad_payload("flat_buffer: " + where.str() + ": " + std::to_string(si) +
                                " is out of range");
         return ok();
     }
 
-    status real(const value& x, const std::string& where, double& d) {
+    status real(const value& x, const fpath& where, double& d) {
         switch (x.type) {
             case value_type::float64:
                 d = x.d;
@@ -982,14 +1006,13 @@ class fb_writer {
                 }
                 [[fallthrough]];
             default:
-                return bad_payload("flat_buffer: " + where + " must be a number, got " +
+                return bad_payload("flat_buffer: " + where.str() + " must be a number, got " +
                                    std::string(to_string(x.type)));
         }
     }
 
     // Writes scalar `x` of type t at p (structs, arrays).
-    status put_scalar(rbt t, int enum_index, const value& x, const std::string& where,
-                      std::uint8_t* p) {
+    status put_scalar(rbt t, int enum_index, const value& x, const fpath& where, std::uint8_t* p) {
         if (t == rbt::Float || t == rbt::Double) {
             double d = 0;
             TRIB_TRY(real(x, where, d));
@@ -1000,7 +1023,7 @@ class fb_writer {
             return ok();
         }
         if (t == rbt::Bool && x.type != value_type::boolean)
-            return bad_payload("flat_buffer: " + where + " must be a boolean, got " +
+            return bad_payload("flat_buffer: " + where.str() + " must be a boolean, got " +
                                std::string(to_string(x.type)));
         std::int64_t si = 0;
         std::uint64_t ui = 0;
@@ -1029,8 +1052,8 @@ class fb_writer {
             b_.AddElement<T>(f.voff, v, def);
     }
 
-    status add_scalar(const field_info& f, const value& x, const std::string& where) {
-        const std::string w = path_of(where, f.name);
+    status add_scalar(const field_info& f, const value& x, const fpath& where) {
+        const fpath w = at(where, f.name);
         std::uint8_t buf[8] = {};
         TRIB_TRY(put_scalar(f.type, f.index, x, w, buf));
         switch (f.type) {
@@ -1074,18 +1097,18 @@ class fb_writer {
         return ok();
     }
 
-    status structure(int obj, const value& v, const std::string& where, std::uint8_t* p) {
+    status structure(int obj, const value& v, const fpath& where, std::uint8_t* p) {
         const object_info& oi = s_.object(obj);
         if (v.type != value_type::record && v.type != value_type::map)
-            return bad_payload("flat_buffer: " + where + " must be a record (struct " +
+            return bad_payload("flat_buffer: " + where.str() + " must be a record (struct " +
                                std::string(oi.name) + "), got " + std::string(to_string(v.type)));
         std::vector<const value*> slots(oi.fields.size(), nullptr);
         TRIB_TRY(assign(oi, v, where, slots));
         for (std::size_t k = 0; k < oi.fields.size(); ++k) {
             const field_info& f = oi.fields[k];
-            const std::string w = path_of(where, f.name);
+            const fpath w = at(where, f.name);
             if (slots[k] == nullptr || slots[k]->type == value_type::null)
-                return bad_payload("flat_buffer: " + w +
+                return bad_payload("flat_buffer: " + w.str() +
                                    " is missing (struct fields are all "
                                    "required)");
             const value& x = *slots[k];
@@ -1095,12 +1118,12 @@ class fb_writer {
                 TRIB_TRY(structure(f.index, x, w, p + f.voff));
             } else if (f.type == rbt::Array) {
                 if (x.type != value_type::list || x.n != f.fixed_length)
-                    return bad_payload("flat_buffer: " + w + " must be a list of " +
+                    return bad_payload("flat_buffer: " + w.str() + " must be a list of " +
                                        std::to_string(f.fixed_length));
                 const std::size_t width =
                     f.elem == rbt::Obj ? s_.object(f.index).bytesize : scalar_size(f.elem);
                 for (std::uint32_t i = 0; i < x.n; ++i) {
-                    const std::string wi = w + "[" + std::to_string(i) + "]";
+                    const fpath wi = elem(w, i);
                     if (f.elem == rbt::Obj)
                         TRIB_TRY(structure(f.index, x.items[i], wi, p + f.voff + i * width));
                     else
@@ -1112,7 +1135,7 @@ class fb_writer {
         return ok();
     }
 
-    status vector(const field_info& f, const value& x, const std::string& where, fb::uoffset_t& off,
+    status vector(const field_info& f, const value& x, const fpath& where, fb::uoffset_t& off,
                   int depth) {
         if (f.elem == rbt::UByte && x.type != value_type::list) {
             std::string raw;
@@ -1124,11 +1147,11 @@ class fb_writer {
             } else if (x.type == value_type::string) {
                 // The JSON form of bytes: base64.
                 if (!decode_base64(x.str(), raw))
-                    return bad_payload("flat_buffer: " + where +
+                    return bad_payload("flat_buffer: " + where.str() +
                                        " must be bytes (base64 in JSON) or a list of integers");
                 bytes = raw;
             } else {
-                return bad_payload("flat_buffer: " + where + " must be bytes, got " +
+                return bad_payload("flat_buffer: " + where.str() + " must be bytes, got " +
                                    std::string(to_string(x.type)));
             }
             off = b_.CreateVector(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())
@@ -1136,15 +1159,14 @@ class fb_writer {
             return ok();
         }
         if (x.type != value_type::list)
-            return bad_payload("flat_buffer: " + where + " must be a list, got " +
+            return bad_payload("flat_buffer: " + where.str() + " must be a list, got " +
                                std::string(to_string(x.type)));
         const std::size_t n = x.n;
         if (is_scalar(f.elem)) {
             const std::size_t w = scalar_size(f.elem);
             std::string bytes(n * w, '\0');
             for (std::size_t i = 0; i < n; ++i)
-                TRIB_TRY(put_scalar(f.elem, f.index, x.items[i],
-                                    where + "[" + std::to_string(i) + "]",
+                TRIB_TRY(put_scalar(f.elem, f.index, x.items[i], elem(where, i),
                                     reinterpret_cast<std::uint8_t*>(bytes.data()) + i * w));
             b_.StartVector(n, w);
             b_.PushBytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
@@ -1156,7 +1178,7 @@ class fb_writer {
             std::string bytes(n * so.bytesize, '\0');
             for (std::size_t i = 0; i < n; ++i)
                 TRIB_TRY(
-                    structure(f.index, x.items[i], where + "[" + std::to_string(i) + "]",
+                    structure(f.index, x.items[i], elem(where, i),
                               reinterpret_cast<std::uint8_t*>(bytes.data()) + i * so.bytesize));
             b_.StartVector(n * so.bytesize / so.minalign, so.minalign);
             b_.PushBytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
@@ -1165,13 +1187,13 @@ class fb_writer {
         }
         std::vector<fb::uoffset_t> offs(n);
         for (std::size_t i = 0; i < n; ++i) {
-            const std::string w = where + "[" + std::to_string(i) + "]";
+            const fpath w = elem(where, i);
             if (f.elem == rbt::String)
                 TRIB_TRY(string(x.items[i], w, offs[i]));
             else if (f.elem == rbt::Obj)
                 TRIB_TRY(table(f.index, x.items[i], w, offs[i], depth + 1));
             else
-                return bad_payload("flat_buffer: " + where + ": unsupported vector type");
+                return bad_payload("flat_buffer: " + where.str() + ": unsupported vector type");
         }
         b_.StartVector(n, sizeof(fb::uoffset_t));
         for (std::size_t i = n; i-- > 0;)
