@@ -186,6 +186,9 @@ class fb_schema {
         cdirs.push_back(nullptr);
         try {
             fb::IDLOptions opts;
+            // Compiled for reflection only (like `flatc -b --schema`): the features some
+            // generators lack (unions of structs and strings) stay available.
+            opts.lang_to_generate = fb::IDLOptions::kBinary;
             fb::Parser parser(opts);
             if (!parser.Parse(source.c_str(), cdirs.data(), path.c_str()))
                 return fail(errc::invalid_argument,
@@ -772,8 +775,14 @@ class fb_writer {
                 if (ut->base_type() == rbt::String) {
                     TRIB_TRY(string(*x, at(where, f.name), off));
                 } else if (s_.object(ut->index()).is_struct) {
-                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
-                                       ": unions of structs are not supported");
+                    // A struct member lives out of line, like a table, and the union points at it.
+                    const object_info& so = s_.object(ut->index());
+                    std::string bytes(so.bytesize, '\0');
+                    TRIB_TRY(structure(ut->index(), *x, at(where, f.name),
+                                       reinterpret_cast<std::uint8_t*>(bytes.data())));
+                    b_.Align(so.minalign);
+                    b_.PushBytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+                    off = b_.GetSize();
                 } else {
                     TRIB_TRY(table(ut->index(), *x, at(where, f.name), off, depth + 1));
                 }
@@ -810,11 +819,12 @@ class fb_writer {
         for (int idx : oi.encode_order) {
             const field_info& f = oi.fields[static_cast<std::size_t>(idx)];
             const value* x = slots[static_cast<std::size_t>(idx)];
-            if (f.type == rbt::UType) {
-                if (utags[static_cast<std::size_t>(idx)] != 0)
-                    b_.AddElement<std::uint8_t>(f.voff, utags[static_cast<std::size_t>(idx)]);
+            if (f.type == rbt::UType && utags[static_cast<std::size_t>(idx)] != 0) {
+                b_.AddElement<std::uint8_t>(f.voff, utags[static_cast<std::size_t>(idx)]);
                 continue;
             }
+            // A union type without its member is written as the plain enum it is (a decoded
+            // buffer may hold one), so that it round-trips.
             if (!is_scalar(f.type) || x == nullptr || x->type == value_type::null)
                 continue;
             TRIB_TRY(add_scalar(f, *x, where));

@@ -288,6 +288,25 @@ TEST(flat_buffer_codec, enums_by_number_and_numbers_without_a_name) {
     EXPECT_NE(t.find(R"("device_type":2,"device":{"resolution":[1]})"), std::string::npos) << t;
 }
 
+TEST(flat_buffer_codec, unions_of_tables_and_structs) {
+    auto su = fbc("schema_path = \"" + (fb_dir() / "struct_union.fbs").string() + "\"\n");
+    auto c = fbc(corpus_toml());
+    ASSERT_TRUE(c && su);
+    arena a;
+    std::string t = through_fb(*su, R"({"place_type":"Spot","place":{"lat":1.25,"lon":-2.5}})", a);
+    EXPECT_EQ(t, R"({"place_type":"Spot","place":{"lat":1.25,"lon":-2.5},"n":0})");
+    t = through_fb(*su, R"({"place_type":"Named","place":{"name":"x"},"n":3})", a);
+    EXPECT_EQ(t, R"({"place_type":"Named","place":{"name":"x"},"n":3})");
+    t = through_fb(*c, R"({"device_type":"Camera","device":{"resolution":[640,480]}})", a);
+    EXPECT_NE(t.find(R"("device_type":"Camera","device":{"resolution":[640,480]})"),
+              std::string::npos)
+        << t;
+    // The type without a member, and an unknown type number with no member, read as they are.
+    t = through_fb(*c, R"({"device_type":"Sensor"})", a);
+    EXPECT_NE(t.find(R"("device_type":"Sensor")"), std::string::npos) << t;
+    EXPECT_EQ(t.find(R"("device":)"), std::string::npos) << t;
+}
+
 TEST(flat_buffer_codec, field_mappings_rename_on_decode_and_back_on_encode) {
     auto c = fbc(corpus_toml("field_mappings = { id = \"reading_id\", note = \"comment\" }\n"));
     ASSERT_TRUE(c);
