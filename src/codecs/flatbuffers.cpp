@@ -243,6 +243,34 @@ class fb_schema {
             fi.required = f->required();
             fi.def_i = f->default_integer();
             fi.def_d = f->default_real();
+            // A .bfbs is verified as a buffer, but its type indexes are not: check them here so
+            // that a damaged schema fails at start instead of on the first message.
+            const bool object_ref =
+                fi.type == rbt::Obj ||
+                ((fi.type == rbt::Vector || fi.type == rbt::Array) && fi.elem == rbt::Obj);
+            const bool enum_ref = fi.type == rbt::Union || (fi.type == rbt::UType) ||
+                                  (is_scalar(fi.type) && fi.index >= 0) ||
+                                  ((fi.type == rbt::Vector || fi.type == rbt::Array) &&
+                                   is_scalar(fi.elem) && fi.index >= 0);
+            if ((object_ref && (fi.index < 0 || static_cast<fb::uoffset_t>(fi.index) >=
+                                                    schema_->objects()->size())) ||
+                (enum_ref && (fi.index < 0 || schema_->enums() == nullptr ||
+                              static_cast<fb::uoffset_t>(fi.index) >= schema_->enums()->size())))
+                return fail(errc::invalid_argument,
+                            "flat_buffer: " + path + ": " + std::string(info.name) + "." +
+                                std::string(fi.name) + " refers to a type the schema lacks");
+            if (fi.type == rbt::Union) {
+                for (const auto* ev :
+                     *schema_->enums()->Get(static_cast<fb::uoffset_t>(fi.index))->values()) {
+                    const reflection::Type* ut = ev->union_type();
+                    if (ev->value() != 0 && ut != nullptr && ut->base_type() == rbt::Obj &&
+                        (ut->index() < 0 ||
+                         static_cast<fb::uoffset_t>(ut->index()) >= schema_->objects()->size()))
+                        return fail(errc::invalid_argument,
+                                    "flat_buffer: " + path + ": union member " + ev->name()->str() +
+                                        " refers to a type the schema lacks");
+                }
+            }
             if (fi.type == rbt::Vector && fi.elem == rbt::Union)
                 return fail(errc::invalid_argument,
                             "flat_buffer: " + path + ": " + std::string(info.name) + "." +
@@ -765,7 +793,9 @@ class fb_writer {
                     return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type must name the union's member");
                 const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
-                if (ev == nullptr || ev->union_type() == nullptr)
+                if (ev == nullptr || ev->union_type() == nullptr ||
+                    (ev->union_type()->base_type() != rbt::String &&
+                     ev->union_type()->base_type() != rbt::Obj))
                     return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type: no union member " + std::to_string(tag));
                 utags[static_cast<std::size_t>(f.union_type_field)] =
