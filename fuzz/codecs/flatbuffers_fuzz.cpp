@@ -1,6 +1,7 @@
-// The flat_buffer codec on arbitrary bytes with the test corpus schema
-// (tests/data/codecs/flatbuffers/corpus.fbs): verification refuses or the buffer decodes, and
-// what decodes re-encodes canonically (see typed_fuzz.h). Also the schema-less (Iggy) mode.
+// The flat_buffer codec on arbitrary bytes with the test schemas (tests/data/codecs/flatbuffers:
+// corpus.fbs, and struct_union.fbs for unions of structs and vectors of unions): verification
+// refuses or the buffer decodes, and what decodes re-encodes canonically (see typed_fuzz.h).
+// Also the schema-less (Iggy) mode.
 
 #include "typed_fuzz.h"
 
@@ -32,10 +33,12 @@ std::unique_ptr<trib::codecs::codec> corpus() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     using namespace trib::codecs;
-    static const auto schema = corpus();
+    static const auto schema = load("corpus.fbs");
+    static const auto unions = load("struct_union.fbs");
     static const auto described = std::move(make_flat_buffer_codec({})).value();
     std::string_view in(reinterpret_cast<const char*>(data), size);
     fuzz::check_canonical(*schema, in, true);
+    fuzz::check_canonical(*unions, in, true);
     arena a;
     record r;
     (void)described->decode(in, a, r);

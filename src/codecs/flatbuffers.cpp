@@ -248,8 +248,8 @@ class fb_schema {
             const bool object_ref =
                 fi.type == rbt::Obj ||
                 ((fi.type == rbt::Vector || fi.type == rbt::Array) && fi.elem == rbt::Obj);
-            const bool enum_ref = fi.type == rbt::Union || (fi.type == rbt::UType) ||
-                                  (is_scalar(fi.type) && fi.index >= 0) ||
+            const bool enum_ref = fi.type == rbt::Union || fi.elem == rbt::Union ||
+                                  fi.type == rbt::UType || (is_scalar(fi.type) && fi.index >= 0) ||
                                   ((fi.type == rbt::Vector || fi.type == rbt::Array) &&
                                    is_scalar(fi.elem) && fi.index >= 0);
             if ((object_ref && (fi.index < 0 || static_cast<fb::uoffset_t>(fi.index) >=
@@ -259,7 +259,7 @@ class fb_schema {
                 return fail(errc::invalid_argument,
                             "flat_buffer: " + path + ": " + std::string(info.name) + "." +
                                 std::string(fi.name) + " refers to a type the schema lacks");
-            if (fi.type == rbt::Union) {
+            if (fi.type == rbt::Union || fi.elem == rbt::Union) {
                 for (const auto* ev :
                      *schema_->enums()->Get(static_cast<fb::uoffset_t>(fi.index))->values()) {
                     const reflection::Type* ut = ev->union_type();
@@ -271,12 +271,7 @@ class fb_schema {
                                         " refers to a type the schema lacks");
                 }
             }
-            if (fi.type == rbt::Vector && fi.elem == rbt::Union)
-                return fail(errc::invalid_argument,
-                            "flat_buffer: " + path + ": " + std::string(info.name) + "." +
-                                std::string(fi.name) +
-                                " is a vector of unions, which Tributary does not support yet");
-            if (fi.type == rbt::Union) {
+            if (fi.type == rbt::Union || (fi.type == rbt::Vector && fi.elem == rbt::Union)) {
                 const std::string type_name = std::string(fi.name) + "_type";
                 for (std::size_t k = 0; k < info.fields.size(); ++k)
                     if (info.fields[k].name == type_name)
@@ -398,30 +393,14 @@ class fb_verifier {
                         return false;
                     break;
                 case rbt::Vector:
-                    if (!vector(f, q))
+                    if (f.elem == rbt::Union ? !union_vector(oi, f, t, q) : !vector(f, q))
                         return false;
                     break;
                 case rbt::Union: {
                     const field_info& tf = oi.fields[static_cast<std::size_t>(f.union_type_field)];
                     const std::uint8_t* tp = t->GetAddressOf(tf.voff);  // verified above (UType)
-                    const std::uint8_t tag = tp ? *tp : 0;
-                    if (tag == 0)
-                        break;
-                    const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
-                    if (ev == nullptr || ev->union_type() == nullptr)
+                    if (!member(f.index, tp ? *tp : 0, q))
                         return false;
-                    const reflection::Type* ut = ev->union_type();
-                    if (ut->base_type() == rbt::String) {
-                        if (!v_.VerifyString(reinterpret_cast<const fb::String*>(q)))
-                            return false;
-                    } else if (ut->base_type() != rbt::Obj) {
-                        return false;
-                    } else if (s_.object(ut->index()).is_struct) {
-                        if (!v_.VerifyFromPointer(q, s_.object(ut->index()).bytesize))
-                            return false;
-                    } else if (!table(ut->index(), q)) {
-                        return false;
-                    }
                     break;
                 }
                 default:
@@ -429,6 +408,47 @@ class fb_verifier {
             }
         }
         return v_.EndTable();
+    }
+
+    // One union member at q (tag 0: none, nothing to check).
+    bool member(int enum_index, std::uint8_t tag, const std::uint8_t* q) {
+        if (tag == 0)
+            return true;
+        const reflection::EnumVal* ev = s_.enum_of(enum_index)->values()->LookupByKey(tag);
+        if (ev == nullptr || ev->union_type() == nullptr)
+            return false;
+        const reflection::Type* ut = ev->union_type();
+        if (ut->base_type() == rbt::String)
+            return v_.VerifyString(reinterpret_cast<const fb::String*>(q));
+        if (ut->base_type() != rbt::Obj)
+            return false;
+        if (s_.object(ut->index()).is_struct)
+            return v_.VerifyFromPointer(q, s_.object(ut->index()).bytesize);
+        return table(ut->index(), q);
+    }
+
+    // A vector of unions: offsets at q, their types in the `<name>_type` vector (same length).
+    bool union_vector(const object_info& oi, const field_info& f, const fb::Table* t,
+                      const std::uint8_t* q) {
+        const field_info& tf = oi.fields[static_cast<std::size_t>(f.union_type_field)];
+        bool ok = true;
+        const std::uint8_t* tq = target(t, tf.voff, ok);  // verified as a [UType] field already
+        if (!ok || tq == nullptr || !v_.VerifyVectorOrString(q, 4) ||
+            !v_.VerifyVectorOrString(tq, 1))
+            return false;
+        const fb::uoffset_t n = read_le<fb::uoffset_t>(q);
+        if (read_le<fb::uoffset_t>(tq) != n)
+            return false;
+        for (fb::uoffset_t i = 0; i < n; ++i) {
+            const std::uint8_t tag = tq[4 + i];
+            if (tag == 0)
+                continue;
+            const std::uint8_t* e = q + 4 + 4 * static_cast<std::size_t>(i);
+            const fb::uoffset_t o = v_.VerifyOffset(e, 0);
+            if (o == 0 || !member(f.index, tag, e + o))
+                return false;
+        }
+        return true;
     }
 
     bool vector(const field_info& f, const std::uint8_t* q) {
@@ -596,29 +616,52 @@ class fb_reader {
             case rbt::Union: {
                 const field_info& tf = oi.fields[static_cast<std::size_t>(f.union_type_field)];
                 const std::uint8_t* tp = t->GetAddressOf(tf.voff);
-                const std::uint8_t tag = tp ? read_le<std::uint8_t>(tp) : 0;
-                if (tag == 0) {
-                    v = value::null_value();
-                    return ok();
-                }
-                const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
-                if (ev == nullptr || ev->union_type() == nullptr)
-                    return bad_payload("flat_buffer: " + std::string(f.name) +
-                                       ": unknown union type " + std::to_string(tag));
-                const reflection::Type* ut = ev->union_type();
-                if (ut->base_type() == rbt::String)
-                    return string_at(target, v);
-                const object_info& uo = s_.object(ut->index());
-                if (uo.is_struct)
-                    return structure(ut->index(), target, v);
-                return table(ut->index(), reinterpret_cast<const fb::Table*>(target), v, depth + 1);
+                return member(f, tp ? read_le<std::uint8_t>(tp) : 0, target, v, depth);
             }
             case rbt::Vector:
+                if (f.elem == rbt::Union) {
+                    // Verified: the `<name>_type` vector exists and has the same length.
+                    const field_info& tf = oi.fields[static_cast<std::size_t>(f.union_type_field)];
+                    const std::uint8_t* tp = t->GetAddressOf(tf.voff);
+                    const std::uint8_t* types = tp + read_le<fb::uoffset_t>(tp) + 4;
+                    const std::uint32_t n = read_le<fb::uoffset_t>(target);
+                    TRIB_TRY(spend(n));
+                    value* items = new_values(a_, n);
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const std::uint8_t* e = target + 4 + 4 * static_cast<std::size_t>(i);
+                        if (types[i] != 0)
+                            TRIB_TRY(member(f, types[i], e + read_le<fb::uoffset_t>(e), items[i],
+                                            depth));
+                    }
+                    v.type = value_type::list;
+                    v.n = n;
+                    v.items = items;
+                    return ok();
+                }
                 return vector(f, target, v, depth);
             default:
                 return bad_payload("flat_buffer: " + std::string(f.name) +
                                    " has an unsupported type");
         }
+    }
+
+    // The union member of type `tag` at p (0: none -> null).
+    status member(const field_info& f, std::uint8_t tag, const std::uint8_t* p, value& v,
+                  int depth) {
+        if (tag == 0) {
+            v = value::null_value();
+            return ok();
+        }
+        const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
+        if (ev == nullptr || ev->union_type() == nullptr)
+            return bad_payload("flat_buffer: " + std::string(f.name) + ": unknown union type " +
+                               std::to_string(tag));
+        const reflection::Type* ut = ev->union_type();
+        if (ut->base_type() == rbt::String)
+            return string_at(p, v);
+        if (s_.object(ut->index()).is_struct)
+            return structure(ut->index(), p, v);
+        return table(ut->index(), reinterpret_cast<const fb::Table*>(p), v, depth + 1);
     }
 
     status vector(const field_info& f, const std::uint8_t* p, value& v, int depth) {
@@ -792,31 +835,40 @@ class fb_writer {
                 if (tag <= 0 || tag > 255)
                     return bad_payload("flat_buffer: " + at(where, f.name).str() +
                                        "_type must name the union's member");
-                const reflection::EnumVal* ev = s_.enum_of(f.index)->values()->LookupByKey(tag);
-                if (ev == nullptr || ev->union_type() == nullptr ||
-                    (ev->union_type()->base_type() != rbt::String &&
-                     ev->union_type()->base_type() != rbt::Obj))
-                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
-                                       "_type: no union member " + std::to_string(tag));
                 utags[static_cast<std::size_t>(f.union_type_field)] =
                     static_cast<std::uint8_t>(tag);
                 fb::uoffset_t off = 0;
-                const reflection::Type* ut = ev->union_type();
-                if (ut->base_type() == rbt::String) {
-                    TRIB_TRY(string(*x, at(where, f.name), off));
-                } else if (s_.object(ut->index()).is_struct) {
-                    // A struct member lives out of line, like a table, and the union points at it.
-                    const object_info& so = s_.object(ut->index());
-                    std::string bytes(so.bytesize, '\0');
-                    TRIB_TRY(structure(ut->index(), *x, at(where, f.name),
-                                       reinterpret_cast<std::uint8_t*>(bytes.data())));
-                    b_.Align(so.minalign);
-                    b_.PushBytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
-                    off = b_.GetSize();
-                } else {
-                    TRIB_TRY(table(ut->index(), *x, at(where, f.name), off, depth + 1));
-                }
+                TRIB_TRY(member(f.index, tag, *x, at(where, f.name), off, depth));
                 ps.push_back({&f, x, off, 0});
+            } else if (f.type == rbt::Vector && f.elem == rbt::Union) {
+                const value* tv = slots[static_cast<std::size_t>(f.union_type_field)];
+                if (x->type != value_type::list)
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
+                                       " must be a list, got " + std::string(to_string(x->type)));
+                if (tv == nullptr || tv->type != value_type::list || tv->n != x->n)
+                    return bad_payload("flat_buffer: " + at(where, f.name).str() +
+                                       "_type must list the members' types, one per member");
+                const fpath w = at(where, f.name);
+                const fpath wt{&where, f.name, -1, "_type"};
+                std::vector<fb::uoffset_t> offs(x->n, 0);
+                for (std::uint32_t i = 0; i < x->n; ++i) {
+                    std::int64_t tag = 0;
+                    TRIB_TRY(enum_value(f.index, tv->items[i], elem(wt, i), tag));
+                    if (tag == 0 && x->items[i].type == value_type::null)
+                        continue;
+                    if (tag <= 0 || tag > 255)
+                        return bad_payload("flat_buffer: " + elem(wt, i).str() +
+                                           " must name the union's member");
+                    TRIB_TRY(member(f.index, tag, x->items[i], elem(w, i), offs[i], depth));
+                }
+                b_.StartVector(offs.size(), sizeof(fb::uoffset_t));
+                for (std::size_t i = offs.size(); i-- > 0;) {
+                    if (offs[i] == 0)
+                        b_.PushElement<fb::uoffset_t>(0);  // NONE: no member
+                    else
+                        b_.PushElement(fb::Offset<void>(offs[i]));
+                }
+                ps.push_back({&f, x, b_.EndVector(offs.size()), 0});
             } else if (f.type == rbt::String) {
                 fb::uoffset_t off = 0;
                 TRIB_TRY(string(*x, at(where, f.name), off));
@@ -869,6 +921,30 @@ class fb_writer {
         for (const pending& p : ps)
             b_.AddOffset(p.f->voff, fb::Offset<void>(p.off));
         out = b_.EndTable(start);
+        return ok();
+    }
+
+    // Builds the union member `tag` of enum `enum_index` from x; off is where it starts.
+    status member(int enum_index, std::int64_t tag, const value& x, const fpath& where,
+                  fb::uoffset_t& off, int depth) {
+        const reflection::EnumVal* ev = s_.enum_of(enum_index)->values()->LookupByKey(tag);
+        if (ev == nullptr || ev->union_type() == nullptr ||
+            (ev->union_type()->base_type() != rbt::String &&
+             ev->union_type()->base_type() != rbt::Obj))
+            return bad_payload("flat_buffer: " + where.str() + ": no union member " +
+                               std::to_string(tag));
+        const reflection::Type* ut = ev->union_type();
+        if (ut->base_type() == rbt::String)
+            return string(x, where, off);
+        if (!s_.object(ut->index()).is_struct)
+            return table(ut->index(), x, where, off, depth + 1);
+        // A struct member lives out of line, like a table, and the union points at it.
+        const object_info& so = s_.object(ut->index());
+        std::string bytes(so.bytesize, '\0');
+        TRIB_TRY(structure(ut->index(), x, where, reinterpret_cast<std::uint8_t*>(bytes.data())));
+        b_.Align(so.minalign);
+        b_.PushBytes(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+        off = b_.GetSize();
         return ok();
     }
 

@@ -297,6 +297,34 @@ TEST(flat_buffer_codec, unions_of_tables_and_structs) {
     EXPECT_EQ(t, R"({"place_type":"Spot","place":{"lat":1.25,"lon":-2.5},"n":0})");
     t = through_fb(*su, R"({"place_type":"Named","place":{"name":"x"},"n":3})", a);
     EXPECT_EQ(t, R"({"place_type":"Named","place":{"name":"x"},"n":3})");
+    // A vector of unions, with a NONE element (flatc's JSON parser refuses those).
+    const char* with_none =
+        R"({"place_type":"NONE","n":1,"route_type":["Named","Spot","NONE","Named"],)"
+        R"("route":[{"name":"a"},{"lat":1.0,"lon":2.0},null,{"name":"b"}]})";
+    EXPECT_EQ(through_fb(*su, with_none, a), with_none);
+    // And against flatc's own encoding of the same JSON.
+    const std::string route = R"({"place_type":"NONE","n":1,"route_type":["Named","Spot","Named"],)"
+                              R"("route":[{"name":"a"},{"lat":1.0,"lon":2.0},{"name":"b"}]})";
+    std::string ours;
+    t = through_fb(*su, route, a, &ours);
+    EXPECT_EQ(t, route) << t;
+    temp_dir tmp;
+    spill(tmp.path / "route.json", route);
+    std::string out;
+    ASSERT_EQ(
+        run("flatc -b -o " + tmp.path.string() + " " + (fb_dir() / "struct_union.fbs").string() +
+                " " + (tmp.path / "route.json").string(),
+            out),
+        0)
+        << out;
+    const std::string theirs = slurp(tmp.path / "route.bin");
+    record r;
+    ASSERT_TRUE(su->decode(theirs, a, r));
+    EXPECT_EQ(to_json_text(r, a), route);
+    // A type list shorter than the members is refused, naming the field.
+    EXPECT_NE(encode_error(*su, R"({"route_type":["Named"],"route":[{"name":"a"},{"name":"b"}]})")
+                  .find("route_type must list"),
+              std::string::npos);
     t = through_fb(*c, R"({"device_type":"Camera","device":{"resolution":[640,480]}})", a);
     EXPECT_NE(t.find(R"("device_type":"Camera","device":{"resolution":[640,480]})"),
               std::string::npos)
