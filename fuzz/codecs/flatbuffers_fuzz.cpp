@@ -14,11 +14,11 @@
 #endif
 
 namespace {
-std::unique_ptr<trib::codecs::codec> corpus() {
+std::unique_ptr<trib::codecs::codec> load(const char* schema) {
     using namespace trib;
     const std::string dir = std::string(TRIB_SOURCE_DIR) + "/tests/data/codecs/flatbuffers";
     auto n = config::parse_toml(
-        "schema_path = \"" + dir + "/corpus.fbs\"\ninclude_paths = [\"" + dir + "/include\"]\n",
+        "schema_path = \"" + dir + "/" + schema + "\"\ninclude_paths = [\"" + dir + "/include\"]\n",
         "fuzz.toml");
     config::problems p;
     auto v = config::validate(codecs::flat_buffer_codec_spec(), *n, "fuzz.toml", "codec", p);
