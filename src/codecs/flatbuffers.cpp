@@ -1,8 +1,9 @@
 // FlatBuffers (`schema = "flat_buffer"`, Iggy's name) on the typed record model, through the
 // flatbuffers library's reflection: the schema is a .bfbs (binary schema, `flatc -b --schema`) or
 // a .fbs compiled at start with flatbuffers::Parser; no code is generated per schema. Decoding
-// first runs the library's reflection verifier (bounds, alignment, depth and table count), and
-// only a verified buffer is read; encoding builds the buffer field by field with
+// first verifies the whole buffer by the schema on the library's Verifier primitives (bounds,
+// alignment, depth and table count; see fb_verifier for why not flatbuffers::Verify), and only a
+// verified buffer is read; encoding builds the buffer field by field with
 // FlatBufferBuilder from the schema. The library does not throw on these paths; the schema
 // parser is wrapped all the same.
 //
