@@ -96,6 +96,14 @@ result<std::unique_ptr<codec>> make_csv_codec(const config::values& v);
 /// Compiles the .proto files (or reads the descriptor set) now: a bad schema fails here, at
 /// start-up, not on the first message.
 result<std::unique_ptr<codec>> make_proto_codec(const config::values& v);
+config::spec flat_buffer_codec_spec();
+/// Loads (or compiles) the FlatBuffers schema now: a bad schema fails at start-up.
+result<std::unique_ptr<codec>> make_flat_buffer_codec(const config::values& v);
+/// The same, for flat_buffer_convert: with `mappings_rename_input`, field_mappings (old = "new")
+/// rename the record's fields before encoding (Iggy's JSON -> FlatBuffer direction) instead of
+/// renaming decoded fields.
+result<std::unique_ptr<codec>> make_flat_buffer_codec_for(const config::values& v,
+                                                          bool mappings_rename_input);
 
 /// .proto text held in memory (a schema registry's answer): the main file and its imports.
 struct proto_text_source {

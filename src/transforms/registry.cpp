@@ -28,6 +28,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::schema_registry_codec_spec(), codecs::make_schema_registry_codec));
     TRIB_TRY(r.add_codec(codecs::avro_codec_spec(),
                          [](const config::values& v) { return codecs::make_avro_codec(v); }));
+    TRIB_TRY(r.add_codec(codecs::flat_buffer_codec_spec(), codecs::make_flat_buffer_codec));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
@@ -36,6 +37,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
     TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
     TRIB_TRY(r.add_transform(avro_convert_spec(), make_avro_convert));
+    TRIB_TRY(r.add_transform(flat_buffer_convert_spec(), make_flat_buffer_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
     return ok();
 }

@@ -47,6 +47,7 @@ config::spec unwrap_envelope_spec();
 config::spec filter_spec();
 config::spec proto_convert_spec();
 config::spec avro_convert_spec();
+config::spec flat_buffer_convert_spec();
 result<std::unique_ptr<transform>> make_add_fields(const config::values& v);
 result<std::unique_ptr<transform>> make_delete_fields(const config::values& v);
 result<std::unique_ptr<transform>> make_filter_fields(const config::values& v);
@@ -57,5 +58,6 @@ result<std::unique_ptr<transform>> make_filter(const config::values& v);
 result<std::unique_ptr<transform>> make_proto_convert(const config::values& v);
 /// Parses its schema now (like the avro codec): a bad schema fails at start.
 result<std::unique_ptr<transform>> make_avro_convert(const config::values& v);
+result<std::unique_ptr<transform>> make_flat_buffer_convert(const config::values& v);
 
 }  // namespace trib::transforms

@@ -664,11 +664,12 @@ TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
     EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
-                                                         "proto", "schema_registry", "avro"}));
-    EXPECT_EQ(
-        r.transform_names(),
-        (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",
-                                  "unwrap_envelope", "proto_convert", "avro_convert", "filter"}));
+                                                         "proto", "schema_registry", "avro",
+                                                         "flat_buffer"}));
+    EXPECT_EQ(r.transform_names(),
+              (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields",
+                                        "update_fields", "unwrap_envelope", "proto_convert",
+                                        "avro_convert", "flat_buffer_convert", "filter"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);
