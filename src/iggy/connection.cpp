@@ -18,6 +18,7 @@
 #include <cstring>
 #include <thread>
 
+#include "core/errno_text.h"
 #include "iggy/wire/responses.h"
 
 namespace trib::iggy {
@@ -140,7 +141,7 @@ status connection::open_socket() {
         int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           ai->ai_protocol);
         if (fd < 0) {
-            last = std::strerror(errno);
+            last = errno_text(errno);
             continue;
         }
         int r = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
@@ -151,10 +152,10 @@ status connection::open_socket() {
             if (w == 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
                 r = 0;
             } else {
-                last = w == 1 ? "connect timed out" : std::strerror(err ? err : errno);
+                last = w == 1 ? "connect timed out" : errno_text(err ? err : errno);
             }
         } else if (r != 0) {
-            last = std::strerror(errno);
+            last = errno_text(errno);
         }
         if (r == 0) {
             if (opts_.tcp_nodelay) {
@@ -276,7 +277,7 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
                     return io_failure("write", w == 1);
                 continue;
             }
-            return io_failure(std::string("write: ") + std::strerror(errno), false);
+            return io_failure(std::string("write: ") + errno_text(errno), false);
         }
         auto done = static_cast<std::size_t>(n);
         while (count > 0 && done >= iov->iov_len) {
@@ -330,7 +331,7 @@ result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
                 return unexpected(io_failure("read", w == 1));
             continue;
         }
-        return unexpected(io_failure(std::string("read: ") + std::strerror(errno), false));
+        return unexpected(io_failure(std::string("read: ") + errno_text(errno), false));
     }
 }
 
@@ -370,7 +371,7 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
                 return io_failure("read", w == 1);
             continue;
         }
-        return io_failure(std::string("read: ") + std::strerror(errno), false);
+        return io_failure(std::string("read: ") + errno_text(errno), false);
     }
     return ok();
 }

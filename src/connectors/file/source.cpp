@@ -17,6 +17,7 @@
 
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
+#include "core/errno_text.h"
 
 namespace trib::connectors {
 namespace {
@@ -43,10 +44,6 @@ using file_detail::k_fp_len;
 
 file_id id_of(const position& p) {
     return file_id{p.dev, p.ino};
-}
-
-std::string errno_text(int e) {
-    return std::strerror(e);
 }
 
 class file_source final : public source {

@@ -4,6 +4,7 @@
 // rather than being cut at an arbitrary line.
 
 #include "connectors/mqtt/client.h"
+#include "core/errno_text.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,10 +41,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
 
 // All queued OpenSSL errors as one line (and clears the queue).
 std::string ssl_error_text() {

@@ -21,6 +21,9 @@
 #include "connectors/postgres/errors.h"
 #include "connectors/postgres/json.h"
 #include "connectors/postgres/pg.h"
+#include "core/base64.h"
+#include "core/header_json.h"
+#include "core/hex.h"
 #include "core/json_text.h"
 #include "core/parse_number.h"
 
@@ -153,6 +156,12 @@ struct batch_plan {
     std::size_t index_of(const row_group& g) const { return by_signature.at(g.signature); }
 };
 
+std::string render_headers_json(const std::vector<header>& headers) {
+    std::string out;
+    append_headers_json(out, headers);
+    return out;
+}
+
 std::string iso_timestamp(std::uint64_t unix_us) {
     std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
     std::tm tm{};
@@ -162,83 +171,6 @@ std::string iso_timestamp(std::uint64_t unix_us) {
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                   static_cast<unsigned>(unix_us % 1000000));
     return buf;
-}
-
-template <class T>
-T read_le(std::string_view v) {
-    T out{};
-    if (v.size() >= sizeof(T))
-        std::memcpy(&out, v.data(), sizeof(T));  // x86-64/arm64: little-endian, as on the wire
-    return out;
-}
-
-// Iggy user headers as a JSON object: strings and numbers as themselves, raw bytes and 128-bit
-// numbers as base64 / hex text.
-std::string headers_json(const std::vector<header>& headers) {
-    std::string out = "{";
-    bool first = true;
-    for (const auto& h : headers) {
-        if (!first)
-            out += ',';
-        first = false;
-        append_json_string(out, h.key);
-        out += ':';
-        const std::string& v = h.value;
-        switch (h.kind) {
-            case value_kind::string:
-                append_json_string(out, v);
-                break;
-            case value_kind::boolean:
-                out += (!v.empty() && v[0] != 0) ? "true" : "false";
-                break;
-            case value_kind::int8:
-                out += std::to_string(read_le<std::int8_t>(v));
-                break;
-            case value_kind::int16:
-                out += std::to_string(read_le<std::int16_t>(v));
-                break;
-            case value_kind::int32:
-                out += std::to_string(read_le<std::int32_t>(v));
-                break;
-            case value_kind::int64:
-                out += std::to_string(read_le<std::int64_t>(v));
-                break;
-            case value_kind::uint8:
-                out += std::to_string(read_le<std::uint8_t>(v));
-                break;
-            case value_kind::uint16:
-                out += std::to_string(read_le<std::uint16_t>(v));
-                break;
-            case value_kind::uint32:
-                out += std::to_string(read_le<std::uint32_t>(v));
-                break;
-            case value_kind::uint64:
-                out += std::to_string(read_le<std::uint64_t>(v));
-                break;
-            case value_kind::float32:
-            case value_kind::float64: {
-                double d = h.kind == value_kind::float32 ? read_le<float>(v) : read_le<double>(v);
-                if (d != d || d - d != 0) {
-                    out += "null";  // NaN and infinities have no JSON form
-                } else {
-                    char buf[32];
-                    std::snprintf(buf, sizeof buf, "%.17g", d);
-                    out += buf;
-                }
-                break;
-            }
-            case value_kind::int128:
-            case value_kind::uint128:
-                append_json_string(out, to_hex(v));
-                break;
-            case value_kind::raw:
-            default:
-                append_json_string(out, json::base64_encode(v));
-                break;
-        }
-    }
-    out += '}';
-    return out;
 }
 
 // A PostgreSQL array literal from a JSON array: {a,"b c",NULL,{1,2}}.
@@ -647,7 +579,7 @@ struct postgres_sink::impl {
                 }
                 if (ac.oid == oid_jsonb)
                     d.push_back('\1');
-                d += headers_json(m.headers);
+                append_headers_json(d, m.headers);
                 break;
             case acol::payload:
                 if (ac.oid == oid_jsonb)
@@ -703,11 +635,11 @@ struct postgres_sink::impl {
                 if (m.headers.empty())
                     g.null();
                 else
-                    g.text(headers_json(m.headers));
+                    g.text(render_headers_json(m.headers));
                 return;
             case acol::payload:
                 if (ac.oid == oid_bytea)
-                    g.text("\\x" + to_hex(m.payload));
+                    g.text("\\x" + hex_encode(m.payload));
                 else
                     g.text(m.payload);
                 return;
@@ -738,11 +670,11 @@ struct postgres_sink::impl {
                         return true;
                     }
                     std::string raw;
-                    if (!json::base64_decode(n.text, raw)) {
+                    if (!decode_base64(n.text, raw)) {
                         why = "column " + col.name + " is bytea and the value is not base64";
                         return false;
                     }
-                    out = "\\x" + to_hex(raw);
+                    out = "\\x" + hex_encode(raw);
                     return true;
                 }
                 if (n.text.find('\0') != std::string_view::npos) {
