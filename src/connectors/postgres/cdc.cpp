@@ -474,7 +474,7 @@ struct cdc_source::impl {
                 obj += '}';
                 ev.after = std::move(obj);
                 ev.key = partition_key(*rel, keyvals);
-                commit_time_us = detail::now_us();
+                commit_time_us = unix_now_us();
                 emit(out.batch, ev, message_id{(1ULL << 63) | ++snap_ordinal, snap_lsn}, true);
             }
             if (static_cast<std::size_t>(r->rows()) < o.batch_size) {
@@ -587,7 +587,7 @@ struct cdc_source::impl {
     void emit(message_batch& batch, const change_event& ev, message_id id, bool snapshot) {
         std::string out;
         out.reserve(ev.before.size() + ev.after.size() + 256);
-        const std::uint64_t now = detail::now_us();
+        const std::uint64_t now = unix_now_us();
         if (o.format == cdc_format::record) {
             // Iggy's DatabaseRecord.
             const char* op_type = ev.op == 'c'   ? "INSERT"
@@ -809,7 +809,7 @@ struct cdc_source::impl {
             // format-version 2 with include-lsn: "lsn" is the commit record, "nextlsn" its end.
             const json::node* ts = d.member(root, "timestamp");
             std::uint64_t us =
-                ts && ts->k == json::kind::string ? parse_pg_timestamp(ts->text) : detail::now_us();
+                ts && ts->k == json::kind::string ? parse_pg_timestamp(ts->text) : unix_now_us();
             begin_txn(num("lsn"), static_cast<std::uint32_t>(num("xid")), us);
             return ok();
         }
@@ -963,7 +963,7 @@ struct cdc_source::impl {
         bool changed = f != last_sent_flush && now - last_status >= 100ms;
         if (!force && !due && !changed)
             return ok();
-        auto pg_now = static_cast<std::int64_t>(detail::now_us()) - pgoutput::pg_epoch_us;
+        auto pg_now = static_cast<std::int64_t>(unix_now_us()) - pgoutput::pg_epoch_us;
         std::string msg = pgoutput::status_update(f, f, f, pg_now);
         if (PQputCopyData(repl.get(), msg.data(), static_cast<int>(msg.size())) != 1 ||
             PQflush(repl.get()) != 0) {
