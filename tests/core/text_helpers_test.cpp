@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/base64.h"
+#include "core/byte_reader.h"
 #include "core/errno_text.h"
 #include "core/error.h"
 #include "core/header_json.h"
@@ -105,6 +106,46 @@ TEST(base64, round_trip_and_alphabets) {
     EXPECT_FALSE(base64_decode("a"));
     EXPECT_FALSE(base64_decode("a$b="));
     EXPECT_FALSE(base64_decode("aG=s"));
+}
+
+TEST(byte_reader, reads_both_byte_orders_and_fails_once_at_the_first_overrun) {
+    const std::string in(
+        "\x01\x02\x03\x04\x05\x06\x07\x08\x09"
+        "ab\0cd",
+        14);
+    byte_reader r(in);
+    EXPECT_EQ(r.u8(), 1u);
+    EXPECT_EQ(r.be16(), 0x0203u);
+    EXPECT_EQ(r.le16(), 0x0504u);
+    EXPECT_EQ(r.be32(), 0x06070809u);
+    EXPECT_EQ(r.cstr(), "ab");
+    EXPECT_EQ(r.left(), 2u);
+    EXPECT_EQ(r.position(), 12u);
+    EXPECT_EQ(r.be32(), 0u);  // 2 bytes left: an overrun
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.left(), 0u);
+    EXPECT_EQ(r.take(1), "");  // everything after the first overrun is empty
+    EXPECT_EQ(r.u8(), 0u);
+
+    const std::string le_in("\x01\0\0\0\0\0\0\x80", 8);  // the reader keeps a view
+    byte_reader le(le_in);
+    EXPECT_EQ(le.le64(), 0x8000000000000001ull);
+    EXPECT_TRUE(le.at_end());
+
+    // A length read from the input is checked against what is left before anything is taken.
+    const std::string len_in("\xff\xff\xff\xffxyz", 7);
+    byte_reader len(len_in);
+    auto n = len.be32();
+    EXPECT_TRUE(len.ok());
+    EXPECT_EQ(len.take(n), "");
+    EXPECT_FALSE(len.ok());
+    byte_reader nul(std::string_view("abc"));
+    EXPECT_EQ(nul.cstr(), "");
+    EXPECT_FALSE(nul.ok());
+    byte_reader empty{std::string_view()};
+    EXPECT_TRUE(empty.at_end());
+    EXPECT_EQ(empty.rest(), "");
+    EXPECT_TRUE(empty.ok());
 }
 
 TEST(errno_text, names_the_error_and_survives_unknown_values) {
