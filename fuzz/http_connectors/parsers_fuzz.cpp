@@ -15,6 +15,10 @@
 #include "connectors/http/util.h"
 
 using namespace trib::connectors::http_detail;
+using trib::base64_decode;
+using trib::base64_encode;
+using trib::hex_decode;
+using trib::hex_encode;
 
 namespace {
 

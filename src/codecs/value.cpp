@@ -8,6 +8,8 @@
 #include <limits>
 #include <new>
 
+#include "core/hex.h"
+
 namespace trib::codecs {
 
 std::string_view to_string(value_type t) {
@@ -333,16 +335,7 @@ bool parse_uuid(std::string_view in, char sixteen[16]) {
             ++k;
             continue;
         }
-        auto nib = [](char c) {
-            if (c >= '0' && c <= '9')
-                return c - '0';
-            if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-            return -1;
-        };
-        int hi = nib(in[k]), lo = nib(in[k + 1]);
+        int hi = hex_digit_value(in[k]), lo = hex_digit_value(in[k + 1]);
         if (hi < 0 || lo < 0)
             return false;
         sixteen[o++] = static_cast<char>(hi * 16 + lo);

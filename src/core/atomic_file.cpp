@@ -1,4 +1,5 @@
 #include "core/atomic_file.h"
+#include "core/errno_text.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@ namespace {
 
 error sys_error(std::string_view what, const std::filesystem::path& path, int err) {
     return error(err == ENOENT ? errc::not_found : errc::io_error,
-                 fmt::format("{} {}: {}", what, path.string(), std::strerror(err)));
+                 fmt::format("{} {}: {}", what, path.string(), errno_text(err)));
 }
 
 // Closes a descriptor on scope exit unless released.

@@ -68,4 +68,17 @@ bool decode_base64(std::string_view in, std::string& out) {
     return true;
 }
 
+std::string base64_encode(std::string_view bytes) {
+    std::string out;
+    append_base64(out, bytes);
+    return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+    std::string out;
+    if (!decode_base64(text, out))
+        return std::nullopt;
+    return out;
+}
+
 }  // namespace trib

@@ -1,4 +1,5 @@
 #include "core/dir_lock.h"
+#include "core/errno_text.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -42,7 +43,7 @@ result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
     } while (fd < 0 && errno == EINTR);
     if (fd < 0)
         return fail(errc::io_error,
-                    "cannot open lock file " + path.string() + ": " + std::strerror(errno));
+                    "cannot open lock file " + path.string() + ": " + errno_text(errno));
     int rc = 0;
     do {
         rc = ::flock(fd, LOCK_EX | LOCK_NB);
@@ -60,7 +61,7 @@ result<dir_lock> dir_lock::acquire(const std::filesystem::path& dir) {
                                                        who + " (lock file " + path.string() + ")");
         }
         ::close(fd);
-        return fail(errc::io_error, "cannot lock " + path.string() + ": " + std::strerror(err));
+        return fail(errc::io_error, "cannot lock " + path.string() + ": " + errno_text(err));
     }
     // Best effort: the PID only serves the message of a refused start.
     const std::string pid = std::to_string(::getpid()) + "\n";

@@ -1,6 +1,11 @@
 #include "core/error.h"
+#include "core/errno_text.h"
 
 #include <fmt/format.h>
+
+#include <string.h>
+
+#include <type_traits>
 
 namespace trib {
 
@@ -75,6 +80,17 @@ error error::wrap(std::string_view context) const {
 
 std::string error::to_string() const {
     return fmt::format("{} ({}): {}", trib::to_string(code_), trib::to_string(retry_), message_);
+}
+
+std::string errno_text(int e) {
+    char buf[256];
+    // GNU strerror_r returns the text (maybe a static string, maybe buf); XSI returns 0 and fills
+    // buf. Both overloads are handled so that the choice of feature macros does not matter.
+    auto r = ::strerror_r(e, buf, sizeof buf);
+    if constexpr (std::is_same_v<decltype(r), char*>)
+        return r ? std::string(r) : fmt::format("errno {}", e);
+    else
+        return r == 0 ? std::string(buf) : fmt::format("errno {}", e);
 }
 
 }  // namespace trib

@@ -4,37 +4,15 @@
 
 #include <charconv>
 
+#include "core/hex.h"
+
 namespace trib::iggy {
 
-namespace {
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-}  // namespace
-
 result<std::string> percent_decode(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out.push_back(s[i]);
-            continue;
-        }
-        if (i + 2 >= s.size())
-            return fail(errc::invalid_argument, "address: truncated percent escape");
-        int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-        if (hi < 0 || lo < 0)
-            return fail(errc::invalid_argument, "address: bad percent escape");
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-    }
-    return out;
+    auto out = trib::percent_decode(s);
+    if (!out)
+        return fail(errc::invalid_argument, "address: bad or truncated percent escape");
+    return std::move(*out);
 }
 
 result<server_address> server_address::parse(std::string_view text) {

@@ -18,6 +18,8 @@
 #include <cstring>
 #include <thread>
 
+#include "core/errno_text.h"
+#include "core/net/tls_peer.h"
 #include "iggy/wire/responses.h"
 
 namespace trib::iggy {
@@ -44,16 +46,6 @@ int wait_fd(int fd, short events, clock::time_point deadline) {
         if (errno != EINTR)
             return -1;
     }
-}
-
-std::string ssl_error_text() {
-    unsigned long e = ERR_get_error();
-    if (e == 0)
-        return "unknown TLS error";
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    return buf;
 }
 
 void ignore_sigpipe_once() {
@@ -140,7 +132,7 @@ status connection::open_socket() {
         int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
                           ai->ai_protocol);
         if (fd < 0) {
-            last = std::strerror(errno);
+            last = errno_text(errno);
             continue;
         }
         int r = ::connect(fd, ai->ai_addr, ai->ai_addrlen);
@@ -151,10 +143,10 @@ status connection::open_socket() {
             if (w == 0 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
                 r = 0;
             } else {
-                last = w == 1 ? "connect timed out" : std::strerror(err ? err : errno);
+                last = w == 1 ? "connect timed out" : errno_text(err ? err : errno);
             }
         } else if (r != 0) {
-            last = std::strerror(errno);
+            last = errno_text(errno);
         }
         if (r == 0) {
             if (opts_.tcp_nodelay) {
@@ -186,7 +178,7 @@ status connection::tls_handshake(clock::time_point deadline) {
     tls_ = std::make_unique<tls_state>();
     tls_->ctx = SSL_CTX_new(TLS_client_method());
     if (!tls_->ctx)
-        return fail(errc::internal, "TLS: " + ssl_error_text());
+        return fail(errc::internal, "TLS: " + net::ssl_error_text());
     SSL_CTX_set_min_proto_version(tls_->ctx, TLS1_2_VERSION);
     const std::string& name = opts_.tls.domain.empty() ? opts_.address.host : opts_.tls.domain;
     if (opts_.tls.verify) {
@@ -196,23 +188,18 @@ status connection::tls_handshake(clock::time_point deadline) {
                 ? SSL_CTX_set_default_verify_paths(tls_->ctx)
                 : SSL_CTX_load_verify_locations(tls_->ctx, opts_.tls.ca_file.c_str(), nullptr);
         if (ok_load != 1) {
-            return fail(errc::invalid_argument,
-                        "TLS: cannot load CA '" + opts_.tls.ca_file + "': " + ssl_error_text());
+            return fail(errc::invalid_argument, "TLS: cannot load CA '" + opts_.tls.ca_file +
+                                                    "': " + net::ssl_error_text());
         }
     } else {
         SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_NONE, nullptr);
     }
     tls_->ssl = SSL_new(tls_->ctx);
     if (!tls_->ssl)
-        return fail(errc::internal, "TLS: " + ssl_error_text());
+        return fail(errc::internal, "TLS: " + net::ssl_error_text());
     SSL_set_fd(tls_->ssl, fd_);
-    SSL_set_tlsext_host_name(tls_->ssl, name.c_str());
-    if (opts_.tls.verify) {
-        // Checks the certificate's names (or IP) against what we connected to.
-        SSL_set_hostflags(tls_->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        if (SSL_set1_host(tls_->ssl, name.c_str()) != 1)
-            return fail(errc::internal, "TLS: cannot set the host to verify");
-    }
+    // Checks the certificate's names (or IP) against what we connected to.
+    TRIB_TRY(net::expect_tls_peer(tls_->ssl, name, opts_.tls.verify));
     for (;;) {
         int r = SSL_connect(tls_->ssl);
         if (r == 1)
@@ -222,7 +209,7 @@ status connection::tls_handshake(clock::time_point deadline) {
         if (ev == 0) {
             long vr = SSL_get_verify_result(tls_->ssl);
             std::string why =
-                vr != X509_V_OK ? X509_verify_cert_error_string(vr) : ssl_error_text();
+                vr != X509_V_OK ? X509_verify_cert_error_string(vr) : net::ssl_error_text();
             return error(errc::unavailable, retry_class::fatal, "TLS handshake: " + why);
         }
         int w = wait_fd(fd_, ev, deadline);
@@ -249,7 +236,7 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
                            : e == SSL_ERROR_WANT_WRITE ? POLLOUT
                                                        : 0;
                 if (ev == 0)
-                    return io_failure("TLS write failed: " + ssl_error_text(), false);
+                    return io_failure("TLS write failed: " + net::ssl_error_text(), false);
                 int w = wait_fd(fd_, ev, deadline);
                 if (w != 0)
                     return io_failure("write", w == 1);
@@ -276,7 +263,7 @@ status connection::send_parts(std::span<const iovec> parts, clock::time_point de
                     return io_failure("write", w == 1);
                 continue;
             }
-            return io_failure(std::string("write: ") + std::strerror(errno), false);
+            return io_failure(std::string("write: ") + errno_text(errno), false);
         }
         auto done = static_cast<std::size_t>(n);
         while (count > 0 && done >= iov->iov_len) {
@@ -311,7 +298,7 @@ result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
                 return unexpected(io_failure("server closed the TLS connection", false));
             short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
             if (ev == 0)
-                return unexpected(io_failure("TLS read failed: " + ssl_error_text(), false));
+                return unexpected(io_failure("TLS read failed: " + net::ssl_error_text(), false));
             int w = wait_fd(fd_, ev, deadline);
             if (w != 0)
                 return unexpected(io_failure("read", w == 1));
@@ -330,7 +317,7 @@ result<std::size_t> connection::recv_some(std::uint8_t* p, std::size_t n,
                 return unexpected(io_failure("read", w == 1));
             continue;
         }
-        return unexpected(io_failure(std::string("read: ") + std::strerror(errno), false));
+        return unexpected(io_failure(std::string("read: ") + errno_text(errno), false));
     }
 }
 
@@ -348,7 +335,7 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
                 return io_failure("server closed the TLS connection", false);
             short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
             if (ev == 0)
-                return io_failure("TLS read failed: " + ssl_error_text(), false);
+                return io_failure("TLS read failed: " + net::ssl_error_text(), false);
             int w = wait_fd(fd_, ev, deadline);
             if (w != 0)
                 return io_failure("read", w == 1);
@@ -370,7 +357,7 @@ status connection::recv_exact(std::uint8_t* p, std::size_t n, clock::time_point 
                 return io_failure("read", w == 1);
             continue;
         }
-        return io_failure(std::string("read: ") + std::strerror(errno), false);
+        return io_failure(std::string("read: ") + errno_text(errno), false);
     }
     return ok();
 }

@@ -1,4 +1,5 @@
 #include "runtime/listeners.h"
+#include "core/errno_text.h"
 
 #include <netdb.h>
 #include <netinet/in.h>
@@ -33,7 +34,7 @@ std::string try_bind(const configured_listener& l) {
     for (addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
         const int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
         if (fd < 0) {
-            problem = "cannot listen on " + shown(l) + ": " + std::strerror(errno);
+            problem = "cannot listen on " + shown(l) + ": " + errno_text(errno);
             continue;
         }
         const int one = 1;
@@ -46,7 +47,7 @@ std::string try_bind(const configured_listener& l) {
             break;
         }
         problem = err == EADDRINUSE ? "address in use (" + shown(l) + ")"
-                                    : "cannot listen on " + shown(l) + ": " + std::strerror(err);
+                                    : "cannot listen on " + shown(l) + ": " + errno_text(err);
         break;
     }
     ::freeaddrinfo(res);

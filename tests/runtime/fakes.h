@@ -115,6 +115,7 @@ struct fake_source_state {
     std::size_t fail_polls = 0;
     error poll_error{errc::unavailable, "upstream down"};
     std::function<std::uint16_t(std::uint64_t)> route;  // message number -> route
+    std::size_t polls = 0;  // poll() calls so far (tests wait for the loop to come round)
 };
 
 class fake_source final : public source {
@@ -134,6 +135,7 @@ class fake_source final : public source {
     }
     result<source_batch> poll(std::chrono::milliseconds max_wait) override {
         std::unique_lock lk(s_->mu);
+        ++s_->polls;
         if (s_->fail_polls > 0) {
             --s_->fail_polls;
             return s_->poll_error;

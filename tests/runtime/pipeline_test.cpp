@@ -608,7 +608,14 @@ TEST(source_pipeline, state_is_persisted_only_after_iggy_acknowledged) {
     r.iggy.hold_sends(true);
     r.start(source_cfg());
     ASSERT_TRUE(wait_until([&] { return r.stats.messages_in.load() == 30; }, 5s));
-    std::this_thread::sleep_for(30ms);
+    // Two more polls: the poll loop has come round after handing out the last batch, past
+    // where a state save that does not wait for Iggy would have happened.
+    auto polls = [&] {
+        std::lock_guard lk(r.state->mu);
+        return r.state->polls;
+    };
+    const std::size_t seen = polls();
+    ASSERT_TRUE(wait_until([&] { return polls() >= seen + 2; }, 5s));
     EXPECT_EQ(r.store.saves(), 0u);
     EXPECT_TRUE(r.acks().empty());
     r.iggy.hold_sends(false);
@@ -713,8 +720,15 @@ TEST(source_pipeline, a_missed_drain_deadline_nacks_unacknowledged_batches) {
     ASSERT_TRUE(wait_until([&] { return r.stats.messages_in.load() >= 60; }, 5s));
     r.p->request_stop();
     std::thread release([&] {
-        std::this_thread::sleep_for(300ms);
-        r.iggy.hold_sends(false);  // let the producer's worker finish so close() returns
+        // Once the missed deadline made the pipeline nack, let the producer's worker finish so
+        // that close() returns.
+        (void)wait_until(
+            [&] {
+                std::lock_guard lk(r.state->mu);
+                return !r.state->nacks.empty();
+            },
+            10s);
+        r.iggy.hold_sends(false);
     });
     auto out = r.p->join(clock::now() + 100ms);
     release.join();

@@ -19,6 +19,8 @@
 #include "connectors/file/state.h"
 #include "core/atomic_file.h"
 #include "core/base64.h"
+#include "core/errno_text.h"
+#include "core/header_json.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 #include "core/metrics.h"
@@ -46,65 +48,11 @@ constexpr std::size_t k_max_key_bytes = 4096;
 using file_detail::mark;
 using file_detail::mark_map;
 
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
-
 // A JSON string holding the base64 of `s`.
 void append_base64_string(std::string& out, std::string_view s) {
     out.push_back('"');
     trib::append_base64(out, s);
     out.push_back('"');
-}
-
-template <class T>
-T le(const std::string& v) {
-    T x{};
-    std::memcpy(&x, v.data(), std::min(sizeof(T), v.size()));
-    return x;
-}
-
-void append_header_value(std::string& out, const header& h) {
-    switch (h.kind) {
-        case value_kind::string:
-            append_json_string(out, h.value);
-            return;
-        case value_kind::boolean:
-            out += (!h.value.empty() && h.value[0] != 0) ? "true" : "false";
-            return;
-        case value_kind::int8:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::int8_t>(h.value));
-            return;
-        case value_kind::int16:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::int16_t>(h.value));
-            return;
-        case value_kind::int32:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::int32_t>(h.value));
-            return;
-        case value_kind::int64:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::int64_t>(h.value));
-            return;
-        case value_kind::uint8:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::uint8_t>(h.value));
-            return;
-        case value_kind::uint16:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::uint16_t>(h.value));
-            return;
-        case value_kind::uint32:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::uint32_t>(h.value));
-            return;
-        case value_kind::uint64:
-            fmt::format_to(std::back_inserter(out), "{}", le<std::uint64_t>(h.value));
-            return;
-        case value_kind::float32:
-            fmt::format_to(std::back_inserter(out), "{}", le<float>(h.value));
-            return;
-        case value_kind::float64:
-            fmt::format_to(std::back_inserter(out), "{}", le<double>(h.value));
-            return;
-        default:  // raw, 128-bit integers
-            append_base64_string(out, h.value);
-    }
 }
 
 class file_sink final : public sink {
@@ -553,15 +501,8 @@ class file_sink final : public sink {
                            b.partition, m.offset, m.id.hi, m.id.lo, m.timestamp_us,
                            m.origin_timestamp_us);
             if (!m.headers.empty()) {
-                buf_ += ",\"headers\":{";
-                for (std::size_t i = 0; i < m.headers.size(); ++i) {
-                    if (i != 0)
-                        buf_.push_back(',');
-                    append_json_string(buf_, m.headers[i].key);
-                    buf_.push_back(':');
-                    append_header_value(buf_, m.headers[i]);
-                }
-                buf_.push_back('}');
+                buf_ += ",\"headers\":";
+                append_headers_json(buf_, m.headers);
             }
             buf_.push_back(',');
         }

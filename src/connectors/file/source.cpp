@@ -17,6 +17,8 @@
 
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
+#include "core/errno_text.h"
+#include "core/unix_time.h"
 
 namespace trib::connectors {
 namespace {
@@ -43,10 +45,6 @@ using file_detail::k_fp_len;
 
 file_id id_of(const position& p) {
     return file_id{p.dev, p.ino};
-}
-
-std::string errno_text(int e) {
-    return std::strerror(e);
 }
 
 class file_source final : public source {
@@ -381,10 +379,7 @@ class file_source final : public source {
         const std::string_view all = batch.own(std::move(data));
         batch.messages.resize(spans.size());
         // The event time is when the line was read (the file has no better one).
-        const auto now =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+        const auto now = unix_now_us();
         for (std::size_t i = 0; i < spans.size(); ++i) {
             auto& m = batch.messages[i];
             m.payload = all.substr(spans[i].first, spans[i].second);

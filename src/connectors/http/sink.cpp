@@ -18,6 +18,7 @@
 #include "connectors/http/http.h"
 #include "connectors/http/json.h"
 #include "connectors/http/util.h"
+#include "core/header_json.h"
 #include "core/metrics.h"
 #include "core/net/http_client.h"
 
@@ -391,17 +392,8 @@ class http_sink final : public sink {
             append_uint(out, m.origin_timestamp_us);
         }
         if (s_.include_headers) {
-            out += ",\"iggy_headers\":{";
-            for (std::size_t i = 0; i < m.headers.size(); ++i) {
-                if (i != 0)
-                    out += ',';
-                append_json_string(out, m.headers[i].key);
-                out += ':';
-                append_json_string(out, m.headers[i].kind == value_kind::string
-                                            ? m.headers[i].value
-                                            : hex_encode(m.headers[i].value));
-            }
-            out += '}';
+            out += ",\"iggy_headers\":";
+            append_headers_json(out, m.headers);
         }
         out += "},\"payload\":";
         if (!append_payload(b, m, out))

@@ -160,10 +160,13 @@ Authorization = "Bearer ${env:API_TOKEN}")";
                     "false"));
     o.push_back(config::opt("include_origin_timestamp", opt_type::boolean,
                             "Add `iggy_origin_timestamp` (µs) to the metadata.", "false"));
-    o.push_back(config::opt("include_headers", opt_type::boolean,
-                            "Add the message's Iggy user headers to the metadata as `iggy_headers` "
-                            "(strings as strings, other kinds in hex).",
-                            "false"));
+    o.push_back(
+        config::opt("include_headers", opt_type::boolean,
+                    "Add the message's Iggy user headers to the metadata as `iggy_headers`: "
+                    "strings, booleans and numbers as JSON values (NaN and infinities as "
+                    "null), 128-bit integers as hex strings, raw bytes as base64 strings "
+                    "(the renderer the file and PostgreSQL sinks use too).",
+                    "false"));
     o.push_back(
         config::opt("health_check_enabled", opt_type::boolean,
                     "Send a request with `health_check_method` to `url` when the sink opens and "

@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "config/spec.h"
+#include "core/base64.h"
 #include "core/error.h"
+#include "core/hex.h"
 #include "core/message.h"
 #include "core/net/http_client.h"
 
@@ -52,13 +54,8 @@ class text_template {
 /// RFC 3986 percent-encoding of everything but the unreserved characters.
 std::string percent_encode(std::string_view s);
 
-std::string hex_encode(std::string_view bytes);
-/// nullopt when `hex` has an odd length or a non-hex character (either case is accepted).
-std::optional<std::string> hex_decode(std::string_view hex);
-/// Standard base64 with padding.
-std::string base64_encode(std::string_view bytes);
-/// Accepts standard and URL-safe alphabets, with or without padding; nullopt when malformed.
-std::optional<std::string> base64_decode(std::string_view text);
+// Hex and base64: trib::hex_encode/hex_decode (core/hex.h), trib::base64_encode/base64_decode
+// (core/base64.h).
 
 /// HMAC-SHA256 of `data` under `key` (32 raw bytes).
 std::string hmac_sha256(std::string_view key, std::string_view data);

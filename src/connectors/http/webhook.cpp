@@ -483,7 +483,12 @@ class webhook_source final : public source {
                 std::string_view h = req.header("Authorization");
                 if (h.size() < 6 || !(h.substr(0, 6) == "Basic " || h.substr(0, 6) == "basic "))
                     return auth_result::missing;
-                auto dec = base64_decode(h.substr(6));
+                std::string_view cred = h.substr(6);
+                while (!cred.empty() && (cred.front() == ' ' || cred.front() == '\t'))
+                    cred.remove_prefix(1);
+                while (!cred.empty() && (cred.back() == ' ' || cred.back() == '\t'))
+                    cred.remove_suffix(1);
+                auto dec = base64_decode(cred);
                 if (!dec)
                     return auth_result::bad_credentials;
                 auto colon = dec->find(':');

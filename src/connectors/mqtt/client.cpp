@@ -4,6 +4,8 @@
 // rather than being cut at an arbitrary line.
 
 #include "connectors/mqtt/client.h"
+#include "core/errno_text.h"
+#include "core/net/tls_peer.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -40,31 +42,6 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::string errno_text(int e) {
-    return std::strerror(e);
-}
-
-// All queued OpenSSL errors as one line (and clears the queue).
-std::string ssl_error_text() {
-    std::string out;
-    unsigned long e;
-    while ((e = ERR_get_error()) != 0) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty())
-            out += "; ";
-        out += buf;
-    }
-    return out.empty() ? "unknown TLS error" : out;
-}
-
-bool is_ip_literal(const std::string& host) {
-    in6_addr a6;
-    in_addr a4;
-    return ::inet_pton(AF_INET, host.c_str(), &a4) == 1 ||
-           ::inet_pton(AF_INET6, host.c_str(), &a6) == 1;
-}
 
 // Waits for `events` on fd, or for the wake fd (returns -1), or the deadline (returns 0).
 int wait_fd(int fd, short events, int wake_fd, clock::time_point deadline) {
@@ -162,21 +139,11 @@ class connection {
                      clock::time_point deadline) {
         ssl_ = SSL_new(ctx);
         if (ssl_ == nullptr)
-            return error(errc::internal, "SSL_new: " + ssl_error_text());
+            return error(errc::internal, "SSL_new: " + net::ssl_error_text());
         SSL_set_fd(ssl_, fd_);
         SSL_set_mode(ssl_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
         const std::string name = o.server_name.empty() ? ep.host : o.server_name;
-        if (!is_ip_literal(name))
-            SSL_set_tlsext_host_name(ssl_, name.c_str());
-        if (o.verify) {
-            X509_VERIFY_PARAM* param = SSL_get0_param(ssl_);
-            if (is_ip_literal(name)) {
-                X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str());
-            } else {
-                X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-                X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
-            }
-        }
+        TRIB_TRY(net::expect_tls_peer(ssl_, name, o.verify));
         for (;;) {
             ERR_clear_error();
             int r = SSL_connect(ssl_);
@@ -197,7 +164,7 @@ class connection {
                 } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {
                     why = "connection closed during the handshake";
                 } else {
-                    why = ssl_error_text();
+                    why = net::ssl_error_text();
                 }
                 // A certificate problem does not fix itself by retrying.
                 return error(vr != X509_V_OK ? errc::unauthenticated : errc::unavailable,
@@ -289,7 +256,7 @@ class connection {
         else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0)
             r.closed = true;  // peer closed without close_notify
         else
-            r.error = "TLS: " + ssl_error_text();
+            r.error = "TLS: " + net::ssl_error_text();
     }
 
     int fd_ = -1;
@@ -499,14 +466,14 @@ struct client::impl {
             return ok();
         ssl_ctx = SSL_CTX_new(TLS_client_method());
         if (ssl_ctx == nullptr)
-            return error(errc::internal, "SSL_CTX_new: " + ssl_error_text());
+            return error(errc::internal, "SSL_CTX_new: " + net::ssl_error_text());
         SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);
         const auto& t = opts.tls;
         if (!t.ca_file.empty()) {
             if (SSL_CTX_load_verify_locations(ssl_ctx, t.ca_file.c_str(), nullptr) != 1) {
                 return error(
                     errc::invalid_argument, retry_class::fatal,
-                    "cannot load the TLS CA file '" + t.ca_file + "': " + ssl_error_text());
+                    "cannot load the TLS CA file '" + t.ca_file + "': " + net::ssl_error_text());
             }
         } else {
             SSL_CTX_set_default_verify_paths(ssl_ctx);
@@ -515,13 +482,14 @@ struct client::impl {
             if (SSL_CTX_use_certificate_chain_file(ssl_ctx, t.cert_file.c_str()) != 1) {
                 return error(errc::invalid_argument, retry_class::fatal,
                              "cannot load the TLS client certificate '" + t.cert_file +
-                                 "': " + ssl_error_text());
+                                 "': " + net::ssl_error_text());
             }
             const std::string& key = t.key_file.empty() ? t.cert_file : t.key_file;
             if (SSL_CTX_use_PrivateKey_file(ssl_ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
                 SSL_CTX_check_private_key(ssl_ctx) != 1) {
-                return error(errc::invalid_argument, retry_class::fatal,
-                             "cannot load the TLS client key '" + key + "': " + ssl_error_text());
+                return error(
+                    errc::invalid_argument, retry_class::fatal,
+                    "cannot load the TLS client key '" + key + "': " + net::ssl_error_text());
             }
         }
         SSL_CTX_set_verify(ssl_ctx, t.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);

@@ -3,6 +3,7 @@
 // side against the specification, so they stay in one file.
 
 #include "connectors/mqtt/codec.h"
+#include "core/byte_reader.h"
 
 #include <array>
 #include <cstring>
@@ -157,14 +158,16 @@ constexpr std::uint32_t will_bit = 1u;
 constexpr std::uint32_t acks = bit(packet_type::puback) | bit(packet_type::pubrec) |
                                bit(packet_type::pubrel) | bit(packet_type::pubcomp);
 
+// The packet reader: core/byte_reader does the bounds checks; this adds MQTT's encodings
+// (variable byte integers, length-prefixed binary and UTF-8) and names the field in the error.
 class reader {
   public:
-    explicit reader(std::string_view s) : s_(s) {}
+    explicit reader(std::string_view s) : r_(s), size_(s.size()) {}
 
     bool ok() const { return err_.empty(); }
     const std::string& err() const { return err_; }
-    std::size_t left() const { return s_.size() - pos_; }
-    bool done() const { return pos_ == s_.size(); }
+    std::size_t left() const { return size_ - r_.position(); }
+    bool done() const { return r_.position() == size_; }
     void fail(std::string msg) {
         if (err_.empty())
             err_ = std::move(msg);
@@ -178,28 +181,9 @@ class reader {
         }
         return true;
     }
-    std::uint8_t u8(const char* what) {
-        if (!need(1, what))
-            return 0;
-        return static_cast<std::uint8_t>(s_[pos_++]);
-    }
-    std::uint16_t u16(const char* what) {
-        if (!need(2, what))
-            return 0;
-        auto v = static_cast<std::uint16_t>((static_cast<std::uint8_t>(s_[pos_]) << 8) |
-                                            static_cast<std::uint8_t>(s_[pos_ + 1]));
-        pos_ += 2;
-        return v;
-    }
-    std::uint32_t u32(const char* what) {
-        if (!need(4, what))
-            return 0;
-        std::uint32_t v = 0;
-        for (int i = 0; i < 4; ++i)
-            v = (v << 8) | static_cast<std::uint8_t>(s_[pos_ + static_cast<std::size_t>(i)]);
-        pos_ += 4;
-        return v;
-    }
+    std::uint8_t u8(const char* what) { return need(1, what) ? r_.u8() : 0; }
+    std::uint16_t u16(const char* what) { return need(2, what) ? r_.be16() : 0; }
+    std::uint32_t u32(const char* what) { return need(4, what) ? r_.be32() : 0; }
     std::uint32_t varint(const char* what) {
         std::uint32_t v = 0;
         for (int i = 0; i < 4; ++i) {
@@ -215,11 +199,7 @@ class reader {
     }
     std::string_view bin(const char* what) {
         std::uint16_t n = u16(what);
-        if (!need(n, what))
-            return {};
-        auto v = s_.substr(pos_, n);
-        pos_ += n;
-        return v;
+        return need(n, what) ? r_.take(n) : std::string_view();
     }
     std::string_view str(const char* what) {
         auto v = bin(what);
@@ -227,20 +207,13 @@ class reader {
             fail(std::string("malformed UTF-8 in ") + what);
         return v;
     }
-    std::string_view rest() {
-        auto v = s_.substr(pos_);
-        pos_ = s_.size();
-        return v;
-    }
-    std::string_view take(std::size_t n) {
-        auto v = s_.substr(pos_, n);
-        pos_ += n;
-        return v;
-    }
+    std::string_view rest() { return r_.rest(); }
+    /// The next `n` bytes; the caller checked them with need().
+    std::string_view take(std::size_t n) { return r_.take(n); }
 
   private:
-    std::string_view s_;
-    std::size_t pos_ = 0;
+    byte_reader r_;
+    std::size_t size_;
     std::string err_;
 };
 

@@ -32,19 +32,11 @@ poll_interval = "1ms"
 [plugin_config]
 log_interval = "10s")";
 
-    config::option latency;
-    latency.name = "latency";
-    latency.type = opt_type::duration;
-    latency.doc = "Time each write takes (\"0ms\": none).";
-    latency.default_value = "\"0ms\"";
-    s.options.push_back(latency);
-
-    config::option log_interval;
-    log_interval.name = "log_interval";
-    log_interval.type = opt_type::duration;
-    log_interval.doc = "Log the messages and bytes per second seen, this often (\"0ms\": never).";
-    log_interval.default_value = "\"0ms\"";
-    s.options.push_back(log_interval);
+    s.options.push_back(config::opt("latency", opt_type::duration,
+                                    "Time each write takes (\"0ms\": none).", "\"0ms\""));
+    s.options.push_back(config::opt(
+        "log_interval", opt_type::duration,
+        "Log the messages and bytes per second seen, this often (\"0ms\": never).", "\"0ms\""));
     return s;
 }
 

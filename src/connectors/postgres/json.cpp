@@ -1,5 +1,6 @@
 #include "connectors/postgres/json.h"
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 
@@ -171,12 +172,6 @@ void document::write(const node& n, std::string& out) const {
     }
 }
 
-std::string base64_encode(std::string_view in) {
-    std::string out;
-    append_base64(out, in);
-    return out;
-}
-
 namespace {
 
 enum : std::uint32_t {
@@ -289,16 +284,6 @@ bool split_array(std::string_view s, std::vector<std::optional<std::string>>& ou
     return true;
 }
 
-int hexval(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 }  // namespace
 
 void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text) {
@@ -329,13 +314,15 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
                 std::string raw;
                 raw.reserve((text.size() - 2) / 2);
                 for (std::size_t i = 2; i + 1 < text.size(); i += 2) {
-                    int hi = hexval(text[i]);
-                    int lo = hexval(text[i + 1]);
+                    int hi = hex_digit_value(text[i]);
+                    int lo = hex_digit_value(text[i + 1]);
                     if (hi < 0 || lo < 0)
                         break;
                     raw += static_cast<char>(hi * 16 + lo);
                 }
-                append_json_string(out, base64_encode(raw));
+                out.push_back('"');
+                append_base64(out, raw);
+                out.push_back('"');
             } else {
                 append_json_string(out, text);
             }
@@ -374,11 +361,6 @@ void append_pg_value(std::string& out, std::uint32_t oid, std::string_view text)
         }
     }
     append_json_string(out, text);
-}
-
-bool base64_decode(std::string_view in, std::string& out) {
-    out.clear();
-    return decode_base64(in, out);
 }
 
 }  // namespace trib::connectors::postgres::json

@@ -56,9 +56,4 @@ class document {
 /// one-dimensional arrays of scalars as JSON arrays, everything else as a string.
 void append_pg_value(std::string& out, std::uint32_t type_oid, std::string_view text);
 
-/// Standard base64 (with padding) of bytes.
-std::string base64_encode(std::string_view bytes);
-/// Decodes standard or URL-safe base64 (padding optional); false if malformed.
-bool base64_decode(std::string_view in, std::string& out);
-
 }  // namespace trib::connectors::postgres::json

@@ -417,17 +417,6 @@ std::string u128_to_decimal(std::uint64_t hi, std::uint64_t lo) {
     return out;
 }
 
-std::string to_hex(std::string_view bytes) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(bytes.size() * 2);
-    for (unsigned char c : bytes) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
 std::optional<std::uint64_t> parse_lsn(std::string_view s) {
     auto slash = s.find('/');
     if (slash == std::string_view::npos || slash == 0 || slash + 1 >= s.size())

@@ -193,9 +193,6 @@ void copy_text_escape(std::string& out, std::string_view v);
 /// The decimal text of an unsigned 128-bit integer.
 std::string u128_to_decimal(std::uint64_t hi, std::uint64_t lo);
 
-/// Lower-case hex of bytes (for bytea "\x..." literals).
-std::string to_hex(std::string_view bytes);
-
 /// Parses an LSN "X/Y"; nullopt if malformed.
 std::optional<std::uint64_t> parse_lsn(std::string_view s);
 std::string format_lsn(std::uint64_t lsn);

@@ -1,72 +1,17 @@
 #include "connectors/postgres/pgoutput.h"
 
+#include "core/byte_reader.h"
+
 namespace trib::connectors::postgres::pgoutput {
 
 namespace {
 
-// A bounds-checked big-endian reader; the first overrun sets `bad` and every later read
-// returns zeros, so a decoder checks once at the end.
-class reader {
-  public:
-    explicit reader(std::string_view s) : s_(s) {}
-    bool bad() const { return bad_; }
-    std::size_t left() const { return bad_ ? 0 : s_.size() - pos_; }
-
-    std::uint8_t u8() {
-        if (!need(1))
-            return 0;
-        return static_cast<std::uint8_t>(s_[pos_++]);
-    }
-    std::uint16_t u16() { return static_cast<std::uint16_t>(be(2)); }
-    std::uint32_t u32() { return static_cast<std::uint32_t>(be(4)); }
-    std::uint64_t u64() { return be(8); }
-    std::string_view bytes(std::size_t n) {
-        if (!need(n))
-            return {};
-        std::string_view v = s_.substr(pos_, n);
-        pos_ += n;
-        return v;
-    }
-    /// A NUL-terminated string.
-    std::string_view cstr() {
-        if (bad_)
-            return {};
-        auto end = s_.find('\0', pos_);
-        if (end == std::string_view::npos) {
-            bad_ = true;
-            return {};
-        }
-        std::string_view v = s_.substr(pos_, end - pos_);
-        pos_ = end + 1;
-        return v;
-    }
-
-  private:
-    bool need(std::size_t n) {
-        if (bad_ || s_.size() - pos_ < n) {
-            bad_ = true;
-            return false;
-        }
-        return true;
-    }
-    std::uint64_t be(std::size_t n) {
-        if (!need(n))
-            return 0;
-        std::uint64_t v = 0;
-        for (std::size_t i = 0; i < n; ++i)
-            v = (v << 8) | static_cast<std::uint8_t>(s_[pos_ + i]);
-        pos_ += n;
-        return v;
-    }
-    std::string_view s_;
-    std::size_t pos_ = 0;
-    bool bad_ = false;
-};
+using reader = trib::byte_reader;  // big-endian reads: be16/be32/be64
 
 bool read_tuple(reader& r, tuple& t) {
-    std::uint16_t n = r.u16();
+    std::uint16_t n = r.be16();
     // Each column takes at least one byte: a count beyond what is left is malformed.
-    if (r.bad() || n > r.left())
+    if (!r.ok() || n > r.left())
         return false;
     t.values.resize(n);
     for (std::uint16_t i = 0; i < n; ++i) {
@@ -78,14 +23,14 @@ bool read_tuple(reader& r, tuple& t) {
                 break;
             case 't':
             case 'b': {
-                std::uint32_t len = r.u32();
-                v.data = r.bytes(len);
+                std::uint32_t len = r.be32();
+                v.data = r.take(len);
                 break;
             }
             default:
                 return false;
         }
-        if (r.bad())
+        if (!r.ok())
             return false;
     }
     return true;
@@ -103,19 +48,19 @@ result<frame> decode_frame(std::string_view copy_data) {
     frame f;
     f.type = static_cast<char>(r.u8());
     if (f.type == 'w') {
-        f.data.data_start = r.u64();
-        f.data.wal_end = r.u64();
-        f.data.send_time = static_cast<std::int64_t>(r.u64());
-        if (r.bad())
+        f.data.data_start = r.be64();
+        f.data.wal_end = r.be64();
+        f.data.send_time = static_cast<std::int64_t>(r.be64());
+        if (!r.ok())
             return fail(errc::protocol_error, "short XLogData frame");
         f.data.payload = copy_data.substr(25);
         return f;
     }
     if (f.type == 'k') {
-        f.alive.wal_end = r.u64();
-        f.alive.send_time = static_cast<std::int64_t>(r.u64());
+        f.alive.wal_end = r.be64();
+        f.alive.send_time = static_cast<std::int64_t>(r.be64());
         f.alive.reply_requested = r.u8() != 0;
-        if (r.bad())
+        if (!r.ok())
             return fail(errc::protocol_error, "short keepalive frame");
         return f;
     }
@@ -146,51 +91,51 @@ result<message> decode(std::string_view payload) {
     m.type = static_cast<char>(r.u8());
     switch (m.type) {
         case 'B':
-            m.begin.final_lsn = r.u64();
-            m.begin.commit_time = static_cast<std::int64_t>(r.u64());
-            m.begin.xid = r.u32();
+            m.begin.final_lsn = r.be64();
+            m.begin.commit_time = static_cast<std::int64_t>(r.be64());
+            m.begin.xid = r.be32();
             break;
         case 'C':
             m.commit.flags = r.u8();
-            m.commit.commit_lsn = r.u64();
-            m.commit.end_lsn = r.u64();
-            m.commit.commit_time = static_cast<std::int64_t>(r.u64());
+            m.commit.commit_lsn = r.be64();
+            m.commit.end_lsn = r.be64();
+            m.commit.commit_time = static_cast<std::int64_t>(r.be64());
             break;
         case 'O':
-            (void)r.u64();
+            (void)r.be64();
             (void)r.cstr();
             break;
         case 'R': {
-            m.relation.oid = r.u32();
+            m.relation.oid = r.be32();
             m.relation.schema = std::string(r.cstr());
             m.relation.name = std::string(r.cstr());
             m.relation.replica_identity = static_cast<char>(r.u8());
-            std::uint16_t n = r.u16();
-            if (r.bad() || n > r.left())
+            std::uint16_t n = r.be16();
+            if (!r.ok() || n > r.left())
                 return malformed(m.type);
             m.relation.columns.resize(n);
             for (auto& c : m.relation.columns) {
                 c.key = (r.u8() & 1) != 0;
                 c.name = std::string(r.cstr());
-                c.type_oid = r.u32();
-                c.type_modifier = static_cast<std::int32_t>(r.u32());
+                c.type_oid = r.be32();
+                c.type_modifier = static_cast<std::int32_t>(r.be32());
             }
             break;
         }
         case 'Y':
-            m.type_msg.oid = r.u32();
+            m.type_msg.oid = r.be32();
             m.type_msg.schema = std::string(r.cstr());
             m.type_msg.name = std::string(r.cstr());
             break;
         case 'I': {
-            m.change.relation_oid = r.u32();
+            m.change.relation_oid = r.be32();
             if (r.u8() != 'N' || !read_tuple(r, m.change.new_tuple))
                 return malformed(m.type);
             m.change.has_new = true;
             break;
         }
         case 'U': {
-            m.change.relation_oid = r.u32();
+            m.change.relation_oid = r.be32();
             char k = static_cast<char>(r.u8());
             if (k == 'K' || k == 'O') {
                 m.change.old_kind = k;
@@ -204,7 +149,7 @@ result<message> decode(std::string_view payload) {
             break;
         }
         case 'D': {
-            m.change.relation_oid = r.u32();
+            m.change.relation_oid = r.be32();
             char k = static_cast<char>(r.u8());
             if (k != 'K' && k != 'O')
                 return malformed(m.type);
@@ -214,29 +159,29 @@ result<message> decode(std::string_view payload) {
             break;
         }
         case 'T': {
-            std::uint32_t n = r.u32();
+            std::uint32_t n = r.be32();
             m.truncate.options = r.u8();
-            if (r.bad() || n > r.left() / 4)
+            if (!r.ok() || n > r.left() / 4)
                 return malformed(m.type);
             m.truncate.relation_oids.resize(n);
             for (auto& oid : m.truncate.relation_oids)
-                oid = r.u32();
+                oid = r.be32();
             break;
         }
         case 'M': {
             // Logical decoding message (only with messages = true): flags, lsn, prefix, content.
             (void)r.u8();
-            (void)r.u64();
+            (void)r.be64();
             (void)r.cstr();
-            std::uint32_t len = r.u32();
-            (void)r.bytes(len);
+            std::uint32_t len = r.be32();
+            (void)r.take(len);
             break;
         }
         default:
             return fail(errc::protocol_error, "unknown pgoutput message type " +
                                                   std::to_string(static_cast<int>(m.type)));
     }
-    if (r.bad())
+    if (!r.ok())
         return malformed(m.type);
     return m;
 }

@@ -224,7 +224,7 @@ struct polling_source::impl {
         const std::string offset = p.has_offset ? p.offset : o.initial_offset;
         const bool has_offset = p.has_offset || o.has_initial_offset;
         if (!o.custom_query.empty()) {
-            auto now = detail::now_us();
+            auto now = unix_now_us();
             std::string q = o.custom_query;
             replace_all(q, "$table", t.name.sql());
             replace_all(q, "$offset", has_offset ? offset : std::string());
@@ -301,7 +301,7 @@ struct polling_source::impl {
         std::string out = "{\"table_name\":";
         append_json_string(out, t.name.name.empty() ? t.key : t.name.name);
         out += ",\"operation_type\":\"SELECT\",\"timestamp\":";
-        append_json_string(out, detail::rfc3339(detail::now_us()));
+        append_json_string(out, detail::rfc3339(unix_now_us()));
         out += ",\"data\":";
         out += data;
         out += ",\"old_data\":null}";

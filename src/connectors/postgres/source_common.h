@@ -7,13 +7,9 @@
 #include <string>
 #include <string_view>
 
-namespace trib::connectors::postgres::detail {
+#include "core/unix_time.h"
 
-inline std::uint64_t now_us() {
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-}
+namespace trib::connectors::postgres::detail {
 
 /// "2024-01-15T10:30:00.123456Z"
 inline std::string rfc3339(std::uint64_t unix_us) {

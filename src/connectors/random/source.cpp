@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "connectors/random/random.h"
+#include "core/unix_time.h"
 
 namespace trib::connectors {
 namespace {
@@ -170,10 +171,7 @@ class random_source final : public source {
         const std::string_view all = batch.own(std::move(arena));
         batch.messages.resize(spans.size());
         // The event time is the generation time: end-to-end latency is measured from here.
-        const auto now =
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                           std::chrono::system_clock::now().time_since_epoch())
-                                           .count());
+        const auto now = unix_now_us();
         for (std::size_t i = 0; i < spans.size(); ++i) {
             batch.messages[i].payload = all.substr(spans[i].first, spans[i].second);
             batch.messages[i].origin_timestamp_us = now;

@@ -39,47 +39,31 @@ max_count = 1000
 messages_range = [10, 50]
 payload_size = 200)";
 
-    config::option interval;
-    interval.name = "interval";
-    interval.type = opt_type::duration;
-    interval.doc = "Time between two batches (\"0ms\": as fast as the pipeline takes them).";
-    interval.default_value = "\"1s\"";
-    s.options.push_back(interval);
-
-    config::option max_count;
-    max_count.name = "max_count";
-    max_count.type = opt_type::integer;
-    max_count.doc = "Stop after this many messages in total (kept across restarts); unset: never.";
-    max_count.optional = true;
+    s.options.push_back(config::opt(
+        "interval", opt_type::duration,
+        "Time between two batches (\"0ms\": as fast as the pipeline takes them).", "\"1s\""));
+    auto max_count = config::optional_opt(
+        "max_count", opt_type::integer,
+        "Stop after this many messages in total (kept across restarts); unset: never.");
     max_count.min = 0;
     s.options.push_back(max_count);
-
-    config::option range;
-    range.name = "messages_range";
-    range.type = opt_type::list;
+    auto range = config::opt("messages_range", opt_type::list,
+                             "[min, max]: the number of messages per batch is drawn uniformly "
+                             "from this range (both included).",
+                             "[10, 50]");
     range.element = opt_type::integer;
-    range.doc =
-        "[min, max]: the number of messages per batch is drawn uniformly from this "
-        "range (both included).";
-    range.default_value = "[10, 50]";
     s.options.push_back(range);
-
-    config::option size;
-    size.name = "payload_size";
-    size.type = opt_type::integer;
-    size.doc = "Length of the random text (json, text) or of the whole payload (raw), in bytes.";
-    size.default_value = "100";
+    auto size = config::opt(
+        "payload_size", opt_type::integer,
+        "Length of the random text (json, text) or of the whole payload (raw), in bytes.", "100");
     size.min = 1;
     size.max = 64'000'000;
     s.options.push_back(size);
-
-    config::option format;
-    format.name = "format";
-    format.type = opt_type::enumeration;
+    auto format =
+        config::opt("format", opt_type::enumeration,
+                    "json: Iggy's random record; text: the random text alone; raw: random bytes.",
+                    "\"json\"", true);
     format.choices = {"json", "text", "raw"};
-    format.doc = "json: Iggy's random record; text: the random text alone; raw: random bytes.";
-    format.default_value = "\"json\"";
-    format.advanced = true;
     s.options.push_back(format);
 
     s.check = [](const config::values& v, const config::check_report& report) {

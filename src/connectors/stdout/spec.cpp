@@ -35,28 +35,16 @@ consumer_group = "stdout_sink_connector"
 [plugin_config]
 print_payload = true)";
 
-    config::option print_payload;
-    print_payload.name = "print_payload";
-    print_payload.type = opt_type::boolean;
-    print_payload.doc = "Print every message's payload, not only the batch summary.";
-    print_payload.default_value = "false";
-    s.options.push_back(print_payload);
-
-    config::option print_headers;
-    print_headers.name = "print_headers";
-    print_headers.type = opt_type::boolean;
-    print_headers.doc = "With print_payload: also print each message's headers.";
-    print_headers.default_value = "false";
-    print_headers.advanced = true;
-    s.options.push_back(print_headers);
-
-    config::option max_payload;
-    max_payload.name = "max_payload_bytes";
-    max_payload.type = opt_type::size;
-    max_payload.doc = "Cut printed payloads after this many bytes (0: print them whole).";
-    max_payload.default_value = "0";
-    max_payload.advanced = true;
-    s.options.push_back(max_payload);
+    s.options.push_back(config::opt("print_payload", opt_type::boolean,
+                                    "Print every message's payload, not only the batch summary.",
+                                    "false"));
+    s.options.push_back(config::opt("print_headers", opt_type::boolean,
+                                    "With print_payload: also print each message's headers.",
+                                    "false", true));
+    s.options.push_back(config::opt("max_payload_bytes", opt_type::size,
+                                    "Cut printed payloads after this many bytes (0: print them "
+                                    "whole).",
+                                    "0", true));
     return s;
 }
 

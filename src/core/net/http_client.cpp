@@ -1,5 +1,7 @@
 #include "core/net/http_client.h"
 
+#include "core/hex.h"
+
 #include <curl/curl.h>
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -77,28 +79,6 @@ std::string aws_uri_encode(std::string_view s) {
             out += '%';
             out += hex[u >> 4];
             out += hex[u & 15];
-        }
-    }
-    return out;
-}
-
-std::string percent_decode_lenient(std::string_view s) {
-    auto hexval = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            out += static_cast<char>(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
         }
     }
     return out;
