@@ -21,19 +21,22 @@ LAYERS = {
     "core/net": ["core"],
     "config": ["core"],
     "iggy/wire": ["core"],
-    "iggy": ["core", "iggy/wire"],
+    "iggy": ["core", "core/net", "iggy/wire"],
     "http": ["core"],
     "codecs": ["core", "config"],
-    "transforms": ["core", "config", "codecs"],
+    # The schema-registry codec and client: codecs plus the shared HTTP client.
+    "codecs/registry": ["core", "core/net", "config", "codecs"],
+    "transforms": ["core", "config", "codecs", "codecs/registry"],
     "server/storage": ["core", "iggy/wire"],
     "server": ["core", "iggy/wire", "server/storage"],
     # One folder per connector; none reaches into another (STYLE.md).
     "connectors/*": ["core", "core/net", "config", "codecs", "http"],
     "connectors": ["core", "config", "connectors/*"],
     "runtime": ["core", "core/net", "config", "iggy", "iggy/wire", "http", "codecs",
-                "transforms", "connectors"],
-    "app": ["core", "core/net", "config", "iggy", "iggy/wire", "http", "codecs", "transforms",
-            "server", "server/storage", "connectors", "connectors/*", "runtime"],
+                "codecs/registry", "transforms", "connectors"],
+    "app": ["core", "core/net", "config", "iggy", "iggy/wire", "http", "codecs",
+            "codecs/registry", "transforms", "server", "server/storage", "connectors",
+            "connectors/*", "runtime"],
 }
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"')
