@@ -24,18 +24,48 @@ if(TRIB_FUZZ)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
-# trib_library(NAME <name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
-# Creates library trib_<name>; includes resolve from src/ as "module/header.h".
+# Module boundaries the build enforces (issue 24): each library's include directory is a root
+# generated in the build tree that holds only its own module (a symlink to src/<module>), so a
+# library sees the headers of what it links and nothing else: an include that climbs a layer does
+# not compile. Includes stay written as "core/error.h". OFF: every library sees all of src/ (as
+# before; no compile-time check, scripts/check_layers.py still runs in ctest).
+option(TRIB_STRICT_INCLUDES "Each library sees only the headers of the libraries it links" ON)
+
+# trib_include_root(<out-var> <library> <module>): the include directory library `library`
+# exports for the folder src/<module>.
+function(trib_include_root out lib module)
+  if(NOT TRIB_STRICT_INCLUDES)
+    set(${out} ${PROJECT_SOURCE_DIR}/src PARENT_SCOPE)
+    return()
+  endif()
+  set(root ${PROJECT_BINARY_DIR}/include_roots/${lib})
+  get_filename_component(parent ${root}/${module} DIRECTORY)
+  file(MAKE_DIRECTORY ${parent})
+  if(IS_SYMLINK ${root}/${module})
+    file(REMOVE ${root}/${module})
+  endif()
+  file(CREATE_LINK ${PROJECT_SOURCE_DIR}/src/${module} ${root}/${module} SYMBOLIC)
+  set(${out} ${root} PARENT_SCOPE)
+endfunction()
+
+# trib_library(NAME <name> SOURCES ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...] [MODULE <dir>])
+# Creates library trib_<name>; includes resolve as "module/header.h" for its own module (the
+# folder of the CMakeLists.txt, or MODULE relative to src/) and for the libraries it links.
+# Adding a source file stays one line in SOURCES; headers need no line.
 function(trib_library)
-  cmake_parse_arguments(T "" "NAME" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  cmake_parse_arguments(T "" "NAME;MODULE" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  if(NOT T_MODULE)
+    file(RELATIVE_PATH T_MODULE ${PROJECT_SOURCE_DIR}/src ${CMAKE_CURRENT_SOURCE_DIR})
+  endif()
+  trib_include_root(root trib_${T_NAME} ${T_MODULE})
   if(T_SOURCES)
     add_library(trib_${T_NAME} STATIC ${T_SOURCES})
-    target_include_directories(trib_${T_NAME} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+    target_include_directories(trib_${T_NAME} PUBLIC ${root})
     target_compile_options(trib_${T_NAME} PRIVATE ${TRIB_WARNINGS})
     target_link_libraries(trib_${T_NAME} PUBLIC ${T_PUBLIC_DEPS} PRIVATE ${T_PRIVATE_DEPS})
   else()
     add_library(trib_${T_NAME} INTERFACE)
-    target_include_directories(trib_${T_NAME} INTERFACE ${PROJECT_SOURCE_DIR}/src)
+    target_include_directories(trib_${T_NAME} INTERFACE ${root})
     target_link_libraries(trib_${T_NAME} INTERFACE ${T_PUBLIC_DEPS})
   endif()
   add_library(trib::${T_NAME} ALIAS trib_${T_NAME})

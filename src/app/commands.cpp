@@ -12,13 +12,13 @@
 #include <set>
 #include <sstream>
 
+#include "app/run.h"
 #include "config/connector_config.h"
 #include "config/docs.h"
 #include "config/node.h"
 #include "config/runtime_config.h"
 #include "connectors/registry.h"
 #include "runtime/host.h"
-#include "runtime/run.h"
 #include "transforms/registry.h"
 
 namespace trib::app {
@@ -390,7 +390,7 @@ int quickstart(const quickstart_options& o, const char* argv0) {
         "  pipeline: random source -> Iggy stream `quickstart`, topic `events` -> file sink and "
         "stdout sink\n",
         example.c_str(), work.c_str());
-    runtime::run_options ro;
+    run_options ro;
     ro.config_path = (work / "config.toml").string();
     ro.duration = o.duration;
     ro.messages = o.messages;
@@ -400,7 +400,7 @@ int quickstart(const quickstart_options& o, const char* argv0) {
         ro.env.set("IGGY_CONNECTORS_SOURCE_RANDOM_PLUGIN_CONFIG_MAX_COUNT",
                    std::to_string(*o.messages));
     }
-    ro.on_started = [work](const runtime::run_info& info) {
+    ro.on_started = [work](const run_info& info) {
         std::printf(
             "\n  Iggy: %s server on %s (data in %s)\n"
             "  events are written to:  %s\n"
@@ -416,7 +416,7 @@ int quickstart(const quickstart_options& o, const char* argv0) {
             (work / "data" / "events.jsonl").c_str(), info.api_url.c_str());
         std::fflush(stdout);
     };
-    const int rc = runtime::run_runtime(ro);
+    const int rc = run_runtime(ro);
     if (rc == 0) {
         std::printf("\nQuickstart stopped. The events file stays at %s\n",
                     (work / "data" / "events.jsonl").c_str());

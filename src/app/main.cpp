@@ -8,8 +8,8 @@
 #include <string>
 
 #include "app/commands.h"
+#include "app/run.h"
 #include "config/units.h"
-#include "runtime/run.h"
 #include "server/serve.h"
 
 namespace {
@@ -33,7 +33,7 @@ std::optional<std::chrono::milliseconds> parse_duration_or_exit(const std::strin
 
 int main(int argc, char** argv) {
     // Before any thread exists, so that every thread inherits it: `run` waits for these.
-    trib::runtime::block_stop_signals();
+    trib::app::block_stop_signals();
 
     // `serve` takes the server's own options (src/server/serve.h).
     if (argc >= 2 && std::strcmp(argv[1], "serve") == 0) {
@@ -105,12 +105,12 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     if (*run) {
-        trib::runtime::run_options ro;
+        trib::app::run_options ro;
         ro.config_path = config_path;
         ro.duration = parse_duration_or_exit(run_duration);
         if (run_messages != 0)
             ro.messages = run_messages;
-        return trib::runtime::run_runtime(ro);
+        return trib::app::run_runtime(ro);
     }
     if (*validate)
         return trib::app::validate(validate_path);

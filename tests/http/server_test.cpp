@@ -1,3 +1,6 @@
+// Over 1,000 lines: one test binary per module keeps the server and its peers started once; the
+// socket-free parts (router, message helpers, CORS, API key) are in router_test.cpp.
+//
 // The HTTP server against real clients: the project's libcurl client (core/net), the `curl`
 // command line, and raw sockets where a client library would hide the behaviour under test.
 

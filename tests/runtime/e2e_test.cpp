@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "app/run.h"
 #include "config/connector_config.h"
 #include "config/runtime_config.h"
 #include "connectors/file/file.h"
@@ -26,7 +27,6 @@
 #include "runtime/api.h"
 #include "runtime/host.h"
 #include "runtime/iggy_port.h"
-#include "runtime/run.h"
 #include "server/server.h"
 
 namespace trib::runtime {
@@ -838,7 +838,7 @@ TEST(run, status_table_shows_rate_lag_and_errors_per_connector) {
     std::ofstream(d / "connectors" / "n.toml")
         << "type = \"sink\"\nkey = \"discard\"\nname = \"n\"\nplugin = \"null\"\n"
            "[[streams]]\nstream = \"s\"\ntopics = [\"t\"]\nschema = \"json\"\n";
-    run_options o;
+    app::run_options o;
     o.config_path = (d / "config.toml").string();
     o.env = config::environment{};
     o.status_table = true;
@@ -851,7 +851,7 @@ TEST(run, status_table_shows_rate_lag_and_errors_per_connector) {
     ASSERT_GE(fd, 0);
     ::dup2(fd, STDOUT_FILENO);
     ::close(fd);
-    const int rc = run_runtime(o);
+    const int rc = app::run_runtime(o);
     std::fflush(stdout);
     ::dup2(saved, STDOUT_FILENO);
     ::close(saved);

@@ -1,3 +1,6 @@
+// Over 1,000 lines: every protocol rule against one in-process broker, in the order of
+// iggy-protocol.md; split by area if it grows further.
+//
 // The embedded server's protocol behaviour, frame by frame (iggy-protocol.md sections 1, 4, 5):
 // header validation and silent drops, the pre-login gate and evictions, request-number
 // de-duplication, malformed batches, resolution errors, id reuse, consumer-group assignment,

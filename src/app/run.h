@@ -1,7 +1,9 @@
 #pragma once
 // `tributary run`: load and validate the configuration (exit 2 listing every problem), start the
 // embedded Iggy server when [iggy] names none, run the connectors and the management API until
-// SIGINT/SIGTERM (or a duration / message count), then drain and exit.
+// SIGINT/SIGTERM (or a duration / message count), then drain and exit. The process around the
+// runtime library: signals (signals.cpp), the embedded server (embedded.cpp) and the terminal
+// (terminal.cpp) are the app's, not the runtime's.
 
 #include <chrono>
 #include <cstdint>
@@ -9,9 +11,11 @@
 #include <optional>
 #include <string>
 
+#include "app/signals.h"   // block_stop_signals (main() calls it first)
+#include "app/terminal.h"  // print_problems
 #include "config/environment.h"
 
-namespace trib::runtime {
+namespace trib::app {
 
 /// What a started runtime tells its caller (the quickstart prints it).
 struct run_info {
@@ -37,14 +41,7 @@ struct run_options {
     std::function<void(const run_info&)> on_started;
 };
 
-/// Blocks SIGINT and SIGTERM in the calling thread (and so in every thread it starts later), so
-/// that run_runtime() can wait for them. Call first thing in main().
-void block_stop_signals();
-
 /// Runs until stopped; returns the process exit code (0 clean, 1 runtime failure, 2 bad config).
 int run_runtime(const run_options& o);
 
-/// Where the config's problems are printed: one "file: key: message" line each (stderr).
-void print_problems(const std::string& text);
-
-}  // namespace trib::runtime
+}  // namespace trib::app
