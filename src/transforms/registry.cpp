@@ -23,6 +23,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::msgpack_codec_spec(), codecs::make_msgpack_codec));
     TRIB_TRY(r.add_codec(codecs::csv_codec_spec(), codecs::make_csv_codec));
     TRIB_TRY(r.add_codec(codecs::proto_codec_spec(), codecs::make_proto_codec));
+    TRIB_TRY(r.add_codec(codecs::bson_codec_spec(), codecs::make_bson_codec));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
@@ -31,6 +32,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(unwrap_envelope_spec(), make_unwrap_envelope));
     TRIB_TRY(r.add_transform(proto_convert_spec(), make_proto_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
+    TRIB_TRY(r.add_transform(json_schema_spec(), make_json_schema));
     return ok();
 }
 
