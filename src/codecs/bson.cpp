@@ -23,6 +23,7 @@
 
 #include <cstring>
 
+#include "codecs/bson.h"
 #include "codecs/codec.h"
 #include "codecs/value.h"
 #include "config/spec.h"

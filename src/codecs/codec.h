@@ -88,13 +88,11 @@ result<std::unique_ptr<codec>> make_text_codec(const config::values& v);
 config::spec msgpack_codec_spec();
 config::spec csv_codec_spec();
 config::spec proto_codec_spec();
-config::spec bson_codec_spec();
 result<std::unique_ptr<codec>> make_msgpack_codec(const config::values& v);
 result<std::unique_ptr<codec>> make_csv_codec(const config::values& v);
 /// Compiles the .proto files (or reads the descriptor set) now: a bad schema fails here, at
 /// start-up, not on the first message.
 result<std::unique_ptr<codec>> make_proto_codec(const config::values& v);
-result<std::unique_ptr<codec>> make_bson_codec(const config::values& v);
 
 /// True if `bytes` is valid UTF-8 (SIMD-accelerated).
 bool valid_utf8(std::string_view bytes);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "transforms/json_schema.h"
 #include "transforms/transform.h"
 
 namespace trib::transforms {

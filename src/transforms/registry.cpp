@@ -6,10 +6,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "codecs/bson.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
 #include "transforms/chain.h"
+#include "transforms/json_schema.h"
 
 namespace trib::transforms {
 

@@ -46,7 +46,6 @@ config::spec update_fields_spec();
 config::spec unwrap_envelope_spec();
 config::spec filter_spec();
 config::spec proto_convert_spec();
-config::spec json_schema_spec();
 result<std::unique_ptr<transform>> make_add_fields(const config::values& v);
 result<std::unique_ptr<transform>> make_delete_fields(const config::values& v);
 result<std::unique_ptr<transform>> make_filter_fields(const config::values& v);
@@ -55,7 +54,5 @@ result<std::unique_ptr<transform>> make_unwrap_envelope(const config::values& v)
 result<std::unique_ptr<transform>> make_filter(const config::values& v);
 /// Compiles its schema now (like the proto codec): a bad schema fails at start.
 result<std::unique_ptr<transform>> make_proto_convert(const config::values& v);
-/// Compiles its JSON Schema now: a bad or unsupported schema fails at start.
-result<std::unique_ptr<transform>> make_json_schema(const config::values& v);
 
 }  // namespace trib::transforms

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "../runtime/spec_values.h"
+#include "codecs/bson.h"
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
 #include "codecs/value.h"
