@@ -528,6 +528,16 @@ class preparer {
             }
         }
 
+        // valijson 1.0 joins a relative reference to its base without the RFC 3986 rules
+        // ("https://x/root.json" + "a.json" -> "https://x/root.jsona.json"), so relative refs
+        // are made absolute here; fragment-only refs stay relative to their resource.
+        if (auto r = s.FindMember("$ref"); r != s.MemberEnd() && r->value.IsString()) {
+            std::string_view rv(r->value.GetString(), r->value.GetStringLength());
+            if (!rv.empty() && rv[0] != '#' && !is_absolute_uri(rv) && !scope.empty()) {
+                const std::string abs = resolve_uri(scope, rv);
+                r->value.SetString(abs.data(), static_cast<rapidjson::SizeType>(abs.size()), al);
+            }
+        }
         if (auto p = s.FindMember("pattern"); p != s.MemberEnd())
             TRIB_TRY(add_pattern(where + "/pattern", p->value));
         if (auto pp = s.FindMember("patternProperties");
