@@ -101,8 +101,33 @@ bool ValidationVisitor<adapters::RapidJsonAdapter>::visit(const PropertiesConstr
     if ((m_strictTypes && !m_target.isObject()) || !m_target.maybeObject())
         return true;
     bool validated = true;
-    std::set<std::string> matched;
     const typename adapters::RapidJsonAdapter::Object object = m_target.asObject();
+    if (m_results == nullptr) {
+        // Fast path (no error report asked for): when every member is named in `properties`,
+        // nothing is left for patternProperties/additionalProperties, and no set of matched
+        // names or context copies are needed (valijson's own loop allocates several per
+        // property).
+        std::size_t named = 0;
+        constraint.applyToProperties([&](const auto& name, const Subschema* sub) {
+            const auto it = object.find(std::string(name.c_str(), name.size()));
+            if (it == object.end())
+                return true;
+            ++named;
+            ValidationVisitor child(it->second, m_context, m_strictTypes, nullptr, m_regexesCache);
+            validated = child.validateSchema(*sub);
+            return validated;
+        });
+        if (!validated)
+            return false;
+        bool patterns = false;
+        constraint.applyToPatternProperties([&](const auto&, const Subschema*) {
+            patterns = true;
+            return false;
+        });
+        if (!patterns && named == m_target.getObjectSize())
+            return true;
+    }
+    std::set<std::string> matched;
     constraint.applyToProperties(
         ValidatePropertySubschemas(object, m_context, true, m_results != nullptr, true,
                                    m_strictTypes, m_results, &matched, &validated, m_regexesCache));
@@ -739,8 +764,13 @@ status validate_value(const json_schema_validator::impl& im, const json_value& v
     } s(&im.patterns);
     valijson::adapters::RapidJsonAdapter target(v);
     try {
-        valijson::Validator fast;
-        if (fast.validate(im.schema, target, nullptr))
+        // An empty context: visitors copy it into every child, and it is only read for error
+        // reports (the detailed run below uses valijson's "<root>" context).
+        static const std::vector<std::string> no_context;
+        std::unordered_map<std::string, std::regex> unused_cache;
+        valijson::ValidationVisitor<valijson::adapters::RapidJsonAdapter> fast(
+            target, no_context, true, nullptr, unused_cache);
+        if (fast.validateSchema(im.schema))
             return ok();
         // Invalid: run again collecting the reasons; the first is the deepest failure.
         valijson::Validator detailed;
