@@ -436,7 +436,7 @@ class preparer {
         const bool v2020 = draft_ == json_schema_draft::draft2020_12;
 
         // Keywords refused, dropped or renamed.
-        for (auto m = s.MemberBegin(); m != s.MemberEnd();) {
+        for (auto m = s.MemberBegin(); !is_end(m, s.MemberEnd());) {
             const std::string_view k = key_of(m);
             if (v2020 && in(unsupported_2020, k))
                 return refuse(where, "keyword \"" + std::string(k) + "\" is not supported");
@@ -449,16 +449,16 @@ class preparer {
         if (v2020) {
             auto items = s.FindMember("items");
             auto prefix = s.FindMember("prefixItems");
-            if (items != s.MemberEnd() && items->value.IsArray())
+            if (!is_end(items, s.MemberEnd()) && items->value.IsArray())
                 return refuse(where, "\"items\" must be a schema in 2020-12 (use prefixItems)");
-            if (prefix != s.MemberEnd()) {
+            if (!is_end(prefix, s.MemberEnd())) {
                 if (!prefix->value.IsArray())
                     return refuse(where, "\"prefixItems\" must be an array");
                 rj_value arr;
                 arr.CopyFrom(prefix->value, al);
                 rj_value extra;
                 bool has_extra = false;
-                if (items != s.MemberEnd()) {
+                if (!is_end(items, s.MemberEnd())) {
                     extra.CopyFrom(items->value, al);
                     has_extra = true;
                 }
@@ -470,19 +470,19 @@ class preparer {
             }
             auto dreq = s.FindMember("dependentRequired");
             auto dsch = s.FindMember("dependentSchemas");
-            if (dreq != s.MemberEnd() || dsch != s.MemberEnd()) {
+            if (!is_end(dreq, s.MemberEnd()) || !is_end(dsch, s.MemberEnd())) {
                 rj_value deps(rapidjson::kObjectType);
                 for (const char* kw : {"dependentSchemas", "dependentRequired"}) {
                     auto d = s.FindMember(kw);
-                    if (d == s.MemberEnd())
+                    if (is_end(d, s.MemberEnd()))
                         continue;
                     if (!d->value.IsObject())
                         return refuse(where, std::string("\"") + kw + "\" must be an object");
-                    for (auto e = d->value.MemberBegin(); e != d->value.MemberEnd(); ++e) {
+                    for (auto e = d->value.MemberBegin(); !is_end(e, d->value.MemberEnd()); ++e) {
                         rj_value v;
                         v.CopyFrom(e->value, al);
                         auto have = deps.FindMember(e->name);
-                        if (have == deps.MemberEnd()) {
+                        if (is_end(have, deps.MemberEnd())) {
                             rj_value name;
                             name.CopyFrom(e->name, al);
                             deps.AddMember(name, v, al);
@@ -506,9 +506,9 @@ class preparer {
             // In 2020-12 `$ref` is one keyword among others; valijson (draft 7) ignores the
             // siblings of a `$ref`, so it moves into an allOf.
             auto ref = s.FindMember("$ref");
-            if (ref != s.MemberEnd() && s.MemberCount() > 1) {
+            if (!is_end(ref, s.MemberEnd()) && s.MemberCount() > 1) {
                 bool others = false;
-                for (auto m = s.MemberBegin(); m != s.MemberEnd(); ++m) {
+                for (auto m = s.MemberBegin(); !is_end(m, s.MemberEnd()); ++m) {
                     auto k = key_of(m);
                     if (k != "$ref" && k != "$id" && k != "$schema" && k != "$defs" &&
                         k != "definitions" && k != "$comment")
@@ -521,12 +521,12 @@ class preparer {
                     r.AddMember("$ref", target, al);
                     s.RemoveMember("$ref");
                     auto all = s.FindMember("allOf");
-                    if (all != s.MemberEnd() && all->value.IsArray()) {
+                    if (!is_end(all, s.MemberEnd()) && all->value.IsArray()) {
                         all->value.PushBack(r, al);
                     } else {
                         rj_value a(rapidjson::kArrayType);
                         a.PushBack(r, al);
-                        if (all != s.MemberEnd())
+                        if (!is_end(all, s.MemberEnd()))
                             s.RemoveMember("allOf");
                         s.AddMember("allOf", a, al);
                     }
@@ -536,7 +536,7 @@ class preparer {
 
         // $id: valijson 1.0 reads draft 4's `id`.
         std::string scope = base;
-        if (auto id = s.FindMember("$id"); id != s.MemberEnd()) {
+        if (auto id = s.FindMember("$id"); !is_end(id, s.MemberEnd())) {
             if (!id->value.IsString())
                 return refuse(where, "\"$id\" must be a string");
             std::string_view idv(id->value.GetString(), id->value.GetStringLength());
@@ -556,23 +556,23 @@ class preparer {
         // valijson 1.0 joins a relative reference to its base without the RFC 3986 rules
         // ("https://x/root.json" + "a.json" -> "https://x/root.jsona.json"), so relative refs
         // are made absolute here; fragment-only refs stay relative to their resource.
-        if (auto r = s.FindMember("$ref"); r != s.MemberEnd() && r->value.IsString()) {
+        if (auto r = s.FindMember("$ref"); !is_end(r, s.MemberEnd()) && r->value.IsString()) {
             std::string_view rv(r->value.GetString(), r->value.GetStringLength());
             if (!rv.empty() && rv[0] != '#' && !is_absolute_uri(rv) && !scope.empty()) {
                 const std::string abs = resolve_uri(scope, rv);
                 r->value.SetString(abs.data(), static_cast<rapidjson::SizeType>(abs.size()), al);
             }
         }
-        if (auto p = s.FindMember("pattern"); p != s.MemberEnd())
+        if (auto p = s.FindMember("pattern"); !is_end(p, s.MemberEnd()))
             TRIB_TRY(add_pattern(where + "/pattern", p->value));
         if (auto pp = s.FindMember("patternProperties");
-            pp != s.MemberEnd() && pp->value.IsObject()) {
-            for (auto e = pp->value.MemberBegin(); e != pp->value.MemberEnd(); ++e)
+            !is_end(pp, s.MemberEnd()) && pp->value.IsObject()) {
+            for (auto e = pp->value.MemberBegin(); !is_end(e, pp->value.MemberEnd()); ++e)
                 TRIB_TRY(add_pattern(where + "/patternProperties", e->name));
         }
 
         // Subschemas (pointers into s stay valid: s is not changed below this line).
-        for (auto m = s.MemberBegin(); m != s.MemberEnd(); ++m) {
+        for (auto m = s.MemberBegin(); !is_end(m, s.MemberEnd()); ++m) {
             const std::string k(key_of(m));
             const std::string at = where + "/" + k;
             if (in(single_sub, k) && (m->value.IsObject() || m->value.IsBool())) {
@@ -581,7 +581,7 @@ class preparer {
                 for (rapidjson::SizeType i = 0; i < m->value.Size(); ++i)
                     TRIB_TRY(walk(m->value[i], depth + 1, at + "/" + std::to_string(i), scope));
             } else if (in(map_sub, k) && m->value.IsObject()) {
-                for (auto e = m->value.MemberBegin(); e != m->value.MemberEnd(); ++e) {
+                for (auto e = m->value.MemberBegin(); !is_end(e, m->value.MemberEnd()); ++e) {
                     if (k == "dependencies" && e->value.IsArray())
                         continue;  // a list of property names
                     TRIB_TRY(walk(e->value, depth + 1, at + "/" + std::string(key_of(e)), scope));
@@ -699,7 +699,8 @@ result<json_schema_validator> json_schema_validator::compile(std::string_view te
     }
     json_schema_draft declared = json_schema_draft::automatic;
     if (p->doc.IsObject()) {
-        if (auto s = p->doc.FindMember("$schema"); s != p->doc.MemberEnd() && s->value.IsString()) {
+        if (auto s = p->doc.FindMember("$schema");
+            !is_end(s, p->doc.MemberEnd()) && s->value.IsString()) {
             bool known = false;
             declared = draft_of_uri(s->value.GetString(), known);
             if (!known) {
