@@ -198,7 +198,8 @@ iconv_cache& iconvs() {
 // incomplete sequence, or a character the target cannot hold, fails naming its byte offset in
 // `in`.
 status convert(const std::string& to, const std::string& from, std::string_view in,
-               std::size_t limit, std::string& out, std::string_view what) {
+               std::size_t limit, std::string& out, std::string_view what,
+               std::size_t base_offset = 0) {
     iconv_t cd = iconvs().get(to, from);
     if (cd == reinterpret_cast<iconv_t>(-1))
         return bad_payload("text: no conversion from " + from + " to " + to);
@@ -213,7 +214,7 @@ status convert(const std::string& to, const std::string& from, std::string_view 
     if (r != static_cast<std::size_t>(-1))
         flushed = ::iconv(cd, nullptr, nullptr, &dst, &dst_left);  // final shift sequence
     const int e = errno;
-    const std::size_t offset = in.size() - src_left;
+    const std::size_t offset = base_offset + in.size() - src_left;
     out.resize(start + (limit - dst_left));
     if (r == static_cast<std::size_t>(-1) || flushed == static_cast<std::size_t>(-1)) {
         out.resize(start);
@@ -234,7 +235,15 @@ status convert(const std::string& to, const std::string& from, std::string_view 
 class text_codec final : public codec {
   public:
     // `iconv_name` empty: UTF-8 (zero-copy decode, no conversion).
-    explicit text_codec(std::string iconv_name) : enc_(std::move(iconv_name)) {}
+    explicit text_codec(std::string iconv_name) : enc_(std::move(iconv_name)) {
+        // glibc's UTF-16/UTF-32 converters read and write the byte-order mark only on the first
+        // call of a descriptor (a reset does not bring it back), and descriptors are reused;
+        // so the mark is handled here and the converter is the explicit-order one.
+        if (enc_ == "UTF-16")
+            bom_width_ = 2;
+        else if (enc_ == "UTF-32")
+            bom_width_ = 4;
+    }
     std::string_view name() const override { return "text"; }
     record_kind kind() const override { return record_kind::text; }
     status decode(std::string_view payload, arena& a, record& out) const override {
@@ -248,8 +257,22 @@ class text_codec final : public codec {
         // byte -> U+0080..U+FFFF), so 3n + 4 bounds the output.
         std::string& buf = scratch();
         buf.clear();
-        TRIB_TRY(convert("UTF-8", enc_, payload, payload.size() * 3 + 4, buf,
-                         "invalid " + enc_ + " sequence"));
+        std::string from = enc_;
+        std::size_t skip = 0;
+        if (bom_width_ != 0) {
+            // A mark picks the order; without one, big-endian (as glibc and RFC 2781 say).
+            const bool be_mark = bom_width_ == 2
+                                     ? payload.substr(0, 2) == "\xfe\xff"
+                                     : payload.substr(0, 4) == std::string_view("\0\0\xfe\xff", 4);
+            const bool le_mark = bom_width_ == 2
+                                     ? payload.substr(0, 2) == "\xff\xfe"
+                                     : payload.substr(0, 4) == std::string_view("\xff\xfe\0\0", 4);
+            skip = (be_mark || le_mark) ? bom_width_ : 0;
+            from = enc_ + (le_mark ? "LE" : "BE");
+        }
+        status st = convert("UTF-8", from, payload.substr(skip), payload.size() * 3 + 4, buf,
+                            "invalid " + enc_ + " sequence", skip);
+        TRIB_TRY(st);
         out = record{record_kind::text, copy_to_arena(a, buf), nullptr, false};
         return ok();
     }
@@ -259,8 +282,18 @@ class text_codec final : public codec {
         std::string utf8;
         TRIB_TRY(encode_utf8(in, a, utf8));
         // UTF-8 -> any supported encoding: at most 4 bytes per input byte (UTF-32).
-        return convert(enc_, "UTF-8", utf8, utf8.size() * 4 + 8, out,
-                       "a character " + enc_ + " cannot hold (or invalid UTF-8)");
+        if (bom_width_ == 0) {
+            return convert(enc_, "UTF-8", utf8, utf8.size() * 4 + 8, out,
+                           "a character " + enc_ + " cannot hold (or invalid UTF-8)");
+        }
+        // The mark, then big-endian units (what glibc's UTF-16/UTF-32 write on a first call).
+        const std::size_t start = out.size();
+        out.append(bom_width_ == 2 ? std::string_view("\xfe\xff", 2)
+                                   : std::string_view("\0\0\xfe\xff", 4));
+        status st = convert(enc_ + "BE", "UTF-8", utf8, utf8.size() * 4 + 8, out, "invalid UTF-8");
+        if (!st)
+            out.resize(start);
+        return st;
     }
 
   private:
@@ -286,6 +319,7 @@ class text_codec final : public codec {
         return ok();
     }
     std::string enc_;
+    std::size_t bom_width_ = 0;  // utf-16: 2, utf-32: 4 (byte-order mark handled here)
 };
 
 // The `encoding` values and their glibc iconv names ("" = UTF-8, no conversion).

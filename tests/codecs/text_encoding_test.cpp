@@ -136,6 +136,31 @@ TEST(text_encoding, refusals_and_limits) {
     std::string euros(1 << 20, '\x80');
     ASSERT_TRUE(cp->decode(euros, a, r));
     EXPECT_EQ(r.bytes.size(), 3u << 20);
+    // utf-16/utf-32: the byte-order mark is read and written on every message, not only on
+    // a converter's first use (glibc's converters keep that state; found by fuzz_codecs_text).
+    auto u16b = text_codec("utf-16");
+    auto u32b = text_codec("utf-32");
+    for (int k = 0; k < 3; ++k) {
+        ASSERT_TRUE(u16b->decode(std::string("\xfe\xff\xff\xf9", 4), a, r));
+        EXPECT_EQ(r.bytes, "\xef\xbf\xb9");
+        std::string o;
+        ASSERT_TRUE(u16b->encode(r, a, o));
+        EXPECT_EQ(o, std::string("\xfe\xff\xff\xf9", 4));
+        ASSERT_TRUE(u16b->decode(std::string("\xff\xfe\x41\x00", 4), a, r));
+        EXPECT_EQ(r.bytes, "A");
+        ASSERT_TRUE(u16b->decode(std::string("\x00\x42", 2), a, r));  // no mark: big-endian
+        EXPECT_EQ(r.bytes, "B");
+        ASSERT_TRUE(u32b->decode(std::string("\xff\xfe\0\0\x43\0\0\0", 8), a, r));
+        EXPECT_EQ(r.bytes, "C");
+        o.clear();
+        ASSERT_TRUE(u32b->encode(r, a, o));
+        EXPECT_EQ(o, std::string("\0\0\xfe\xff\0\0\0\x43", 8));
+    }
+    // An error after a mark names the offset in the whole payload.
+    st = u16b->decode(std::string("\xff\xfe\x41\x00\x00\xdc", 6), a, r);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message().find("byte offset 4"), std::string::npos)
+        << st.error().message();
     // The default stays UTF-8, zero-copy.
     auto u8 = make_text_codec(config::values());
     ASSERT_TRUE(u8);
