@@ -757,6 +757,27 @@ json_schema_draft json_schema_validator::draft() const {
 
 namespace {
 
+// Values in `v` (containers and scalars), counting no further than `limit`.
+std::size_t count_values(const json_value& v, std::size_t limit, std::size_t n = 0) {
+    ++n;
+    if (v.IsArray()) {
+        for (const auto& e : v.GetArray()) {
+            if (n > limit)
+                break;
+            n = count_values(e, limit, n);
+        }
+    } else if (v.IsObject()) {
+        for (auto m = v.MemberBegin(); !is_end(m, v.MemberEnd()) && n <= limit; ++m)
+            n = count_values(m->value, limit, n);
+    }
+    return n;
+}
+
+// valijson's detailed run keeps every failure with its context (a vector of strings each):
+// on a large invalid value that is hundreds of bytes per element, so it only runs on values
+// of at most this many elements.
+constexpr std::size_t max_detailed_values = 10000;
+
 status validate_value(const json_schema_validator::impl& im, const json_value& v) {
     struct scope {
         explicit scope(const pattern_table* t) : prev(current_patterns) { current_patterns = t; }
@@ -774,6 +795,12 @@ status validate_value(const json_schema_validator::impl& im, const json_value& v
         if (fast.validateSchema(im.schema))
             return ok();
         // Invalid: run again collecting the reasons; the first is the deepest failure.
+        if (count_values(v, max_detailed_values) > max_detailed_values) {
+            return bad_payload(
+                "json_schema: /: schema: the value does not match the schema "
+                "(where is not reported for values of more than " +
+                std::to_string(max_detailed_values) + " elements)");
+        }
         valijson::Validator detailed;
         valijson::ValidationResults results;
         (void)detailed.validate(im.schema, target, &results);

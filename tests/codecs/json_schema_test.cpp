@@ -240,6 +240,14 @@ TEST(json_schema, limits) {
     EXPECT_FALSE(u->validate_text(arr + "7.0]"));  // 7.0 equals 7
     EXPECT_FALSE(u->validate_text(R"([{"a": 1, "b": [2]}, {"b": [2.0], "a": 1}])"));
     EXPECT_TRUE(u->validate_text(R"([{"a": 1}, {"a": "1"}, [1], "1", 1, true, null])"));
+    // A large invalid value: rejected without valijson's per-failure report.
+    auto t = json_schema_validator::compile(R"({"items": {"type": "string"}})");
+    ASSERT_TRUE(t);
+    auto big = t->validate_text(arr + "1]");
+    ASSERT_FALSE(big);
+    EXPECT_NE(big.error().message().find("not reported"), std::string::npos)
+        << big.error().message();
+    EXPECT_NE(t->validate_text("[\"a\", 1]").error().message().find("/1: type"), std::string::npos);
 }
 
 TEST(json_schema, error_names_pointer_and_keyword) {
