@@ -11,6 +11,7 @@ find_package(CURL REQUIRED)
 find_package(Boost 1.81 REQUIRED CONFIG COMPONENTS headers)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
 pkg_check_modules(TOMLPP REQUIRED IMPORTED_TARGET tomlplusplus)
+pkg_check_modules(BSON REQUIRED IMPORTED_TARGET libbson-1.0)  # the bson codec
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)  # regex in transforms (linear time, Rust-regex syntax)
 if(TRIB_BUILD_TESTS)
   find_package(GTest REQUIRED)

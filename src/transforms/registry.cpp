@@ -8,10 +8,12 @@
 
 #include "codecs/avro.h"
 #include "codecs/registry/registry_codec.h"
+#include "codecs/bson.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
 #include "transforms/chain.h"
+#include "transforms/json_schema.h"
 
 namespace trib::transforms {
 
@@ -29,6 +31,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_codec(codecs::avro_codec_spec(),
                          [](const config::values& v) { return codecs::make_avro_codec(v); }));
     TRIB_TRY(r.add_codec(codecs::flat_buffer_codec_spec(), codecs::make_flat_buffer_codec));
+    TRIB_TRY(r.add_codec(codecs::bson_codec_spec(), codecs::make_bson_codec));
     // Transforms: Iggy's names and shapes, then Tributary's.
     TRIB_TRY(r.add_transform(add_fields_spec(), make_add_fields));
     TRIB_TRY(r.add_transform(delete_fields_spec(), make_delete_fields));
@@ -39,6 +42,7 @@ status register_builtins(registry& r) {
     TRIB_TRY(r.add_transform(avro_convert_spec(), make_avro_convert));
     TRIB_TRY(r.add_transform(flat_buffer_convert_spec(), make_flat_buffer_convert));
     TRIB_TRY(r.add_transform(filter_spec(), make_filter));
+    TRIB_TRY(r.add_transform(json_schema_spec(), make_json_schema));
     return ok();
 }
 

@@ -658,6 +658,33 @@ TEST(chain, proto_convert_both_ways_as_in_iggy) {
                                                "message_type = \"a.B\"\n")}));
 }
 
+TEST(chain, json_schema_sends_invalid_records_to_the_error_policy) {
+    auto c = make_chain(
+        "json",
+        {configured("json_schema",
+                    "schema_json = '{\"type\": \"object\", \"properties\": {\"n\": "
+                    "{\"type\": \"integer\", \"minimum\": 0}}, \"required\": [\"n\"]}'\n")});
+    ASSERT_TRUE(c) << c.error().to_string();
+    auto b = batch_of({R"({"n": 1})", R"({"n": -1})", R"({"m": 1})", R"({"n": 2})"});
+    chain_report report;
+    c->process(b, "s", "t", report);
+    ASSERT_EQ(b.messages.size(), 2u);
+    EXPECT_EQ(b.messages[0].payload, R"({"n": 1})");  // unchanged bytes
+    EXPECT_EQ(b.messages[1].payload, R"({"n": 2})");
+    ASSERT_EQ(report.failed.size(), 2u);
+    EXPECT_EQ(report.failed[0].where, stage::transform);
+    // An unsupported keyword, a remote $ref, or neither/both schema keys fail when the chain is
+    // built.
+    EXPECT_FALSE(make_chain("json", {configured("json_schema",
+                                                "schema_json = '{\"unevaluatedProperties\": "
+                                                "false}'\n")}));
+    EXPECT_FALSE(make_chain(
+        "json", {configured("json_schema", "schema_json = '{\"$ref\": \"http://x/y.json\"}'\n")}));
+    EXPECT_NE(problems_of("json_schema", "draft = \"7\"\n"), "");
+    EXPECT_FALSE(
+        make_chain("json", {configured("json_schema", "schema_path = \"/nope/schema.json\"\n")}));
+}
+
 // --- registry --------------------------------------------------------------------------------
 
 TEST(registry, duplicates_fail_and_builtins_are_listed) {
@@ -665,11 +692,12 @@ TEST(registry, duplicates_fail_and_builtins_are_listed) {
     ASSERT_TRUE(register_builtins(r));
     EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
                                                          "proto", "schema_registry", "avro",
-                                                         "flat_buffer"}));
+                                                         "flat_buffer", "bson"}));
     EXPECT_EQ(r.transform_names(),
               (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields",
                                         "update_fields", "unwrap_envelope", "proto_convert",
-                                        "avro_convert", "flat_buffer_convert", "filter"}));
+                                        "avro_convert", "flat_buffer_convert", "filter",
+                                        "json_schema"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);
