@@ -99,6 +99,23 @@ std::vector<option> stream_options(connector_type t) {
     avro_path.advanced = true;
     o.push_back(avro_json);
     o.push_back(avro_path);
+    option jsp = optional(make("json_schema_path", opt_type::string,
+                               "A JSON Schema file every record of this stream must match "
+                               "(Tributary): checked on the decoded record before the "
+                               "transforms; a record that does not match goes to the error "
+                               "policy with the JSON pointer and keyword."));
+    jsp.advanced = true;
+    o.push_back(jsp);
+    option jsj = optional(
+        make("json_schema_json", opt_type::string, "The same JSON Schema, inline (Tributary)."));
+    jsj.advanced = true;
+    o.push_back(jsj);
+    option jsd = optional(make("json_schema_draft", opt_type::enumeration,
+                               "The JSON Schema draft; auto (the default): the schema's "
+                               "$schema, else 2020-12 (Tributary)."));
+    jsd.choices = {"auto", "2020-12", "7"};
+    jsd.advanced = true;
+    o.push_back(jsd);
     option so = optional(make("schema_options", opt_type::any,
                               "Options of the `schema` codec (Tributary); they may also be "
                               "written on the [[streams]] table itself."));
@@ -744,6 +761,45 @@ loaded<connector_config> load_tree(
             }
             return v;
         };
+        // The stream's JSON Schema keys as the json_schema transform's options, validated with
+        // its spec and compiled now, so that a bad schema stops the runtime (exit 2).
+        auto json_schema_values = [&]() -> values {
+            const node* p = sv.raw("json_schema_path");
+            const node* j = sv.raw("json_schema_json");
+            const node* d = sv.raw("json_schema_draft");
+            if (p == nullptr && j == nullptr) {
+                if (d != nullptr)
+                    report(path + ".json_schema_draft",
+                           "needs json_schema_path or json_schema_json", d);
+                return values();
+            }
+            if (p != nullptr && j != nullptr) {
+                report(path + ".json_schema_json",
+                       "give one of json_schema_path and json_schema_json", j);
+                return values();
+            }
+            const spec* ts = cat.find_transform ? cat.find_transform("json_schema") : nullptr;
+            if (ts == nullptr)
+                return values();
+            node opts = node::make_table();
+            if (p != nullptr)
+                opts.set("schema_path", *p);
+            if (j != nullptr)
+                opts.set("schema_json", *j);
+            if (d != nullptr)
+                opts.set("draft", *d);
+            validation_context tctx = ctx;
+            tctx.prefix = path;
+            const std::size_t before = issues.error_count();
+            values v = validate(*ts, opts, tctx, issues);
+            if (issues.error_count() == before && cat.check_transform) {
+                const char* key = p != nullptr ? "json_schema_path" : "json_schema_json";
+                if (auto st = cat.check_transform("json_schema", v); !st)
+                    report(path + "." + key, st.error().message(), p != nullptr ? p : j);
+            }
+            return v;
+        };
+        const values json_schema = json_schema_values();
         const node empty = node::make_table();
         const node& schema_node = i < codec_opts.size() ? codec_opts[i].schema : empty;
         values schema_values = codec_values(schema, schema_node, "schema");
@@ -760,6 +816,7 @@ loaded<connector_config> load_tree(
             s.avro_schema_json = sv.opt_str("avro_schema_json");
             s.avro_schema_path = sv.opt_str("avro_schema_path");
             s.schema_options = schema_values;
+            s.json_schema = json_schema;
             if (s.stream.empty())
                 report(path + ".stream", "must not be empty");
             if (s.topics.empty())
@@ -775,6 +832,7 @@ loaded<connector_config> load_tree(
             s.avro_schema_json = sv.opt_str("avro_schema_json");
             s.avro_schema_path = sv.opt_str("avro_schema_path");
             s.schema_options = schema_values;
+            s.json_schema = json_schema;
             if (auto src = sv.opt_str("source_schema")) {
                 s.source_schema = *src;
                 if (std::find(codecs.begin(), codecs.end(), *src) == codecs.end()) {

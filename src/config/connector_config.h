@@ -51,6 +51,9 @@ struct catalog {
     /// does not compile, a schema file that is missing), so that such a mistake stops the
     /// runtime at start (exit 2) instead of failing every pipeline start. May be empty.
     std::function<status(std::string_view, const values&)> check_codec;
+    /// Builds a transform from validated options (the stream's JSON Schema keys, compiled at
+    /// load so that a bad schema exits 2 naming the key). May be empty.
+    std::function<status(std::string_view, const values&)> check_transform;
 };
 
 /// A sink's [[streams]] entry.
@@ -67,6 +70,10 @@ struct sink_stream_config {
     /// checked them): keys of the codec's spec written on the [[streams]] table itself or in
     /// its `schema_options` sub-table.
     values schema_options;
+    /// Tributary: `json_schema_path` / `json_schema_json` / `json_schema_draft` as the options
+    /// of the json_schema transform (schema_path, schema_json, draft), applied to the decoded
+    /// record before the connector's transforms. No root: no JSON Schema on this stream.
+    values json_schema;
 };
 
 /// A source's [[streams]] entry.
@@ -79,6 +86,7 @@ struct source_stream_config {
     std::optional<std::string> avro_schema_json;
     std::optional<std::string> avro_schema_path;
     values schema_options;  // as sink_stream_config::schema_options
+    values json_schema;     // as sink_stream_config::json_schema
     /// Tributary: the format the source's payloads are in (what an Iggy source plugin declares
     /// in its ProducedMessages). Empty: what the plugin declares, else the stream's `schema`.
     /// When it differs from `schema` the runtime converts (decode with this, encode with

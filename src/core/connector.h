@@ -86,9 +86,20 @@ class sink {
     virtual bool idempotent() const { return false; }
 };
 
+/// A record a source read but could not turn into a message (a line that does not decode...).
+struct source_reject {
+    message original;  // the raw record; its payload lives in the source_batch's arena
+    error err;         // why (goes to the dead letter's `tributary.error` header)
+};
+
 /// Messages a source produced, with the position to persist once Iggy has them.
 struct source_batch {
     message_batch batch;
+    /// Records the source could not produce: the runtime hands each to the connector's error
+    /// policy (stage `decode`), as it does with payloads its codec refuses, before the state
+    /// after them is persisted. A batch with only rejects still counts as a batch (it gets a
+    /// sequence number, ack and nack).
+    std::vector<source_reject> rejected;
     /// The connector's position after this batch (opaque). Persisted atomically by the runtime
     /// only after Iggy acknowledged every message of the batch; handed back to open() on restart.
     std::string state;
@@ -104,7 +115,8 @@ class source {
     /// Connects and resumes from `state` (the last persisted one; empty on the first start).
     virtual status open(connector_context& ctx, std::string_view state) = 0;
     /// Returns the next messages, waiting up to `max_wait`; an empty batch when nothing came.
-    /// Each returned non-empty batch gets the next sequence number, starting at 1 after open().
+    /// Each returned batch with messages or rejects gets the next sequence number, starting at 1
+    /// after open().
     virtual result<source_batch> poll(std::chrono::milliseconds max_wait) = 0;
     /// Iggy accepted batch `seq` and its state is persisted: the source may now acknowledge it
     /// upstream (MQTT PUBACK, PostgreSQL LSN confirm, delete-after-read, ...).

@@ -80,7 +80,16 @@ error_policy policy_of(const config::connector_config& c) {
 stream_codecs sink_codecs(const config::sink_stream_config& st) {
     stream_codecs c;
     c.decode = transforms::codec_choice{st.schema, st.schema_options};
-    if (transforms::sink_reads_directly(st.schema)) {
+    // Text in another encoding (`encoding = "latin1"`, ...) is converted to UTF-8 text: sinks
+    // read a text payload as UTF-8.
+    const bool foreign_text = st.schema == "text" && st.schema_options.root() != nullptr &&
+                              st.schema_options.has("encoding") &&
+                              st.schema_options.str("encoding") != "utf-8" &&
+                              st.schema_options.str("encoding") != "utf8";
+    if (foreign_text) {
+        c.encode = transforms::codec_choice{"text", {}};
+        c.mode = transforms::codec_mode::convert;
+    } else if (transforms::sink_reads_directly(st.schema)) {
         c.encode = c.decode;
         c.mode = transforms::codec_mode::same;
     } else {
@@ -89,6 +98,21 @@ stream_codecs sink_codecs(const config::sink_stream_config& st) {
     }
     return c;
 }
+
+namespace {
+std::vector<config::transform_config> stream_transforms(
+    const config::values& json_schema, const std::vector<config::transform_config>& transforms) {
+    if (json_schema.root() == nullptr)
+        return transforms;
+    // The stream's JSON Schema checks the decoded record first: the connector's transforms
+    // then see only records that match it.
+    std::vector<config::transform_config> out;
+    out.reserve(transforms.size() + 1);
+    out.push_back(config::transform_config{"json_schema", true, json_schema});
+    out.insert(out.end(), transforms.begin(), transforms.end());
+    return out;
+}
+}  // namespace
 
 stream_codecs source_codecs(const config::source_stream_config& st, std::string_view declared) {
     stream_codecs c;
@@ -294,8 +318,10 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
         }
         processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
                                           std::string_view) {
-            const auto sc = sink_codecs(slot.cfg.sink_streams[i]);
-            return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
+            const auto& st = slot.cfg.sink_streams[i];
+            const auto sc = sink_codecs(st);
+            return make_chain_processor(sc.decode, sc.encode, sc.mode,
+                                        stream_transforms(st.json_schema, slot.cfg.transforms),
                                         where.stream, where.topic);
         };
         return std::make_unique<sink_pipeline>(
@@ -319,8 +345,10 @@ std::unique_ptr<pipeline> host::make_pipeline(connector_slot& slot) {
     }
     processor_factory procs = [&slot](std::size_t i, const stream_ref& where,
                                       std::string_view declared) {
-        const auto sc = source_codecs(slot.cfg.source_streams[i], declared);
-        return make_chain_processor(sc.decode, sc.encode, sc.mode, slot.cfg.transforms,
+        const auto& st = slot.cfg.source_streams[i];
+        const auto sc = source_codecs(st, declared);
+        return make_chain_processor(sc.decode, sc.encode, sc.mode,
+                                    stream_transforms(st.json_schema, slot.cfg.transforms),
                                     where.stream, where.topic);
     };
     return std::make_unique<source_pipeline>(

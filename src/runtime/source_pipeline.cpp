@@ -232,7 +232,7 @@ void source_pipeline::poll_loop() {
         e->polled_at = clock::now();
         e->state = std::move(sb.state);
         e->has_state = sb.has_state;
-        if (sb.batch.empty()) {
+        if (sb.batch.empty() && sb.rejected.empty()) {
             if (!sb.has_state)
                 continue;
             // A new position without messages: persist it in order with the batches before it.
@@ -248,6 +248,21 @@ void source_pipeline::poll_loop() {
         e->bytes = e->polled->payload_bytes();
         stats_.messages_in.fetch_add(e->polled->size(), std::memory_order_relaxed);
         stats_.bytes_in.fetch_add(e->bytes, std::memory_order_relaxed);
+        // Records the source could not produce go to the error policy like payloads that do
+        // not decode (their payloads live in e->polled's arena, kept by the entry).
+        for (auto& rj : sb.rejected) {
+            e->rejected.push_back(
+                rejected_message{std::move(rj.original), failure_stage::decode, std::move(rj.err)});
+        }
+        if (e->polled->empty()) {
+            {
+                std::lock_guard lk(mu_);
+                bytes_in_flight_ += e->bytes;
+                inflight_.push_back(std::move(e));
+            }
+            cv_.notify_all();
+            continue;
+        }
 
         // Split by route; the common single-route case sends the polled batch itself.
         const bool one_route = std::all_of(

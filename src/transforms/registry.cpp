@@ -7,8 +7,8 @@
 #include <cstdlib>
 
 #include "codecs/avro.h"
-#include "codecs/registry/registry_codec.h"
 #include "codecs/bson.h"
+#include "codecs/registry/registry_codec.h"
 #include "codecs/value.h"
 #include "config/node.h"
 #include "config/validate.h"
@@ -151,6 +151,12 @@ void registry::fill(config::catalog& c) const {
     c.find_codec = [this](std::string_view n) { return codec_spec(n); };
     c.check_codec = [this](std::string_view n, const config::values& v) -> status {
         auto made = make_codec(n, v);
+        if (!made)
+            return made.error();
+        return ok();
+    };
+    c.check_transform = [this](std::string_view n, const config::values& v) -> status {
+        auto made = make_transform(n, v);
         if (!made)
             return made.error();
         return ok();

@@ -20,6 +20,7 @@
 #include <functional>
 #include <iterator>
 
+#include "../codecs/registry/registry_fixture.h"
 #include "harness/peer.h"
 #include "runtime/iggy_port.h"
 
@@ -35,9 +36,17 @@ fs::path tributary_binary() {
     return fs::path(b != nullptr ? b : ".") / "src" / "app" / "tributary";
 }
 
+/// The schema registry's URL, for rows whose options name it ({registry}).
+std::string& registry_base_url() {
+    static std::string url;
+    return url;
+}
+
 std::string with_dir(std::string text, const fs::path& dir) {
     for (std::size_t at; (at = text.find("{dir}")) != std::string::npos;)
         text.replace(at, 5, dir.string());
+    for (std::size_t at; (at = text.find("{registry}")) != std::string::npos;)
+        text.replace(at, 10, registry_base_url());
     return text;
 }
 
@@ -94,6 +103,77 @@ std::string msgpack_reading(const std::string& device, std::uint8_t n, bool ok) 
            std::string(1, static_cast<char>(n & 0x7f)) + mp_str("ok") + (ok ? "\xc3" : "\xc2");
 }
 
+/// Standard base64 with padding (the file source's line_encoding = "base64").
+std::string base64(std::string_view in) {
+    static constexpr char k[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    for (; i + 2 < in.size(); i += 3) {
+        const auto n = (std::uint32_t(std::uint8_t(in[i])) << 16) |
+                       (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+        for (int s = 18; s >= 0; s -= 6)
+            out += k[(n >> s) & 63];
+    }
+    if (i < in.size()) {
+        std::uint32_t n = std::uint32_t(std::uint8_t(in[i])) << 16;
+        if (i + 1 < in.size())
+            n |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+        out += k[(n >> 18) & 63];
+        out += k[(n >> 12) & 63];
+        out += i + 1 < in.size() ? k[(n >> 6) & 63] : '=';
+        out += '=';
+    }
+    return out;
+}
+
+/// Runs a command; its output, or "" with a failed expectation.
+std::string run_command(const std::string& cmd) {
+    std::string out;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr) {
+        ADD_FAILURE() << "popen " << cmd;
+        return out;
+    }
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;)
+        out.append(buf, n);
+    const int st = ::pclose(p);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << cmd << ":\n" << out;
+    return out;
+}
+
+fs::path source_path(const std::string& rel) {
+    return test::source_dir() / rel;
+}
+
+/// A FlatBuffer of iot.Reading written by `flatc -b` from JSON (the reference compiler, not the
+/// codec under test).
+std::string flatc_reading(const fs::path& work, const std::string& name, const std::string& json) {
+    write_file(work / (name + ".json"), json);
+    run_command("flatc -b -o " + work.string() + " " +
+                source_path("tests/data/codecs/flatbuffers/iot.fbs").string() + " " +
+                (work / (name + ".json")).string());
+    return read_file(work / (name + ".bin"));
+}
+
+/// A BSON document {device: string, n: int32}, written out by hand.
+std::string bson_reading(const std::string& device, std::int32_t n) {
+    auto le32 = [](std::int32_t v) {
+        std::string b(4, '\0');
+        std::memcpy(b.data(), &v, 4);
+        return b;
+    };
+    std::string body;
+    body += '\x02';
+    body += std::string("device") + '\0';
+    body += le32(static_cast<std::int32_t>(device.size() + 1)) + device + '\0';
+    body += '\x10';
+    body += std::string("n") + '\0';
+    body += le32(n);
+    body += '\0';
+    return le32(static_cast<std::int32_t>(body.size() + 4)) + body;
+}
+
 // ---- the table -----------------------------------------------------------------------------
 
 enum class side : std::uint8_t {
@@ -111,14 +191,26 @@ struct format_row {
     side where = side::source;
     std::vector<std::string> good;
     std::vector<std::string> expect;  // the JSON the sink writes for each good payload
-    std::string bad;                  // a payload the codec must refuse
+    std::string bad;                  // a payload the codec must refuse ("": none can be)
     std::string error_contains;       // in the dead letter's tributary.error header
+    /// Source side: the file source's `line_encoding`; each payload is written encoded.
+    std::string line_encoding;
+    /// Source side with a line_encoding: a line that does not decode in it (dead-lettered by
+    /// the source with `line_encoding` in the reason).
+    std::string bad_line;
+    /// Extra [[streams]] lines of the stream that decodes.
+    std::string stream_extra;
+    /// The dead letter's tributary.error.stage for the bad payload.
+    std::string stage = "decode";
+    /// The number of dead letters the row makes.
+    std::size_t dead_letters() const { return (bad.empty() ? 0 : 1) + (bad_line.empty() ? 0 : 1); }
     /// [transforms.*] tables of the connector that decodes (empty: none), to run the codec with
     /// transforms as well as without.
     std::string transforms;
 };
 
-std::vector<format_row> rows() {
+/// `work`: a directory for generated payloads; `registry`: the schema registry's URL.
+std::vector<format_row> rows(const fs::path& work, const std::string& registry) {
     std::vector<format_row> r;
     {
         format_row p;
@@ -157,6 +249,95 @@ std::vector<format_row> rows() {
         m.error_contains = "msgpack";
         r.push_back(std::move(m));
     }
+    {
+        // FlatBuffers from a file of base64 lines, converted to JSON on the source side.
+        format_row f;
+        f.name = "flat_buffer";
+        f.schema = "flat_buffer";
+        f.options = "schema_path = \"" +
+                    source_path("tests/data/codecs/flatbuffers/iot.fbs").string() +
+                    "\"\nroot_table_name = \"iot.Reading\"\n";
+        f.where = side::source;
+        f.line_encoding = "base64";
+        f.good = {flatc_reading(work, "fb0",
+                                R"({"device_id":"fb-1","seq":1,"temperature":21.5,)"
+                                R"("humidity":0.5,"ok":true,"tags":["a","b"]})"),
+                  flatc_reading(work, "fb1", R"({"device_id":"fb-2","seq":2})")};
+        f.expect = {R"({"device_id":"fb-1","seq":1,"temperature":21.5,"humidity":0.5,"ok":true,)"
+                    R"("tags":["a","b"]})",
+                    R"({"device_id":"fb-2","seq":2,"temperature":0.0,"humidity":0.0,"ok":false})"};
+        // A root offset past the end of the buffer: the verifier refuses it.
+        f.bad = std::string("\xf0\x00\x00\x00\x00\x00\x00\x00", 8);
+        f.error_contains = "flat_buffer";
+        f.bad_line = "not*base64";
+        r.push_back(std::move(f));
+    }
+    {
+        // Confluent-framed Avro written by confluent-kafka's AvroSerializer (schema registered
+        // in the stand-in registry), produced to the topic and decoded on the sink side.
+        format_row a;
+        a.name = "avro_registry";
+        a.schema = "schema_registry";
+        a.options = "schema_registry_url = \"{registry}\"\n";
+        a.where = side::sink;
+        run_command(test::venv_python().string() + " " +
+                    source_path("tests/runtime/registry_avro_produce.py").string() + " " +
+                    registry + " avro_registry " + work.string());
+        a.good = {read_file(work / "avro_0.bin"), read_file(work / "avro_1.bin")};
+        a.expect = {R"({"device":"av-é","seq":1,"temp":20.25})",
+                    R"({"device":"av-2","seq":2,"temp":null})"};
+        // A schema id the registry does not have.
+        a.bad = std::string("\x00\x00\x00\x7f\x00\x02\x04", 7);
+        a.error_contains = "schema id 32512";
+        r.push_back(std::move(a));
+    }
+    {
+        format_row b;
+        b.name = "bson";
+        b.schema = "bson";
+        b.where = side::sink;
+        b.good = {bson_reading("b-1", 5), bson_reading("b-\xc3\xa9", -6)};
+        b.expect = {R"({"device":"b-1","n":5})", "{\"device\":\"b-\xc3\xa9\",\"n\":-6}"};
+        b.bad = bson_reading("b-3", 7);
+        b.bad[0] = '\x7f';  // a length beyond the payload
+        b.error_contains = "bson";
+        r.push_back(std::move(b));
+    }
+    {
+        // JSON Schema as a sink stream option: checked on the decoded record before the
+        // transforms; a record that does not match is dead-lettered with the JSON pointer and
+        // the keyword.
+        format_row j;
+        j.name = "json_schema";
+        j.schema = "json";
+        j.stream_extra =
+            "json_schema_json = '{\"type\":\"object\",\"required\":[\"device\"],"
+            "\"properties\":{\"n\":{\"type\":\"integer\",\"minimum\":0}}}'\n"
+            "json_schema_draft = \"2020-12\"\n";
+        j.where = side::sink;
+        j.good = {R"({"device":"j-1","n":1})", R"({"device":"j-2"})"};
+        j.transforms =
+            "[transforms.add_fields]\n[[transforms.add_fields.fields]]\nkey = \"checked\"\n"
+            "value.static = true\n";
+        j.expect = {R"({"device":"j-1","n":1,"checked":true})",
+                    R"({"device":"j-2","checked":true})"};
+        j.bad = R"({"device":"j-3","n":-4})";
+        j.error_contains = "/n: minimum";
+        j.stage = "transform";
+        r.push_back(std::move(j));
+    }
+    {
+        // Latin-1 text handed to the sink as UTF-8 text. Every byte is a Latin-1 character, so
+        // no payload can fail: the row has no bad one.
+        format_row t;
+        t.name = "text_latin1";
+        t.schema = "text";
+        t.options = "encoding = \"latin1\"\n";
+        t.where = side::sink;
+        t.good = {"caf\xe9 \xbd", "na\xefve"};
+        t.expect = {"\"caf\xc3\xa9 \xc2\xbd\"", "\"na\xc3\xafve\""};
+        r.push_back(std::move(t));
+    }
     return r;
 }
 
@@ -189,35 +370,47 @@ void write_connectors(const format_row& row, const fs::path& dir) {
         row.files(dir);
     const std::string out = (dir / "out" / (row.name + ".jsonl")).string();
     if (row.where == side::source) {
+        auto line = [&](const std::string& payload) {
+            return (row.line_encoding == "base64" ? base64(payload) : payload) + "\n";
+        };
         std::string lines;
         for (std::size_t i = 0; i < row.good.size(); ++i) {
-            // The bad payload between two good ones: the pipeline must go on after it.
-            if (i == 1)
-                lines += row.bad + "\n";
-            lines += row.good[i] + "\n";
+            // The bad payload (and a line that does not decode) between two good ones: the
+            // pipeline must go on after them.
+            if (i == 1) {
+                if (!row.bad.empty())
+                    lines += line(row.bad);
+                if (!row.bad_line.empty())
+                    lines += row.bad_line + "\n";
+            }
+            lines += line(row.good[i]);
         }
         write_file(dir / "in" / (row.name + ".bin"), lines);
         write_file(
             conn / ("src_" + row.name + ".toml"),
-            with_dir("type = \"source\"\nkey = \"src_" + row.name +
-                         "\"\nplugin = \"file\"\n[[streams]]\nstream = \"codecs\"\n"
-                         "topic = \"" +
-                         row.name + "\"\nschema = \"json\"\nsource_schema = \"" + row.schema +
-                         "\"\nlinger_time = \"5ms\"\n" + "[streams.source_schema_options]\n" +
-                         row.options + dead_letter(row.name) + row.transforms +
-                         "[plugin_config]\npath = \"{dir}/in/" + row.name +
-                         ".bin\"\npoll_interval = \"20ms\"\n",
-                     dir));
+            with_dir(
+                "type = \"source\"\nkey = \"src_" + row.name +
+                    "\"\nplugin = \"file\"\n[[streams]]\nstream = \"codecs\"\n"
+                    "topic = \"" +
+                    row.name + "\"\nschema = \"json\"\nsource_schema = \"" + row.schema +
+                    "\"\nlinger_time = \"5ms\"\n" + row.stream_extra +
+                    "[streams.source_schema_options]\n" + row.options + dead_letter(row.name) +
+                    row.transforms + "[plugin_config]\npath = \"{dir}/in/" + row.name +
+                    ".bin\"\npoll_interval = \"20ms\"\n" +
+                    (row.line_encoding.empty() ? std::string()
+                                               : "line_encoding = \"" + row.line_encoding + "\"\n"),
+                dir));
         write_file(
             conn / ("out_" + row.name + ".toml"),
             file_sink("out_" + row.name, "codecs", row.name, "schema = \"json\"\n", out, ""));
     } else {
         // The codec's options written on the [[streams]] table itself.
-        write_file(conn / ("out_" + row.name + ".toml"),
-                   with_dir(file_sink("out_" + row.name, "codecs", row.name,
-                                      "schema = \"" + row.schema + "\"\n" + row.options, out,
-                                      dead_letter(row.name) + row.transforms),
-                            dir));
+        write_file(
+            conn / ("out_" + row.name + ".toml"),
+            with_dir(file_sink("out_" + row.name, "codecs", row.name,
+                               "schema = \"" + row.schema + "\"\n" + row.options + row.stream_extra,
+                               out, dead_letter(row.name) + row.transforms),
+                     dir));
     }
     write_file(conn / ("dlq_" + row.name + ".toml"),
                file_sink("dlq_" + row.name, "dlq", row.name, "schema = \"raw\"\n",
@@ -247,9 +440,12 @@ void produce(std::uint16_t port, const std::string& stream, const std::string& t
 }
 
 TEST(codecs_run, every_format_converts_and_dead_letters_what_does_not_decode) {
-    const auto table = rows();
+    TRIB_START_PEER(registry, test::ccompat_standin_spec());
+    registry_base_url() = test::registry_url(*registry);
+    test::temp_dir work("trib-codecs-payloads");
+    const auto table = rows(work.path(), registry_base_url());
     for (const auto& row : table) {
-        if (row.where != side::source)
+        if (row.where != side::source || !row.line_encoding.empty())
             continue;
         // The file source reads lines: its payloads must hold no line break.
         for (const auto& g : row.good)
@@ -274,7 +470,9 @@ TEST(codecs_run, every_format_converts_and_dead_letters_what_does_not_decode) {
     for (const auto& row : table) {
         if (row.where != side::sink)
             continue;
-        std::vector<std::string> payloads = {row.good[0], row.bad};
+        std::vector<std::string> payloads = {row.good[0]};
+        if (!row.bad.empty())
+            payloads.push_back(row.bad);
         payloads.insert(payloads.end(), row.good.begin() + 1, row.good.end());
         produce(rt->port(0), "codecs", row.name, payloads);
     }
@@ -286,7 +484,7 @@ TEST(codecs_run, every_format_converts_and_dead_letters_what_does_not_decode) {
         ASSERT_TRUE(wait_until(
             [&] {
                 return count_of(read_file(out), "\n") >= row.good.size() &&
-                       count_of(read_file(dlq), "\n") >= 1;
+                       count_of(read_file(dlq), "\n") >= row.dead_letters();
             },
             60s))
             << "out: " << read_file(out) << "\ndlq: " << read_file(dlq) << "\n"
@@ -302,11 +500,23 @@ TEST(codecs_run, every_format_converts_and_dead_letters_what_does_not_decode) {
                 at = found;
         }
         const std::string dead = read_file(dlq);
-        EXPECT_EQ(count_of(dead, "\n"), 1u) << dead;
-        EXPECT_NE(dead.find("\"tributary.error.stage\":\"decode\""), std::string::npos) << dead;
+        // (A row without bad payloads: the good ones after where the bad one would be arrived,
+        // so nothing was dead-lettered before them.)
+        EXPECT_EQ(count_of(dead, "\n"), row.dead_letters()) << dead;
+        if (row.dead_letters() == 0)
+            continue;
+        EXPECT_NE(dead.find("\"tributary.error.stage\":\"" + row.stage + "\""), std::string::npos)
+            << dead;
         const auto err = dead.find("\"tributary.error\":\"");
         ASSERT_NE(err, std::string::npos) << dead;
-        EXPECT_NE(dead.find(row.error_contains, err), std::string::npos) << dead;
+        if (!row.bad.empty())
+            EXPECT_NE(dead.find(row.error_contains, err), std::string::npos) << dead;
+        if (!row.bad_line.empty()) {
+            // The line that did not decode is dead-lettered as it was read, with the reason.
+            EXPECT_NE(dead.find("line_encoding", err), std::string::npos) << dead;
+            EXPECT_NE(dead.find("\"payload\":\"" + base64(row.bad_line) + "\""), std::string::npos)
+                << dead;
+        }
     }
     ASSERT_TRUE(rt->stop());
 }
@@ -355,6 +565,15 @@ TEST(codecs_run, bad_codec_options_exit_2_naming_file_and_key) {
                         "source_schema = \"proto\"\n[streams.source_schema_options]\n"
                         "schema_path = \"{dir}/missing.proto\"\nmessage_type = \"x.Y\"\n",
                         dir.path()));
+    // JSON Schema stream keys: a schema that is not JSON, a file that does not exist.
+    write_file(conn / "d.toml",
+               "type = \"sink\"\nkey = \"d\"\nplugin = \"stdout\"\n[[streams]]\nstream = \"s\"\n"
+               "topics = [\"t\"]\nschema = \"json\"\njson_schema_json = '{\"type\": '\n");
+    write_file(conn / "e.toml",
+               with_dir("type = \"source\"\nkey = \"e\"\nplugin = \"random\"\n[[streams]]\n"
+                        "stream = \"s\"\ntopic = \"t\"\nschema = \"json\"\n"
+                        "json_schema_path = \"{dir}/missing.schema.json\"\n",
+                        dir.path()));
     for (const char* cmd : {"validate", "run"}) {
         auto r = tributary(std::string(cmd) + " " + (dir.path() / "runtime.toml").string());
         EXPECT_EQ(r.exit_code, 2) << cmd << ": " << r.output;
@@ -369,6 +588,13 @@ TEST(codecs_run, bad_codec_options_exit_2_naming_file_and_key) {
         const auto c = r.output.find((conn / "c.toml").string() + ": streams[0].source_schema: ");
         ASSERT_NE(c, std::string::npos) << r.output;
         EXPECT_NE(r.output.find("missing.proto", c), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find((conn / "d.toml").string() + ": streams[0].json_schema_json: "),
+                  std::string::npos)
+            << r.output;
+        const auto e =
+            r.output.find((conn / "e.toml").string() + ": streams[0].json_schema_path: ");
+        ASSERT_NE(e, std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("missing.schema.json", e), std::string::npos) << r.output;
     }
 }
 

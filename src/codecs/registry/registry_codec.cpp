@@ -16,6 +16,7 @@
 #include "core/redact.h"
 
 #include "codecs/avro.h"
+#include "codecs/json_schema.h"
 
 namespace trib::codecs {
 
@@ -82,9 +83,32 @@ result<inner_codec> make_protobuf_inner(const inner_request& r) {
     return ic;
 }
 
-// JSON: the body is JSON text, decoded by the json codec. HOOK (JSON Schema validation): when the
-// JSON Schema codec lands, build it here from r.s.text (the writer's JSON Schema) so that a body
-// the schema refuses is a bad payload; until then the schema is only checked to be JSON.
+/// The json codec behind a compiled JSON Schema: a body (decode) or record (encode) the schema
+/// refuses is a bad payload naming the JSON pointer and keyword.
+class json_schema_body_codec final : public codec {
+  public:
+    json_schema_body_codec(std::unique_ptr<codec> json, json_schema_validator v)
+        : json_(std::move(json)), v_(std::move(v)) {}
+    std::string_view name() const override { return json_->name(); }
+    record_kind kind() const override { return json_->kind(); }
+    status decode(std::string_view payload, arena& a, record& out) const override {
+        TRIB_TRY(json_->decode(payload, a, out));
+        return v_.validate(out);
+    }
+    status encode(const record& in, arena& a, std::string& out) const override {
+        TRIB_TRY(v_.validate(in));
+        return json_->encode(in, a, out);
+    }
+
+  private:
+    std::unique_ptr<codec> json_;
+    json_schema_validator v_;
+};
+
+// JSON: the body is JSON text, decoded by the json codec and validated against the writer's JSON
+// Schema (r.s.text; its "$schema" picks the draft, 2020-12 without one). A schema the validator
+// cannot compile (not JSON, an unsupported keyword, a remote $ref) makes the payloads naming it
+// bad payloads with that reason: they are never passed unvalidated.
 result<inner_codec> make_json_inner(const inner_request& r) {
     rapidjson::Document d;
     d.Parse<rapidjson::kParseIterativeFlag>(r.s.text.data(), r.s.text.size());
@@ -96,8 +120,12 @@ result<inner_codec> make_json_inner(const inner_request& r) {
         if (t != nullptr && t->IsString())
             ic.record_name.assign(t->GetString(), t->GetStringLength());
     }
+    auto v = json_schema_validator::compile(r.s.text);
+    if (!v)
+        return fail(errc::invalid_argument,
+                    "the registry's JSON Schema cannot be used: " + v.error().message());
     TRIB_ASSIGN_OR_RETURN(auto c, make_json_codec(config::values()));
-    ic.c = std::shared_ptr<const codec>(std::move(c));
+    ic.c = std::make_shared<json_schema_body_codec>(std::move(c), std::move(*v));
     return ic;
 }
 

@@ -17,7 +17,9 @@
 
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
+#include "core/base64.h"
 #include "core/errno_text.h"
+#include "core/hex.h"
 #include "core/unix_time.h"
 
 namespace trib::connectors {
@@ -47,6 +49,13 @@ file_id id_of(const position& p) {
     return file_id{p.dev, p.ino};
 }
 
+/// How a line's text becomes the message payload.
+enum class line_encoding : std::uint8_t {
+    none,    // the line's bytes as they are
+    base64,  // standard or URL-safe base64, padding optional
+    hex,     // two hex digits per byte, either case
+};
+
 class file_source final : public source {
   public:
     struct options {
@@ -58,6 +67,7 @@ class file_source final : public source {
         std::size_t max_line = 1u << 20;
         bool skip_empty = true;
         bool add_headers = false;
+        line_encoding encoding = line_encoding::none;
     };
 
     explicit file_source(options o) : o_(std::move(o)) {}
@@ -99,7 +109,7 @@ class file_source final : public source {
             if (!r)
                 return r.error();
             const bool eof = *r == 0;
-            if (take_lines(out.batch, /*flush_partial=*/false))
+            if (take_lines(out, /*flush_partial=*/false))
                 break;
             if (!eof)
                 continue;
@@ -107,7 +117,7 @@ class file_source final : public source {
             if (rotated_) {
                 // The old file was read to its end after the rename was seen: a last line
                 // without a newline is complete now.
-                if (take_lines(out.batch, /*flush_partial=*/true))
+                if (take_lines(out, /*flush_partial=*/true))
                     break;
                 spdlog::info("file source {}: {} was rotated; continuing with the new file", key_,
                              o_.path);
@@ -320,9 +330,11 @@ class file_source final : public source {
         return static_cast<std::size_t>(n);
     }
 
-    /// Moves complete lines from pending_ into `batch`; true if it added any message or moved
-    /// the position (so that a batch of skipped empty lines still saves its state).
-    bool take_lines(message_batch& batch, bool flush_partial) {
+    /// Moves complete lines from pending_ into `out` (decoded per line_encoding: a line that
+    /// does not decode goes to out.rejected as it was read); true if it added any message or
+    /// moved the position (so that a batch of skipped empty lines still saves its state).
+    bool take_lines(source_batch& out, bool flush_partial) {
+        message_batch& batch = out.batch;
         batch_start_ = start_mark{cur_id_, line_start_};
         std::size_t pos = 0;
         std::vector<std::pair<std::size_t, std::size_t>> spans;
@@ -376,13 +388,48 @@ class file_source final : public source {
         line_start_ += pos;
         if (spans.empty())
             return true;
+        const auto raw_spans = spans;
         const std::string_view all = batch.own(std::move(data));
-        batch.messages.resize(spans.size());
+        // Decoded lines go to one more arena string; spans then point into it. A line that
+        // does not decode is rejected with its raw text (a view into `all`).
+        std::vector<std::optional<error>> bad(spans.size());
+        std::string_view decoded_all;
+        if (o_.encoding != line_encoding::none) {
+            std::string decoded;
+            std::size_t cap = 0;
+            for (const auto& sp : spans)
+                cap += o_.encoding == line_encoding::hex ? sp.second / 2 : sp.second / 4 * 3 + 3;
+            decoded.reserve(cap);
+            for (std::size_t i = 0; i < spans.size(); ++i) {
+                const std::string_view line = all.substr(spans[i].first, spans[i].second);
+                const std::size_t at = decoded.size();
+                bool good;
+                if (o_.encoding == line_encoding::base64) {
+                    good = decode_base64(line, decoded);
+                } else {
+                    auto h = hex_decode(line);
+                    good = h.has_value();
+                    if (good)
+                        decoded += *h;
+                }
+                if (!good) {
+                    decoded.resize(at);
+                    bad[i] =
+                        error(errc::invalid_argument,
+                              fmt::format("file source: the line at offset {} of {} is not "
+                                          "valid {} (line_encoding)",
+                                          offsets[i], o_.path,
+                                          o_.encoding == line_encoding::hex ? "hex" : "base64"));
+                }
+                spans[i] = {at, decoded.size() - at};
+            }
+            decoded_all = batch.own(std::move(decoded));
+        }
+        batch.messages.reserve(spans.size());
         // The event time is when the line was read (the file has no better one).
         const auto now = unix_now_us();
         for (std::size_t i = 0; i < spans.size(); ++i) {
-            auto& m = batch.messages[i];
-            m.payload = all.substr(spans[i].first, spans[i].second);
+            message m;
             m.origin_timestamp_us = now;
             if (o_.add_headers) {
                 m.headers.push_back(header{"file.path", value_kind::string, o_.path});
@@ -390,6 +437,15 @@ class file_source final : public source {
                 std::memcpy(v.data(), &offsets[i], 8);
                 m.headers.push_back(header{"file.offset", value_kind::uint64, std::move(v)});
             }
+            if (bad[i]) {
+                m.payload = all.substr(raw_spans[i].first, raw_spans[i].second);
+                out.rejected.push_back(source_reject{std::move(m), std::move(*bad[i])});
+                continue;
+            }
+            m.payload = o_.encoding == line_encoding::none
+                            ? all.substr(spans[i].first, spans[i].second)
+                            : decoded_all.substr(spans[i].first, spans[i].second);
+            batch.messages.push_back(std::move(m));
         }
         return true;
     }
@@ -471,6 +527,10 @@ result<std::unique_ptr<source>> make_file_source(const config::values& v) {
     o.max_line = std::min(static_cast<std::size_t>(v.size("max_line_bytes")), o.max_bytes);
     o.skip_empty = v.boolean("skip_empty_lines");
     o.add_headers = v.boolean("add_headers");
+    const auto enc = v.str("line_encoding");
+    o.encoding = enc == "base64" ? line_encoding::base64
+                 : enc == "hex"  ? line_encoding::hex
+                                 : line_encoding::none;
     return std::unique_ptr<source>(std::make_unique<file_source>(std::move(o)));
 }
 

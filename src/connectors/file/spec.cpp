@@ -74,6 +74,17 @@ start_position = "beginning")";
                     "Add headers `file.path` (string) and `file.offset` (uint64, the "
                     "line's byte offset) to every message.",
                     "false"));
+    auto enc = config::opt(
+        "line_encoding", opt_type::enumeration,
+        "How a line's text becomes the payload: `none` (the line's bytes), `base64` (standard or "
+        "URL-safe, padding optional) or `hex` (either case). With `base64` or `hex` a file can "
+        "carry binary payloads (FlatBuffers, Avro, Protobuf bytes contain newlines); pair it "
+        "with the stream's `source_schema`. A line that does not decode is not sent: it goes "
+        "to the connector's error policy as it was read (stage `decode`; with a dead-letter "
+        "topic, the raw line with the reason in `tributary.error`).",
+        "\"none\"");
+    enc.choices = {"none", "base64", "hex"};
+    s.options.push_back(enc);
     return s;
 }
 

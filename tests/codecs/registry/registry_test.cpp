@@ -698,6 +698,66 @@ TEST(registry_codec, encode_without_auto_register_needs_a_registered_schema) {
     EXPECT_EQ(as_json(back, a), "{\"code\":3,\"text\":\"t\"}");
 }
 
+// The writer's JSON Schema (from the registry) validates JSON bodies: a body it refuses is a bad
+// payload naming the JSON pointer and the keyword, on decode and on encode; a schema the validator
+// cannot compile refuses the payloads naming it rather than passing them unvalidated.
+TEST(registry_codec, json_bodies_are_validated_against_the_writers_json_schema) {
+    TRIB_START_PEER(reg, test::ccompat_standin_spec());
+    const std::string url = test::registry_url(*reg);
+    auto cl = make_client(options_for(url));
+    schema order;
+    order.type = "JSON";
+    order.text = slurp(data_dir() / "order.schema.json");
+    auto id = cl->register_schema("orders-value", order);
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto c = registry_codec("schema_registry_url = \"" + url + "\"");
+    auto framed = [&](std::int32_t schema_id, const std::string& body) {
+        std::string out;
+        write_frame_header(static_cast<std::uint32_t>(schema_id), out);
+        return out + body;
+    };
+    arena a;
+    record r;
+    status s = c->decode(framed(*id, R"({"order":1,"item":"bolt","price":0.5})"), a, r);
+    ASSERT_TRUE(s) << s.error().to_string();
+    EXPECT_EQ(as_json(r, a), R"({"order":1,"item":"bolt","price":0.5})");
+    struct bad_case {
+        std::string body, pointer, keyword;
+    };
+    for (const auto& b :
+         std::vector<bad_case>{{R"({"order":"one","item":"bolt"})", "/order", "type"},
+                               {R"({"order":2})", "", "required"},
+                               {R"({"order":3,"item":"nut","price":"cheap"})", "/price", "type"}}) {
+        SCOPED_TRACE(b.body);
+        s = c->decode(framed(*id, b.body), a, r);
+        ASSERT_FALSE(s);
+        EXPECT_EQ(s.error().code(), errc::invalid_argument);
+        const std::string m = s.error().message();
+        EXPECT_NE(m.find("json_schema: " + b.pointer), std::string::npos) << m;
+        EXPECT_NE(m.find(b.keyword), std::string::npos) << m;
+    }
+    // Encoding with the same schema refuses a record it does not accept.
+    auto enc = registry_codec(
+        "schema_registry_url = \"" + url + "\"\nformat = \"json\"\nschema_path = \"" +
+        (data_dir() / "order.schema.json").string() + "\"\ntopic = \"orders\"");
+    std::string out;
+    s = enc->encode(json_record(R"({"order":"x","item":"y"})", a), a, out);
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message().find("/order"), std::string::npos) << s.error().to_string();
+    ASSERT_TRUE(enc->encode(json_record(R"({"order":4,"item":"y"})", a), a, out));
+    EXPECT_EQ(read_frame(out)->schema_id, static_cast<std::uint32_t>(*id));
+    // A schema the validator cannot compile (a remote $ref): its payloads are refused with why.
+    schema remote;
+    remote.type = "JSON";
+    remote.text = R"({"$ref":"http://example.com/other.json"})";
+    auto rid = cl->register_schema("remote-value", remote);
+    ASSERT_TRUE(rid) << rid.error().to_string();
+    s = c->decode(framed(*rid, R"({"any":1})"), a, r);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code(), errc::invalid_argument) << s.error().to_string();
+    EXPECT_NE(s.error().message().find("JSON Schema"), std::string::npos) << s.error().to_string();
+}
+
 TEST(registry_codec, protobuf_imports_resolve_through_schema_references) {
     TRIB_START_PEER(reg, test::ccompat_standin_spec());
     const std::string url = test::registry_url(*reg);

@@ -225,6 +225,68 @@ TEST(file_source, cuts_over_long_lines_and_adds_headers) {
     EXPECT_EQ(r.got[3], "short");
 }
 
+TEST(file_source, line_encoding_decodes_binary_payloads_and_rejects_bad_lines_as_read) {
+    test::temp_dir dir("trib-fsrc");
+    // Bytes with newlines, carriage returns and NULs: what binary formats carry.
+    const std::string bin1("\x00\n\x01\r\n\xff", 6);
+    const std::string bin2 = "plain";
+    struct row {
+        std::string encoding;
+        std::string line1, line2;  // bin1 and bin2 written in that encoding
+        std::string bad;           // a line that is not valid in it
+    };
+    const std::vector<row> rows = {
+        {"base64", "AAoBDQr_", "cGxhaW4", "AAo*AQ=="},  // URL-safe/unpadded accepted; '*' is not
+        {"hex", "000A010d0aff", "706c61696e", "0g"},    // either case; 'g' is no hex digit
+    };
+    for (const auto& rw : rows) {
+        SCOPED_TRACE(rw.encoding);
+        const auto p = dir.path() / (rw.encoding + ".txt");
+        append_text(p, rw.line1 + "\r\n" + rw.bad + "\n" + rw.line2 + "\n");
+        source_run r;
+        r.open(test::spec_values(
+            file_source_spec(),
+            src_toml(p, "line_encoding = \"" + rw.encoding + "\"\nadd_headers = true\n")));
+        std::vector<source_reject> rejected;
+        std::vector<std::string> rejected_payloads;
+        ASSERT_TRUE(test::wait_until(
+            [&] {
+                auto b = r.src->poll(20ms);
+                EXPECT_TRUE(b);
+                if (!b)
+                    return true;
+                for (const auto& m : b->batch.messages)
+                    r.got.emplace_back(m.payload);
+                for (auto& rj : b->rejected) {
+                    rejected_payloads.emplace_back(rj.original.payload);  // valid until b dies
+                    rejected.push_back(std::move(rj));
+                }
+                return r.got.size() + rejected.size() >= 3;
+            },
+            5s));
+        EXPECT_EQ(r.got, (std::vector<std::string>{bin1, bin2}));
+        ASSERT_EQ(rejected.size(), 1u);
+        // Kept as it was read, with its place in the file, and the reason.
+        EXPECT_EQ(rejected_payloads[0], rw.bad);
+        EXPECT_NE(rejected[0].err.message().find(rw.encoding), std::string::npos)
+            << rejected[0].err.to_string();
+        EXPECT_NE(rejected[0].err.message().find(p.string()), std::string::npos);
+        const auto& hs = rejected[0].original.headers;
+        auto off = std::find_if(hs.begin(), hs.end(),
+                                [](const header& h) { return h.key == "file.offset"; });
+        ASSERT_NE(off, hs.end());
+        std::uint64_t at = 0;
+        ASSERT_EQ(off->value.size(), 8u);
+        std::memcpy(&at, off->value.data(), 8);
+        EXPECT_EQ(at, rw.line1.size() + 2);
+    }
+    // The option is an enumeration: a typo is refused at load.
+    const auto p = dir.path() / "x.txt";
+    EXPECT_NE(test::spec_problems(file_source_spec(), src_toml(p, "line_encoding = \"b64\"\n"))
+                  .find("line_encoding"),
+              std::string::npos);
+}
+
 TEST(file_source, nack_rewinds_to_the_batch) {
     test::temp_dir dir("trib-fsrc");
     const auto p = dir.path() / "in.log";
