@@ -112,6 +112,9 @@ struct fake_source_state {
     std::uint64_t seq = 0;
     std::string poison_every;  // messages whose number is a multiple of this carry "poison"
     std::uint64_t poison_mod = 0;
+    /// Messages whose number is a multiple of this are returned in source_batch::rejected
+    /// ("r<N>", reason "cannot read r<N>") instead of the batch.
+    std::uint64_t reject_mod = 0;
     std::size_t fail_polls = 0;
     error poll_error{errc::unavailable, "upstream down"};
     std::function<std::uint16_t(std::uint64_t)> route;  // message number -> route
@@ -156,6 +159,13 @@ class fake_source final : public source {
             m.payload = out.batch.own(std::move(p));
             if (s_->route)
                 m.route = s_->route(n);
+            if (s_->reject_mod != 0 && n % s_->reject_mod == 0) {
+                m.payload = out.batch.own("r" + std::to_string(n));
+                out.rejected.push_back(source_reject{
+                    std::move(m),
+                    error(errc::invalid_argument, "cannot read r" + std::to_string(n))});
+                continue;
+            }
             out.batch.messages.push_back(std::move(m));
         }
         s_->next = b + 1;

@@ -685,6 +685,51 @@ TEST(source_pipeline, poison_messages_are_dead_lettered_and_the_rest_delivered) 
     EXPECT_EQ(r.store.get("test_source"), "100");
 }
 
+// Records a source could not produce (source_batch::rejected) go to the error policy as
+// decode failures, with their raw bytes; a batch of rejects only still moves the state.
+TEST(source_pipeline, rejected_records_of_the_source_go_to_the_error_policy) {
+    source_rig r;
+    r.state->total = 40;
+    r.state->reject_mod = 7;  // r7, r14, r21, r28, r35
+    r.state->batch = 1;       // so that some batches hold only a reject
+    r.start(source_cfg(policy_action::dead_letter));
+    ASSERT_TRUE(wait_until([&] { return r.store.get("test_source") == "40"; }, 10s));
+    r.stop();
+    EXPECT_EQ(r.iggy.count("s", "t"), 35u);
+    auto dlq = r.iggy.messages("dlq", "src_dlq");
+    ASSERT_EQ(dlq.size(), 5u);
+    EXPECT_EQ(r.stats.dead_lettered.load(), 5u);
+    for (std::size_t k = 0; k < dlq.size(); ++k) {
+        EXPECT_EQ(dlq[k].payload, "r" + std::to_string(7 * (k + 1)));
+        std::string stage, err;
+        for (const auto& h : dlq[k].headers) {
+            if (h.key == dlq_headers::stage)
+                stage = h.value;
+            if (h.key == dlq_headers::error)
+                err = h.value;
+        }
+        EXPECT_EQ(stage, "decode");
+        EXPECT_EQ(err, "cannot read " + dlq[k].payload);
+    }
+    // Every batch was acknowledged, rejects-only ones included.
+    EXPECT_EQ(r.acks().size(), 40u);
+}
+
+TEST(source_pipeline, a_source_reject_under_the_stop_policy_halts_before_its_state) {
+    source_rig r;
+    r.state->total = 30;
+    r.state->reject_mod = 15;
+    r.start(source_cfg(policy_action::stop));
+    ASSERT_TRUE(r.p->wait_end(clock::now() + 10s));
+    auto out = r.p->join(clock::now() + 5s);
+    EXPECT_EQ(out.what, pipeline_outcome::kind::halted);
+    ASSERT_TRUE(out.err);
+    EXPECT_NE(out.err->to_string().find("cannot read r15"), std::string::npos)
+        << out.err->to_string();
+    // Batches m1..m10 went through; the batch with r15 did not move the state past it.
+    EXPECT_EQ(r.store.get("test_source"), "10");
+}
+
 TEST(source_pipeline, stop_policy_nacks_what_was_not_delivered) {
     source_rig r;
     r.state->total = 100;
