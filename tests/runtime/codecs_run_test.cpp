@@ -509,8 +509,9 @@ TEST(codecs_run, every_format_converts_and_dead_letters_what_does_not_decode) {
             << dead;
         const auto err = dead.find("\"tributary.error\":\"");
         ASSERT_NE(err, std::string::npos) << dead;
-        if (!row.bad.empty())
+        if (!row.bad.empty()) {
             EXPECT_NE(dead.find(row.error_contains, err), std::string::npos) << dead;
+        }
         if (!row.bad_line.empty()) {
             // The line that did not decode is dead-lettered as it was read, with the reason.
             EXPECT_NE(dead.find("line_encoding", err), std::string::npos) << dead;
