@@ -327,6 +327,26 @@ std::vector<format_row> rows(const fs::path& work, const std::string& registry) 
         r.push_back(std::move(j));
     }
     {
+        // The same on a source stream: JSON lines from the file source checked before Iggy.
+        format_row j;
+        j.name = "json_schema_source";
+        j.schema = "json";
+        j.stream_extra = "json_schema_path = \"{dir}/schemas/reading.schema.json\"\n";
+        j.files = [](const fs::path& dir) {
+            write_file(dir / "schemas" / "reading.schema.json",
+                       R"({"$schema":"http://json-schema.org/draft-07/schema#",)"
+                       R"("type":"object","properties":{"tags":{"type":"array",)"
+                       R"("items":{"type":"string"}}}})");
+        };
+        j.where = side::source;
+        j.good = {R"({"tags":["a"]})", R"({"tags":[]})"};
+        j.expect = j.good;
+        j.bad = R"({"tags":["a",2]})";
+        j.error_contains = "/tags/1: type";
+        j.stage = "transform";
+        r.push_back(std::move(j));
+    }
+    {
         // Latin-1 text handed to the sink as UTF-8 text. Every byte is a Latin-1 character, so
         // no payload can fail: the row has no bad one.
         format_row t;

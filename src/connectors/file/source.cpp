@@ -392,9 +392,10 @@ class file_source final : public source {
         const std::string_view all = batch.own(std::move(data));
         // Decoded lines go to one more arena string; spans then point into it. A line that
         // does not decode is rejected with its raw text (a view into `all`).
-        std::vector<std::optional<error>> bad(spans.size());
+        std::vector<std::optional<error>> bad;
         std::string_view decoded_all;
         if (o_.encoding != line_encoding::none) {
+            bad.resize(spans.size());
             std::string decoded;
             std::size_t cap = 0;
             for (const auto& sp : spans)
@@ -437,7 +438,7 @@ class file_source final : public source {
                 std::memcpy(v.data(), &offsets[i], 8);
                 m.headers.push_back(header{"file.offset", value_kind::uint64, std::move(v)});
             }
-            if (bad[i]) {
+            if (!bad.empty() && bad[i]) {
                 m.payload = all.substr(raw_spans[i].first, raw_spans[i].second);
                 out.rejected.push_back(source_reject{std::move(m), std::move(*bad[i])});
                 continue;
