@@ -69,9 +69,11 @@ std::vector<option> stream_options(connector_type t) {
     } else {
         o.push_back(make("topic", opt_type::string, "The topic to produce to."));
     }
-    o.push_back(with_default(
-        make("schema", opt_type::string, "Payload codec: json, raw, text, msgpack, csv or proto."),
-        "\"json\""));
+    o.push_back(with_default(make("schema", opt_type::string,
+                                  "Payload codec (docs/connectors/codecs.md): json, raw, text, "
+                                  "msgpack, csv, proto, avro, flat_buffer, bson or "
+                                  "schema_registry."),
+                             "\"json\""));
     option batch = with_default(
         make("batch_length", opt_type::integer,
              t == connector_type::sink ? "Messages polled per batch." : "Messages sent per batch."),

@@ -7,8 +7,10 @@
 //   and the pipeline goes on (the good payloads after it arrive);
 // - codec options on [[streams]]: a bad key or value exits 2 naming the file and the key.
 //
-// Every format is one row of `rows()`: more formats (FlatBuffers, Avro with a registry) are one
-// more row each.
+// Every format is one row of `rows()`: proto and FlatBuffers (base64 lines, `line_encoding`)
+// on the source side; msgpack, Avro through a schema registry (the stand-in, payloads from
+// confluent-kafka's AvroSerializer), bson and latin1 text on the sink side; JSON Schema as a
+// [[streams]] option on both sides.
 
 #include <gtest/gtest.h>
 
