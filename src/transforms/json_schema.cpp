@@ -6,6 +6,8 @@
 
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "transforms/json_schema.h"
 #include "transforms/transform.h"
@@ -20,7 +22,15 @@ class json_schema_transform final : public transform {
     std::string_view name() const override { return "json_schema"; }
     result<verdict> apply(codecs::record& rec, codecs::arena&,
                           const transform_context&) const override {
-        TRIB_TRY(v_.validate(rec));
+        if (auto st = v_.validate(rec); !st) {
+            // The chain names the transform in its errors ("json_schema: ..."): drop the
+            // validator's own prefix so the dead letter does not say it twice.
+            std::string m = st.error().message();
+            constexpr std::string_view prefix = "json_schema: ";
+            if (m.starts_with(prefix))
+                m.erase(0, prefix.size());
+            return unexpected(codecs::bad_payload(std::move(m)));
+        }
         return verdict::keep;
     }
 
