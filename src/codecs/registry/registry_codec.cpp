@@ -412,12 +412,14 @@ config::spec schema_registry_codec_spec() {
     s.kind = config::spec_kind::codec;
     s.summary =
         "Confluent-framed payloads (magic byte, schema id, Protobuf message indexes) with their "
-        "schemas in a schema registry (Confluent, Apicurio's ccompat API, Redpanda, Karapace).";
+        "schemas in a schema registry (Confluent, Apicurio's ccompat API, Redpanda, Karapace). "
+        "Contract-tested: against a stand-in of the Confluent REST API and confluent-kafka's "
+        "serializers (no registry server runs on the test machines).";
     s.description =
         "Decode reads the 5-byte header, fetches the writer schema by id (cached) and decodes "
-        "the body with a codec built for that schema (cached per id): PROTOBUF (message chosen "
-        "by the message indexes; imports through the schema's references) and JSON (the body is "
-        "JSON text). Encode takes the schema in schema_path (format says which kind), registers "
+        "the body with a codec built for that schema (cached per id): AVRO, PROTOBUF (message "
+        "chosen by the message indexes; imports through the schema's references) and JSON (the "
+        "body is JSON text). Encode takes the schema in schema_path (format says which kind), registers "
         "it (auto_register_schemas) or looks it up under the subject that "
         "subject_name_strategy names, and writes the framing. An id the registry does not have, "
         "a schema of a type this build does not read, or a body the schema refuses is a bad "
