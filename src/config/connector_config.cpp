@@ -728,7 +728,12 @@ loaded<connector_config> load_tree(
     const std::vector<std::string> codecs = codec_names(cat);
     const auto streams = fv.tables("streams");
     // The validated codec options of each stream, put back into the API's view of the file.
-    std::vector<std::pair<node, node>> validated_codec_options(streams.size());
+    // (A struct, not std::pair<node, node>: clang's libstdc++ pair constraints reject node.)
+    struct stream_codec_view {
+        node schema;
+        node source;
+    };
+    std::vector<stream_codec_view> validated_codec_options(streams.size());
     for (std::size_t i = 0; i < streams.size(); ++i) {
         const values& sv = streams[i];
         std::string path = "streams[" + std::to_string(i) + "]";
@@ -806,7 +811,7 @@ loaded<connector_config> load_tree(
         const node& schema_node = i < codec_opts.size() ? codec_opts[i].schema : empty;
         values schema_values = codec_values(schema, schema_node, "schema");
         if (schema_values.root() != nullptr && !schema_node.fields.empty())
-            validated_codec_options[i].first = *schema_values.root();
+            validated_codec_options[i].schema = *schema_values.root();
         if (type == connector_type::sink) {
             sink_stream_config s;
             s.stream = sv.str("stream");
@@ -847,7 +852,7 @@ loaded<connector_config> load_tree(
                         codec_values(*src, i < codec_opts.size() ? codec_opts[i].source : empty,
                                      "source_schema");
                     if (s.source_schema_options.root() != nullptr)
-                        validated_codec_options[i].second = *s.source_schema_options.root();
+                        validated_codec_options[i].source = *s.source_schema_options.root();
                 }
             } else if (i < codec_opts.size() && !codec_opts[i].source.fields.empty()) {
                 report(path + ".source_schema_options", "needs source_schema");

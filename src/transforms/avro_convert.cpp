@@ -42,7 +42,7 @@ class avro_convert final : public transform {
     void rename(codecs::json_value& j, codecs::arena& a) const {
         if (mappings_.empty() || !j.IsObject())
             return;
-        for (auto it = j.MemberBegin(); it != j.MemberEnd(); ++it) {
+        for (auto it = j.MemberBegin(); !codecs::is_end(it, j.MemberEnd()); ++it) {
             auto m = mappings_.find(std::string(it->name.GetString(), it->name.GetStringLength()));
             if (m != mappings_.end())
                 it->name.SetString(m->second.data(), static_cast<unsigned>(m->second.size()),
