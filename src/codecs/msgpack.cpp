@@ -14,6 +14,7 @@
 #include "codecs/codec.h"
 #include "codecs/value.h"
 #include "config/spec.h"
+#include "core/byte_reader.h"
 
 namespace trib::codecs {
 
@@ -22,21 +23,18 @@ namespace {
 class reader {
   public:
     reader(std::string_view in, arena& a, std::uint32_t max_depth)
-        : p_(reinterpret_cast<const unsigned char*>(in.data())),
-          end_(p_ + in.size()),
-          a_(a),
-          max_depth_(max_depth) {}
+        : r_(in), a_(a), max_depth_(max_depth) {}
 
-    std::size_t left() const { return static_cast<std::size_t>(end_ - p_); }
+    std::size_t left() const { return r_.left(); }
     // Bytes not already promised to elements that open containers still expect.
     std::uint64_t room() const { return left() > pending_ ? left() - pending_ : 0; }
 
     status read(value& out, std::uint32_t depth) {
         if (depth > max_depth_)
             return err("nested deeper than " + std::to_string(max_depth_));
-        if (p_ == end_)
+        if (left() == 0)
             return err("truncated");
-        const unsigned c = *p_++;
+        const unsigned c = r_.u8();
         if (c <= 0x7f) {
             out = value::int_value(c);
         } else if (c >= 0xe0) {
@@ -150,9 +148,20 @@ class reader {
     status be(unsigned width, std::uint64_t& out) {
         if (left() < width)
             return err("truncated");
-        out = 0;
-        for (unsigned k = 0; k < width; ++k)
-            out = (out << 8) | *p_++;
+        switch (width) {
+            case 1:
+                out = r_.u8();
+                break;
+            case 2:
+                out = r_.be16();
+                break;
+            case 4:
+                out = r_.be32();
+                break;
+            default:
+                out = r_.be64();
+                break;
+        }
         return ok();
     }
 
@@ -160,8 +169,7 @@ class reader {
         if (n > left())
             return err("a length of " + std::to_string(n) + " runs past the end (" +
                        std::to_string(left()) + " bytes left)");
-        out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(n)};
-        p_ += n;
+        out = r_.take(static_cast<std::size_t>(n));
         return ok();
     }
 
@@ -177,7 +185,7 @@ class reader {
     status read_ext(std::uint64_t n, value& out) {
         if (left() < 1)
             return err("truncated");
-        auto type = static_cast<std::int8_t>(*p_++);
+        auto type = static_cast<std::int8_t>(r_.u8());
         std::string_view data;
         TRIB_TRY(take(n, data));
         if (type != -1) {
@@ -255,8 +263,7 @@ class reader {
         return ok();
     }
 
-    const unsigned char* p_;
-    const unsigned char* end_;
+    byte_reader r_;  // every read is checked by the callers first (clear messages)
     arena& a_;
     std::uint32_t max_depth_;
     std::uint64_t pending_ = 0;  // elements declared by open containers, not read yet

@@ -13,28 +13,6 @@
 
 namespace trib::http {
 
-char ascii_lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        if (ascii_lower(a[i]) != ascii_lower(b[i]))
-            return false;
-    }
-    return true;
-}
-
-std::string_view trim_ows(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
     std::string out;
     for (const auto& s : v) {
@@ -172,38 +150,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
     return CRYPTO_memcmp(ha.data(), hb.data(), la) == 0;
 }
 
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-    auto hexval = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '%') {
-            if (i + 2 >= s.size())
-                return std::nullopt;
-            int h = hexval(s[i + 1]);
-            int l = hexval(s[i + 2]);
-            if (h < 0 || l < 0)
-                return std::nullopt;
-            out += static_cast<char>(h * 16 + l);
-            i += 2;
-        } else if (c == '+' && plus_is_space) {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 // ---- API key and CORS ----
 
 bool api_key_ok(std::string_view api_key, const request& r) {
@@ -211,9 +157,9 @@ bool api_key_ok(std::string_view api_key, const request& r) {
         return true;
     std::string_view key = r.header("api-key");
     if (key.empty()) {
-        std::string_view auth = trim_ows(r.header("authorization"));
+        std::string_view auth = trim(r.header("authorization"));
         if (auth.size() > 7 && iequals(auth.substr(0, 7), "bearer "))
-            key = trim_ows(auth.substr(7));
+            key = trim(auth.substr(7));
     }
     if (key.empty())
         return false;

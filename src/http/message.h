@@ -7,16 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "core/hex.h"
+#include "core/text.h"
 #include "http/server.h"
 
 namespace trib::http {
 
-/// ASCII case-insensitive equality (header names, tokens such as "100-continue").
-bool iequals(std::string_view a, std::string_view b);
-/// ASCII lower case of one character.
-char ascii_lower(char c);
-/// `s` without leading and trailing spaces and tabs (optional whitespace of RFC 9110).
-std::string_view trim_ows(std::string_view s);
 /// The elements of `v` separated by `sep` ("GET, HEAD").
 std::string join(const std::vector<std::string>& v, std::string_view sep);
 

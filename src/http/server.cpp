@@ -67,7 +67,7 @@ std::string coding_other_than(const Fields& h, bhttp::field name, std::string_vi
             const auto comma = v.find(',');
             std::string_view tok = v.substr(0, comma);
             v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
-            tok = trim_ows(tok.substr(0, tok.find(';')));
+            tok = trim(tok.substr(0, tok.find(';')));
             if (tok.empty() || iequals(tok, allowed))
                 continue;
             std::string out;

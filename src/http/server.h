@@ -273,7 +273,4 @@ class server {
 /// their lengths beyond one hashing pass).
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-/// Percent-decodes `s` ('+' is kept unless `plus_is_space`); nullopt on a bad escape.
-std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space = false);
-
 }  // namespace trib::http

@@ -77,6 +77,11 @@ std::optional<connector_error> supervisor::last_error() const {
     return last_error_;
 }
 
+bool supervisor::parked() const {
+    std::lock_guard lk(mu_);
+    return parked_;
+}
+
 bool supervisor::wait_status(connector_status s, clock::time_point until) const {
     std::unique_lock lk(mu_);
     return cv_.wait_until(lk, until, [&] { return status_ == s; });
@@ -177,7 +182,10 @@ void supervisor::run() {
                 "(API: POST /{}s/{}/restart) once the cause is fixed",
                 s_.kind, s_.key, s_.kind, s_.key);
             std::unique_lock lk(mu_);
+            parked_ = true;
+            cv_.notify_all();
             cv_.wait(lk, [&] { return stop_requested_ || restart_requested_; });
+            parked_ = false;
             if (stop_requested_)
                 break;
             continue;

@@ -66,6 +66,10 @@ class supervisor {
     std::optional<connector_error> last_error() const;
     /// Blocks until the status is `s` or `until` passes.
     bool wait_status(connector_status s, std::chrono::steady_clock::time_point until) const;
+    /// True while a halted connector waits for restart() or stop(): from here nothing starts
+    /// it again on its own (no timer is armed). Lets a test see "it stays down" as a state
+    /// instead of waiting for a restart that must not come.
+    bool parked() const;
 
   private:
     void run();
@@ -85,6 +89,7 @@ class supervisor {
     bool stop_requested_ = false;
     bool restart_requested_ = false;
     bool pipeline_ended_ = false;
+    bool parked_ = false;
     std::thread thread_;
 };
 

@@ -13,6 +13,7 @@
 #include "core/header_json.h"
 #include "core/hex.h"
 #include "core/json_parse.h"
+#include "core/text.h"
 
 namespace trib {
 namespace {
@@ -146,6 +147,32 @@ TEST(byte_reader, reads_both_byte_orders_and_fails_once_at_the_first_overrun) {
     EXPECT_TRUE(empty.at_end());
     EXPECT_EQ(empty.rest(), "");
     EXPECT_TRUE(empty.ok());
+}
+
+TEST(byte_reader, little_endian_widths_agree_with_memory_order) {
+    const std::string in = le<std::uint32_t>(0xA1B2C3D4u) +
+                           le<std::uint64_t>(0x0102030405060708ull) + le<std::uint16_t>(0xBEEF) +
+                           "\x7f";
+    byte_reader r(in);
+    EXPECT_EQ(r.le32(), 0xA1B2C3D4u);
+    EXPECT_EQ(r.le64(), 0x0102030405060708ull);
+    EXPECT_EQ(r.le16(), 0xBEEFu);
+    EXPECT_EQ(r.le32(), 0u);  // one byte left
+    EXPECT_FALSE(r.ok());
+    EXPECT_EQ(r.position(), 14u);  // a failed read takes nothing
+}
+
+TEST(text, trim_and_case_insensitive_compare) {
+    EXPECT_EQ(trim(" \tBearer x \t"), "Bearer x");
+    EXPECT_EQ(trim("\r\n a \r\n"), "\r\n a \r\n");  // only spaces and tabs by default
+    EXPECT_EQ(trim("\r\n a \r\n", line_ws_chars), "a");
+    EXPECT_EQ(trim(" \t "), "");
+    EXPECT_EQ(trim(""), "");
+    EXPECT_TRUE(iequals("100-Continue", "100-continue"));
+    EXPECT_FALSE(iequals("100-continue", "100-continu"));
+    EXPECT_FALSE(iequals("a", "b"));
+    EXPECT_EQ(ascii_lower('Z'), 'z');
+    EXPECT_EQ(ascii_lower('\xC4'), '\xC4');  // no locale: bytes above ASCII stay
 }
 
 TEST(errno_text, names_the_error_and_survives_unknown_values) {

@@ -120,7 +120,7 @@ TEST(http_message, headers_are_case_insensitive_and_helpers_agree) {
     EXPECT_EQ(r.header("accept"), "");
     EXPECT_TRUE(iequals("100-Continue", "100-continue"));
     EXPECT_FALSE(iequals("100-continue", "100-continu"));
-    EXPECT_EQ(trim_ows(" \tBearer x \t"), "Bearer x");
+    EXPECT_EQ(trib::trim(" \tBearer x \t"), "Bearer x");
     EXPECT_EQ(join({"a", "b", "c"}, ", "), "a, b, c");
     EXPECT_EQ(join({}, ", "), "");
 }

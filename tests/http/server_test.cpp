@@ -6,6 +6,8 @@
 
 #include "http/server.h"
 
+#include "core/hex.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>

@@ -110,8 +110,9 @@ TEST(sink_pipeline, never_commits_what_the_sink_has_not_accepted) {
     test::fill_topic(r.iggy, "s", "t", 100);
     r.state->block = true;  // the sink hangs in write()
     r.start(sink_cfg());
-    ASSERT_TRUE(wait_until([&] { return r.stats.messages_in.load() >= 10; }, 5s));
-    std::this_thread::sleep_for(50ms);  // give a wrong commit the chance to happen
+    // All ten batches polled (the in-flight budget allows 32): the poller ran its commit round
+    // before each poll, so nine rounds saw the first batch in flight and not accepted.
+    ASSERT_TRUE(wait_until([&] { return r.stats.messages_in.load() == 100; }, 5s));
     EXPECT_FALSE(r.committed());
     {
         std::lock_guard lk(r.state->mu);
@@ -289,8 +290,9 @@ TEST(sink_pipeline, the_default_policy_stops_before_a_refused_message_and_does_n
         << e->message;
     ASSERT_TRUE(r.committed());
     EXPECT_EQ(*r.committed(), 19u);  // the batches before the refused message's batch
-    // No restart loop: a restart would start a second pipeline (and fail the same way).
-    std::this_thread::sleep_for(100ms);  // room for a wrong restart, not a synchronisation
+    // No restart loop: a restart would start a second pipeline (and fail the same way). Parked,
+    // the supervisor has no timer armed: only restart() or stop() moves it.
+    ASSERT_TRUE(wait_until([&] { return sup.parked(); }, 10s));
     EXPECT_EQ(starts.load(), 1);
     EXPECT_EQ(r.stats.restarts.load(), 0u);
     sup.stop();
@@ -900,12 +902,14 @@ TEST(supervisor, restarts_a_failed_pipeline_and_leaves_a_halted_one_down) {
 
     end_current({pipeline_outcome::kind::halted, error(errc::invalid_argument, "poison")});
     ASSERT_TRUE(sup.wait_status(connector_status::error, clock::now() + 5s));
-    std::this_thread::sleep_for(100ms);  // several restart delays: it must stay down
+    // Parked: no restart timer is armed, it stays down until asked.
+    ASSERT_TRUE(wait_until([&] { return sup.parked(); }, 5s));
     EXPECT_EQ(sc.starts.load(), 2);
     EXPECT_EQ(sup.status(), connector_status::error);
 
     sup.restart();
     ASSERT_TRUE(sup.wait_status(connector_status::running, clock::now() + 5s));
+    EXPECT_FALSE(sup.parked());
     EXPECT_EQ(sc.starts.load(), 3);
     sup.stop();
 }

@@ -65,11 +65,14 @@ class file_sink final : public sink {
         std::chrono::milliseconds rotate_interval{0};
         bool fsync = true;
         bool idempotent = false;
+        file_sink_clock now;  // never empty
     };
 
     explicit file_sink(options o) : o_(std::move(o)) {
         if (o_.idempotent)
             o_.metadata = true;
+        if (!o_.now)
+            o_.now = [] { return clock::now(); };
     }
     ~file_sink() override { close(); }
 
@@ -229,7 +232,7 @@ class file_sink final : public sink {
         checkpoint_size_ = 0;
         checkpoint_valid_ = false;
         need_newline_ = false;
-        opened_at_ = clock::now();
+        opened_at_ = o_.now();
         return ok();
     }
 
@@ -451,7 +454,7 @@ class file_sink final : public sink {
             return ok();
         const bool by_size = o_.max_size != 0 && size_ + incoming > o_.max_size;
         const bool by_time =
-            o_.rotate_interval.count() > 0 && clock::now() - opened_at_ >= o_.rotate_interval;
+            o_.rotate_interval.count() > 0 && o_.now() - opened_at_ >= o_.rotate_interval;
         if (!by_size && !by_time)
             return ok();
         if (next_rotation_ > k_max_rotation) {
@@ -543,7 +546,13 @@ class file_sink final : public sink {
 }  // namespace
 
 result<std::unique_ptr<sink>> make_file_sink(const config::values& v) {
+    return make_file_sink_with_clock(v, {});
+}
+
+result<std::unique_ptr<sink>> make_file_sink_with_clock(const config::values& v,
+                                                        file_sink_clock now) {
     file_sink::options o;
+    o.now = std::move(now);
     o.path = v.str("path");
     if (o.path.empty())
         return fail(errc::invalid_argument, "path is empty");

@@ -9,7 +9,8 @@
 // application queued, and reconnects with capped, jittered exponential backoff. After a
 // reconnect it renews subscriptions (when the broker lost the session) and resends unfinished
 // outgoing QoS 1/2 messages; messages it received on the old connection and the broker resends
-// are recognised (same packet id and content) and not delivered twice.
+// are recognised (same packet id and content) and not delivered twice. Those protocol decisions
+// live in session.h (pure logic); client.cpp is the I/O around it.
 
 #include <chrono>
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "connectors/mqtt/codec.h"
+#include "connectors/mqtt/session.h"
 #include "core/error.h"
 
 namespace trib::mqtt {
@@ -77,25 +79,6 @@ struct client_options {
     std::string name = "mqtt";
 };
 
-/// A message received from the broker.
-struct message {
-    std::string topic;
-    std::string payload;
-    properties props;
-    std::uint8_t qos = 0;
-    bool retain = false;
-    bool dup = false;
-    /// Pass to acknowledge()/reject(); 0 for QoS 0 (nothing to acknowledge).
-    std::uint64_t handle = 0;
-};
-
-/// One subscription. With MQTT 5 each gets its own subscription identifier (its index + 1 in
-/// the order subscribe() was called), which the broker puts on matching messages.
-struct subscription {
-    std::string filter;  // may be a shared subscription: $share/group/filter
-    subscribe_options options;
-};
-
 struct client_stats {
     std::uint64_t received = 0;      // PUBLISH packets delivered to the application
     std::uint64_t duplicates = 0;    // resent PUBLISH packets recognised and not delivered
@@ -144,10 +127,7 @@ class client {
                                   std::chrono::steady_clock::time_point deadline);
 
     /// A publish the broker refused (MQTT 5 PUBACK/PUBREC reason >= 0x80).
-    struct refusal {
-        std::uint64_t ticket = 0;
-        error err;
-    };
+    using refusal = publish_refusal;
     /// Waits until every publish up to `ticket` is finished (QoS 0 written to the socket,
     /// QoS 1 PUBACKed, QoS 2 PUBCOMPed), across reconnects, up to `deadline`. Returns the
     /// refusals among them (and forgets them). Error: timeout, or the client stopped.

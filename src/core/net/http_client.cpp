@@ -1,6 +1,7 @@
 #include "core/net/http_client.h"
 
 #include "core/hex.h"
+#include "core/text.h"
 
 #include <curl/curl.h>
 #include <fmt/format.h>
@@ -29,16 +30,9 @@ std::string_view http_response::header(std::string_view name) const {
 
 namespace {
 
+/// Header lines and bodies: CR and LF count as whitespace too.
 std::string_view trim(std::string_view s) {
-    while (!s.empty() &&
-           (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n')) {
-        s.remove_prefix(1);
-    }
-    while (!s.empty() &&
-           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-        s.remove_suffix(1);
-    }
-    return s;
+    return trib::trim(s, line_ws_chars);
 }
 
 /// The URL without credentials and query string: safe to put in logs and error messages.

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/byte_reader.h"
+
 namespace trib::iggy {
 
 using bytes = std::vector<std::uint8_t>;
@@ -126,42 +128,23 @@ class writer {
     bytes& out_;
 };
 
-/// Reads little-endian values from a byte span without ever reading past its end.
+/// Reads little-endian values from a byte span without ever reading past its end: Iggy's names
+/// over the one bounds-checked reader of the project (core/byte_reader.h).
 class reader {
   public:
-    explicit reader(bytes_view in) : in_(in) {}
-    bool ok() const { return ok_; }
-    bool at_end() const { return pos_ == in_.size(); }
-    std::size_t remaining() const { return in_.size() - pos_; }
-    std::size_t position() const { return pos_; }
-    void fail() { ok_ = false; }
+    explicit reader(bytes_view in) : r_(as_string(in)), size_(in.size()) {}
+    bool ok() const { return r_.ok(); }
+    // Position-based, also once failed (byte_reader's at_end()/left() say false/0 then): the
+    // decoders' loops "until the input is used up" stop on a short read at the very end.
+    bool at_end() const { return r_.position() == size_; }
+    std::size_t remaining() const { return size_ - r_.position(); }
+    std::size_t position() const { return r_.position(); }
+    void fail() { r_.fail(); }
 
-    std::uint8_t u8() {
-        if (!need(1))
-            return 0;
-        return in_[pos_++];
-    }
-    std::uint16_t u16() {
-        if (!need(2))
-            return 0;
-        auto v = load_u16(in_.data() + pos_);
-        pos_ += 2;
-        return v;
-    }
-    std::uint32_t u32() {
-        if (!need(4))
-            return 0;
-        auto v = load_u32(in_.data() + pos_);
-        pos_ += 4;
-        return v;
-    }
-    std::uint64_t u64() {
-        if (!need(8))
-            return 0;
-        auto v = load_u64(in_.data() + pos_);
-        pos_ += 8;
-        return v;
-    }
+    std::uint8_t u8() { return r_.u8(); }
+    std::uint16_t u16() { return r_.le16(); }
+    std::uint32_t u32() { return r_.le32(); }
+    std::uint64_t u64() { return r_.le64(); }
     u128 u128v() {
         u128 v;
         v.lo = u64();
@@ -174,32 +157,15 @@ class reader {
         std::memcpy(&f, &u, 4);
         return f;
     }
-    bytes_view raw(std::size_t n) {
-        if (!need(n))
-            return {};
-        auto v = in_.subspan(pos_, n);
-        pos_ += n;
-        return v;
-    }
-    bytes_view rest() { return raw(remaining()); }
-    std::string_view str8() { return as_string(raw(u8())); }
-    std::string_view str32() {
-        auto n = u32();
-        return as_string(raw(n));
-    }
-    void skip(std::size_t n) { (void)raw(n); }
+    bytes_view raw(std::size_t n) { return as_bytes(r_.take(n)); }
+    bytes_view rest() { return as_bytes(r_.rest()); }
+    std::string_view str8() { return r_.take(u8()); }
+    std::string_view str32() { return r_.take(u32()); }
+    void skip(std::size_t n) { (void)r_.take(n); }
 
   private:
-    bool need(std::size_t n) {
-        if (!ok_ || n > in_.size() - pos_) {
-            ok_ = false;
-            return false;
-        }
-        return true;
-    }
-    bytes_view in_;
-    std::size_t pos_ = 0;
-    bool ok_ = true;
+    byte_reader r_;
+    std::size_t size_;
 };
 
 }  // namespace trib::iggy

@@ -308,8 +308,8 @@ TEST(file_source, nack_rewinds_to_the_batch) {
 struct sink_run {
     std::unique_ptr<sink> snk;
     connector_context ctx;
-    void open(const config::values& v) {
-        auto s = make_file_sink(v);
+    void open(const config::values& v, file_sink_clock now = {}) {
+        auto s = make_file_sink_with_clock(v, std::move(now));
         ASSERT_TRUE(s) << s.error().to_string();
         snk = std::move(*s);
         ctx.key = "out";
@@ -434,12 +434,18 @@ TEST(file_sink, rotates_by_time) {
     test::temp_dir dir("trib-fsink");
     const auto p = dir.path() / "out.jsonl";
     sink_run r;
-    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "rotate_interval = \"30ms\"\n")));
+    // The sink's clock is ours: time passes only when the test says so.
+    auto now = std::chrono::steady_clock::now();
+    r.open(test::spec_values(file_sink_spec(), sink_toml(p, "rotate_interval = \"30ms\"\n")),
+           [&now] { return now; });
     ASSERT_TRUE(r.write({"1"}, 0));
-    std::this_thread::sleep_for(60ms);
+    now += 29ms;
     ASSERT_TRUE(r.write({"2"}, 1));
+    EXPECT_FALSE(fs::exists(dir.path() / "out.jsonl.1")) << "rotated before the interval";
+    now += 1ms;
+    ASSERT_TRUE(r.write({"3"}, 2));
     r.snk->close();
-    EXPECT_EQ(lines_of(slurp(dir.path() / "out.jsonl.1")).size(), 1u);
+    EXPECT_EQ(lines_of(slurp(dir.path() / "out.jsonl.1")).size(), 2u);
     EXPECT_EQ(lines_of(slurp(p)).size(), 1u);
 }
 

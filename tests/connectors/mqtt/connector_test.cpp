@@ -430,7 +430,9 @@ TEST(mqtt_connectors, sink_batch_survives_a_broker_restart) {
     auto batch = make_batch(items);
     sink_batch sb{"s", "t", 3, "raw", &batch};
     std::thread restarter([&] {
-        std::this_thread::sleep_for(5ms);  // let the batch start, then pull the broker away
+        // The batch has started once the subscriber sees its first message: then pull the
+        // broker away.
+        (void)test::wait_until([&] { return (*sub)->stats().received > 0; }, 10s);
         (void)broker->restart();
     });
     auto r = rig.snk->write(sb);
