@@ -690,14 +690,14 @@ TEST(chain, json_schema_sends_invalid_records_to_the_error_policy) {
 TEST(registry, duplicates_fail_and_builtins_are_listed) {
     registry r;
     ASSERT_TRUE(register_builtins(r));
-    EXPECT_EQ(r.codec_names(), (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv",
-                                                         "proto", "schema_registry", "avro",
-                                                         "flat_buffer", "bson"}));
-    EXPECT_EQ(r.transform_names(),
-              (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields",
-                                        "update_fields", "unwrap_envelope", "proto_convert",
-                                        "avro_convert", "flat_buffer_convert", "filter",
-                                        "json_schema"}));
+    EXPECT_EQ(r.codec_names(),
+              (std::vector<std::string>{"json", "raw", "text", "msgpack", "csv", "proto",
+                                        "schema_registry", "avro", "flat_buffer", "bson"}));
+    EXPECT_EQ(
+        r.transform_names(),
+        (std::vector<std::string>{"add_fields", "delete_fields", "filter_fields", "update_fields",
+                                  "unwrap_envelope", "proto_convert", "avro_convert",
+                                  "flat_buffer_convert", "filter", "json_schema"}));
     status again = r.add_transform(add_fields_spec(), make_add_fields);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code(), errc::already_exists);
