@@ -6,6 +6,7 @@
 #include "codecs/avro.h"
 #include "codecs/json_dom.h"
 #include "codecs/value.h"
+#include "transforms/convert_util.h"
 #include "transforms/transform.h"
 
 namespace trib::transforms {
@@ -61,27 +62,14 @@ class avro_convert final : public transform {
         TRIB_TRY(avro_->decode(rec.bytes, a, typed));
         TRIB_TRY(codecs::typed_to_json_record(typed, a));
         rename(codecs::json_of(typed), a);
-        if (target_ == "json") {
-            rec = typed;
-            return ok();
-        }
-        std::string text;
-        TRIB_TRY(codecs::write_json(codecs::json_of(typed), a, text));
-        rec.kind = target_ == "text" ? codecs::record_kind::text : codecs::record_kind::raw;
-        rec.bytes = codecs::copy_to_arena(a, text);
-        rec.json = nullptr;
-        rec.typed = nullptr;
-        return ok();
+        return emit_json(target_, typed, a, rec);
     }
 
     // A JSON record (or JSON text in a raw/text record) -> Avro bytes in a raw record.
     status to_avro(codecs::record& rec, codecs::arena& a) const {
-        codecs::record in = rec;
-        if (rec.kind == codecs::record_kind::raw || rec.kind == codecs::record_kind::text) {
-            codecs::json_value* j = nullptr;
-            TRIB_TRY(codecs::parse_json(rec.bytes, a, j));
-            codecs::set_json(in, j);
-        } else if (rec.kind == codecs::record_kind::typed) {
+        codecs::record in;
+        TRIB_TRY(json_input(rec, a, in));
+        if (rec.kind == codecs::record_kind::typed) {
             TRIB_TRY(codecs::typed_to_json_record(in, a));
         }
         if (!mappings_.empty() && in.kind == codecs::record_kind::json) {
@@ -93,10 +81,7 @@ class avro_convert final : public transform {
         }
         std::string bytes;
         TRIB_TRY(avro_->encode(in, a, bytes));
-        rec.kind = codecs::record_kind::raw;
-        rec.bytes = codecs::copy_to_arena(a, bytes);
-        rec.json = nullptr;
-        rec.typed = nullptr;
+        set_raw_bytes(rec, a, bytes);
         return ok();
     }
 

@@ -5,6 +5,7 @@
 
 #include "codecs/json_dom.h"
 #include "codecs/value.h"
+#include "transforms/convert_util.h"
 #include "transforms/transform.h"
 
 namespace trib::transforms {
@@ -65,35 +66,17 @@ class proto_convert final : public transform {
             wrapped->AddMember("metadata", meta, al);
             codecs::set_json(typed, wrapped);
         }
-        if (target_ == "json") {
-            rec = typed;
-            return ok();
-        }
-        // text / raw: the JSON text.
-        std::string text;
-        TRIB_TRY(codecs::write_json(codecs::json_of(typed), a, text));
-        rec.kind = target_ == "text" ? codecs::record_kind::text : codecs::record_kind::raw;
-        rec.bytes = codecs::copy_to_arena(a, text);
-        rec.json = nullptr;
-        rec.typed = nullptr;
-        return ok();
+        return emit_json(target_, typed, a, rec);
     }
 
     // A JSON record (or JSON text in a raw/text record) -> proto bytes in a raw record; the
     // stream's schema must be raw so that the bytes are written as they are.
     status to_proto(codecs::record& rec, codecs::arena& a) const {
-        codecs::record in = rec;
-        if (rec.kind == codecs::record_kind::raw || rec.kind == codecs::record_kind::text) {
-            codecs::json_value* j = nullptr;
-            TRIB_TRY(codecs::parse_json(rec.bytes, a, j));
-            codecs::set_json(in, j);
-        }
+        codecs::record in;
+        TRIB_TRY(json_input(rec, a, in));
         std::string bytes;
         TRIB_TRY(proto_->encode(in, a, bytes));
-        rec.kind = codecs::record_kind::raw;
-        rec.bytes = codecs::copy_to_arena(a, bytes);
-        rec.json = nullptr;
-        rec.typed = nullptr;
+        set_raw_bytes(rec, a, bytes);
         return ok();
     }
 
