@@ -28,6 +28,8 @@
 #include <sstream>
 
 #include "codecs/codec.h"
+#include "codecs/proto_paths.h"
+#include "codecs/proto_wire.h"
 #include "codecs/value.h"
 #include "config/spec.h"
 
@@ -634,12 +636,14 @@ class to_value {
 
 class proto_codec final : public codec {
   public:
-    explicit proto_codec(proto_options o) : o_(std::move(o)) {}
+    explicit proto_codec(proto_options o, proto_paths paths = {})
+        : o_(std::move(o)), paths_(paths) {}
 
     status init() {
         if (o_.schema_path || o_.descriptor_set_path || o_.text_source) {
             schema_ = std::make_unique<proto_schema>();
             TRIB_TRY(schema_->load(o_));
+            wire_.build(schema_->descriptor());
         }
         return ok();
     }
@@ -719,6 +723,21 @@ class proto_codec final : public codec {
         pb::UnknownFieldSet unknown;
         if (o_.preserve_unknown_fields)
             TRIB_TRY(split_unknown(v, a, unknown));
+        if (paths_.direct_encode) {
+            const std::size_t start = out.size();
+            if (wire_.encode(v, out, lim.max_depth) == proto_wire::outcome::done) {
+                // After the known fields, as libprotobuf serialises them.
+                if (!unknown.empty()) {
+                    std::string tail;
+                    unknown.SerializeToString(&tail);
+                    out += tail;
+                }
+                return ok();
+            }
+            out.resize(start);
+            if (!paths_.json_fallback)
+                return bad_payload("proto: the direct encoder leaves this record to the JSON path");
+        }
         json_value j;
         TRIB_TRY(to_json(v, a, j, lim));
         std::string text;
@@ -830,7 +849,9 @@ class proto_codec final : public codec {
 
   private:
     proto_options o_;
+    proto_paths paths_;
     std::unique_ptr<proto_schema> schema_;
+    proto_wire::encoder wire_;
 };
 
 }  // namespace
@@ -949,6 +970,11 @@ config::spec proto_codec_spec() {
 }
 
 result<std::unique_ptr<codec>> make_proto_codec(const config::values& v) {
+    return make_proto_codec_with(v, proto_paths{});
+}
+
+result<std::unique_ptr<codec>> make_proto_codec_with(const config::values& v,
+                                                     const proto_paths& paths) {
     // libprotobuf logs every payload it refuses (invalid UTF-8, ...) to stderr: a hostile
     // stream would flood the log. The codec reports those as bad payloads instead; only fatal
     // messages (bugs, which abort anyway) are kept.
@@ -979,7 +1005,7 @@ result<std::unique_ptr<codec>> make_proto_codec(const config::values& v) {
     }
     if ((o.schema_path || o.descriptor_set_path) && !o.message_type)
         return fail(errc::invalid_argument, "proto: message_type is required with a schema");
-    auto c = std::make_unique<proto_codec>(std::move(o));
+    auto c = std::make_unique<proto_codec>(std::move(o), paths);
     TRIB_TRY(c->init());
     return std::unique_ptr<codec>(std::move(c));
 }
