@@ -379,6 +379,10 @@ class writer {
             }
             slot[it->second] = e.val.type == value_type::null ? &null_seen : &e.val;
         }
+        // The JSON path refuses a message without its required fields (and says which).
+        for (std::uint32_t r : p.required)
+            if (slot[r] == nullptr || slot[r] == &null_seen)
+                return false;
         for (std::size_t i = 0; i < nf; ++i) {
             if (slot[i] == nullptr || slot[i] == &null_seen)
                 continue;
@@ -537,6 +541,8 @@ const message_plan* encoder::plan_for(const pb::Descriptor* d) {
         f.repeated = fd->is_repeated();
         f.packed = fd->is_packed();
         f.presence = fd->has_presence();
+        if (fd->is_required())
+            p->required.push_back(static_cast<std::uint32_t>(i));
         if (const pb::OneofDescriptor* o = fd->real_containing_oneof())
             f.oneof = o->index();
         f.k = scalar_kind(fd);

@@ -70,6 +70,7 @@ struct message_plan {
     std::vector<field_plan> fields;  // by field number (libprotobuf's serialisation order)
     std::unordered_map<std::string_view, std::uint32_t> by_name;  // proto and JSON names
     int oneofs = 0;
+    std::vector<std::uint32_t> required;  // proto2 required fields (indexes into fields)
 };
 
 enum class outcome : std::uint8_t { done, unsupported };
