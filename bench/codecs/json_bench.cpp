@@ -3,7 +3,9 @@
 // the arena, so simdjson's parse alone is the bound). The documents are the record's JSON form
 // (decimal and uuid as strings, bytes as base64, ts as RFC 3339, day as YYYY-MM-DD).
 //
-//   bench_codecs_json [--seconds N]
+//   bench_codecs_json [--seconds N] [--only tributary|simdjson]
+//
+// --only runs one side's decode (for `perf stat -e instructions` or callgrind per side).
 
 #include <simdjson.h>
 
@@ -14,6 +16,11 @@ using namespace trib;
 
 int main(int argc, char** argv) {
     const double seconds = bench::bench_seconds(argc, argv);
+    std::string_view only;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (std::string_view(argv[i]) == "--only")
+            only = argv[i + 1];
+    }
     constexpr std::size_t n = 10000;
     auto json = codecs::make_json_codec({});
     if (!json) {
@@ -34,17 +41,22 @@ int main(int argc, char** argv) {
             docs.push_back(std::move(out));
         }
     }
-    bench::bench_decode(**json, "json", docs, seconds);
+    if (only.empty() || only == "tributary")
+        bench::bench_decode(**json, "json", docs, seconds);
+    if (only == "tributary")
+        return 0;
 
-    // Encode: the decoded DOM records (kept), marked modified so that the codec writes them.
-    codecs::arena keep;
-    std::vector<codecs::record> records(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        if (auto s = (*json)->decode(docs[i], keep, records[i]); !s)
-            return 1;
-        records[i].modified = true;
+    if (only.empty()) {
+        // Encode: the decoded DOM records (kept), marked modified so that the codec writes them.
+        codecs::arena keep;
+        std::vector<codecs::record> records(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            if (auto s = (*json)->decode(docs[i], keep, records[i]); !s)
+                return 1;
+            records[i].modified = true;
+        }
+        bench::bench_encode(**json, "json", records, seconds);
     }
-    bench::bench_encode(**json, "json", records, seconds);
 
     // simdjson's DOM parse of the same documents (padded copies, as simdjson wants them).
     std::vector<simdjson::padded_string> padded;
