@@ -4,6 +4,7 @@
 
 #include "codecs/codec.h"
 #include "codecs/json_dom.h"
+#include "core/json_parse.h"
 #include "harness/hostile_json.h"
 
 namespace trib::codecs {
@@ -46,6 +47,78 @@ TEST(json_codec, round_trips_values_exactly) {
               R"({"big":1.8446744073709552e22})");
     // Whitespace is not kept (the encoding is compact), the content is.
     EXPECT_EQ(round_trip(*c, " { \"a\" : [ 1 , 2 ] } \n"), R"({"a":[1,2]})");
+}
+
+// The codec walks simdjson's tape into RapidJSON values itself (src/codecs/simd.cpp): the DOM
+// must be the one RapidJSON's own reader builds (core's read_json), member order included.
+TEST(json_codec, builds_the_dom_rapidjson_reads) {
+    std::string wide = "{";
+    for (int k = 0; k < 40; ++k)
+        wide += (k ? ",\"" : "\"") + std::string("key_with_a_long_name_") + std::to_string(k) +
+                "\":[" + std::to_string(k) + ",\"value number " + std::to_string(k) + "\"]";
+    wide += "}";
+    // 128 levels: 125 arrays, then an object, an array and an object.
+    std::string nested = std::string(125, '[') + R"({"x":[1,{"y":null}]})" + std::string(125, ']');
+    const std::vector<std::string> docs = {
+        R"({"a":1,"b":[true,false,null],"c":{"d":"e"},"e":[],"f":{},"g":[[],{}]})",
+        R"([-0.0,1e308,-1e-308,9223372036854775807,-9223372036854775808,18446744073709551615])",
+        R"({"k\"ey\u00e9":"v\\al\n","":"","😀":"\ud83d\ude00","dup":1,"dup":2})",
+        R"("a root string with \"escapes\" and more than sixteen bytes")",
+        "true",
+        "null",
+        "-12",
+        "0.5",
+        R"("")",
+        "[]",
+        "{}",
+        wide,
+        nested,
+    };
+    auto c = make("json");
+    arena a;
+    for (const auto& doc : docs) {
+        record r;
+        status s = c->decode(doc, a, r);
+        ASSERT_TRUE(s) << doc << ": " << s.error().to_string();
+        json_document ref;
+        ASSERT_TRUE(parse_json_document(doc, ref)) << doc;
+        // (RapidJSON's == matches duplicate keys to the first one: the text says more.)
+        if (doc.find("dup") == std::string::npos) {
+            EXPECT_TRUE(json_of(r) == ref) << doc;
+        }
+        std::string ours;
+        std::string theirs;
+        ASSERT_TRUE(write_json(json_of(r), a, ours));
+        ASSERT_TRUE(write_json(ref, a, theirs));
+        EXPECT_EQ(ours, theirs);
+    }
+}
+
+// Strings refer to the arena, not to the parser's buffers, which the next payload overwrites:
+// every record of a batch keeps its text until the arena is reset, also when the thread decodes
+// into another arena in between.
+TEST(json_codec, decoded_strings_stay_valid_for_the_whole_batch) {
+    auto c = make("json");
+    arena batch;
+    arena other;
+    auto doc = [](int i) {
+        return "{\"name\":\"record number " + std::to_string(i) + " with a long text\",\"k" +
+               std::to_string(i) + "\":[\"" + std::string(static_cast<std::size_t>(i % 50), 'x') +
+               "\"]}";
+    };
+    std::vector<record> kept(300);
+    for (int i = 0; i < 300; ++i) {
+        ASSERT_TRUE(c->decode(doc(i), batch, kept[static_cast<std::size_t>(i)]));
+        record scratch;
+        ASSERT_TRUE(c->decode(doc(1000 + i), other, scratch));
+        if (i % 7 == 0)
+            other.reset();
+    }
+    for (int i = 0; i < 300; ++i) {
+        std::string out;
+        ASSERT_TRUE(write_json(json_of(kept[static_cast<std::size_t>(i)]), batch, out));
+        EXPECT_EQ(out, doc(i));
+    }
 }
 
 TEST(json_codec, bad_payloads_are_fatal_invalid_argument) {
