@@ -87,7 +87,8 @@ inline void bench_decode(const codecs::codec& c, std::string_view format,
 /// Encodes `records` (kept in their own arena for the whole run) with `c`, one output buffer and
 /// one scratch arena (reset) per batch.
 inline void bench_encode(const codecs::codec& c, std::string_view format,
-                         const std::vector<codecs::record>& records, double seconds) {
+                         const std::vector<codecs::record>& records, double seconds,
+                         std::string_view impl = "tributary") {
     std::string buf;
     codecs::arena a;
     std::uint64_t bytes = 0;
@@ -105,7 +106,7 @@ inline void bench_encode(const codecs::codec& c, std::string_view format,
             }
             bytes += buf.size();
         });
-    print_codec_result(format, "tributary", "encode", done, bytes, secs);
+    print_codec_result(format, impl, "encode", done, bytes, secs);
 }
 
 }  // namespace trib::bench

@@ -1,10 +1,13 @@
 // proto codec decode/encode of the 20-field record (bench/codecs/README.md, schema
 // record20.proto, compiled at start as the codec does; the Python reference is proto_ref.py,
 // protobuf's upb runtime). The payloads are encoded by the codec itself from the typed records.
+// The codec's former encoder, the JSON path (record -> proto3 JSON -> libprotobuf's parser), is
+// measured in the same run as `tributary-json-path`: the baseline of the direct encoder.
 //
 //   bench_codecs_proto [--seconds N] [--schema path/to/record20.proto]
 
 #include "codecs/codec_bench.h"
+#include "codecs/proto_paths.h"
 #include "codecs/record20.h"
 #include "config/node.h"
 #include "config/validate.h"
@@ -53,5 +56,11 @@ int main(int argc, char** argv) {
     }
     bench::bench_decode(**proto, "proto", payloads, seconds);
     bench::bench_encode(**proto, "proto", records, seconds);
+    auto json_path = codecs::make_proto_codec_with(v, codecs::proto_paths{false, true});
+    if (!json_path) {
+        std::fprintf(stderr, "%s\n", json_path.error().to_string().c_str());
+        return 1;
+    }
+    bench::bench_encode(**json_path, "proto", records, seconds, "tributary-json-path");
     return 0;
 }
