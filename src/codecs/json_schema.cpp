@@ -4,10 +4,12 @@
 // valijson understands before it is parsed (prefixItems -> items array + additionalItems,
 // dependentRequired/dependentSchemas -> dependencies, `$ref` beside other keywords -> allOf);
 // 2020-12 keywords that have no draft 7 form (unevaluated*, $dynamicRef, min/maxContains, ...)
-// are refused at compile time. `$id` becomes valijson's `id`, and embedded resources are served
-// to valijson's document fetcher from the schema itself; any other URI is refused (no network
-// from a validator). `format` is an annotation (as in Python's jsonschema by default): it is
-// removed, which also keeps valijson's std::regex-based date checks away from hostile strings.
+// are refused at compile time. References to embedded resources (`$id`) become JSON pointers
+// into the one schema document where they can (see preparer::local_refs); otherwise `$id`
+// becomes valijson's `id` and the resources are served to valijson's document fetcher from the
+// schema itself. Any other URI is refused (no network from a validator). `format` is an annotation
+// (as in Python's jsonschema by default): it is removed, which also keeps valijson's
+// std::regex-based date checks away from hostile strings.
 //
 // valijson matches `pattern` and `patternProperties` with std::regex, which backtracks (and
 // recurses per character in libstdc++) on hostile input. The two visitor methods that do so are
@@ -393,12 +395,82 @@ class preparer {
              pattern_table& patterns)
         : doc_(doc), draft_(d), lim_(lim), patterns_(patterns) {}
 
-    status run() { return walk(doc_, 0, "", ""); }
+    status run() {
+        TRIB_TRY(walk(doc_, 0, "", ""));
+        local_refs();
+        return ok();
+    }
 
     /// Embedded resources by absolute URI (without fragment).
     std::map<std::string, const rj_value*> resources;
 
   private:
+    // valijson 1.0 caches the subschemas of the documents its fetcher returns by their JSON
+    // pointer without the document's URI, so two embedded resources that refer to each other
+    // ("tree" -> "node" -> "tree") get each other's root. When every $ref can be written as a
+    // pointer into the one schema document, it is, and the resources' ids are dropped (the
+    // ids only changed the base of references, which are all absolute or local by then):
+    // valijson then resolves everything inside one document. Otherwise (a plain-name fragment,
+    // a key a pointer would have to escape) the references stay as they are.
+    struct ref_site {
+        rj_value* target;
+        std::string scope;  // the base URI the reference is relative to
+    };
+    std::vector<ref_site> ref_sites_;
+    std::map<std::string, std::string> resource_pointers_;  // URI -> JSON pointer in the doc
+    std::vector<rj_value*> id_holders_;
+    bool pointers_safe_ = true;
+
+    static bool safe_pointer(std::string_view p) {
+        for (char c : p)
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.' || c == '/' || c == '$'))
+                return false;
+        return true;
+    }
+
+    void local_refs() {
+        if (!pointers_safe_ || resource_pointers_.empty())
+            return;
+        std::vector<std::string> rewritten;
+        rewritten.reserve(ref_sites_.size());
+        for (const ref_site& r : ref_sites_) {
+            std::string_view text(r.target->GetString(), r.target->GetStringLength());
+            std::string uri;
+            std::string fragment;
+            if (!text.empty() && text[0] == '#') {
+                uri = strip_fragment(r.scope);
+                fragment = std::string(text.substr(1));
+            } else {
+                const auto hash = text.find('#');
+                uri = std::string(text.substr(0, hash));
+                fragment = hash == std::string_view::npos ? "" : std::string(text.substr(hash + 1));
+            }
+            if (!fragment.empty() && fragment[0] != '/')
+                return;  // a plain-name fragment
+            std::string pointer;
+            if (uri.empty()) {
+                pointer = "";  // the root document without an id
+            } else if (auto it = resource_pointers_.find(uri); it != resource_pointers_.end()) {
+                pointer = it->second;
+            } else {
+                return;  // not in this schema: the fetcher refuses it at compile
+            }
+            if (!safe_pointer(fragment))
+                return;
+            rewritten.push_back("#" + pointer + fragment);
+        }
+        auto& al = doc_.GetAllocator();
+        for (std::size_t i = 0; i < ref_sites_.size(); ++i)
+            ref_sites_[i].target->SetString(
+                rewritten[i].data(), static_cast<rapidjson::SizeType>(rewritten[i].size()), al);
+        // Innermost first: removing a member moves the object's last member into its slot,
+        // which would move an enclosing resource's children (and the pointers to them).
+        for (auto it = id_holders_.rbegin(); it != id_holders_.rend(); ++it)
+            (*it)->RemoveMember("id");
+        resources.clear();  // nothing is fetched any more (and the pointers may have moved)
+    }
+
     status refuse(const std::string& where, const std::string& what) {
         return fail(
             errc::invalid_argument,
@@ -548,6 +620,9 @@ class preparer {
                 s.RemoveMember("id");
                 s.AddMember("id", v, al);
                 resources[strip_fragment(scope)] = &s;
+                resource_pointers_[strip_fragment(scope)] = where;
+                id_holders_.push_back(&s);
+                pointers_safe_ = pointers_safe_ && safe_pointer(where);
             } else {
                 s.RemoveMember("$id");
             }
@@ -562,6 +637,7 @@ class preparer {
                 const std::string abs = resolve_uri(scope, rv);
                 r->value.SetString(abs.data(), static_cast<rapidjson::SizeType>(abs.size()), al);
             }
+            ref_sites_.push_back({&r->value, scope});
         }
         if (auto p = s.FindMember("pattern"); !is_end(p, s.MemberEnd()))
             TRIB_TRY(add_pattern(where + "/pattern", p->value));

@@ -250,6 +250,31 @@ TEST(json_schema, limits) {
     EXPECT_NE(t->validate_text("[\"a\", 1]").error().message().find("/1: type"), std::string::npos);
 }
 
+// Two embedded resources that refer to each other (draft 7 suite, ref.json): a subtree is a
+// tree again, not the node that refers to it; an invalid node deep inside is still found.
+TEST(json_schema, embedded_resources_referring_to_each_other) {
+    auto v = json_schema_validator::compile(
+        R"({"$id":"http://example.com/tree","type":"object","required":["meta","nodes"],)"
+        R"("properties":{"meta":{"type":"string"},"nodes":{"type":"array","items":{"$ref":"node"}}},)"
+        R"("definitions":{"node":{"$id":"http://example.com/node","type":"object",)"
+        R"("required":["value"],"properties":{"value":{"type":"number"},)"
+        R"("subtree":{"$ref":"tree"}}}}})",
+        json_schema_draft::draft7);
+    ASSERT_TRUE(v) << v.error().message();
+    EXPECT_TRUE(v->validate_text(
+        R"({"meta":"root","nodes":[{"value":1,"subtree":{"meta":"child","nodes":[{"value":1.1}]}}]})"));
+    EXPECT_TRUE(v->validate_text(
+        R"({"meta":"root","nodes":[{"value":1,"subtree":{"meta":"c","nodes":[]}}]})"));
+    auto bad = v->validate_text(
+        R"({"meta":"root","nodes":[{"value":1,"subtree":{"meta":"child","nodes":[{"value":"x"}]}}]})");
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message().find("/nodes/0/subtree/nodes/0/value"), std::string::npos)
+        << bad.error().message();
+    // A subtree without its own nodes is not a tree.
+    EXPECT_FALSE(
+        v->validate_text(R"({"meta":"root","nodes":[{"value":1,"subtree":{"meta":"c"}}]})"));
+}
+
 TEST(json_schema, error_names_pointer_and_keyword) {
     auto v = json_schema_validator::compile(R"({
         "type": "object",
