@@ -5,6 +5,7 @@
 
 #include "codecs/proto_wire.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -489,6 +490,9 @@ class writer {
             return false;
         const field_plan& kf = *f.map_key;
         const field_plan& vf = *f.map_value;
+        // Keys as the wire holds them: the JSON path refuses a key given twice.
+        std::vector<std::pair<std::uint64_t, std::string_view>> seen;
+        seen.reserve(v.n);
         for (std::uint32_t i = 0; i < v.n; ++i) {
             const entry& e = v.entries[i];
             value key = e.key;
@@ -503,6 +507,10 @@ class writer {
             }
             if (e.val.type == value_type::null)
                 return false;
+            scalar ks;
+            if (!to_scalar(kf.k, kf.fd, key, ks))
+                return false;
+            seen.emplace_back(ks.bits, ks.text);
             put_tag(out_, f.number, len_wire);
             const std::size_t body = begin_len(out_);
             // Map entries hold both key and value, defaults included (as libprotobuf writes).
@@ -510,7 +518,8 @@ class writer {
                 return false;
             end_len(out_, body);
         }
-        return true;
+        std::sort(seen.begin(), seen.end());
+        return std::adjacent_find(seen.begin(), seen.end()) == seen.end();
     }
 
     std::string& out_;

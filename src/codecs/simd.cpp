@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -36,11 +37,35 @@ simdjson::dom::parser& thread_parser() {
     return p;
 }
 
-// The RapidJSON document that builds values from SAX events keeps its value stack between
-// documents (a stack allocator without kNeedFree is cleared, not freed, after each one), so a
-// steady stream of payloads does not malloc and free the stack per payload.
-struct kept_stack_allocator : rapidjson::CrtAllocator {
-    static const bool kNeedFree = false;
+// The RapidJSON document that builds values from SAX events frees its value stack after each
+// document (GenericDocument::ClearStack); this stack allocator keeps one buffer per thread
+// instead, so a steady stream of payloads does not malloc and free the stack per payload.
+// RapidJSON's Stack calls Free statically and only on its own buffer, which is this one.
+class kept_stack_allocator {
+  public:
+    kept_stack_allocator() = default;
+    kept_stack_allocator(const kept_stack_allocator&) = delete;
+    kept_stack_allocator& operator=(const kept_stack_allocator&) = delete;
+    ~kept_stack_allocator() { std::free(buf_); }
+    void* Malloc(std::size_t size) { return Realloc(nullptr, 0, size); }
+    void* Realloc(void* original, std::size_t old_size, std::size_t new_size) {
+        if (new_size <= cap_)
+            return buf_;
+        void* grown = std::malloc(new_size);
+        if (grown == nullptr)
+            return nullptr;
+        if (original != nullptr && old_size != 0)
+            std::memcpy(grown, original, old_size);
+        std::free(buf_);
+        buf_ = grown;
+        cap_ = new_size;
+        return buf_;
+    }
+    static void Free(void*) {}  // kept for the next document; freed with the allocator
+
+  private:
+    void* buf_ = nullptr;
+    std::size_t cap_ = 0;
 };
 using builder_document =
     rapidjson::GenericDocument<rapidjson::UTF8<>, json_allocator, kept_stack_allocator>;

@@ -415,6 +415,10 @@ TEST(proto_wire, every_other_form_goes_through_the_json_path_with_its_answer) {
         b.rec({{"tags", b.str("a")}}),
         b.rec({{"counts", b.rec({{"x", value()}})}}),
         b.rec({{"points", b.rec({{"x", b.rec({})}})}}),
+        // A map key given twice (a decoded payload can hold that; its JSON form cannot).
+        b.rec({{"points", b.map({{i(0), b.rec({})}, {i(0), b.rec({})}})}}),
+        b.rec({{"points", b.rec({{"7", b.rec({})}, {"07", b.rec({})}})}}),
+        b.rec({{"counts", b.rec({{"x", i(1)}, {"x", i(2)}})}}),
         b.rec({{"origin", b.list({})}}),
         b.rec({{"at", value::timestamp_value(253'402'300'800, 0)}}),
         b.rec({{"at", value::timestamp_value(-62'135'596'801, 0)}}),
