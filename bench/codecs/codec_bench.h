@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,16 +20,29 @@ namespace trib::bench {
 
 inline constexpr std::size_t codec_batch = 1000;
 
+/// CPU seconds this thread has used: on a shared machine the wall-clock rate moves with the
+/// load, the CPU-time rate much less (bench/codecs/README.md).
+inline double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 inline void print_codec_result(std::string_view format, std::string_view impl, std::string_view op,
-                               std::uint64_t records, std::uint64_t bytes, double seconds) {
+                               std::uint64_t records, std::uint64_t bytes, double seconds,
+                               double cpu_seconds = 0) {
     std::printf(
         "{\"format\":\"%.*s\",\"impl\":\"%.*s\",\"op\":\"%.*s\",\"records\":%llu,\"bytes\":%llu,"
-        "\"seconds\":%.4f,\"records_per_s\":%.0f,\"mb_per_s\":%.2f}\n",
+        "\"seconds\":%.4f,\"records_per_s\":%.0f,\"mb_per_s\":%.2f",
         static_cast<int>(format.size()), format.data(), static_cast<int>(impl.size()), impl.data(),
         static_cast<int>(op.size()), op.data(), static_cast<unsigned long long>(records),
         static_cast<unsigned long long>(bytes), seconds,
         seconds > 0 ? static_cast<double>(records) / seconds : 0.0,
         seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0);
+    if (cpu_seconds > 0)
+        std::printf(",\"cpu_seconds\":%.4f,\"records_per_cpu_s\":%.0f", cpu_seconds,
+                    static_cast<double>(records) / cpu_seconds);
+    std::printf("}\n");
     std::fflush(stdout);
 }
 
@@ -43,10 +57,17 @@ inline double bench_seconds(int argc, char** argv) {
 
 /// Runs `one_batch(first, count)` over the `n` items in batches (round after round) until
 /// `seconds` have passed; returns {items done, seconds}.
+/// The CPU seconds of the last timed_batches() on this thread.
+inline double& last_cpu_seconds() {
+    thread_local double s = 0;
+    return s;
+}
+
 template <typename F>
 std::pair<std::uint64_t, double> timed_batches(std::size_t n, double seconds, F&& one_batch) {
     using clk = std::chrono::steady_clock;
     const auto start = clk::now();
+    const double cpu_start = thread_cpu_seconds();
     std::uint64_t done = 0;
     double elapsed = 0;
     for (;;) {
@@ -55,8 +76,10 @@ std::pair<std::uint64_t, double> timed_batches(std::size_t n, double seconds, F&
             one_batch(first, count);
             done += count;
             elapsed = std::chrono::duration<double>(clk::now() - start).count();
-            if (elapsed >= seconds)
+            if (elapsed >= seconds) {
+                last_cpu_seconds() = thread_cpu_seconds() - cpu_start;
                 return {done, elapsed};
+            }
         }
     }
 }
@@ -81,7 +104,7 @@ inline void bench_decode(const codecs::codec& c, std::string_view format,
                 bytes += p.size();
             }
         });
-    print_codec_result(format, "tributary", "decode", done, bytes, secs);
+    print_codec_result(format, "tributary", "decode", done, bytes, secs, last_cpu_seconds());
 }
 
 /// Encodes `records` (kept in their own arena for the whole run) with `c`, one output buffer and
@@ -106,7 +129,7 @@ inline void bench_encode(const codecs::codec& c, std::string_view format,
             }
             bytes += buf.size();
         });
-    print_codec_result(format, impl, "encode", done, bytes, secs);
+    print_codec_result(format, impl, "encode", done, bytes, secs, last_cpu_seconds());
 }
 
 }  // namespace trib::bench

@@ -79,6 +79,7 @@ int main(int argc, char** argv) {
     });
     if (sink == 0)
         return 1;
-    bench::print_codec_result("json", "simdjson", "decode", done, total, secs);
+    bench::print_codec_result("json", "simdjson", "decode", done, total, secs,
+                              bench::last_cpu_seconds());
     return 0;
 }

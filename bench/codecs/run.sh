@@ -13,6 +13,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${BUILD_DIR:-$root/build/release}
 python=${PYTHON:-$root/.venv/bin/python}
+# The JSON Schema pair takes a schema path and the seconds as positional arguments.
+seconds=1
+if [ "${1:-}" = "--seconds" ] && [ -n "${2:-}" ]; then seconds=$2; fi
+schema="$here/record20.schema.json"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -21,12 +25,20 @@ for b in "$build"/bench/codecs/bench_codecs_*; do
     [ -x "$b" ] || continue
     found=1
     echo "running $(basename "$b") $*" >&2
+    if [ "$(basename "$b")" = bench_codecs_json_schema ]; then
+        "$b" "$schema" "$seconds" >>"$out" || echo "$(basename "$b") failed (exit $?)" >&2
+        continue
+    fi
     "$b" "$@" >>"$out" || echo "$(basename "$b") failed (exit $?)" >&2
 done
 [ "$found" = 1 ] || echo "no bench_codecs_* in $build/bench/codecs (build them first)" >&2
 for r in "$here"/*_ref.py; do
     [ -f "$r" ] || continue
     echo "running $(basename "$r") $*" >&2
+    if [ "$(basename "$r")" = json_schema_ref.py ]; then
+        "$python" "$r" "$schema" "$seconds" >>"$out" || echo "$(basename "$r") failed (exit $?)" >&2
+        continue
+    fi
     "$python" "$r" "$@" >>"$out" || echo "$(basename "$r") failed (exit $?)" >&2
 done
 
