@@ -17,6 +17,7 @@ namespace {
 // Deeper values take the JSON path (its parser has its own recursion limit of 100, below the
 // largest max_depth the codec accepts).
 constexpr std::uint32_t direct_depth_limit = 64;
+constexpr std::uint32_t ambiguous_name = 0xffffffff;
 
 enum wire : std::uint32_t { varint_wire = 0, fixed64_wire = 1, len_wire = 2, fixed32_wire = 5 };
 
@@ -367,7 +368,7 @@ class writer {
             if (e.key.type != value_type::string)
                 return false;
             auto it = p.by_name.find(e.key.str());
-            if (it == p.by_name.end())
+            if (it == p.by_name.end() || it->second == ambiguous_name)
                 return false;
             const field_plan& f = p.fields[it->second];
             if (slot[it->second] != nullptr)
@@ -573,8 +574,12 @@ const message_plan* encoder::plan_for(const pb::Descriptor* d) {
         } else if (f.k == kind::message) {
             f.k = message_kind(fd->message_type(), f.inner);
         }
-        p->by_name.emplace(fd->name(), static_cast<std::uint32_t>(i));
-        p->by_name.emplace(fd->json_name(), static_cast<std::uint32_t>(i));
+        // A name that is one field's and another's JSON name is ambiguous: the JSON path's.
+        for (const std::string* n : {&fd->name(), &fd->json_name()}) {
+            auto [it, added] = p->by_name.emplace(*n, static_cast<std::uint32_t>(i));
+            if (!added && it->second != i)
+                it->second = ambiguous_name;
+        }
     }
     // Plans of the messages below, once all of this one's fields are in place (recursive
     // schemas find this plan in plans_).

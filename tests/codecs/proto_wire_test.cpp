@@ -47,6 +47,8 @@ message Msg {
   optional bool flag = 8;
   map<bool, string> by_flag = 9;
   map<uint32, Inner> by_id = 10;
+  optional int32 foo_bar = 11;
+  optional int32 fooBar = 12;
 }
 )";
 
@@ -372,6 +374,9 @@ TEST(proto_wire, proto2_presence_required_packed_and_closed_enums_as_the_json_pa
     expect_json_path(p, b.rec({{"name", name}, {"color", i(5)}}), a);
     expect_json_path(p, b.rec({{"a", i(1)}}), a);
     expect_json_path(p, b.rec({{"name", value()}}), a);
+    // "fooBar" is one field's name and the other's JSON name: the JSON path decides.
+    expect_json_path(p, b.rec({{"name", name}, {"fooBar", i(1)}}), a);
+    expect_same_bytes(p, b.rec({{"name", name}, {"foo_bar", i(2)}}), a);
 }
 
 TEST(proto_wire, every_other_form_goes_through_the_json_path_with_its_answer) {
