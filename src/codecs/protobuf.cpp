@@ -8,6 +8,7 @@
 // libprotobuf does not throw; a payload it cannot parse is a bad payload.
 
 #include <google/protobuf/any.pb.h>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/compiler/importer.h>
 #include <google/protobuf/compiler/parser.h>
 #include <google/protobuf/descriptor.h>
@@ -644,6 +645,8 @@ class proto_codec final : public codec {
             schema_ = std::make_unique<proto_schema>();
             TRIB_TRY(schema_->load(o_));
             wire_.build(schema_->descriptor());
+            std::set<const pb::Descriptor*> seen;
+            has_required_ = any_required(schema_->descriptor(), seen);
         }
         return ok();
     }
@@ -686,11 +689,18 @@ class proto_codec final : public codec {
             set_typed(out, new_value(a, v));
             return ok();
         }
-        std::unique_ptr<pb::Message> m(schema_->prototype()->New());
+        // The message and its sub-messages live in an arena whose first block is on this stack:
+        // a typical payload is parsed without one malloc per message and freed in one go.
+        alignas(8) char first_block[8192];
+        pb::ArenaOptions ao;
+        ao.initial_block = first_block;
+        ao.initial_block_size = sizeof first_block;
+        pb::Arena message_arena(ao);
+        pb::Message* m = schema_->prototype()->New(&message_arena);
         if (!m->MergePartialFromCodedStream(&cis) || !cis.ConsumedEntireMessage())
             return bad_payload("proto: payload is not a valid " +
                                schema_->descriptor()->full_name());
-        if (!m->IsInitialized())
+        if (has_required_ && !m->IsInitialized())
             return bad_payload("proto: " + schema_->descriptor()->full_name() +
                                " misses required fields: " + m->InitializationErrorString());
         value v;
@@ -756,6 +766,22 @@ class proto_codec final : public codec {
     }
 
   private:
+    // Whether a message reachable from `d` has proto2 required fields: without any (proto3),
+    // IsInitialized() is always true and costs a reflection walk per payload.
+    static bool any_required(const pb::Descriptor* d, std::set<const pb::Descriptor*>& seen) {
+        if (!seen.insert(d).second)
+            return false;
+        for (int i = 0; i < d->field_count(); ++i) {
+            const pb::FieldDescriptor* f = d->field(i);
+            if (f->is_required())
+                return true;
+            if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE &&
+                any_required(f->message_type(), seen))
+                return true;
+        }
+        return false;
+    }
+
     // field_mappings renames top-level fields after decoding (Iggy) and back before encoding.
     void rename(value& v, arena& a, bool back) const {
         if (o_.field_mappings.empty() || v.type != value_type::record)
@@ -851,6 +877,7 @@ class proto_codec final : public codec {
     proto_options o_;
     proto_paths paths_;
     std::unique_ptr<proto_schema> schema_;
+    bool has_required_ = true;
     proto_wire::encoder wire_;
 };
 

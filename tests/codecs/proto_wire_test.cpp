@@ -369,6 +369,18 @@ TEST(proto_wire, proto2_presence_required_packed_and_closed_enums_as_the_json_pa
         a);
     expect_same_bytes(p, b.rec({{"name", name}, {"by_id", b.map({{i(7), b.rec({{"v", i(1)}})}})}}),
                       a);
+    // Decoding still checks proto2 required fields (the check is skipped only for schemas
+    // without any).
+    {
+        record r;
+        const std::string no_name("\x08\x01", 2);  // a = 1, no name
+        status s = p.both->decode(no_name, a, r);
+        ASSERT_FALSE(s);
+        EXPECT_NE(s.error().message().find("misses required fields"), std::string::npos)
+            << s.error().message();
+        const std::string inner_only("\x12\x01n\x3a\x00", 5);  // name = "n", inner = {}
+        EXPECT_TRUE(p.both->decode(inner_only, a, r));
+    }
     // A closed enum's unknown number, a missing (or null) required field: the JSON path's
     // answer.
     expect_json_path(p, b.rec({{"name", name}, {"color", i(5)}}), a);
