@@ -21,6 +21,10 @@ int main(int argc, char** argv) {
         if (std::string_view(argv[i]) == "--only")
             only = argv[i + 1];
     }
+    if (!only.empty() && only != "tributary" && only != "simdjson") {
+        std::fprintf(stderr, "--only takes tributary or simdjson\n");
+        return 2;
+    }
     constexpr std::size_t n = 10000;
     auto json = codecs::make_json_codec({});
     if (!json) {
