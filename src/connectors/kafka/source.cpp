@@ -127,18 +127,33 @@ class kafka_source final : public source {
             return fail(errc::invalid_argument, "kafka source " + key_ + ": " + err);
         (void)conf.release();  // rd_kafka_new owns it now
         rk_.reset(rk);
-        rd_kafka_poll_set_consumer(rk);
         spdlog::info("kafka source {}: librdkafka {}, {}", key_, kafka::librdkafka_version(),
                      kafka::describe(props));
         // The cluster id names the records in their message ids, and asking for it checks that
         // the brokers answer (and accept our credentials) before the runtime counts us open.
-        char* cid = rd_kafka_clusterid(rk, 15000);
+        // Until the consumer queue takes over, rd_kafka_poll serves the error callback, so a
+        // refused login ends the wait at once.
+        {
+            std::lock_guard lk(err_mu_);
+            last_error_.reset();
+        }
+        char* cid = nullptr;
+        const auto until = std::chrono::steady_clock::now() + 15s;
+        while (cid == nullptr && std::chrono::steady_clock::now() < until &&
+               !ctx.stop.stop_requested()) {
+            cid = rd_kafka_clusterid(rk, 500);
+            rd_kafka_poll(rk, 0);
+            std::lock_guard lk(err_mu_);
+            if (cid == nullptr && last_error_ && last_error_->retry() == retry_class::fatal)
+                break;
+        }
         if (cid == nullptr) {
             error e = last_error_or(errc::unavailable, "no broker answered within 15 s");
             rk_.reset();
             return e.wrap("kafka source " + key_ + ": connecting to " +
                           kafka::describe({props.front()}));
         }
+        rd_kafka_poll_set_consumer(rk);
         cluster_id_ = cid;
         rd_kafka_mem_free(rk, cid);
         list_ptr topics(rd_kafka_topic_partition_list_new(static_cast<int>(o_.topics.size())));
