@@ -401,8 +401,8 @@ class kafka_source final : public source {
                          "kafka source {}: commit: {}", key_, rd_kafka_err2str(e));
             return;
         }
-        for (const auto& o : offsets)
-            tracker_.committed(o.tp, o.offset);
+        // tracker_.committed() follows in on_commit once the broker confirmed: a commit lost in
+        // a rebalance is then made again at the revoke.
     }
 
     // Start positions for partitions the group has no offset for, when starting by timestamp.
@@ -515,11 +515,19 @@ class kafka_source final : public source {
         log::limited(lvl, std::string("librdkafka ") + fac, "kafka source {}: librdkafka {}: {}",
                      self != nullptr ? self->key_ : std::string(), fac, buf);
     }
-    static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
-                          void* opaque) {
+    static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+        auto* self = static_cast<kafka_source*>(opaque);
+        if (offsets != nullptr) {
+            std::lock_guard lk(self->mu_);
+            for (int i = 0; i < offsets->cnt; ++i) {
+                const auto& e = offsets->elems[i];
+                if (e.err == 0 && e.offset >= 0)
+                    self->tracker_.committed({e.topic, e.partition}, e.offset);
+            }
+        }
         if (err == 0 || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
             return;
-        auto* self = static_cast<kafka_source*>(opaque);
         log::limited(spdlog::level::warn, "kafka source " + self->key_ + " commit",
                      "kafka source {}: commit failed: {} (the records are read again after a "
                      "restart or rebalance)",
