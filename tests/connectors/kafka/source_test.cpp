@@ -7,6 +7,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -554,6 +555,16 @@ TEST(kafka_source_spec, given_bad_options_should_name_each_key) {
         problems(base + "topics = [\"a\"]\n[properties]\n\"fetch.wait.max.ms\" = \"soon\"\n");
     EXPECT_NE(bad_value.find("fetch.wait.max.ms"), std::string::npos) << bad_value;
     EXPECT_EQ(problems(base + "topics = [\"a\", \"^b\\\\..*\"]\n"), "");
+    // A credential in `properties` only from the environment or a file (then it is hidden).
+    const auto clear = problems(base +
+                                "topics = [\"a\"]\n[properties]\n\"sasl.oauthbearer.config\" = "
+                                "\"principal=admin secret=hunter22\"\n");
+    EXPECT_NE(clear.find("sasl.oauthbearer.config"), std::string::npos) << clear;
+    EXPECT_EQ(clear.find("hunter22"), std::string::npos) << clear;
+    ::setenv("TRIB_TEST_KAFKA_OAUTH", "principal=admin", 1);
+    EXPECT_EQ(problems(base + "topics = [\"a\"]\n[properties]\n\"sasl.oauthbearer.config\" = "
+                              "\"${env:TRIB_TEST_KAFKA_OAUTH}\"\n"),
+              "");
 }
 
 }  // namespace
