@@ -178,6 +178,7 @@ class kafka_source final : public source {
         if (auto fe = fatal_error())
             return *fe;
         apply_rewinds();
+        maybe_commit();
         source_batch out;
         auto held = std::make_shared<held_messages>();
         std::vector<topic_partition> msg_tp;  // the partition of each message (for the filter)
@@ -217,12 +218,11 @@ class kafka_source final : public source {
         return out;
     }
 
+    // Only bookkeeping: the poll thread commits (maybe_commit), so that commits never race the
+    // rebalance callback, which runs on that thread too.
     void ack(std::uint64_t seq) override {
         std::lock_guard lk(mu_);
-        auto offsets = tracker_.ack(seq);
-        if (offsets.empty() || closing_)
-            return;
-        commit_locked(offsets, /*async=*/true);
+        (void)tracker_.ack(seq);
     }
 
     void nack(std::uint64_t seq) override {
@@ -392,10 +392,23 @@ class kafka_source final : public source {
         }
     }
 
-    // Under mu_.
-    void commit_locked(const std::vector<partition_offset>& offsets, bool async) {
+    // Poll thread: commits what Iggy acknowledged, at most once per commit_interval. Fewer
+    // commits than acks: a commit that meets a rebalance fails with a stale generation, and
+    // librdkafka then counts the assignment as lost (the partitions are read again).
+    void maybe_commit() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_commit_ < o_.commit_interval)
+            return;
+        std::vector<partition_offset> offsets;
+        {
+            std::lock_guard lk(mu_);
+            offsets = tracker_.uncommitted();
+        }
+        if (offsets.empty())
+            return;
+        last_commit_ = now;
         auto l = to_list(offsets);
-        rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), async ? 1 : 0);
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), 1);
         if (e != 0) {
             log::limited(spdlog::level::warn, "kafka source " + key_ + " commit",
                          "kafka source {}: commit: {}", key_, rd_kafka_err2str(e));
@@ -546,6 +559,7 @@ class kafka_source final : public source {
     std::map<topic_partition, std::int64_t> rewinds_;  // nacked: seek before reading on
     std::map<topic_partition, carry_range> carry_;     // offsets read, not yet in a batch
     std::uint64_t seq_ = 0;
+    std::chrono::steady_clock::time_point last_commit_{};  // poll thread
     bool closing_ = true;  // until open() succeeds; ack() commits only while false
 
     std::mutex err_mu_;
