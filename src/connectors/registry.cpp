@@ -8,6 +8,9 @@
 #include "connectors/http/http.h"
 #endif
 #include "connectors/null/null.h"
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+#include "connectors/kafka/kafka.h"
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
 #endif
@@ -37,6 +40,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_source(mqtt_source_spec(), make_mqtt_source));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+    check(r.add_source(kafka_source_spec(), make_kafka_source));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_source(http_poll_source_spec(), make_http_poll_source));
