@@ -72,10 +72,11 @@ def record(i):
     }
 
 
-def emit(op, n, nbytes, seconds):
+def emit(op, n, nbytes, seconds, cpu):
     print(json.dumps({"format": "avro", "impl": "fastavro", "op": op, "records": n, "bytes": nbytes,
                       "seconds": round(seconds, 4), "records_per_s": round(n / seconds),
-                      "mb_per_s": round(nbytes / seconds / 1e6, 2)}), flush=True)
+                      "mb_per_s": round(nbytes / seconds / 1e6, 2), "cpu_seconds": round(cpu, 4),
+                      "records_per_cpu_s": round(n / cpu)}), flush=True)
 
 
 def main():
@@ -83,18 +84,18 @@ def main():
     parsed = fastavro.parse_schema(SCHEMA)
     records = [record(i) for i in range(n)]
     payloads = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     for r in records:
         b = io.BytesIO()
         fastavro.schemaless_writer(b, parsed, r)
         payloads.append(b.getvalue())
-    enc = time.perf_counter() - t0
+    enc, enc_cpu = time.perf_counter() - t0, time.thread_time() - c0
     nbytes = sum(len(p) for p in payloads)
-    emit("encode", n, nbytes, enc)
-    t0 = time.perf_counter()
+    emit("encode", n, nbytes, enc, enc_cpu)
+    t0, c0 = time.perf_counter(), time.thread_time()
     for p in payloads:
         fastavro.schemaless_reader(io.BytesIO(p), parsed, None)
-    emit("decode", n, nbytes, time.perf_counter() - t0)
+    emit("decode", n, nbytes, time.perf_counter() - t0, time.thread_time() - c0)
 
 
 if __name__ == "__main__":

@@ -50,11 +50,12 @@ def record(i):
     }
 
 
-def line(op, records, nbytes, secs):
+def line(op, records, nbytes, secs, cpu):
     print(json.dumps({"format": "bson", "impl": "pymongo-bson", "op": op, "records": records,
                       "bytes": nbytes, "seconds": round(secs, 3),
                       "records_per_s": round(records / secs),
-                      "mb_per_s": round(nbytes / secs / 1e6, 1)}))
+                      "mb_per_s": round(nbytes / secs / 1e6, 1), "cpu_seconds": round(cpu, 4),
+                      "records_per_cpu_s": round(records / cpu)}))
 
 
 def main():
@@ -63,7 +64,7 @@ def main():
     encoded = [bson.encode(d, codec_options=OPTS) for d in docs]
     batch = 1000
     records = nbytes = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     while True:
         base = (records // batch) % 10 * batch
         for d in docs[base:base + batch]:
@@ -72,9 +73,9 @@ def main():
         t = time.perf_counter() - t0
         if t >= budget:
             break
-    line("encode", records, nbytes, t)
+    line("encode", records, nbytes, t, time.thread_time() - c0)
     records = nbytes = 0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.thread_time()
     while True:
         base = (records // batch) % 10 * batch
         for b in encoded[base:base + batch]:
@@ -84,7 +85,7 @@ def main():
         t = time.perf_counter() - t0
         if t >= budget:
             break
-    line("decode", records, nbytes, t)
+    line("decode", records, nbytes, t, time.thread_time() - c0)
 
 
 if __name__ == "__main__":

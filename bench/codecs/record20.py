@@ -51,12 +51,19 @@ def seconds_arg():
     return 1.0
 
 
+# The thread CPU time of the last timed() run: emit() reports it beside the wall time, so that
+# summarize.py can compare CPU rates, which other processes on a busy machine do not move.
+_last_cpu_seconds = 0.0
+
+
 def timed(items, seconds, fn):
     """Calls fn(item) over the items in batches of 1,000 (round after round) until `seconds`
     have passed; returns (items done, bytes as fn returns them, seconds)."""
+    global _last_cpu_seconds
     done = 0
     nbytes = 0
     start = time.perf_counter()
+    cpu_start = time.thread_time()
     while True:
         for first in range(0, len(items), BATCH):
             for it in items[first:first + BATCH]:
@@ -64,11 +71,16 @@ def timed(items, seconds, fn):
             done += min(BATCH, len(items) - first)
             elapsed = time.perf_counter() - start
             if elapsed >= seconds:
+                _last_cpu_seconds = time.thread_time() - cpu_start
                 return done, nbytes, elapsed
 
 
 def emit(fmt, impl, op, records, nbytes, seconds):
-    print(json.dumps({
+    line = {
         "format": fmt, "impl": impl, "op": op, "records": records, "bytes": nbytes,
         "seconds": round(seconds, 4), "records_per_s": round(records / seconds),
-        "mb_per_s": round(nbytes / seconds / 1e6, 2)}), flush=True)
+        "mb_per_s": round(nbytes / seconds / 1e6, 2)}
+    if _last_cpu_seconds > 0:
+        line["cpu_seconds"] = round(_last_cpu_seconds, 4)
+        line["records_per_cpu_s"] = round(records / _last_cpu_seconds)
+    print(json.dumps(line), flush=True)
