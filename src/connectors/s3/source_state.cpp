@@ -1,0 +1,55 @@
+// The object source's persisted position as JSON.
+
+#include "connectors/s3/source_state.h"
+
+#include "core/json_parse.h"
+#include "core/json_text.h"
+
+namespace trib::connectors::s3_detail {
+
+std::string encode_position(const source_position& p) {
+    std::string out = "{\"v\":1,\"done\":";
+    append_json_string(out, p.done_key);
+    out += ",\"key\":";
+    append_json_string(out, p.key);
+    out += ",\"etag\":";
+    append_json_string(out, p.etag);
+    out += ",\"pos\":" + std::to_string(p.pos) + "}";
+    return out;
+}
+
+result<source_position> decode_position(std::string_view text) {
+    auto bad = [](std::string why) {
+        return unexpected(error(errc::data_loss, retry_class::fatal,
+                                "the saved s3_source position is unreadable: " + why));
+    };
+    if (text.size() > 8192)
+        return bad("too long");
+    rapidjson::Document d;
+    if (auto st = parse_json_document(text, d); !st)
+        return bad(st.error().message());
+    if (!d.IsObject())
+        return bad("not a JSON object");
+    auto str = [&](const char* name, std::string& out) -> bool {
+        auto it = d.FindMember(name);
+        if (it == d.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() > 1024)
+            return false;
+        out.assign(it->value.GetString(), it->value.GetStringLength());
+        return true;
+    };
+    auto v = d.FindMember("v");
+    if (v == d.MemberEnd() || !v->value.IsUint() || v->value.GetUint() != 1)
+        return bad("unknown version");
+    source_position p;
+    if (!str("done", p.done_key) || !str("key", p.key) || !str("etag", p.etag))
+        return bad("a key or ETag is missing or not a string");
+    auto pos = d.FindMember("pos");
+    if (pos == d.MemberEnd() || !pos->value.IsUint64())
+        return bad("pos is missing or not an unsigned integer");
+    p.pos = pos->value.GetUint64();
+    if (p.key.empty() && p.pos != 0)
+        return bad("a position without an object");
+    return p;
+}
+
+}  // namespace trib::connectors::s3_detail
