@@ -333,8 +333,6 @@ max_batch_messages = 1000)";
             report("custom_delimiter", "must be 1 to 64 bytes");
         if (v.size("max_record_bytes") > v.size("max_batch_bytes"))
             report("max_record_bytes", "is larger than max_batch_bytes");
-        if (v.size("max_record_bytes") > v.size("read_chunk_size") * 64)
-            report("read_chunk_size", "must be at least max_record_bytes / 64");
         if (v.str("after_read") == "move" && v.opt_str("move_prefix").value_or("").empty())
             report("move_prefix", "after_read = \"move\" needs it");
     };

@@ -52,7 +52,9 @@ peer_spec minio_spec(std::vector<std::pair<std::string, std::string>> extra_env)
         o.timeout = std::chrono::milliseconds(2000);
         net::http_client c(o);
         auto r = c.get(minio_endpoint(p) + "/minio/health/ready");
-        return r && r->status == 200;
+        // "ready" comes before the object layer is up (503 XMinioServerNotInitialized): a
+        // signed request must go through too.
+        return r && r->status == 200 && minio_make_bucket(p, "tributary-ready");
     };
     s.ready_timeout = std::chrono::milliseconds(60000);
     return s;

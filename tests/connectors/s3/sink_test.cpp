@@ -8,8 +8,11 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "connectors/s3/records.h"
 #include "connectors/s3/s3.h"
+#include "connectors/s3/s3_store.h"
 #include "minio_fixture.h"
 #include "s3_test_util.h"
 
@@ -51,8 +54,9 @@ class s3_sink_test : public ::testing::Test {
                 FAIL() << "MinIO could not start (CI=true): " << g_env->reason;
             GTEST_SKIP() << "MinIO not available: " << g_env->reason;
         }
-        bucket_ = "b" + std::to_string(++counter_);
-        ASSERT_TRUE(test::minio_make_bucket(*g_env->peer, bucket_));
+        bucket_ = "sink-" + std::to_string(++counter_);
+        auto made = test::minio_make_bucket(*g_env->peer, bucket_);
+        ASSERT_TRUE(made) << made.error().to_string();
     }
 
     std::string base_toml() const {

@@ -43,8 +43,9 @@ class s3_source_test : public ::testing::Test {
                 FAIL() << "MinIO could not start (CI=true): " << g_env->reason;
             GTEST_SKIP() << "MinIO not available: " << g_env->reason;
         }
-        bucket_ = "src" + std::to_string(++counter_);
-        ASSERT_TRUE(test::minio_make_bucket(*g_env->peer, bucket_));
+        bucket_ = "source-" + std::to_string(++counter_);
+        auto made = test::minio_make_bucket(*g_env->peer, bucket_);
+        ASSERT_TRUE(made) << made.error().to_string();
         s3_detail::s3_settings st;
         st.bucket = bucket_;
         st.endpoint = test::minio_endpoint(*g_env->peer);
