@@ -1,0 +1,256 @@
+// The S3 sink through `tributary run` against a `tributary serve` Iggy server and MinIO, with
+// Iggy's own example connector file (core/connectors/sinks/s3_sink/config.toml, only endpoint and
+// keys added), killed with SIGKILL several times while it writes: every message must end up in
+// exactly one object and no two objects may overlap.
+// TRIB_S3_E2E_MESSAGES (per topic, default 20000) and TRIB_S3_E2E_KILLS (default 3) scale it; the
+// README reports a run with 200,000 messages and 10 kills.
+
+#include <gtest/gtest.h>
+#include <rapidjson/document.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "connectors/s3/path.h"
+#include "harness/peer.h"
+#include "minio_fixture.h"
+#include "runtime/iggy_port.h"
+
+namespace trib::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::uint64_t env_or(const char* name, std::uint64_t def) {
+    const char* v = std::getenv(name);
+    return v != nullptr ? std::strtoull(v, nullptr, 10) : def;
+}
+
+fs::path tributary_binary() {
+    if (const char* b = std::getenv("TRIB_BINARY_DIR"))
+        return fs::path(b) / "src/app/tributary";
+    return fs::read_symlink("/proc/self/exe").parent_path() / "../../../src/app/tributary";
+}
+
+peer_spec serve_spec() {
+    peer_spec s;
+    s.name = "tributary-serve";
+    s.program = tributary_binary().string();
+    s.args = {"serve",     "--data-dir",       "{dir}/data",
+              "--address", "127.0.0.1:{port}", "--with-default-root-credentials"};
+    return s;
+}
+
+/// Iggy's s3_sink config.toml as it is, the MinIO endpoint and keys added to [plugin_config].
+std::string iggy_example(const std::string& endpoint) {
+    return R"(type = "sink"
+key = "s3"
+enabled = true
+version = 0
+name = "S3 sink"
+path = "target/release/libiggy_connector_s3_sink"
+verbose = false
+
+[[streams]]
+stream = "application_logs"
+topics = ["api_requests", "errors"]
+schema = "json"
+batch_length = 1000
+poll_interval = "100ms"
+consumer_group = "s3_sink"
+
+[plugin_config]
+bucket = "my-data-lake"
+prefix = "iggy/raw"
+region = "us-east-1"
+endpoint = ")" +
+           endpoint +
+           R"("
+access_key_id = ")" +
+           minio_user +
+           R"("
+secret_access_key = ")" +
+           minio_password +
+           R"("
+path_template = "{stream}/{topic}/{date}/{hour}"
+file_rotation = "size"
+max_file_size = "8MiB"
+# max_messages_per_file = 10000            # used when file_rotation = "messages"
+output_format = "json_lines"
+include_metadata = true
+include_headers = true
+max_attempts = 3
+retry_delay = "1s"
+# path_style = true                        # auto-enabled when endpoint is set (for MinIO)
+)";
+}
+
+peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint) {
+    peer_spec s;
+    s.name = "tributary-run";
+    s.program = tributary_binary().string();
+    s.args = {"run", "{dir}/runtime.toml"};
+    s.prepare = [iggy_port, endpoint](const peer& p) {
+        const fs::path dir = p.dir();
+        fs::create_directories(dir / "connectors");
+        std::ofstream(dir / "runtime.toml")
+            << "[iggy]\naddress = \"127.0.0.1:" << iggy_port
+            << "\"\nusername = \"iggy\"\npassword = \"iggy\"\n[state]\npath = \""
+            << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
+            << "config_dir = \"" << (dir / "connectors").string()
+            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"warn\"\n";
+        std::ofstream(dir / "connectors/s3_sink.toml") << iggy_example(endpoint);
+    };
+    s.ready = [](const peer&) { return true; };
+    s.attempts = 1;
+    return s;
+}
+
+iggy::client_options client_for(std::uint16_t port) {
+    iggy::client_options o;
+    o.conn.address.host = "127.0.0.1";
+    o.conn.address.port = port;
+    o.conn.username = "iggy";
+    o.conn.password = "iggy";
+    return o;
+}
+
+void produce(std::uint16_t port, const std::string& topic, std::uint64_t n) {
+    auto iggy = runtime::iggy_client_port::connect(client_for(port));
+    ASSERT_TRUE(iggy) << iggy.error().to_string();
+    ASSERT_TRUE((*iggy)->ensure_topic("application_logs", topic, 2));
+    auto p =
+        (*iggy)->open_producer(runtime::producer_options{"application_logs", topic, 1000, 1ms});
+    ASSERT_TRUE(p);
+    for (std::uint64_t first = 0; first < n; first += 5000) {
+        auto b = std::make_shared<message_batch>();
+        for (std::uint64_t i = first; i < std::min(n, first + 5000); ++i) {
+            message m;
+            m.payload = b->own("{\"n\":" + std::to_string(i) + ",\"method\":\"GET\"}");
+            b->messages.push_back(std::move(m));
+        }
+        ASSERT_TRUE((*p)->send_sync(b));
+    }
+    (*p)->close();
+}
+
+/// What the bucket holds: per (topic, partition, offset) how many lines, per (topic, n) how
+/// many lines, and the objects' offset ranges per (topic, partition).
+struct bucket_view {
+    std::map<std::tuple<std::string, std::uint32_t, std::uint64_t>, int> by_offset;
+    std::map<std::pair<std::string, std::uint64_t>, int> by_n;
+    std::map<std::pair<std::string, std::uint32_t>,
+             std::vector<std::pair<std::uint64_t, std::uint64_t>>>
+        ranges;
+    std::size_t objects = 0;
+    std::size_t bad = 0;
+};
+
+bucket_view read_bucket(const peer& minio) {
+    bucket_view v;
+    auto all = minio_read_all(minio, "my-data-lake", "iggy/raw/");
+    if (!all) {
+        ++v.bad;
+        return v;
+    }
+    for (const auto& o : *all) {
+        ++v.objects;
+        std::string_view body = o.body;
+        std::string topic;
+        std::uint32_t partition = 0;
+        std::uint64_t lo = UINT64_MAX, hi = 0;
+        while (!body.empty()) {
+            const auto nl = body.find('\n');
+            auto line = body.substr(0, nl);
+            body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
+            rapidjson::Document d;
+            d.Parse(line.data(), line.size());
+            if (d.HasParseError() || !d.IsObject() || !d.HasMember("payload")) {
+                ++v.bad;
+                continue;
+            }
+            topic = d["topic"].GetString();
+            partition = d["partition_id"].GetUint();
+            const auto off = d["offset"].GetUint64();
+            lo = std::min(lo, off);
+            hi = std::max(hi, off);
+            ++v.by_offset[{topic, partition, off}];
+            ++v.by_n[{topic, d["payload"]["n"].GetUint64()}];
+        }
+        if (!topic.empty())
+            v.ranges[{topic, partition}].emplace_back(lo, hi);
+    }
+    return v;
+}
+
+TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_across_kill9) {
+    const std::uint64_t n = env_or("TRIB_S3_E2E_MESSAGES", 20000);
+    const std::uint64_t kills = env_or("TRIB_S3_E2E_KILLS", 3);
+    TRIB_START_PEER(minio, minio_spec());
+    ASSERT_TRUE(minio_make_bucket(*minio, "my-data-lake"));
+    TRIB_START_PEER(server, serve_spec());
+    for (const char* topic : {"api_requests", "errors"})
+        produce(server->port(), topic, n);
+    TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio)));
+    const std::uint64_t total = 2 * n;
+    auto stored = [&] {
+        auto v = read_bucket(*minio);
+        return v.by_offset.size();
+    };
+    std::mt19937_64 rng(env_or("TRIB_S3_E2E_SEED", std::random_device{}()));
+    std::set<std::uint64_t> points;
+    while (points.size() < kills)
+        points.insert(total / 50 + rng() % (total * 90 / 100));
+    std::uint64_t at_restart = 0;
+    for (auto point : points) {
+        ASSERT_TRUE(wait_until(
+            [&] {
+                const auto s = stored();
+                return (s >= point && s > at_restart) || s >= total || !rt->alive();
+            },
+            600s))
+            << rt->log();
+        ASSERT_TRUE(rt->alive()) << rt->log();
+        ASSERT_TRUE(rt->kill9());
+        at_restart = stored();
+        std::fprintf(stderr, "  kill -9 with %llu of %llu messages stored\n",
+                     static_cast<unsigned long long>(at_restart),
+                     static_cast<unsigned long long>(total));
+        ASSERT_TRUE(rt->restart()) << rt->log();
+        if (at_restart >= total)
+            break;
+    }
+    ASSERT_TRUE(wait_until([&] { return stored() >= total || !rt->alive(); }, 600s)) << rt->log();
+    ASSERT_TRUE(rt->stop());
+    const auto v = read_bucket(*minio);
+    EXPECT_EQ(v.bad, 0u);
+    EXPECT_EQ(v.by_offset.size(), total);
+    std::size_t dup_offsets = 0;
+    for (const auto& [k, c] : v.by_offset)
+        dup_offsets += c > 1 ? 1 : 0;
+    EXPECT_EQ(dup_offsets, 0u) << "offsets in more than one object";
+    for (const char* topic : {"api_requests", "errors"}) {
+        for (std::uint64_t i = 0; i < n; ++i) {
+            auto it = v.by_n.find({topic, i});
+            ASSERT_TRUE(it != v.by_n.end()) << topic << " message " << i << " is missing";
+            ASSERT_EQ(it->second, 1) << topic << " message " << i;
+        }
+    }
+    for (auto [k, r] : v.ranges) {
+        std::sort(r.begin(), r.end());
+        for (std::size_t i = 1; i < r.size(); ++i)
+            EXPECT_GT(r[i].first, r[i - 1].second)
+                << k.first << "/" << k.second << ": objects overlap at " << r[i].first;
+    }
+    std::fprintf(stderr, "s3 e2e: %llu messages in %zu objects after %llu kills, no duplicates\n",
+                 static_cast<unsigned long long>(total), v.objects,
+                 static_cast<unsigned long long>(kills));
+}
+
+}  // namespace
+}  // namespace trib::test
