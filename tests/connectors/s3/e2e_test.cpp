@@ -16,6 +16,7 @@
 #include <set>
 
 #include "connectors/s3/path.h"
+#include "connectors/s3/s3_store.h"
 #include "harness/peer.h"
 #include "minio_fixture.h"
 #include "runtime/iggy_port.h"
@@ -198,10 +199,34 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
         produce(server->port(), topic, n);
     TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio)));
     const std::uint64_t total = 2 * n;
-    auto stored = [&] {
-        auto v = read_bucket(*minio);
-        return v.by_offset.size();
+    // Progress from the object names alone (a listing, no reads): the sum of their ranges.
+    connectors::s3_detail::s3_settings st;
+    st.bucket = "my-data-lake";
+    st.endpoint = minio_endpoint(*minio);
+    st.path_style = true;
+    st.credentials = {minio_user, minio_password, "", "test"};
+    auto store = connectors::s3_detail::make_s3_store(st);
+    auto stored = [&]() -> std::uint64_t {
+        std::uint64_t sum = 0;
+        std::string token;
+        for (;;) {
+            auto page = store->list("iggy/raw/", {}, token, 1000);
+            if (!page)
+                return sum;
+            for (const auto& o : page->objects) {
+                auto name = std::string_view(o.key).substr(o.key.rfind('/') + 1);
+                name = name.substr(name.find('_') + 1);
+                const auto first = std::strtoull(name.data(), nullptr, 10);
+                std::uint64_t last = 0;
+                if (connectors::s3_detail::parse_object_last_offset(name, first, last))
+                    sum += last - first + 1;
+            }
+            if (!page->truncated || page->next_token.empty())
+                return sum;
+            token = page->next_token;
+        }
     };
+    std::uint64_t kills_done = 0;
     std::mt19937_64 rng(env_or("TRIB_S3_E2E_SEED", std::random_device{}()));
     std::set<std::uint64_t> points;
     while (points.size() < kills)
@@ -217,6 +242,7 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
             << rt->log();
         ASSERT_TRUE(rt->alive()) << rt->log();
         ASSERT_TRUE(rt->kill9());
+        ++kills_done;
         at_restart = stored();
         std::fprintf(stderr, "  kill -9 with %llu of %llu messages stored\n",
                      static_cast<unsigned long long>(at_restart),
@@ -249,7 +275,7 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
     }
     std::fprintf(stderr, "s3 e2e: %llu messages in %zu objects after %llu kills, no duplicates\n",
                  static_cast<unsigned long long>(total), v.objects,
-                 static_cast<unsigned long long>(kills));
+                 static_cast<unsigned long long>(kills_done));
 }
 
 }  // namespace
