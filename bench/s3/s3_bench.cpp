@@ -25,6 +25,7 @@
 #include "config/node.h"
 #include "config/problems.h"
 #include "config/validate.h"
+#include "connectors/s3/format.h"
 #include "connectors/s3/s3.h"
 #include "core/net/http_client.h"
 
@@ -116,12 +117,12 @@ bool start_minio(minio_proc& m, const std::string& program) {
     return false;
 }
 
-config::values sink_values(std::uint16_t port, const std::string& prefix) {
+config::values sink_values(std::uint16_t port, const std::string& prefix, bool conditional) {
     const std::string toml = fmt::format(
         "bucket = \"bench\"\nendpoint = \"http://127.0.0.1:{}\"\naccess_key_id = \"{}\"\n"
         "secret_access_key = \"{}\"\nprefix = \"{}\"\npath_template = \"{{stream}}/{{topic}}\"\n"
-        "output_format = \"json_lines\"\nmax_file_size = \"64MiB\"\n",
-        port, k_user, k_pass, prefix);
+        "output_format = \"json_lines\"\nmax_file_size = \"64MiB\"\nconditional_put = {}\n",
+        port, k_user, k_pass, prefix, conditional);
     auto n = config::parse_toml(toml, "bench.toml");
     config::problems pr;
     auto v = config::validate(connectors::s3_sink_spec(), *n, "bench.toml", "plugin_config", pr);
@@ -222,32 +223,58 @@ int main(int argc, char** argv) {
         batches.push_back(std::move(b));
     }
 
-    // 1. The sink.
-    auto made = connectors::make_s3_sink(sink_values(m.port, "sink"));
-    if (!made) {
-        std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
-        return 1;
+    // 0. Formatting alone (the sink's CPU share): the JSON lines of every batch, no upload.
+    {
+        auto w = connectors::s3_detail::make_format_writer(
+            connectors::s3_detail::output_format::json_lines, {true, false});
+        const connectors::s3_detail::object_context octx{"bench", "events", 1, "json"};
+        std::string out;
+        std::uint64_t bytes = 0;
+        const auto tf = clock_type::now();
+        for (const auto& b : batches) {
+            out.clear();
+            w->begin(out, octx);
+            for (const auto& msg : b.messages)
+                w->add(out, octx, msg);
+            w->finish(out);
+            bytes += out.size();
+        }
+        const double fs_ = std::chrono::duration<double>(clock_type::now() - tf).count();
+        record("tributary-format-only", messages, batches.size(), bytes, fs_, bench::peak_rss_kb());
     }
-    auto& sink = **made;
-    connector_context ctx;
-    ctx.key = "bench";
-    if (auto st = sink.open(ctx); !st) {
-        std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-        return 1;
-    }
-    const auto t0 = clock_type::now();
-    for (const auto& b : batches) {
-        auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
-        if (!r) {
-            std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
+
+    // 1. The sink, with its conditional put (the exactly-once default) and without.
+    listed written;
+    for (const bool conditional : {true, false}) {
+        const std::string prefix = conditional ? "sink" : "sinku";
+        auto made = connectors::make_s3_sink(sink_values(m.port, prefix, conditional));
+        if (!made) {
+            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
             return 1;
         }
+        auto& sink = **made;
+        connector_context ctx;
+        ctx.key = "bench";
+        if (auto st = sink.open(ctx); !st) {
+            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+            return 1;
+        }
+        const auto t0 = clock_type::now();
+        for (const auto& b : batches) {
+            auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
+            if (!r) {
+                std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
+                return 1;
+            }
+        }
+        const double sink_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+        sink.close();
+        auto w = list_prefix(m.port, prefix + "/");
+        record(conditional ? "tributary-s3-sink" : "tributary-s3-sink-unconditional", messages,
+               w.keys.size(), w.bytes, sink_s, bench::peak_rss_kb());
+        if (conditional)
+            written = std::move(w);
     }
-    const double sink_s = std::chrono::duration<double>(clock_type::now() - t0).count();
-    sink.close();
-    const auto written = list_prefix(m.port, "sink/");
-    record("tributary-s3-sink", messages, written.keys.size(), written.bytes, sink_s,
-           bench::peak_rss_kb());
 
     // The objects' bytes, to upload again as they are.
     auto c = signed_client();
