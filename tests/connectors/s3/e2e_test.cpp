@@ -121,14 +121,14 @@ iggy::client_options client_for(std::uint16_t port) {
     return o;
 }
 
-void produce(std::uint16_t port, const std::string& topic, std::uint64_t n) {
+void produce(std::uint16_t port, const std::string& topic, std::uint64_t n, std::uint64_t from = 0) {
     auto iggy = runtime::iggy_client_port::connect(client_for(port));
     ASSERT_TRUE(iggy) << iggy.error().to_string();
     ASSERT_TRUE((*iggy)->ensure_topic("application_logs", topic, 2));
     auto p =
         (*iggy)->open_producer(runtime::producer_options{"application_logs", topic, 1000, 1ms});
     ASSERT_TRUE(p);
-    for (std::uint64_t first = 0; first < n; first += 5000) {
+    for (std::uint64_t first = from; first < n; first += 5000) {
         auto b = std::make_shared<message_batch>();
         for (std::uint64_t i = first; i < std::min(n, first + 5000); ++i) {
             message m;
@@ -189,6 +189,61 @@ bucket_view read_bucket(const peer& minio) {
     return v;
 }
 
+/// Progress from the object names alone (a listing, no reads): the sum of their offset ranges.
+std::uint64_t stored_count(const peer& minio) {
+    connectors::s3_detail::s3_settings st;
+    st.bucket = "my-data-lake";
+    st.endpoint = minio_endpoint(minio);
+    st.path_style = true;
+    st.credentials = {minio_user, minio_password, "", "test"};
+    st.retries = 0;
+    auto store = connectors::s3_detail::make_s3_store(st);
+    std::uint64_t sum = 0;
+    std::string token;
+    for (;;) {
+        auto page = store->list("iggy/raw/", {}, token, 1000);
+        if (!page)
+            return sum;
+        for (const auto& o : page->objects) {
+            auto name = std::string_view(o.key).substr(o.key.rfind('/') + 1);
+            name = name.substr(name.find('_') + 1);
+            const auto first = std::strtoull(name.data(), nullptr, 10);
+            std::uint64_t last = 0;
+            if (connectors::s3_detail::parse_object_last_offset(name, first, last))
+                sum += last - first + 1;
+        }
+        if (!page->truncated || page->next_token.empty())
+            return sum;
+        token = page->next_token;
+    }
+}
+
+/// Every message of both topics exactly once, no offset twice, no overlapping objects.
+void expect_exactly_once(const peer& minio, std::uint64_t per_topic) {
+    const auto v = read_bucket(minio);
+    EXPECT_EQ(v.bad, 0u);
+    EXPECT_EQ(v.by_offset.size(), 2 * per_topic);
+    std::size_t dup_offsets = 0;
+    for (const auto& [k, c] : v.by_offset)
+        dup_offsets += c > 1 ? 1 : 0;
+    EXPECT_EQ(dup_offsets, 0u) << "offsets in more than one object";
+    for (const char* topic : {"api_requests", "errors"}) {
+        for (std::uint64_t i = 0; i < per_topic; ++i) {
+            auto it = v.by_n.find({topic, i});
+            ASSERT_TRUE(it != v.by_n.end()) << topic << " message " << i << " is missing";
+            ASSERT_EQ(it->second, 1) << topic << " message " << i;
+        }
+    }
+    for (auto [k, r] : v.ranges) {
+        std::sort(r.begin(), r.end());
+        for (std::size_t i = 1; i < r.size(); ++i)
+            EXPECT_GT(r[i].first, r[i - 1].second)
+                << k.first << "/" << k.second << ": objects overlap at " << r[i].first;
+    }
+    std::fprintf(stderr, "s3 e2e: %zu messages in %zu objects, each once\n", v.by_offset.size(),
+                 v.objects);
+}
+
 TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_across_kill9) {
     const std::uint64_t n = env_or("TRIB_S3_E2E_MESSAGES", 20000);
     const std::uint64_t kills = env_or("TRIB_S3_E2E_KILLS", 3);
@@ -199,33 +254,7 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
         produce(server->port(), topic, n);
     TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio)));
     const std::uint64_t total = 2 * n;
-    // Progress from the object names alone (a listing, no reads): the sum of their ranges.
-    connectors::s3_detail::s3_settings st;
-    st.bucket = "my-data-lake";
-    st.endpoint = minio_endpoint(*minio);
-    st.path_style = true;
-    st.credentials = {minio_user, minio_password, "", "test"};
-    auto store = connectors::s3_detail::make_s3_store(st);
-    auto stored = [&]() -> std::uint64_t {
-        std::uint64_t sum = 0;
-        std::string token;
-        for (;;) {
-            auto page = store->list("iggy/raw/", {}, token, 1000);
-            if (!page)
-                return sum;
-            for (const auto& o : page->objects) {
-                auto name = std::string_view(o.key).substr(o.key.rfind('/') + 1);
-                name = name.substr(name.find('_') + 1);
-                const auto first = std::strtoull(name.data(), nullptr, 10);
-                std::uint64_t last = 0;
-                if (connectors::s3_detail::parse_object_last_offset(name, first, last))
-                    sum += last - first + 1;
-            }
-            if (!page->truncated || page->next_token.empty())
-                return sum;
-            token = page->next_token;
-        }
-    };
+    auto stored = [&] { return stored_count(*minio); };
     std::uint64_t kills_done = 0;
     std::mt19937_64 rng(env_or("TRIB_S3_E2E_SEED", std::random_device{}()));
     std::set<std::uint64_t> points;
@@ -253,29 +282,33 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
     }
     ASSERT_TRUE(wait_until([&] { return stored() >= total || !rt->alive(); }, 600s)) << rt->log();
     ASSERT_TRUE(rt->stop());
-    const auto v = read_bucket(*minio);
-    EXPECT_EQ(v.bad, 0u);
-    EXPECT_EQ(v.by_offset.size(), total);
-    std::size_t dup_offsets = 0;
-    for (const auto& [k, c] : v.by_offset)
-        dup_offsets += c > 1 ? 1 : 0;
-    EXPECT_EQ(dup_offsets, 0u) << "offsets in more than one object";
-    for (const char* topic : {"api_requests", "errors"}) {
-        for (std::uint64_t i = 0; i < n; ++i) {
-            auto it = v.by_n.find({topic, i});
-            ASSERT_TRUE(it != v.by_n.end()) << topic << " message " << i << " is missing";
-            ASSERT_EQ(it->second, 1) << topic << " message " << i;
-        }
-    }
-    for (auto [k, r] : v.ranges) {
-        std::sort(r.begin(), r.end());
-        for (std::size_t i = 1; i < r.size(); ++i)
-            EXPECT_GT(r[i].first, r[i - 1].second)
-                << k.first << "/" << k.second << ": objects overlap at " << r[i].first;
-    }
-    std::fprintf(stderr, "s3 e2e: %llu messages in %zu objects after %llu kills, no duplicates\n",
-                 static_cast<unsigned long long>(total), v.objects,
-                 static_cast<unsigned long long>(kills_done));
+    expect_exactly_once(*minio, n);
+    std::fprintf(stderr, "s3 e2e: %llu kills\n", static_cast<unsigned long long>(kills_done));
+}
+
+TEST(s3_e2e, minio_down_for_a_while_loses_nothing_then_catches_up) {
+    const std::uint64_t n = env_or("TRIB_S3_E2E_MESSAGES", 20000) / 2;
+    TRIB_START_PEER(minio, minio_spec());
+    ASSERT_TRUE(minio_make_bucket(*minio, "my-data-lake"));
+    TRIB_START_PEER(server, serve_spec());
+    for (const char* topic : {"api_requests", "errors"})
+        produce(server->port(), topic, n / 2);
+    TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio)));
+    ASSERT_TRUE(wait_until([&] { return stored_count(*minio) > 0 || !rt->alive(); }, 300s))
+        << rt->log();
+    ASSERT_TRUE(minio->stop());
+    // The second half arrives while the store is down: the sink must hold on to it.
+    for (const char* topic : {"api_requests", "errors"})
+        produce(server->port(), topic, n, n / 2);
+    ASSERT_TRUE(wait_until(
+        [&] { return rt->log().find("failed") != std::string::npos || !rt->alive(); }, 300s))
+        << rt->log();
+    ASSERT_TRUE(rt->alive()) << rt->log();
+    ASSERT_TRUE(minio->restart());
+    ASSERT_TRUE(wait_until([&] { return stored_count(*minio) >= 2 * n || !rt->alive(); }, 600s))
+        << rt->log();
+    ASSERT_TRUE(rt->stop());
+    expect_exactly_once(*minio, n);
 }
 
 }  // namespace
