@@ -6,6 +6,20 @@
 #include "core/json_text.h"
 
 namespace trib::connectors::s3_detail {
+namespace {
+
+/// The member `name` of object `o`, or nullptr (no iterator comparisons: clang's C++20 mode
+/// finds RapidJSON's operator== ambiguous).
+const rapidjson::Value* member(const rapidjson::Value& o, std::string_view name) {
+    for (rapidjson::SizeType i = 0; i < o.MemberCount(); ++i) {
+        const auto& m = *(o.MemberBegin() + i);
+        if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == name)
+            return &m.value;
+    }
+    return nullptr;
+}
+
+}  // namespace
 
 std::string encode_position(const source_position& p) {
     std::string out = "{\"v\":1,\"done\":";
@@ -31,22 +45,22 @@ result<source_position> decode_position(std::string_view text) {
     if (!d.IsObject())
         return bad("not a JSON object");
     auto str = [&](const char* name, std::string& out) -> bool {
-        auto it = d.FindMember(name);
-        if (it == d.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() > 1024)
+        const auto* m = member(d, name);
+        if (!m || !m->IsString() || m->GetStringLength() > 1024)
             return false;
-        out.assign(it->value.GetString(), it->value.GetStringLength());
+        out.assign(m->GetString(), m->GetStringLength());
         return true;
     };
-    auto v = d.FindMember("v");
-    if (v == d.MemberEnd() || !v->value.IsUint() || v->value.GetUint() != 1)
+    const auto* v = member(d, "v");
+    if (!v || !v->IsUint() || v->GetUint() != 1)
         return bad("unknown version");
     source_position p;
     if (!str("done", p.done_key) || !str("key", p.key) || !str("etag", p.etag))
         return bad("a key or ETag is missing or not a string");
-    auto pos = d.FindMember("pos");
-    if (pos == d.MemberEnd() || !pos->value.IsUint64())
+    const auto* pos = member(d, "pos");
+    if (!pos || !pos->IsUint64())
         return bad("pos is missing or not an unsigned integer");
-    p.pos = pos->value.GetUint64();
+    p.pos = pos->GetUint64();
     if (p.key.empty() && p.pos != 0)
         return bad("a position without an object");
     return p;
