@@ -13,6 +13,7 @@
 #include "connectors/s3/records.h"
 #include "connectors/s3/s3.h"
 #include "connectors/s3/s3_store.h"
+#include "core/net/http_client.h"
 #include "minio_fixture.h"
 #include "s3_test_util.h"
 
@@ -37,7 +38,11 @@ class s3_sink_test : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         g_env = new minio_holder;
-        auto p = test::peer::start(test::minio_spec());
+        // A KMS key for server-side encryption, and a domain for virtual-host addressing.
+        auto p = test::peer::start(
+            test::minio_spec({{"MINIO_KMS_SECRET_KEY",
+                               "tributary-test-key:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="},
+                              {"MINIO_DOMAIN", "localhost"}}));
         if (!p)
             g_env->reason = p.error().message();
         else
@@ -331,6 +336,42 @@ TEST_F(s3_sink_test, given_wrong_credentials_or_bucket_should_fail_fatal_and_say
     ASSERT_FALSE(st2);
     EXPECT_EQ(st2.error().code(), errc::not_found) << st2.error().to_string();
     EXPECT_NE(st2.error().message().find("no-such-bucket"), std::string::npos);
+}
+
+TEST_F(s3_sink_test, given_sse_and_virtual_host_addressing_should_store_encrypted_objects) {
+    // Virtual-host style: <bucket>.localhost:<port> (libcurl resolves *.localhost to loopback,
+    // MinIO maps the host to the bucket with MINIO_DOMAIN).
+    const std::string toml =
+        "bucket = \"" + bucket_ +
+        "\"\nendpoint = \"http://localhost:" + std::to_string(g_env->peer->port()) +
+        "\"\npath_style = false\naccess_key_id = \"" + minio_user + "\"\nsecret_access_key = \"" +
+        minio_password + "\"\nserver_side_encryption = \"AES256\"\npath_template = \"enc\"\n";
+    auto v = test::s3_values(s3_sink_spec(), toml);
+    auto s = make_s3_sink(v);
+    ASSERT_TRUE(s);
+    auto st = (*s)->open(ctx_);
+    ASSERT_TRUE(st) << st.error().to_string();
+    auto b = batch(0, 5);
+    auto w = (*s)->write(view(b));
+    ASSERT_TRUE(w) << w.error().to_string();
+    auto objs = objects("enc/");
+    ASSERT_EQ(objs.size(), 1u);
+    EXPECT_EQ(offsets_in_lines(objs).size(), 5u);
+    // The stored object says it is encrypted.
+    net::client_options o;
+    net::aws_sigv4_options sig;
+    sig.region = "us-east-1";
+    sig.service = "s3";
+    sig.access_key_id = minio_user;
+    sig.secret_access_key = minio_password;
+    o.aws_sigv4 = sig;
+    net::http_client c(o);
+    net::http_request req;
+    req.method = "HEAD";
+    req.url = test::minio_endpoint(*g_env->peer) + "/" + bucket_ + "/" + objs[0].key;
+    auto r = c.perform(req);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->header("x-amz-server-side-encryption"), "AES256");
 }
 
 TEST(s3_sink_spec_test, given_bad_options_should_report_each_with_its_key) {
