@@ -10,6 +10,7 @@
 #include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
 #include "connectors/s3/records.h"
+#include "connectors/s3/s3_store.h"
 #include "connectors/s3/source_state.h"
 #include "connectors/s3/xml.h"
 #include "harness/hostile.h"
@@ -361,6 +362,52 @@ TEST(s3_state, given_positions_should_round_trip_and_refuse_damage) {
     EXPECT_GE(corpus.size(), 5u);
     for (const auto& [name, h] : corpus)
         EXPECT_FALSE(decode_position(h)) << name;
+}
+
+net::http_response answer(int status, std::string code, std::string retry_after = {}) {
+    net::http_response r;
+    r.status = status;
+    if (!code.empty())
+        r.body = "<Error><Code>" + code + "</Code><Message>m</Message></Error>";
+    if (!retry_after.empty())
+        r.headers["Retry-After"] = retry_after;
+    return r;
+}
+
+TEST(s3_errors, given_s3_answers_should_classify_them_for_the_runtime) {
+    auto slow = classify_s3_response(answer(503, "SlowDown", "3"), "put", "b");
+    EXPECT_EQ(slow.retry(), retry_class::throttled);
+    EXPECT_EQ(slow.retry_after(), std::chrono::milliseconds(3000));
+    EXPECT_NE(slow.message().find("SlowDown"), std::string::npos);
+    EXPECT_EQ(classify_s3_response(answer(500, "InternalError"), "put", "b").retry(),
+              retry_class::retryable);
+    EXPECT_EQ(classify_s3_response(answer(400, "RequestTimeout"), "put", "b").retry(),
+              retry_class::retryable);
+    auto key = classify_s3_response(answer(403, "InvalidAccessKeyId"), "put", "b");
+    EXPECT_EQ(key.retry(), retry_class::fatal);
+    EXPECT_EQ(key.code(), errc::unauthenticated);
+    auto denied = classify_s3_response(answer(403, "AccessDenied"), "put", "b");
+    EXPECT_EQ(denied.code(), errc::permission_denied);
+    auto bucket = classify_s3_response(answer(404, "NoSuchBucket"), "put", "lake");
+    EXPECT_EQ(bucket.code(), errc::not_found);
+    EXPECT_NE(bucket.message().find("'lake'"), std::string::npos);
+    EXPECT_EQ(classify_s3_response(answer(404, ""), "check bucket 'x'", "x").code(),
+              errc::not_found);  // HEAD has no body
+    EXPECT_EQ(classify_s3_response(answer(400, "InvalidArgument"), "put", "b").retry(),
+              retry_class::fatal);
+}
+
+TEST(s3_urls, given_addressing_styles_should_build_signed_friendly_urls) {
+    s3_settings s;
+    s.bucket = "lake";
+    s.region = "eu-west-1";
+    EXPECT_EQ(s3_object_url(s, "a b/c+d.json"),
+              "https://lake.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd.json");
+    s.endpoint = "http://127.0.0.1:9000/";
+    s.path_style = true;
+    EXPECT_EQ(s3_object_url(s, "x/ü"), "http://127.0.0.1:9000/lake/x/%C3%BC");
+    s.path_style = false;
+    EXPECT_EQ(s3_object_url(s, "k"), "http://lake.127.0.0.1:9000/k");
 }
 
 }  // namespace
