@@ -38,9 +38,13 @@ class object_store {
     /// Checks that the bucket exists and the credentials are accepted.
     virtual status check() = 0;
     /// Writes an object only if none of that name exists (a conditional put where the store has
-    /// one, multipart above the part size, aborted on failure). `content_type` may be empty.
+    /// one, multipart above the part size, aborted on failure). `content_type` may be empty;
+    /// `tag` (may be empty) is kept with the object as user metadata, for tag_of().
     virtual result<put_outcome> put_if_absent(std::string_view key, std::string_view body,
-                                              std::string_view content_type) = 0;
+                                              std::string_view content_type,
+                                              std::string_view tag = {}) = 0;
+    /// The tag an object was put with ("" when it has none); errc::not_found when it is absent.
+    virtual result<std::string> tag_of(std::string_view key) = 0;
     /// One page of the keys under `prefix` after `start_after` (both may be empty).
     virtual result<list_page> list(std::string_view prefix, std::string_view start_after,
                                    std::string_view continuation, int max_keys) = 0;

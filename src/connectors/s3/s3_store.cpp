@@ -49,6 +49,8 @@ std::string base_url(const s3_settings& s) {
     return ep.substr(0, scheme_end + 3) + s.bucket + "." + ep.substr(scheme_end + 3);
 }
 
+constexpr const char* k_tag_header = "x-amz-meta-tributary-tag";
+
 class s3_store final : public object_store {
   public:
     explicit s3_store(s3_settings s) : s_(std::move(s)), base_(base_url(s_)) {
@@ -76,10 +78,12 @@ class s3_store final : public object_store {
     }
 
     result<put_outcome> put_if_absent(std::string_view key, std::string_view body,
-                                      std::string_view content_type) override {
+                                      std::string_view content_type,
+                                      std::string_view tag) override {
+        tag_ = std::string(tag);
         if (body.size() > s_.part_size)
             return put_multipart(key, body, content_type);
-        net::header_map h = object_headers(content_type);
+        net::header_map h = object_headers(content_type, true);
         if (conditional_)
             h["If-None-Match"] = "*";
         TRIB_ASSIGN_OR_RETURN(auto r, call("PUT", url(key), h, std::string(body)));
@@ -93,7 +97,7 @@ class s3_store final : public object_store {
                 "s3: the store does not support If-None-Match on PUT; objects are "
                 "overwritten with identical bytes on replays instead");
             conditional_ = false;
-            return put_if_absent(key, body, content_type);
+            return put_if_absent(key, body, content_type, tag);
         }
         return classify_s3_response(r, fmt::format("put object '{}'", key), s_.bucket);
     }
@@ -143,6 +147,16 @@ class s3_store final : public object_store {
         return std::move(r.body);
     }
 
+    result<std::string> tag_of(std::string_view key) override {
+        TRIB_ASSIGN_OR_RETURN(auto r, call("HEAD", url(key), {}, {}));
+        if (r.status == 404)
+            return unexpected(error(errc::not_found, retry_class::fatal,
+                                    fmt::format("object '{}' does not exist", key), 404));
+        if (!r.ok())
+            return classify_s3_response(r, fmt::format("head object '{}'", key), s_.bucket);
+        return std::string(r.header(k_tag_header));
+    }
+
     status remove(std::string_view key) override {
         TRIB_ASSIGN_OR_RETURN(auto r, call("DELETE", url(key), {}, {}));
         if (r.ok() || r.status == 404)
@@ -151,7 +165,7 @@ class s3_store final : public object_store {
     }
 
     status copy(std::string_view from, std::string_view to) override {
-        net::header_map h = object_headers({});
+        net::header_map h = object_headers({}, false);
         h["x-amz-copy-source"] = "/" + s_.bucket + "/" + uri_encode(from, true);
         TRIB_ASSIGN_OR_RETURN(auto r, call("PUT", url(to), h, {}));
         if (r.ok() && !parse_error(r.body))
@@ -164,7 +178,7 @@ class s3_store final : public object_store {
   private:
     std::string url(std::string_view key) const { return base_ + "/" + uri_encode(key, true); }
 
-    net::header_map object_headers(std::string_view content_type) const {
+    net::header_map object_headers(std::string_view content_type, bool with_tag) const {
         net::header_map h;
         if (!content_type.empty())
             h["Content-Type"] = std::string(content_type);
@@ -172,6 +186,8 @@ class s3_store final : public object_store {
             h["x-amz-server-side-encryption"] = s_.sse;
         if (!s_.sse_kms_key_id.empty())
             h["x-amz-server-side-encryption-aws-kms-key-id"] = s_.sse_kms_key_id;
+        if (with_tag && !tag_.empty())
+            h[k_tag_header] = tag_;
         return h;
     }
 
@@ -222,8 +238,8 @@ class s3_store final : public object_store {
     result<put_outcome> put_multipart(std::string_view key, std::string_view body,
                                       std::string_view content_type) {
         const std::string u = url(key);
-        TRIB_ASSIGN_OR_RETURN(auto init,
-                              call("POST", u + "?uploads=", object_headers(content_type), {}));
+        TRIB_ASSIGN_OR_RETURN(
+            auto init, call("POST", u + "?uploads=", object_headers(content_type, true), {}));
         if (!init.ok())
             return classify_s3_response(init, fmt::format("start multipart upload of '{}'", key),
                                         s_.bucket);
@@ -290,6 +306,7 @@ class s3_store final : public object_store {
     net::http_client http_;
     bool conditional_ = true;
     std::uint64_t multipart_ = 0;
+    std::string tag_;  // of the put in progress
 };
 
 }  // namespace

@@ -90,10 +90,13 @@ class s3_sink final : public sink {
                 join_key(o_.prefix, dir,
                          object_file_name(partition_in_path_, b.partition, msgs[first].offset,
                                           last.offset, writer_->extension()));
+            const auto tag = tag_of(msgs[first]);
             TRIB_ASSIGN_OR_RETURN(auto outcome,
-                                  store_->put_if_absent(key, body_, writer_->content_type()));
-            if (outcome == put_outcome::already_existed)
+                                  store_->put_if_absent(key, body_, writer_->content_type(), tag));
+            if (outcome == put_outcome::already_existed) {
+                TRIB_TRY(check_same(key, tag));
                 spdlog::info("s3 sink {}: {} exists already (a replay); kept as it is", key_, key);
+            }
             ps.next = last.offset + 1;
         }
         return write_outcome{};
@@ -107,6 +110,25 @@ class s3_sink final : public sink {
         std::uint64_t next = 0;  // messages below this offset are in objects already
         bool verified = false;   // the chain of objects a previous run wrote was walked
     };
+
+    /// What an object remembers of its first message (user metadata): a replay compares it, so
+    /// that an object left by another incarnation of the topic (deleted and created again, its
+    /// offsets starting over) is never taken for this one's.
+    static std::string tag_of(const message& first) {
+        return fmt::format("{}/{}", first.offset, first.timestamp_us);
+    }
+
+    status check_same(const std::string& key, const std::string& expected) {
+        TRIB_ASSIGN_OR_RETURN(auto tag, store_->tag_of(key));
+        if (tag.empty() || tag == expected)
+            return ok();  // no tag: written by an older version or by hand; names decide
+        return unexpected(error(
+            errc::failed_precondition, retry_class::fatal,
+            fmt::format("s3 sink {}: object '{}' holds other messages than the ones now at its "
+                        "offsets (first message {} there, {} now): was the topic deleted and "
+                        "created again? Use another prefix or remove the old objects",
+                        key_, key, tag, expected)));
+    }
 
     bool dir_varies() const {
         return o_.tmpl.uses_payload() || o_.tmpl.uses("date") || o_.tmpl.uses("hour") ||
@@ -159,20 +181,24 @@ class s3_sink final : public sink {
                                          object_file_prefix(partition_in_path_, b.partition, at));
             TRIB_ASSIGN_OR_RETURN(auto page, store_->list(prefix, {}, {}, 10));
             std::optional<std::uint64_t> found;
+            std::string found_key;
             for (const auto& obj : page.objects) {
                 const auto slash = obj.key.rfind('/');
                 const auto name = slash == std::string::npos
                                       ? std::string_view(obj.key)
                                       : std::string_view(obj.key).substr(slash + 1);
                 std::uint64_t last = 0;
-                if (parse_object_last_offset(name, at, last))
-                    found = std::max(found.value_or(last), last);
+                if (parse_object_last_offset(name, at, last) && last >= found.value_or(0)) {
+                    found = last;
+                    found_key = obj.key;
+                }
             }
             if (!found) {
                 ps.next = at;
                 ps.verified = true;
                 return ok();
             }
+            TRIB_TRY(check_same(found_key, tag_of(*m)));
             spdlog::info(
                 "s3 sink {}: offsets {}..{} of {}/{} partition {} are in an object "
                 "already (written before a restart); continuing after them",

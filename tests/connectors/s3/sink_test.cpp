@@ -82,13 +82,14 @@ class s3_sink_test : public ::testing::Test {
     }
 
     /// Messages [first, first + n) with JSON payloads naming their offset and a device.
-    static message_batch batch(std::uint64_t first, std::size_t n, std::size_t pad = 0) {
+    static message_batch batch(std::uint64_t first, std::size_t n, std::size_t pad = 0,
+                               std::uint64_t shift_us = 0) {
         message_batch b;
         for (std::size_t i = 0; i < n; ++i) {
             message m;
             m.offset = first + i;
             m.partition = 1;
-            m.timestamp_us = k_t0 + m.offset * 1000;
+            m.timestamp_us = k_t0 + m.offset * 1000 + shift_us;
             m.payload = b.own(fmt::format(R"({{"n":{},"device":"d{}","pad":"{}"}})", m.offset,
                                           m.offset % 3, std::string(pad, 'x')));
             m.headers.push_back(header{"src", value_kind::string, "test"});
@@ -258,6 +259,42 @@ TEST_F(s3_sink_test, given_a_crash_after_upload_should_replay_into_no_second_obj
     ASSERT_EQ(seen.size(), 420u);
     for (const auto& [off, n] : seen)
         EXPECT_EQ(n, 1) << off;
+}
+
+TEST_F(s3_sink_test, given_objects_of_an_earlier_topic_should_refuse_to_skip_new_messages) {
+    const std::string opts = "path_template = \"{stream}\"\n";
+    {
+        auto s = open_sink(opts);
+        auto b = batch(0, 100);
+        ASSERT_TRUE(s->write(view(b)));
+    }
+    {
+        s3_detail::s3_settings st;
+        st.bucket = bucket_;
+        st.endpoint = test::minio_endpoint(*g_env->peer);
+        st.path_style = true;
+        st.credentials = {minio_user, minio_password, "", "t"};
+        auto store = s3_detail::make_s3_store(st);
+        auto o = objects();
+        ASSERT_EQ(o.size(), 1u);
+        auto tag = store->tag_of(o[0].key);
+        ASSERT_TRUE(tag) << tag.error().to_string();
+        EXPECT_EQ(*tag, fmt::format("0/{}", k_t0)) << o[0].key;
+    }
+    // The topic was deleted and created again: offsets start at 0 with other messages. Taking
+    // the old object for theirs would lose them; the sink stops with the reason instead.
+    auto s = open_sink(opts);
+    auto b = batch(0, 100, 0, 3'600'000'000ull);
+    auto r = s->write(view(b));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::failed_precondition);
+    EXPECT_FALSE(r.error().retryable());
+    EXPECT_NE(r.error().message().find("created again"), std::string::npos);
+    // The same messages as before are a replay, not a conflict.
+    auto s2 = open_sink(opts);
+    auto same = batch(0, 150);
+    ASSERT_TRUE(s2->write(view(same)));
+    EXPECT_EQ(offsets_in_lines(objects()).size(), 150u);
 }
 
 TEST_F(s3_sink_test, given_an_object_over_the_part_size_should_upload_it_in_parts) {
