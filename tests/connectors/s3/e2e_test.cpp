@@ -107,7 +107,7 @@ peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint) {
             << "\"\nusername = \"iggy\"\npassword = \"iggy\"\n[state]\npath = \""
             << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
             << "config_dir = \"" << (dir / "connectors").string()
-            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"warn\"\n";
+            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"info\"\n";
         std::ofstream(dir / "connectors/s3_sink.toml") << iggy_example(endpoint);
     };
     s.ready = [](const peer&) { return true; };
@@ -287,7 +287,20 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
     ASSERT_TRUE(wait_until([&] { return stored() >= total || !rt->alive(); }, 600s)) << rt->log();
     ASSERT_TRUE(rt->stop());
     expect_exactly_once(*minio, n);
-    std::fprintf(stderr, "s3 e2e: %llu kills\n", static_cast<unsigned long long>(kills_done));
+    // How often a restarted sink found objects its killed predecessor had stored after the last
+    // commit (the replay walk), and how often a conditional put was refused.
+    const auto log = rt->log();
+    std::size_t walked = 0, refused = 0;
+    for (auto at = log.find("are in an object already"); at != std::string::npos;
+         at = log.find("are in an object already", at + 1))
+        ++walked;
+    for (auto at = log.find("exists already (a replay)"); at != std::string::npos;
+         at = log.find("exists already (a replay)", at + 1))
+        ++refused;
+    std::fprintf(stderr,
+                 "s3 e2e: %llu kills, %zu objects found by the replay walk, %zu puts "
+                 "refused as existing\n",
+                 static_cast<unsigned long long>(kills_done), walked, refused);
 }
 
 TEST(s3_e2e, minio_down_for_a_while_loses_nothing_then_catches_up) {
