@@ -80,7 +80,7 @@ class s3_sink final : public sink {
             writer_->add(body_, octx, msgs[i]);
             ++i;
             while (i < msgs.size() && !cut_before(msgs[first], msgs[i], i - first) &&
-                   (!dir_varies() || render(b, msgs[i], now) == dir)) {
+                   same_dir(b, msgs[first], msgs[i], dir, now)) {
                 writer_->add(body_, octx, msgs[i]);
                 ++i;
             }
@@ -134,6 +134,18 @@ class s3_sink final : public sink {
         return o_.tmpl.uses_payload() || o_.tmpl.uses("date") || o_.tmpl.uses("hour") ||
                o_.tmpl.uses("year") || o_.tmpl.uses("month") || o_.tmpl.uses("day") ||
                o_.tmpl.uses("minute");
+    }
+
+    /// Whether `m` renders the same folder as the object's first message. Time placeholders are
+    /// at most minute-fine: within one minute only {payload.*} can differ.
+    bool same_dir(const sink_batch& b, const message& first, const message& m,
+                  const std::string& dir, std::uint64_t now) const {
+        if (!dir_varies())
+            return true;
+        if (!o_.tmpl.uses_payload() &&
+            first.timestamp_us / 60'000'000u == m.timestamp_us / 60'000'000u)
+            return true;
+        return render(b, m, now) == dir;
     }
 
     std::string render(const sink_batch& b, const message& m, std::uint64_t now) const {

@@ -351,6 +351,18 @@ TEST_F(s3_sink_test, given_minio_down_should_fail_retryable_then_catch_up) {
     EXPECT_EQ(seen.size(), 100u);
 }
 
+TEST_F(s3_sink_test, given_a_batch_across_an_hour_should_cut_where_the_message_hour_changes) {
+    auto s = open_sink("path_template = \"{date}/{hour}\"\n");
+    // Offsets 0..4 at 14:59:59.99x, 5..9 at 15:00:00.00x (message time, not the wall clock).
+    auto b = batch(0, 10, 0, 3'600'000'000ull - 5000);
+    ASSERT_TRUE(s->write(view(b)));
+    std::set<std::string> keys;
+    for (const auto& o : objects())
+        keys.insert(o.key);
+    EXPECT_EQ(keys, (std::set<std::string>{"2026-03-16/14/p1_000000-000004.jsonl",
+                                           "2026-03-16/15/p1_000005-000009.jsonl"}));
+}
+
 TEST_F(s3_sink_test, given_wrong_credentials_or_bucket_should_fail_fatal_and_say_why) {
     auto v =
         test::s3_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
