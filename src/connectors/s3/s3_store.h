@@ -24,6 +24,7 @@ struct s3_settings {
         endpoint;  // "http://127.0.0.1:9000"; empty: AWS (https://s3.<region>.amazonaws.com)
     bool path_style = false;
     aws_credentials credentials;
+    credential_inputs credential_source;  // the options' keys, resolved into `credentials`
     std::string sse;             // x-amz-server-side-encryption: "AES256", "aws:kms"; empty: none
     std::string sse_kms_key_id;  // with aws:kms
     std::uint64_t part_size = 8u << 20;  // multipart above this many bytes

@@ -46,6 +46,7 @@ class s3_sink final : public sink {
     status open(connector_context& ctx) override {
         key_ = ctx.key;
         auto st = o_.store;
+        TRIB_TRY(resolve_store_credentials(st));
         st.stop = ctx.stop;
         store_ = make_s3_store(std::move(st));
         TRIB_TRY(store_->check());

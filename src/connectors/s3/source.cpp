@@ -58,6 +58,7 @@ class s3_source final : public source {
     status open(connector_context& ctx, std::string_view state) override {
         key_ = ctx.key;
         auto st = o_.store;
+        TRIB_TRY(resolve_store_credentials(st));
         st.stop = ctx.stop;
         stop_ = ctx.stop;
         store_ = make_s3_store(std::move(st));
