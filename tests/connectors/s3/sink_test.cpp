@@ -363,6 +363,18 @@ TEST_F(s3_sink_test, given_a_batch_across_an_hour_should_cut_where_the_message_h
                                            "2026-03-16/15/p1_000005-000009.jsonl"}));
 }
 
+TEST_F(s3_sink_test, given_time_rotation_should_cut_by_message_time_age) {
+    // Messages 1 ms apart (batch()); max_file_age 4 ms: objects start at offsets 0, 4, 8.
+    auto s = open_sink("path_template = \"t\"\nfile_rotation = \"time\"\nmax_file_age = \"4ms\"\n");
+    auto b = batch(0, 10);
+    ASSERT_TRUE(s->write(view(b)));
+    std::set<std::string> keys;
+    for (const auto& o : objects())
+        keys.insert(o.key);
+    EXPECT_EQ(keys, (std::set<std::string>{"t/p1_000000-000003.jsonl", "t/p1_000004-000007.jsonl",
+                                           "t/p1_000008-000009.jsonl"}));
+}
+
 TEST_F(s3_sink_test, given_wrong_credentials_or_bucket_should_fail_fatal_and_say_why) {
     auto v =
         test::s3_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
