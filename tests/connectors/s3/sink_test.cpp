@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -373,6 +375,29 @@ TEST_F(s3_sink_test, given_time_rotation_should_cut_by_message_time_age) {
         keys.insert(o.key);
     EXPECT_EQ(keys, (std::set<std::string>{"t/p1_000000-000003.jsonl", "t/p1_000004-000007.jsonl",
                                            "t/p1_000008-000009.jsonl"}));
+}
+
+TEST_F(s3_sink_test, given_keys_only_in_a_shared_credentials_file_should_use_its_profile) {
+    test::temp_dir dir("trib-s3-creds");
+    const auto file = dir.path() / "credentials";
+    std::ofstream(file) << "[default]\naws_access_key_id = nobody\naws_secret_access_key = x\n\n"
+                        << "[minio]\naws_access_key_id = " << minio_user
+                        << "\naws_secret_access_key = " << minio_password << "\n";
+    ::unsetenv("AWS_ACCESS_KEY_ID");
+    ::unsetenv("AWS_SECRET_ACCESS_KEY");
+    ::setenv("AWS_SHARED_CREDENTIALS_FILE", file.c_str(), 1);
+    auto v =
+        test::s3_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
+                                            test::minio_endpoint(*g_env->peer) +
+                                            "\"\nprofile = \"minio\"\npath_template = \"f\"\n");
+    auto s = make_s3_sink(v);
+    ASSERT_TRUE(s);
+    auto st = (*s)->open(ctx_);
+    ::unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    ASSERT_TRUE(st) << st.error().to_string();
+    auto b = batch(0, 3);
+    ASSERT_TRUE((*s)->write(view(b)));
+    EXPECT_EQ(offsets_in_lines(objects("f/")).size(), 3u);
 }
 
 TEST_F(s3_sink_test, given_wrong_credentials_or_bucket_should_fail_fatal_and_say_why) {
