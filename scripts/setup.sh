@@ -18,7 +18,7 @@ BUILD_PKGS=(
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
   ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
-  libsnappy-dev libzstd-dev librdkafka-dev
+  libsnappy-dev libzstd-dev librdkafka-dev libexpat1-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
@@ -104,6 +104,26 @@ if ! [ -x "$CARGO_ROOT/bin/iggy" ] || ! "$CARGO_ROOT/bin/iggy" --version 2>/dev/
   "$CARGO" install -q iggy-cli@0.14.0 --locked --root "$CARGO_ROOT" > /tmp/tributary-cargo.log 2>&1 \
     || { tail -30 /tmp/tributary-cargo.log; exit 1; }
   installed+=("crate: iggy-cli 0.14.0 ($(( $(date +%s) - t0 )) s)")
+fi
+
+# --- Go peers (project-local GOBIN) --------------------------------------------------------------
+# MinIO for the S3 connectors' tests, built from the Go module proxy (no tagged versions are
+# listed; this pseudo-version was the latest). About 3 minutes and 1.5 GB RAM once; -p=1 keeps
+# it to one core. GOPATH/GOCACHE stay Go's defaults (~/go, ~/.cache/go-build).
+GO_BIN=$ROOT/.deps/go/bin
+MINIO_V=v0.0.0-20260212201848-7aac2a2c5b7c
+if ! [ -x "$GO_BIN/minio" ]; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$GO" ]; then
+    echo "[setup] go not found; install Go (1.24 or newer) to build MinIO for the S3 tests" >&2
+    exit 1
+  fi
+  log "go install github.com/minio/minio@$MINIO_V (about 3 minutes, once)"
+  t0=$(date +%s)
+  mkdir -p "$GO_BIN"
+  GOBIN=$GO_BIN GOFLAGS=-p=1 "$GO" install "github.com/minio/minio@$MINIO_V" \
+    > /tmp/tributary-go-minio.log 2>&1 || { tail -30 /tmp/tributary-go-minio.log; exit 1; }
+  installed+=("go: minio $MINIO_V ($(( $(date +%s) - t0 )) s)")
 fi
 
 el=$(( $(date +%s) - start ))

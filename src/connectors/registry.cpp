@@ -18,6 +18,9 @@
 #include "connectors/postgres/postgres.h"
 #endif
 #include "connectors/random/random.h"
+#ifdef TRIB_HAVE_CONNECTOR_S3
+#include "connectors/s3/s3.h"
+#endif
 #include "connectors/stdout/stdout.h"
 
 namespace trib::connectors {
@@ -48,6 +51,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     check(r.add_source(http_poll_source_spec(), make_http_poll_source));
     check(r.add_source(webhook_source_spec(), make_webhook_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_S3
+    check(r.add_source(s3_source_spec(), make_s3_source));
+#endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
     check(r.add_sink(null_sink_spec(), make_null_sink));
@@ -60,6 +66,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_sink(http_sink_spec(), make_http_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_S3
+    check(r.add_sink(s3_sink_spec(), make_s3_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

@@ -1,0 +1,69 @@
+// The object source's persisted position as JSON.
+
+#include "connectors/s3/source_state.h"
+
+#include "core/json_parse.h"
+#include "core/json_text.h"
+
+namespace trib::connectors::s3_detail {
+namespace {
+
+/// The member `name` of object `o`, or nullptr (no iterator comparisons: clang's C++20 mode
+/// finds RapidJSON's operator== ambiguous).
+const rapidjson::Value* member(const rapidjson::Value& o, std::string_view name) {
+    for (rapidjson::SizeType i = 0; i < o.MemberCount(); ++i) {
+        const auto& m = *(o.MemberBegin() + i);
+        if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == name)
+            return &m.value;
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+std::string encode_position(const source_position& p) {
+    std::string out = "{\"v\":1,\"done\":";
+    append_json_string(out, p.done_key);
+    out += ",\"key\":";
+    append_json_string(out, p.key);
+    out += ",\"etag\":";
+    append_json_string(out, p.etag);
+    out += ",\"pos\":" + std::to_string(p.pos) + "}";
+    return out;
+}
+
+result<source_position> decode_position(std::string_view text) {
+    auto bad = [](std::string why) {
+        return unexpected(error(errc::data_loss, retry_class::fatal,
+                                "the saved s3_source position is unreadable: " + why));
+    };
+    if (text.size() > 8192)
+        return bad("too long");
+    rapidjson::Document d;
+    if (auto st = parse_json_document(text, d); !st)
+        return bad(st.error().message());
+    if (!d.IsObject())
+        return bad("not a JSON object");
+    auto str = [&](const char* name, std::string& out) -> bool {
+        const auto* m = member(d, name);
+        if (!m || !m->IsString() || m->GetStringLength() > 1024)
+            return false;
+        out.assign(m->GetString(), m->GetStringLength());
+        return true;
+    };
+    const auto* v = member(d, "v");
+    if (!v || !v->IsUint() || v->GetUint() != 1)
+        return bad("unknown version");
+    source_position p;
+    if (!str("done", p.done_key) || !str("key", p.key) || !str("etag", p.etag))
+        return bad("a key or ETag is missing or not a string");
+    const auto* pos = member(d, "pos");
+    if (!pos || !pos->IsUint64())
+        return bad("pos is missing or not an unsigned integer");
+    p.pos = pos->GetUint64();
+    if (p.key.empty() && p.pos != 0)
+        return bad("a position without an object");
+    return p;
+}
+
+}  // namespace trib::connectors::s3_detail
