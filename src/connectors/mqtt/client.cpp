@@ -483,43 +483,45 @@ struct client::impl {
         return ok();
     }
 
+    // Handles the complete packets in rbuf and drops their bytes.
+    status take_frames() {
+        std::size_t consumed = 0;
+        status st;
+        handle_frames(consumed, st);
+        if (consumed > 0)
+            consume(consumed);
+        return st;
+    }
+
+    // The error of a non-blocking read or write that found the connection gone.
+    static status still_connected(const net::io_result& r) {
+        if (!r.error.empty())
+            return error(errc::unavailable, "connection lost: " + r.error);
+        if (r.closed)
+            return error(errc::unavailable, "the broker closed the connection");
+        return ok();
+    }
+
     // Reads and handles what the socket has, up to a budget per round so that writes and keep
     // alive are not starved; `more_to_read` asks the next round not to sleep.
     status do_read() {
         tls_read_wants_write = false;
         more_to_read = false;
-        if (rlen > 0) {
-            // Left over from the connect handshake.
-            std::size_t consumed = 0;
-            status st;
-            handle_frames(consumed, st);
-            if (consumed > 0)
-                consume(consumed);
-            if (!st)
-                return st;
-        }
+        if (rlen > 0)
+            TRIB_TRY(take_frames());  // left over from the connect handshake
         std::size_t budget = 4 << 20;
         for (;;) {
             if (rbuf.size() - rlen < 16384)
                 rbuf.resize(std::max<std::size_t>(rbuf.size() * 2, 256 * 1024));
             auto r = conn->try_read(rbuf.data() + rlen, rbuf.size() - rlen);
-            if (!r.error.empty())
-                return error(errc::unavailable, "connection lost: " + r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
+            TRIB_TRY(still_connected(r));
             if (r.n == 0) {
                 tls_read_wants_write = r.want_write;
                 return ok();
             }
             rlen += r.n;
             st_bytes_in += r.n;
-            std::size_t consumed = 0;
-            status st;
-            handle_frames(consumed, st);
-            if (consumed > 0)
-                consume(consumed);
-            if (!st)
-                return st;
+            TRIB_TRY(take_frames());
             budget -= std::min(budget, r.n);
             std::lock_guard lk(mu);
             if (sess->inbound_size() >= opts.max_queued) {
@@ -537,10 +539,7 @@ struct client::impl {
         tls_write_wants_read = false;
         while (wpos < wbuf.size()) {
             auto r = conn->try_write(wbuf.data() + wpos, wbuf.size() - wpos);
-            if (!r.error.empty())
-                return error(errc::unavailable, "connection lost: " + r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
+            TRIB_TRY(still_connected(r));
             if (r.n == 0) {
                 tls_write_wants_read = r.want_read;
                 break;
