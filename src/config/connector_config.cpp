@@ -1,8 +1,7 @@
 // Connector files: spec of their own keys, plugin_config and transforms validation through the
 // catalog, environment overrides, and versions across a directory.
-// Over 1,000 lines since the [[streams]] codec options (issue 13) landed: the seam for a split is
-// the streams section (codec options, source_schema, json_schema_* keys) into a file of its own;
-// not done yet (issue 24).
+// The [[streams]] section (codec options, source_schema, json_schema_* keys) is in
+// connector_streams.cpp.
 
 #include "config/connector_config.h"
 
@@ -12,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "config/connector_streams.h"
 #include "config/node.h"
 #include "config/units.h"
 #include "config/validate.h"
@@ -39,262 +39,67 @@ std::string_view to_string(error_mode m) {
 
 namespace {
 
-option make(std::string name, opt_type t, std::string doc) {
-    option o;
-    o.name = std::move(name);
-    o.type = t;
-    o.doc = std::move(doc);
-    return o;
-}
-
-option with_default(option o, std::string def) {
-    o.default_value = std::move(def);
-    return o;
-}
-
-option optional(option o) {
-    o.optional = true;
-    return o;
-}
-
-const std::vector<std::string>& iggy_schemas() {
-    static const std::vector<std::string> s = {"json",  "raw",        "text",
-                                               "proto", "flatbuffer", "avro"};
-    return s;
-}
-
-std::vector<option> stream_options(connector_type t) {
-    std::vector<option> o;
-    o.push_back(make("stream", opt_type::string, "The Iggy stream (name or numeric id)."));
-    if (t == connector_type::sink) {
-        option topics = make("topics", opt_type::list, "Topics of that stream to consume.");
-        o.push_back(topics);
-    } else {
-        o.push_back(make("topic", opt_type::string, "The topic to produce to."));
-    }
-    o.push_back(with_default(make("schema", opt_type::string,
-                                  "Payload codec (docs/connectors/codecs.md): json, raw, text, "
-                                  "msgpack, csv, proto, avro, flat_buffer, bson or "
-                                  "schema_registry."),
-                             "\"json\""));
-    option batch = with_default(
-        make("batch_length", opt_type::integer,
-             t == connector_type::sink ? "Messages polled per batch." : "Messages sent per batch."),
-        "1000");
-    batch.min = 1;
-    batch.max = 1'000'000;
-    batch.aliases = {"batch_size"};
-    o.push_back(batch);
-    if (t == connector_type::sink) {
-        o.push_back(with_default(
-            make("poll_interval", opt_type::duration, "Pause between polls when a poll is empty."),
-            "\"5ms\""));
-        o.push_back(optional(make("consumer_group", opt_type::string,
-                                  "Consumer group (default: iggy-connect-sink-<key>).")));
-    } else {
-        option linger = with_default(
-            make("linger_time", opt_type::duration, "Longest wait to fill a batch before sending."),
-            "\"5ms\"");
-        linger.aliases = {"send_interval"};
-        o.push_back(linger);
-    }
-    option avro_json = optional(make("avro_schema_json", opt_type::string, "Avro schema (JSON)."));
-    avro_json.advanced = true;
-    option avro_path = optional(make("avro_schema_path", opt_type::string, "Avro schema file."));
-    avro_path.advanced = true;
-    o.push_back(avro_json);
-    o.push_back(avro_path);
-    option jsp = optional(make("json_schema_path", opt_type::string,
-                               "A JSON Schema file every record of this stream must match "
-                               "(Tributary): checked on the decoded record before the "
-                               "transforms; a record that does not match goes to the error "
-                               "policy with the JSON pointer and keyword."));
-    jsp.advanced = true;
-    o.push_back(jsp);
-    option jsj = optional(
-        make("json_schema_json", opt_type::string, "The same JSON Schema, inline (Tributary)."));
-    jsj.advanced = true;
-    o.push_back(jsj);
-    option jsd = optional(make("json_schema_draft", opt_type::enumeration,
-                               "The JSON Schema draft; auto (the default): the schema's "
-                               "$schema, else 2020-12 (Tributary)."));
-    jsd.choices = {"auto", "2020-12", "7"};
-    jsd.advanced = true;
-    o.push_back(jsd);
-    option so = optional(make("schema_options", opt_type::any,
-                              "Options of the `schema` codec (Tributary); they may also be "
-                              "written on the [[streams]] table itself."));
-    so.advanced = true;
-    o.push_back(so);
-    if (t == connector_type::source) {
-        option ss = optional(make("source_schema", opt_type::string,
-                                  "Format the source's payloads are in (Tributary); when it "
-                                  "differs from `schema` the runtime converts. Default: what "
-                                  "the connector declares, else `schema`."));
-        ss.advanced = true;
-        o.push_back(ss);
-        option sso = optional(make("source_schema_options", opt_type::any,
-                                   "Options of the `source_schema` codec (Tributary)."));
-        sso.advanced = true;
-        o.push_back(sso);
-    }
-    return o;
-}
-
-// The option of `options` called `key` by name or deprecated alias; nullptr if none.
-const option* option_named(const std::vector<option>& options, std::string_view key) {
-    for (const auto& o : options) {
-        if (o.name == key)
-            return &o;
-        for (const auto& a : o.aliases) {
-            if (a == key)
-                return &o;
-        }
-    }
-    return nullptr;
-}
-
-// The codec options of one [[streams]] entry, taken out of its table before the file is
-// validated (the stream spec does not know them).
-struct stream_codec_nodes {
-    node schema = node::make_table();
-    node source = node::make_table();
-};
-
-// Moves the keys of the `schema` codec's spec from each [[streams]] table (and its
-// `schema_options` sub-table) into a table of their own; Iggy's own stream keys that the codec
-// also declares (avro_schema_json, avro_schema_path) stay and are copied. A key given both on
-// the table and in `schema_options` is an error. Keys that belong to neither stay and are
-// reported as unknown by the file's validation.
-std::vector<stream_codec_nodes> take_codec_options(
-    node& tree, connector_type t, const catalog& cat,
-    const std::function<void(std::string, std::string)>& report) {
-    std::vector<stream_codec_nodes> out;
-    node* streams = tree.find("streams");
-    if (streams == nullptr || !streams->is_array())
-        return out;
-    const std::vector<option> own = stream_options(t);
-    out.resize(streams->items.size());
-    for (std::size_t i = 0; i < streams->items.size(); ++i) {
-        node& st = streams->items[i];
-        if (!st.is_table())
-            continue;
-        const std::string path = "streams[" + std::to_string(i) + "]";
-        auto sub_table = [&](std::string_view key, node& into, const spec* cs) {
-            node* sub = st.find(key);
-            if (sub == nullptr)
-                return;
-            if (!sub->is_table()) {
-                report(path + "." + std::string(key), "expected a table, got " + sub->describe());
-            } else if (cs == nullptr && !sub->fields.empty() && cat.find_codec) {
-                // The schema is unknown (reported with the schema) or takes no options.
-            } else {
-                for (auto& [k, v] : sub->fields) {
-                    if (into.find(k) != nullptr) {
-                        report(path + "." + std::string(key) + "." + k,
-                               "given twice (also on the [[streams]] table)");
-                        continue;
-                    }
-                    into.set(k, v);
-                }
-            }
-            st.erase(key);
-        };
-        const node* sch = st.find("schema");
-        const std::string schema = sch != nullptr && sch->is_string() ? sch->s : "json";
-        const spec* cs = cat.find_codec ? cat.find_codec(schema) : nullptr;
-        if (cs != nullptr) {
-            std::vector<std::string> moved;
-            for (const auto& [k, v] : st.fields) {
-                if (option_named(cs->options, k) == nullptr)
-                    continue;
-                out[i].schema.set(k, v);
-                if (option_named(own, k) == nullptr)
-                    moved.push_back(k);
-            }
-            for (const auto& k : moved)
-                st.erase(k);
-        }
-        sub_table("schema_options", out[i].schema, cs);
-        if (t == connector_type::source) {
-            const node* ss = st.find("source_schema");
-            const spec* scs = ss != nullptr && ss->is_string() && cat.find_codec
-                                  ? cat.find_codec(ss->s)
-                                  : nullptr;
-            sub_table("source_schema_options", out[i].source, scs);
-        }
-    }
-    return out;
-}
+using detail::quote;
 
 spec build_file_spec(connector_type t) {
     spec s;
     s.name = t == connector_type::sink ? "sink file" : "source file";
     s.kind = t == connector_type::sink ? spec_kind::sink : spec_kind::source;
     s.summary = "The keys of a connector file (Iggy's format plus Tributary's additions).";
-    option type = make("type", opt_type::enumeration, "Connector type.");
+    option type = opt("type", opt_type::enumeration, "Connector type.");
     type.choices = {"sink", "source"};
     s.options.push_back(type);
-    s.options.push_back(optional(make(
+    s.options.push_back(optional_opt(
         "key", opt_type::string,
-        "Unique id of the connector (per type); files sharing it are versions of one connector.")));
-    s.options.push_back(
-        with_default(make("enabled", opt_type::boolean, "Run this connector."), "true"));
-    option version = with_default(make("version", opt_type::integer, "Config version."), "0");
+        "Unique id of the connector (per type); files sharing it are versions of one connector."));
+    s.options.push_back(opt("enabled", opt_type::boolean, "Run this connector.", "true"));
+    option version = opt("version", opt_type::integer, "Config version.", "0");
     version.min = 0;
     s.options.push_back(version);
-    s.options.push_back(optional(make("name", opt_type::string, "Human-readable name.")));
+    s.options.push_back(optional_opt("name", opt_type::string, "Human-readable name."));
     s.options.push_back(
-        optional(make("path", opt_type::string,
-                      "Iggy's plugin library path; its file name picks the built-in connector.")));
-    s.options.push_back(
-        optional(make("plugin", opt_type::string,
-                      "The built-in connector to run (Tributary; instead of path).")));
-    option fmt = optional(make("plugin_config_format", opt_type::enumeration,
-                               "Format the plugin config is served in by the API."));
+        optional_opt("path", opt_type::string,
+                     "Iggy's plugin library path; its file name picks the built-in connector."));
+    s.options.push_back(optional_opt(
+        "plugin", opt_type::string, "The built-in connector to run (Tributary; instead of path)."));
+    option fmt = optional_opt("plugin_config_format", opt_type::enumeration,
+                              "Format the plugin config is served in by the API.");
     fmt.choices = {"json", "yaml", "toml", "text"};
     fmt.aliases = {"config_format"};
     s.options.push_back(fmt);
-    s.options.push_back(
-        with_default(make("verbose", opt_type::boolean, "Log every batch at info."), "false"));
-    s.options.push_back(
-        with_default(make("benchmark", opt_type::boolean, "Log per-batch timings."), "false"));
-    option streams = make("streams", opt_type::table_list, "The Iggy streams and topics.");
-    streams.children = stream_options(t);
+    s.options.push_back(opt("verbose", opt_type::boolean, "Log every batch at info.", "false"));
+    s.options.push_back(opt("benchmark", opt_type::boolean, "Log per-batch timings.", "false"));
+    option streams = opt("streams", opt_type::table_list, "The Iggy streams and topics.");
+    streams.children = detail::stream_options(t);
     s.options.push_back(streams);
-    option pc = optional(make("plugin_config", opt_type::any, "The connector's own options."));
+    option pc = optional_opt("plugin_config", opt_type::any, "The connector's own options.");
     pc.aliases = {"config"};
     s.options.push_back(pc);
-    s.options.push_back(optional(make("transforms", opt_type::any, "[transforms.<name>] tables.")));
+    s.options.push_back(optional_opt("transforms", opt_type::any, "[transforms.<name>] tables."));
 
-    option mode = optional(make(
+    option mode = optional_opt(
         "mode", opt_type::enumeration,
         "What happens to a message that fails for good (a fatal error or a rejection at once, a "
         "retryable one after max_retries). Unset: dead_letter when dead_letter_stream or "
         "dead_letter_topic is set, otherwise stop (the connector stops before the message, "
         "nothing is committed past it; restart it once the cause is fixed). retry keeps "
-        "retrying with the backoff below."));
+        "retrying with the backoff below.");
     mode.choices = {"retry", "dead_letter", "skip", "stop"};
-    option retries = with_default(
-        make("max_retries", opt_type::integer,
-             "Attempts of a retryable failure before `mode` applies (0: retry for ever)."),
-        "0");
+    option retries =
+        opt("max_retries", opt_type::integer,
+            "Attempts of a retryable failure before `mode` applies (0: retry for ever).", "0");
     retries.min = 0;
     retries.max = 1'000'000;
-    option initial = with_default(make("backoff_initial", opt_type::duration, "First retry delay."),
-                                  "\"100ms\"");
-    option maxb =
-        with_default(make("backoff_max", opt_type::duration, "Longest retry delay."), "\"30s\"");
-    option mult = with_default(
-        make("backoff_multiplier", opt_type::number, "Delay growth per retry."), "2.0");
+    option initial = opt("backoff_initial", opt_type::duration, "First retry delay.", "\"100ms\"");
+    option maxb = opt("backoff_max", opt_type::duration, "Longest retry delay.", "\"30s\"");
+    option mult = opt("backoff_multiplier", opt_type::number, "Delay growth per retry.", "2.0");
     mult.min = 1;
     mult.max = 100;
-    option jitter = with_default(
-        make("jitter", opt_type::number, "Share of each retry delay drawn at random (0..1)."),
-        "0.2");
+    option jitter =
+        opt("jitter", opt_type::number, "Share of each retry delay drawn at random (0..1).", "0.2");
     jitter.min = 0;
     jitter.max = 1;
-    option policy = make("error_policy", opt_type::table, "Error handling (Tributary).");
+    option policy = opt("error_policy", opt_type::table, "Error handling (Tributary).");
     policy.children = {
         mode,
         retries,
@@ -302,31 +107,28 @@ spec build_file_spec(connector_type t) {
         maxb,
         mult,
         jitter,
-        with_default(make("throttle_min", opt_type::duration,
-                          "Least wait after a throttled error (rate limits)."),
-                     "\"1s\""),
-        optional(make("dead_letter_stream", opt_type::string,
-                      "Dead-letter stream (mode = dead_letter).")),
-        optional(
-            make("dead_letter_topic", opt_type::string, "Dead-letter topic (mode = dead_letter).")),
+        opt("throttle_min", opt_type::duration, "Least wait after a throttled error (rate limits).",
+            "\"1s\""),
+        optional_opt("dead_letter_stream", opt_type::string,
+                     "Dead-letter stream (mode = dead_letter)."),
+        optional_opt("dead_letter_topic", opt_type::string,
+                     "Dead-letter topic (mode = dead_letter)."),
     };
     s.options.push_back(policy);
 
-    option batches = with_default(
-        make("max_in_flight_batches", opt_type::integer, "Batches in flight at once."), "32");
+    option batches =
+        opt("max_in_flight_batches", opt_type::integer, "Batches in flight at once.", "32");
     batches.min = 1;
     batches.max = 1024;
-    option bytes = with_default(
-        make("max_in_flight_bytes", opt_type::size, "Payload bytes in flight at once."),
-        "\"64MiB\"");
+    option bytes =
+        opt("max_in_flight_bytes", opt_type::size, "Payload bytes in flight at once.", "\"64MiB\"");
     bytes.min = 1;
-    option delivery = make("delivery", opt_type::table, "Pipelining and backpressure (Tributary).");
+    option delivery = opt("delivery", opt_type::table, "Pipelining and backpressure (Tributary).");
     delivery.children = {
         batches,
         bytes,
-        with_default(make("shutdown_timeout", opt_type::duration,
-                          "How long a stop waits for in-flight batches."),
-                     "\"30s\""),
+        opt("shutdown_timeout", opt_type::duration, "How long a stop waits for in-flight batches.",
+            "\"30s\""),
     };
     s.options.push_back(delivery);
 
@@ -358,12 +160,6 @@ std::string upper_env(std::string_view s, bool keep_hyphen) {
         c = (c == '.' || c == '-') ? '_'
                                    : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     }
-    return out;
-}
-
-std::string quote(std::string_view s) {
-    std::string out;
-    append_json_string(out, s);
     return out;
 }
 
@@ -507,12 +303,6 @@ void apply_free_form_env(node& pc, const std::vector<std::string>& prefixes, con
     }
 }
 
-std::vector<std::string> codec_names(const catalog& cat) {
-    if (cat.codec_names)
-        return cat.codec_names();
-    return {"json", "raw", "text"};
-}
-
 // `keys`: the keys of every connector of the directory (to tell this connector's mistyped
 // variables from another's: IGGY_CONNECTORS_SINK_PG_BACKUP_PATH belongs to "pg_backup", not to
 // "pg"); nullptr when loading one file alone (then no such warnings).
@@ -580,8 +370,10 @@ loaded<connector_config> load_tree(
     ctx.file = file;
     ctx.env = &env;
     ctx.warnings_only = warnings_only;
-    const std::vector<stream_codec_nodes> codec_opts = take_codec_options(
-        tree, type, cat, [&](std::string path, std::string msg) { report(path, std::move(msg)); });
+    const std::vector<detail::stream_codec_nodes> codec_opts = detail::take_codec_options(
+        tree, type, cat, [&](const std::string& path, std::string msg, const node* at) {
+            report(path, std::move(msg), at);
+        });
     values fv = validate(fspec, tree, ctx, issues);
 
     connector_config cc;
@@ -653,7 +445,7 @@ loaded<connector_config> load_tree(
         } else {
             // Unchecked: kept as written (references resolved).
             spec free;
-            option all = make("plugin_config", opt_type::any, "");
+            option all = opt("plugin_config", opt_type::any, "");
             all.optional = true;
             free.options.push_back(all);
             node wrapper = node::make_table();
@@ -716,7 +508,7 @@ loaded<connector_config> load_tree(
                 } else {
                     spec free;
                     for (const auto& [k, v] : opts.fields) {
-                        option a = make(k, opt_type::any, "");
+                        option a = opt(k, opt_type::any, "");
                         a.optional = true;
                         free.options.push_back(a);
                     }
@@ -727,146 +519,13 @@ loaded<connector_config> load_tree(
         }
     }
 
-    // [[streams]]: codec names and defaults.
-    const std::vector<std::string> codecs = codec_names(cat);
-    const auto streams = fv.tables("streams");
-    // The validated codec options of each stream, put back into the API's view of the file.
-    // (A struct, not std::pair<node, node>: clang's libstdc++ pair constraints reject node.)
-    struct stream_codec_view {
-        node schema;
-        node source;
-    };
-    std::vector<stream_codec_view> validated_codec_options(streams.size());
-    for (std::size_t i = 0; i < streams.size(); ++i) {
-        const values& sv = streams[i];
-        std::string path = "streams[" + std::to_string(i) + "]";
-        std::string schema = sv.str("schema");
-        if (std::find(codecs.begin(), codecs.end(), schema) == codecs.end()) {
-            std::string msg;
-            const auto& iggy = iggy_schemas();
-            if (std::find(iggy.begin(), iggy.end(), schema) != iggy.end()) {
-                msg = "schema " + quote(schema) + " is not supported by Tributary yet";
-            } else {
-                msg = "unknown schema " + quote(schema);
-                if (auto m = closest_match(schema, codecs))
-                    msg += "; did you mean " + quote(*m) + "?";
-            }
-            report(path + ".schema", std::move(msg), sv.raw("schema"));
-        }
-        // The codec's own options, validated against its spec, then the codec built once so
-        // that a schema file that does not load stops the runtime now (exit 2).
-        auto codec_values = [&](const std::string& name, const node& opts, const std::string& key) {
-            if (!cat.find_codec)
-                return values();
-            const spec* cs = cat.find_codec(name);
-            if (cs == nullptr)
-                return values();  // unknown schema: reported above
-            validation_context cctx = ctx;
-            cctx.prefix = path;
-            const std::size_t before = issues.error_count();
-            values v = validate(*cs, opts, cctx, issues);
-            if (issues.error_count() == before && cat.check_codec) {
-                if (auto st = cat.check_codec(name, v); !st)
-                    report(path + "." + key, st.error().message(), sv.raw(key));
-            }
-            return v;
-        };
-        // The stream's JSON Schema keys as the json_schema transform's options, validated with
-        // its spec and compiled now, so that a bad schema stops the runtime (exit 2).
-        auto json_schema_values = [&]() -> values {
-            const node* p = sv.raw("json_schema_path");
-            const node* j = sv.raw("json_schema_json");
-            const node* d = sv.raw("json_schema_draft");
-            if (p == nullptr && j == nullptr) {
-                if (d != nullptr)
-                    report(path + ".json_schema_draft",
-                           "needs json_schema_path or json_schema_json", d);
-                return values();
-            }
-            if (p != nullptr && j != nullptr) {
-                report(path + ".json_schema_json",
-                       "give one of json_schema_path and json_schema_json", j);
-                return values();
-            }
-            const spec* ts = cat.find_transform ? cat.find_transform("json_schema") : nullptr;
-            if (ts == nullptr)
-                return values();
-            node opts = node::make_table();
-            if (p != nullptr)
-                opts.set("schema_path", *p);
-            if (j != nullptr)
-                opts.set("schema_json", *j);
-            if (d != nullptr)
-                opts.set("draft", *d);
-            validation_context tctx = ctx;
-            tctx.prefix = path;
-            const std::size_t before = issues.error_count();
-            values v = validate(*ts, opts, tctx, issues);
-            if (issues.error_count() == before && cat.check_transform) {
-                const char* key = p != nullptr ? "json_schema_path" : "json_schema_json";
-                if (auto st = cat.check_transform("json_schema", v); !st)
-                    report(path + "." + key, st.error().message(), p != nullptr ? p : j);
-            }
-            return v;
-        };
-        const values json_schema = json_schema_values();
-        const node empty = node::make_table();
-        const node& schema_node = i < codec_opts.size() ? codec_opts[i].schema : empty;
-        values schema_values = codec_values(schema, schema_node, "schema");
-        if (schema_values.root() != nullptr && !schema_node.fields.empty())
-            validated_codec_options[i].schema = *schema_values.root();
-        if (type == connector_type::sink) {
-            sink_stream_config s;
-            s.stream = sv.str("stream");
-            s.topics = sv.list("topics");
-            s.schema = schema;
-            s.batch_length = static_cast<std::uint32_t>(sv.integer("batch_length"));
-            s.poll_interval = sv.duration("poll_interval");
-            s.consumer_group = sv.opt_str("consumer_group").value_or("iggy-connect-sink-" + cc.key);
-            s.avro_schema_json = sv.opt_str("avro_schema_json");
-            s.avro_schema_path = sv.opt_str("avro_schema_path");
-            s.schema_options = schema_values;
-            s.json_schema = json_schema;
-            if (s.stream.empty())
-                report(path + ".stream", "must not be empty");
-            if (s.topics.empty())
-                report(path + ".topics", "must name at least one topic");
-            cc.sink_streams.push_back(std::move(s));
-        } else {
-            source_stream_config s;
-            s.stream = sv.str("stream");
-            s.topic = sv.str("topic");
-            s.schema = schema;
-            s.batch_length = static_cast<std::uint32_t>(sv.integer("batch_length"));
-            s.linger_time = sv.duration("linger_time");
-            s.avro_schema_json = sv.opt_str("avro_schema_json");
-            s.avro_schema_path = sv.opt_str("avro_schema_path");
-            s.schema_options = schema_values;
-            s.json_schema = json_schema;
-            if (auto src = sv.opt_str("source_schema")) {
-                s.source_schema = *src;
-                if (std::find(codecs.begin(), codecs.end(), *src) == codecs.end()) {
-                    std::string msg = "unknown schema " + quote(*src);
-                    if (auto m = closest_match(*src, codecs))
-                        msg += "; did you mean " + quote(*m) + "?";
-                    report(path + ".source_schema", std::move(msg), sv.raw("source_schema"));
-                } else {
-                    s.source_schema_options =
-                        codec_values(*src, i < codec_opts.size() ? codec_opts[i].source : empty,
-                                     "source_schema");
-                    if (s.source_schema_options.root() != nullptr)
-                        validated_codec_options[i].source = *s.source_schema_options.root();
-                }
-            } else if (i < codec_opts.size() && !codec_opts[i].source.fields.empty()) {
-                report(path + ".source_schema_options", "needs source_schema");
-            }
-            if (s.stream.empty())
-                report(path + ".stream", "must not be empty");
-            if (s.topic.empty())
-                report(path + ".topic", "must not be empty");
-            cc.source_streams.push_back(std::move(s));
-        }
-    }
+    // [[streams]]: codec names, defaults and each stream's codec options (connector_streams.cpp).
+    std::vector<detail::stream_codec_view> validated_codec_options = detail::read_streams(
+        fv, codec_opts, cat, ctx, issues,
+        [&](const std::string& path, std::string msg, const node* at) {
+            report(path, std::move(msg), at);
+        },
+        cc);
 
     if (root && root->find("error_policy")) {
         const values ep = fv.table("error_policy");
@@ -910,17 +569,7 @@ loaded<connector_config> load_tree(
         whole.set("transforms", std::move(tnode));
     }
     whole.erase("config");
-    if (node* st = whole.find("streams"); st != nullptr && st->is_array()) {
-        for (std::size_t i = 0; i < st->items.size() && i < validated_codec_options.size(); ++i) {
-            auto& [opts, source_opts] = validated_codec_options[i];
-            if (!st->items[i].is_table())
-                continue;
-            if (opts.is_table())
-                st->items[i].set("schema_options", std::move(opts));
-            if (source_opts.is_table())
-                st->items[i].set("source_schema_options", std::move(source_opts));
-        }
-    }
+    detail::put_back_codec_options(whole, std::move(validated_codec_options));
     cc.raw = values(std::make_shared<const node>(std::move(whole)));
 
     if (!issues.has_errors())

@@ -1,7 +1,7 @@
 #pragma once
 // Small ASCII text helpers shared by the HTTP server, the HTTP client and the connectors: one
-// trim and one case-insensitive compare instead of a copy per file. Header-only (hot paths:
-// header parsing).
+// trim, one case-insensitive compare and one query-string splitter instead of a copy per file.
+// Header-only (hot paths: header parsing).
 
 #include <string_view>
 
@@ -19,6 +19,23 @@ constexpr std::string_view trim(std::string_view s, std::string_view chars = ows
         return {};
     auto last = s.find_last_not_of(chars);
     return s.substr(first, last - first + 1);
+}
+
+/// Calls `fn(key, value)` for each parameter of a URL query string (without the `?`), split at
+/// `&`; a parameter without `=` has an empty value, empty parts are skipped. Nothing is
+/// decoded: the caller decides how strictly (HTTP server, SigV4 canonical query).
+template <class F>
+constexpr void for_each_query_param(std::string_view query, F&& fn) {
+    while (!query.empty()) {
+        auto amp = query.find('&');
+        std::string_view part = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        if (part.empty())
+            continue;
+        auto eq = part.find('=');
+        fn(part.substr(0, eq),
+           eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    }
 }
 
 /// ASCII lower case of one character (no locale).

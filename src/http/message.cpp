@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 
+#include "core/text.h"
 #include "http/json.h"
 #include "http/server.h"
 
@@ -31,21 +32,11 @@ void split_target(request& r) {
     if (qpos == std::string::npos)
         return;
     r.query_string = r.target.substr(qpos + 1);
-    std::string_view q = r.query_string;
-    while (!q.empty()) {
-        auto amp = q.find('&');
-        std::string_view part = q.substr(0, amp);
-        q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-        if (part.empty())
-            continue;
-        auto eq = part.find('=');
-        std::string_view k = part.substr(0, eq);
-        std::string_view v =
-            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    for_each_query_param(r.query_string, [&](std::string_view k, std::string_view v) {
         auto dk = percent_decode(k, true);
         auto dv = percent_decode(v, true);
         r.query.emplace_back(dk ? *dk : std::string(k), dv ? *dv : std::string(v));
-    }
+    });
 }
 
 bool header_name_less::operator()(std::string_view a, std::string_view b) const {

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/net/stream_socket.h"
 #include "iggy/address.h"
 #include "iggy/wire/bytes.h"
 #include "iggy/wire/codes.h"
@@ -67,7 +68,7 @@ class connection {
     [[nodiscard]] status ensure_connected();
     /// Closes the socket (no logout).
     void close();
-    bool connected() const { return fd_ >= 0; }
+    bool connected() const { return sock_.is_open(); }
 
     /// Sends a request whose body is the concatenation of `body` parts, and returns the reply
     /// payload (result section stripped). The command code picks the operation and the request
@@ -105,22 +106,16 @@ class connection {
 
   private:
     status open_socket();
-    status tls_handshake(std::chrono::steady_clock::time_point deadline);
     status login();
-    status send_parts(std::span<const iovec> parts, std::chrono::steady_clock::time_point deadline);
-    status recv_exact(std::uint8_t* p, std::size_t n,
-                      std::chrono::steady_clock::time_point deadline);
-    result<std::size_t> recv_some(std::uint8_t* p, std::size_t n,
-                                  std::chrono::steady_clock::time_point deadline, bool wait_first);
     result<bytes_view> exchange(std::span<const iovec> parts, std::uint32_t code);
     result<bytes_view> read_reply(std::uint64_t request, std::uint8_t op,
                                   std::chrono::steady_clock::time_point deadline);
-    error io_failure(std::string_view what, bool timed_out);
+    // Closes the connection after a failed read or write and says what broke, for whom.
+    error io_failure(std::string_view what, const error& cause);
 
     connection_options opts_;
-    int fd_ = -1;
-    struct tls_state;
-    std::unique_ptr<tls_state> tls_;
+    net::stream_socket sock_;
+    net::tls_context tls_ctx_;  // made at the first TLS connect, kept for reconnects
     u128 client_id_;
     std::uint64_t session_ = 0;
     std::uint32_t user_id_ = 0;

@@ -5,6 +5,9 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "core/base64.h"
 #include "core/byte_reader.h"
@@ -173,6 +176,19 @@ TEST(text, trim_and_case_insensitive_compare) {
     EXPECT_FALSE(iequals("a", "b"));
     EXPECT_EQ(ascii_lower('Z'), 'z');
     EXPECT_EQ(ascii_lower('\xC4'), '\xC4');  // no locale: bytes above ASCII stay
+}
+
+TEST(text, query_strings_split_into_undecoded_parameters) {
+    std::vector<std::pair<std::string, std::string>> got;
+    for_each_query_param("a=1&&flag&b=x%20y&=v&c=&d=e=f",
+                         [&](std::string_view k, std::string_view v) { got.emplace_back(k, v); });
+    const std::vector<std::pair<std::string, std::string>> want = {
+        {"a", "1"}, {"flag", ""}, {"b", "x%20y"}, {"", "v"}, {"c", ""}, {"d", "e=f"}};
+    EXPECT_EQ(got, want);
+    int calls = 0;
+    for_each_query_param("", [&](std::string_view, std::string_view) { ++calls; });
+    for_each_query_param("&&", [&](std::string_view, std::string_view) { ++calls; });
+    EXPECT_EQ(calls, 0);
 }
 
 TEST(errno_text, names_the_error_and_survives_unknown_values) {

@@ -4,7 +4,6 @@
 // the SDK reported (tour-steps.txt, groups-steps.txt).
 
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -17,45 +16,14 @@
 #include "iggy/wire/header.h"
 #include "iggy/wire/requests.h"
 #include "iggy/wire/responses.h"
+#include "iggy/wire_captures.h"
 
 namespace trib::iggy {
 namespace {
 
-using test::from_hex;
-
-struct captured {
-    int conn = 0;
-    int seq = 0;
-    bool c2s = false;
-    bytes frame;
-};
-
-std::filesystem::path captures_dir() {
-    const char* src = std::getenv("TRIB_SOURCE_DIR");
-    std::filesystem::path base = src ? src : ".";
-    return base / "tests" / "data" / "iggy-wire-captures";
-}
-
-std::vector<captured> load(const std::string& name) {
-    std::vector<captured> out;
-    std::ifstream in(captures_dir() / name);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty())
-            continue;
-        rapidjson::Document d;
-        d.Parse(line.c_str());
-        if (d.HasParseError() || !d.IsObject())
-            continue;
-        captured c;
-        c.conn = d["conn"].GetInt();
-        c.seq = d["seq"].GetInt();
-        c.c2s = std::string(d["dir"].GetString()) == "c2s";
-        c.frame = from_hex(d["hex"].GetString());
-        out.push_back(std::move(c));
-    }
-    return out;
-}
+using test::captured;
+using test::captures_dir;
+using test::load_captures;
 
 bytes reencode(const any_request& req) {
     bytes out;
@@ -143,7 +111,7 @@ class captures : public ::testing::Test {
 };
 
 TEST_F(captures, tour_decodes_and_reencodes_and_matches_the_sdk) {
-    auto frames = load("tour.jsonl");
+    auto frames = load_captures("tour.jsonl");
     ASSERT_GT(frames.size(), 100u);
     auto r = run(frames);
     EXPECT_EQ(r.requests, r.replies);
@@ -270,7 +238,7 @@ TEST_F(captures, tour_decodes_and_reencodes_and_matches_the_sdk) {
 }
 
 TEST_F(captures, groups_decode_and_match_the_sdk) {
-    auto frames = load("groups.jsonl");
+    auto frames = load_captures("groups.jsonl");
     ASSERT_GT(frames.size(), 100u);
     auto r = run(frames);
     EXPECT_EQ(r.requests, r.replies);

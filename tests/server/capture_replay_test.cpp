@@ -10,7 +10,6 @@
 //  - reply-header consensus counters (op, commit, cluster) are informational and masked.
 
 #include <gtest/gtest.h>
-#include <rapidjson/document.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -24,6 +23,7 @@
 #include "iggy/wire/header.h"
 #include "iggy/wire/requests.h"
 #include "iggy/wire/responses.h"
+#include "iggy/wire_captures.h"
 #include "server/raw_client.h"
 #include "server/server.h"
 
@@ -32,48 +32,9 @@ namespace {
 
 using namespace iggy;
 
-struct captured {
-    int conn = 0;
-    int seq = 0;
-    bool c2s = false;
-    bytes frame;
-};
-
-bytes from_hex(std::string_view hex) {
-    bytes out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-        auto nib = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-        out.push_back(static_cast<std::uint8_t>(nib(hex[i]) * 16 + nib(hex[i + 1])));
-    }
-    return out;
-}
-
-std::filesystem::path captures_dir() {
-    const char* src = std::getenv("TRIB_SOURCE_DIR");
-    std::filesystem::path base = src ? src : ".";
-    return base / "tests" / "data" / "iggy-wire-captures";
-}
-
-std::vector<captured> load(const std::string& name) {
-    std::vector<captured> out;
-    std::ifstream in(captures_dir() / name);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.empty())
-            continue;
-        rapidjson::Document d;
-        d.Parse(line.c_str());
-        if (d.HasParseError() || !d.IsObject())
-            continue;
-        captured c;
-        c.conn = d["conn"].GetInt();
-        c.seq = d["seq"].GetInt();
-        c.c2s = std::string(d["dir"].GetString()) == "c2s";
-        c.frame = from_hex(d["hex"].GetString());
-        out.push_back(std::move(c));
-    }
-    return out;
-}
+using iggy::test::captured;
+using iggy::test::captures_dir;
+using iggy::test::load_captures;
 
 // ---- masking ----
 
@@ -470,14 +431,14 @@ class capture_replay : public ::testing::Test {
 };
 
 TEST_F(capture_replay, tour) {
-    auto frames = load("tour.jsonl");
+    auto frames = load_captures("tour.jsonl");
     ASSERT_GT(frames.size(), 100u) << "captures not found under " << captures_dir();
     int n = replay(server_->port(), frames);
     EXPECT_EQ(n, 58);
 }
 
 TEST_F(capture_replay, groups) {
-    auto frames = load("groups.jsonl");
+    auto frames = load_captures("groups.jsonl");
     ASSERT_GT(frames.size(), 100u) << "captures not found under " << captures_dir();
     int n = replay(server_->port(), frames);
     EXPECT_EQ(n, 67);

@@ -1,14 +1,12 @@
-// The MQTT client's I/O: the socket/TLS connection, the I/O thread with its poll loop, keep
+// The MQTT client's I/O: the I/O thread with its poll loop over the shared TCP/TLS socket
+// (core/net/stream_socket.h: connect, handshake and name check are the Iggy client's too), keep
 // alive and reconnects, and the thread-safe API around the session state (session.h), which
 // holds every protocol decision and is tested without a socket.
 
 #include "connectors/mqtt/client.h"
-#include "connectors/mqtt/connection.h"
 #include "core/errno_text.h"
-#include "core/net/tls_peer.h"
+#include "core/net/stream_socket.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -31,8 +29,17 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-using detail::connection;
-using detail::wait_fd;
+using net::stream_socket;
+using net::wait_result;
+
+// An I/O error of the blocking calls during connect and close, said from the broker's side.
+error broker_io_error(const error& e, std::string_view timeout_text) {
+    if (e.code() == errc::cancelled)
+        return error(errc::cancelled, "stopped");
+    if (e.code() == errc::timeout)
+        return error(errc::timeout, std::string(timeout_text));
+    return error(errc::unavailable, "connection to the broker lost: " + e.message());
+}
 
 }  // namespace
 
@@ -101,12 +108,12 @@ result<endpoint> parse_url(std::string_view url) {
 struct client::impl {
     client_options opts;
     std::vector<endpoint> endpoints;
-    SSL_CTX* ssl_ctx = nullptr;
+    net::tls_context tls_ctx;  // when any URL or the options ask for TLS
     int wake_fd = -1;
     std::thread thread;
 
     // ---- I/O thread only ----
-    std::unique_ptr<connection> conn;
+    std::unique_ptr<stream_socket> conn;
     std::vector<char> rbuf;
     std::size_t rlen = 0;  // bytes in rbuf
     std::string wbuf;
@@ -142,8 +149,6 @@ struct client::impl {
     ~impl() {
         if (wake_fd >= 0)
             ::close(wake_fd);
-        if (ssl_ctx != nullptr)
-            SSL_CTX_free(ssl_ctx);
     }
 
     std::string tag() const { return "mqtt[" + opts.name + "]: "; }
@@ -159,67 +164,30 @@ struct client::impl {
             any_tls = any_tls || ep.tls;
         if (!any_tls)
             return ok();
-        ssl_ctx = SSL_CTX_new(TLS_client_method());
-        if (ssl_ctx == nullptr)
-            return error(errc::internal, "SSL_CTX_new: " + net::ssl_error_text());
-        SSL_CTX_set_min_proto_version(ssl_ctx, TLS1_2_VERSION);
         const auto& t = opts.tls;
-        if (!t.ca_file.empty()) {
-            if (SSL_CTX_load_verify_locations(ssl_ctx, t.ca_file.c_str(), nullptr) != 1) {
-                return error(
-                    errc::invalid_argument, retry_class::fatal,
-                    "cannot load the TLS CA file '" + t.ca_file + "': " + net::ssl_error_text());
-            }
-        } else {
-            SSL_CTX_set_default_verify_paths(ssl_ctx);
-        }
-        if (!t.cert_file.empty()) {
-            if (SSL_CTX_use_certificate_chain_file(ssl_ctx, t.cert_file.c_str()) != 1) {
-                return error(errc::invalid_argument, retry_class::fatal,
-                             "cannot load the TLS client certificate '" + t.cert_file +
-                                 "': " + net::ssl_error_text());
-            }
-            const std::string& key = t.key_file.empty() ? t.cert_file : t.key_file;
-            if (SSL_CTX_use_PrivateKey_file(ssl_ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
-                SSL_CTX_check_private_key(ssl_ctx) != 1) {
-                return error(
-                    errc::invalid_argument, retry_class::fatal,
-                    "cannot load the TLS client key '" + key + "': " + net::ssl_error_text());
-            }
-        }
-        SSL_CTX_set_verify(ssl_ctx, t.verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nullptr);
+        TRIB_ASSIGN_OR_RETURN(tls_ctx, net::tls_context::create({.ca_file = t.ca_file,
+                                                                 .cert_file = t.cert_file,
+                                                                 .key_file = t.key_file,
+                                                                 .verify = t.verify}));
         return ok();
     }
 
     // ---- connecting (I/O thread) ----
 
     // `wake` < 0: not interruptible (used when closing on purpose).
-    status write_all(connection& c, std::string_view bytes, clock::time_point deadline,
+    status write_all(stream_socket& c, std::string_view bytes, clock::time_point deadline,
                      int wake = -2) {
         if (wake == -2)
             wake = wake_fd;
-        std::size_t off = 0;
-        while (off < bytes.size()) {
-            auto r = c.write(bytes.data() + off, bytes.size() - off);
-            if (!r.error.empty())
-                return error(errc::unavailable, r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
-            off += r.n;
-            if (r.want_write || r.want_read) {
-                int w = wait_fd(c.fd(), r.want_read ? POLLIN : POLLOUT, wake, deadline);
-                if (w == -1)
-                    return error(errc::cancelled, "stopped");
-                if (w != 1)
-                    return error(errc::timeout, "timed out writing to the broker");
-            }
-        }
+        auto st = c.write_all(bytes, deadline, wake);
+        if (!st)
+            return broker_io_error(st.error(), "timed out writing to the broker");
         st_bytes_out += bytes.size();
         return ok();
     }
 
     // Reads until one complete packet is in rbuf; returns its frame (rbuf keeps the bytes).
-    result<frame> read_frame(connection& c, clock::time_point deadline) {
+    result<frame> read_frame(stream_socket& c, clock::time_point deadline) {
         for (;;) {
             auto f = next_frame(std::string_view(rbuf.data(), rlen));
             if (!f)
@@ -228,20 +196,11 @@ struct client::impl {
                 return **f;
             if (rbuf.size() - rlen < 4096)
                 rbuf.resize(std::max<std::size_t>(rbuf.size() * 2, 65536));
-            auto r = c.read(rbuf.data() + rlen, rbuf.size() - rlen);
-            if (!r.error.empty())
-                return error(errc::unavailable, r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
-            rlen += r.n;
-            st_bytes_in += r.n;
-            if (r.n == 0) {
-                int w = wait_fd(c.fd(), r.want_write ? POLLOUT : POLLIN, wake_fd, deadline);
-                if (w == -1)
-                    return error(errc::cancelled, "stopped");
-                if (w != 1)
-                    return error(errc::timeout, "no CONNACK within the connect timeout");
-            }
+            auto n = c.read_some(rbuf.data() + rlen, rbuf.size() - rlen, deadline, wake_fd);
+            if (!n)
+                return broker_io_error(n.error(), "no CONNACK within the connect timeout");
+            rlen += *n;
+            st_bytes_in += *n;
         }
     }
 
@@ -288,10 +247,18 @@ struct client::impl {
     // Opens one connection: TCP, TLS, CONNECT, CONNACK.
     status establish_one(const endpoint& ep) {
         auto deadline = clock::now() + opts.connect_timeout;
-        auto c = std::make_unique<connection>();
-        TRIB_TRY(c->open_tcp(ep, wake_fd, deadline));
-        if (ep.tls || opts.tls.enabled)
-            TRIB_TRY(c->start_tls(ssl_ctx, ep, opts.tls, wake_fd, deadline));
+        auto s = stream_socket::connect(ep.host, ep.port, deadline, wake_fd);
+        if (!s)
+            return s.error();
+        auto c = std::make_unique<stream_socket>(std::move(*s));
+        if (ep.tls || opts.tls.enabled) {
+            const std::string& name = opts.tls.server_name.empty() ? ep.host : opts.tls.server_name;
+            auto st = c->start_tls(tls_ctx, name, opts.tls.verify, deadline, wake_fd);
+            if (!st && st.error().code() == errc::cancelled)
+                return st;
+            if (!st)
+                return st.error().wrap("TLS handshake with " + ep.to_string() + " failed");
+        }
         connect_packet cp;
         cp.version = opts.version;
         cp.clean_start = opts.clean_start;
@@ -516,43 +483,45 @@ struct client::impl {
         return ok();
     }
 
+    // Handles the complete packets in rbuf and drops their bytes.
+    status take_frames() {
+        std::size_t consumed = 0;
+        status st;
+        handle_frames(consumed, st);
+        if (consumed > 0)
+            consume(consumed);
+        return st;
+    }
+
+    // The error of a non-blocking read or write that found the connection gone.
+    static status still_connected(const net::io_result& r) {
+        if (!r.error.empty())
+            return error(errc::unavailable, "connection lost: " + r.error);
+        if (r.closed)
+            return error(errc::unavailable, "the broker closed the connection");
+        return ok();
+    }
+
     // Reads and handles what the socket has, up to a budget per round so that writes and keep
     // alive are not starved; `more_to_read` asks the next round not to sleep.
     status do_read() {
         tls_read_wants_write = false;
         more_to_read = false;
-        if (rlen > 0) {
-            // Left over from the connect handshake.
-            std::size_t consumed = 0;
-            status st;
-            handle_frames(consumed, st);
-            if (consumed > 0)
-                consume(consumed);
-            if (!st)
-                return st;
-        }
+        if (rlen > 0)
+            TRIB_TRY(take_frames());  // left over from the connect handshake
         std::size_t budget = 4 << 20;
         for (;;) {
             if (rbuf.size() - rlen < 16384)
                 rbuf.resize(std::max<std::size_t>(rbuf.size() * 2, 256 * 1024));
-            auto r = conn->read(rbuf.data() + rlen, rbuf.size() - rlen);
-            if (!r.error.empty())
-                return error(errc::unavailable, "connection lost: " + r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
+            auto r = conn->try_read(rbuf.data() + rlen, rbuf.size() - rlen);
+            TRIB_TRY(still_connected(r));
             if (r.n == 0) {
                 tls_read_wants_write = r.want_write;
                 return ok();
             }
             rlen += r.n;
             st_bytes_in += r.n;
-            std::size_t consumed = 0;
-            status st;
-            handle_frames(consumed, st);
-            if (consumed > 0)
-                consume(consumed);
-            if (!st)
-                return st;
+            TRIB_TRY(take_frames());
             budget -= std::min(budget, r.n);
             std::lock_guard lk(mu);
             if (sess->inbound_size() >= opts.max_queued) {
@@ -569,11 +538,8 @@ struct client::impl {
     status do_write() {
         tls_write_wants_read = false;
         while (wpos < wbuf.size()) {
-            auto r = conn->write(wbuf.data() + wpos, wbuf.size() - wpos);
-            if (!r.error.empty())
-                return error(errc::unavailable, "connection lost: " + r.error);
-            if (r.closed)
-                return error(errc::unavailable, "the broker closed the connection");
+            auto r = conn->try_write(wbuf.data() + wpos, wbuf.size() - wpos);
+            TRIB_TRY(still_connected(r));
             if (r.n == 0) {
                 tls_write_wants_read = r.want_read;
                 break;
@@ -612,8 +578,7 @@ struct client::impl {
         for (;;) {
             if (is_stopping())
                 return false;
-            int w = wait_fd(-1, 0, wake_fd, until);
-            if (w == 0)
+            if (net::wait_fd(-1, 0, wake_fd, until) == wait_result::timeout)
                 return true;
             std::uint64_t v;
             [[maybe_unused]] auto n = ::read(wake_fd, &v, sizeof v);

@@ -89,19 +89,10 @@ std::string aws_canonical_query_url(const std::string& url) {
     std::string_view query(url.data() + q + 1,
                            (frag == std::string::npos ? url.size() : frag) - q - 1);
     std::vector<std::pair<std::string, std::string>> params;
-    while (!query.empty()) {
-        auto amp = query.find('&');
-        std::string_view part = query.substr(0, amp);
-        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-        if (part.empty())
-            continue;
-        auto eq = part.find('=');
-        std::string_view k = part.substr(0, eq);
-        std::string_view v =
-            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1);
+    for_each_query_param(query, [&](std::string_view k, std::string_view v) {
         params.emplace_back(aws_uri_encode(percent_decode_lenient(k)),
                             aws_uri_encode(percent_decode_lenient(v)));
-    }
+    });
     std::sort(params.begin(), params.end());
     std::string out = url.substr(0, q);
     for (std::size_t i = 0; i < params.size(); ++i) {
