@@ -7,6 +7,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
 #include "connectors/http/http.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+#include "connectors/kafka/kafka.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -54,6 +57,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_sink(http_sink_spec(), make_http_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+    check(r.add_sink(kafka_sink_spec(), make_kafka_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

@@ -1,0 +1,653 @@
+// The Kafka sink: Iggy -> Kafka through an idempotent librdkafka producer. A write produces the
+// batch, then serves delivery reports until every record of it is settled; only then does it
+// return, so the runtime commits Iggy offsets only for what the broker acknowledged. See
+// README.md for the guarantees.
+
+#include <fmt/format.h>
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "config/spec.h"
+#include "connectors/kafka/kafka.h"
+#include "connectors/kafka/sink_record.h"
+#include "core/metrics.h"
+
+namespace trib::connectors {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace kafka_sink;
+
+struct sink_settings {
+    std::string bootstrap;
+    record_options rec;
+    std::optional<std::string> transactional_id;
+    std::chrono::milliseconds delivery_timeout{0};
+    std::chrono::milliseconds connect_timeout{10000};
+    std::map<std::string, std::string> properties;
+};
+
+/// How a librdkafka error concerns the record or the batch.
+enum class fate {
+    reject,  // this record will never be accepted: the error policy takes it
+    retry,   // the batch fails with a retryable error; the runtime writes it again
+    reopen,  // the producer is unusable (fatal idempotence/transaction state): reopen it
+};
+
+fate fate_of(rd_kafka_resp_err_t e) {
+    switch (e) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+        case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG:
+            return fate::reject;
+        case RD_KAFKA_RESP_ERR__FATAL:
+        case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
+        case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+        case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+            return fate::reopen;
+        default:
+            return fate::retry;
+    }
+}
+
+errc code_of(rd_kafka_resp_err_t e) {
+    switch (e) {
+        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+            return errc::resource_exhausted;
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+            return errc::not_found;
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+            return errc::permission_denied;
+        case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+        case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+            return errc::unauthenticated;
+        case RD_KAFKA_RESP_ERR__TIMED_OUT:
+        case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+            return errc::timeout;
+        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+        case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+        case RD_KAFKA_RESP_ERR_INVALID_MSG:
+        case RD_KAFKA_RESP_ERR__INVALID_ARG:
+            return errc::invalid_argument;
+        default:
+            return errc::unavailable;
+    }
+}
+
+error kafka_error(rd_kafka_resp_err_t e, std::string_view what) {
+    const fate f = fate_of(e);
+    const errc c = code_of(e);
+    retry_class rc = f == fate::reject ? retry_class::fatal : retry_class::retryable;
+    if (c == errc::permission_denied || c == errc::unauthenticated)
+        rc = retry_class::fatal;
+    return error(c, rc, fmt::format("{}: {} ({})", what, rd_kafka_err2str(e), rd_kafka_err2name(e)),
+                 static_cast<std::int64_t>(e));
+}
+
+/// A message identity for the memo of a batch being retried.
+struct memo_key {
+    std::uint64_t offset = 0;
+    std::uint64_t id_lo = 0;
+    std::uint64_t id_hi = 0;
+    friend bool operator==(const memo_key&, const memo_key&) = default;
+};
+struct memo_hash {
+    std::size_t operator()(const memo_key& k) const {
+        return std::hash<std::uint64_t>()(k.offset * 0x9E3779B97F4A7C15ull ^ k.id_lo ^
+                                          (k.id_hi << 1));
+    }
+};
+
+/// One produced record awaiting its delivery report (the report's opaque points here).
+struct slot {
+    std::size_t index = 0;
+    memo_key key;
+    bool done = false;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+    std::size_t* outstanding = nullptr;
+};
+
+class kafka_sink_impl final : public sink {
+  public:
+    explicit kafka_sink_impl(sink_settings s) : s_(std::move(s)) {}
+    ~kafka_sink_impl() override { close(); }
+
+    status open(connector_context& ctx) override {
+        key_ = ctx.key;
+        stop_ = ctx.stop;
+        metrics_registry* reg = ctx.metrics;
+        if (reg == nullptr) {
+            if (!own_metrics_)
+                own_metrics_ = std::make_unique<metrics_registry>();
+            reg = own_metrics_.get();
+        }
+        register_metrics(*reg);
+        fatal_ = false;
+
+        char errstr[512];
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        auto set = [&](const std::string& k, const std::string& v) -> status {
+            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
+                RD_KAFKA_CONF_OK) {
+                // The value may be a secret: name the property only.
+                return error(errc::invalid_argument, retry_class::fatal,
+                             fmt::format("kafka sink {}: property {}: {}", key_, k, errstr));
+            }
+            return ok();
+        };
+        std::vector<std::pair<std::string, std::string>> props = {
+            {"bootstrap.servers", s_.bootstrap},
+            {"client.id", "tributary-" + key_},
+            {"enable.idempotence", "true"},
+            {"acks", "all"},
+            {"message.timeout.ms", std::to_string(s_.delivery_timeout.count())},
+            // Keeps the producer's queue to what a few batches need: bounded memory.
+            {"queue.buffering.max.kbytes", "262144"},
+        };
+        if (s_.transactional_id)
+            props.emplace_back("transactional.id", *s_.transactional_id);
+        for (const auto& [k, v] : s_.properties)
+            props.emplace_back(k, v);
+        for (const auto& [k, v] : props) {
+            auto st = set(k, v);
+            if (!st) {
+                rd_kafka_conf_destroy(conf);
+                return st;
+            }
+        }
+        rd_kafka_conf_set_opaque(conf, this);
+        rd_kafka_conf_set_dr_msg_cb(conf, &kafka_sink_impl::on_delivery);
+        rd_kafka_conf_set_error_cb(conf, &kafka_sink_impl::on_error);
+        rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+        if (rk_ == nullptr) {
+            rd_kafka_conf_destroy(conf);
+            return error(errc::invalid_argument, retry_class::fatal,
+                         fmt::format("kafka sink {}: {}", key_, errstr));
+        }
+        // The broker must answer once: a wrong address fails here, not at the first write.
+        const rd_kafka_metadata_t* md = nullptr;
+        auto e =
+            rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(s_.connect_timeout.count()));
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            close();
+            return kafka_error(e, fmt::format("kafka sink {}: no broker answered at {}", key_,
+                                              s_.bootstrap))
+                .with_retry(retry_class::retryable);
+        }
+        rd_kafka_metadata_destroy(md);
+        if (s_.transactional_id) {
+            rd_kafka_error_t* te =
+                rd_kafka_init_transactions(rk_, static_cast<int>(s_.connect_timeout.count()));
+            if (te != nullptr) {
+                auto err = txn_error(te, "init_transactions");
+                close();
+                return err;
+            }
+        }
+        spdlog::info("kafka sink {}: producing to {} (idempotent{})", key_, s_.bootstrap,
+                     s_.transactional_id ? ", transactional" : "");
+        return ok();
+    }
+
+    void close() override {
+        if (rk_ == nullptr)
+            return;
+        // Records still queued (a stop while the broker was down) are purged, so that no
+        // delivery report refers to a slot of a write that returned.
+        rd_kafka_flush(rk_, 2000);
+        rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        rd_kafka_flush(rk_, 1000);
+        for (auto& [name, rkt] : topics_)
+            rd_kafka_topic_destroy(rkt);
+        topics_.clear();
+        rd_kafka_destroy(rk_);
+        rk_ = nullptr;
+        slots_.clear();
+        outstanding_ = 0;
+    }
+
+    bool idempotent() const override { return false; }
+
+    result<write_outcome> write(const sink_batch& b) override {
+        write_outcome out;
+        const auto& msgs = b.messages->messages;
+        if (msgs.empty())
+            return out;
+        if (rk_ == nullptr)
+            return fail(errc::failed_precondition, "kafka sink: write before open");
+        if (fatal_) {
+            return error(errc::unavailable, retry_class::retryable,
+                         fmt::format("kafka sink {}: the producer hit a fatal error: {}", key_,
+                                     fatal_text_));
+        }
+        // Records of a write that a stop ended may still be in flight: settle them first (their
+        // slots must outlive their delivery reports).
+        if (outstanding_ > 0) {
+            TRIB_TRY(wait_all());
+            remember_delivered();
+        }
+        if (s_.transactional_id)
+            return write_transaction(b);
+        prepare_memo(b);
+
+        // 1. Build and produce every record not delivered by an earlier attempt of this batch.
+        slots_.clear();
+        outstanding_ = 0;
+        std::vector<std::size_t> produced;
+        produced.reserve(msgs.size());
+        for (std::size_t i = 0; i < msgs.size(); ++i) {
+            if (!memo_.empty() && memo_.count(key_of(msgs[i])) != 0) {
+                m_.skipped->inc();
+                continue;
+            }
+            auto rec = build_record(s_.rec, b, msgs[i]);
+            if (!rec) {
+                out.rejected.push_back(message_error{i, rec.error()});
+                continue;
+            }
+            auto st = produce(*rec, msgs[i], i);
+            if (!st) {
+                if (st.error().retry() == retry_class::fatal &&
+                    st.error().code() != errc::cancelled) {
+                    out.rejected.push_back(message_error{i, st.error()});
+                    continue;
+                }
+                // A failure of the producer, not of this record: settle what is in flight,
+                // remember it, and fail the batch.
+                (void)wait_all();  // the batch fails anyway; what did land is remembered
+                remember_delivered();
+                return st.error();
+            }
+            produced.push_back(i);
+        }
+
+        // 2. Serve delivery reports until every record is settled.
+        auto w = wait_all();
+        if (!w) {
+            remember_delivered();
+            return w.error();
+        }
+
+        // 3. Collate.
+        std::optional<error> failure;
+        for (auto& sl : slots_) {
+            if (sl.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                m_.delivered->inc();
+                continue;
+            }
+            error e = kafka_error(sl.err, "delivery");
+            switch (fate_of(sl.err)) {
+                case fate::reject:
+                    m_.rejected->inc();
+                    out.rejected.push_back(message_error{sl.index, std::move(e)});
+                    break;
+                case fate::reopen:
+                    fatal_ = true;
+                    fatal_text_ = e.message();
+                    failure = error(errc::unavailable, retry_class::retryable, e.message(),
+                                    e.vendor_code());
+                    break;
+                case fate::retry:
+                    if (!failure)
+                        failure = std::move(e);
+                    break;
+            }
+        }
+        if (failure) {
+            remember_delivered();
+            return failure->wrap(fmt::format("kafka sink {}", key_));
+        }
+        std::sort(out.rejected.begin(), out.rejected.end(),
+                  [](const message_error& a, const message_error& c) { return a.index < c.index; });
+        return out;
+    }
+
+  private:
+    struct metric_set {
+        counter* delivered = nullptr;
+        counter* rejected = nullptr;
+        counter* skipped = nullptr;
+        counter* queue_full = nullptr;
+        counter* transactions = nullptr;
+    };
+
+    void register_metrics(metrics_registry& r) {
+        const metric_labels base{{"connector", key_}};
+        auto msg = [&](const char* outcome) {
+            auto l = base;
+            l.emplace_back("outcome", outcome);
+            return &r.counter("trib_kafka_sink_records_total",
+                              "Records the Kafka sink settled, by outcome (skipped_duplicate: "
+                              "delivered by an earlier attempt of the batch, not sent again).",
+                              l);
+        };
+        m_.delivered = msg("delivered");
+        m_.rejected = msg("rejected");
+        m_.skipped = msg("skipped_duplicate");
+        m_.queue_full = &r.counter("trib_kafka_sink_queue_full_total",
+                                   "Times the producer queue was full and the sink waited.", base);
+        m_.transactions = &r.counter("trib_kafka_sink_transactions_total",
+                                     "Transactions the Kafka sink committed.", base);
+    }
+
+    static void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+        auto* sl = static_cast<slot*>(m->_private);
+        if (sl == nullptr)
+            return;
+        sl->done = true;
+        sl->err = m->err;
+        sl->status = rd_kafka_message_status(m);
+        if (sl->outstanding != nullptr && *sl->outstanding > 0)
+            --*sl->outstanding;
+    }
+
+    static void on_error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+        auto* self = static_cast<kafka_sink_impl*>(opaque);
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            char buf[512];
+            rd_kafka_fatal_error(rk, buf, sizeof buf);
+            self->fatal_ = true;
+            self->fatal_text_ = buf;
+            spdlog::error("kafka sink {}: fatal producer error: {}", self->key_, buf);
+            return;
+        }
+        // Broker down, all brokers down, ...: librdkafka reconnects by itself.
+        spdlog::warn("kafka sink {}: {} ({})", self->key_, reason,
+                     rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+    }
+
+    rd_kafka_topic_t* topic_handle(const std::string& name) {
+        auto it = topics_.find(name);
+        if (it != topics_.end())
+            return it->second;
+        if (topics_.size() >= 10000) {
+            // A template fanning out to very many topics: keep the cache bounded.
+            for (auto& [n, t] : topics_)
+                rd_kafka_topic_destroy(t);
+            topics_.clear();
+        }
+        rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+        if (t != nullptr)
+            topics_.emplace(name, t);
+        return t;
+    }
+
+    /// Produces one record; waits while the producer queue is full. A fatal error is the
+    /// record's; anything else is the producer's.
+    status produce(const record& r, const message& m, std::size_t index) {
+        rd_kafka_topic_t* rkt = topic_handle(r.topic);
+        if (rkt == nullptr)
+            return kafka_error(rd_kafka_last_error(), fmt::format("topic '{}'", r.topic));
+        slots_.push_back(slot{index, key_of(m), false, RD_KAFKA_RESP_ERR_NO_ERROR,
+                              RD_KAFKA_MSG_STATUS_NOT_PERSISTED, &outstanding_});
+        slot* sl = &slots_.back();
+        for (;;) {
+            rd_kafka_headers_t* hdrs = nullptr;
+            if (!r.headers.empty()) {
+                hdrs = rd_kafka_headers_new(r.headers.size());
+                for (const auto& [k, v] : r.headers) {
+                    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                                        static_cast<ssize_t>(v.size()));
+                }
+            }
+            void* key = r.key ? const_cast<char*>(r.key->data()) : nullptr;
+            const std::size_t key_len = r.key ? r.key->size() : 0;
+            // The payload is copied: a stop may end the write while the record still waits for
+            // a broker, and the batch's memory does not outlive the write.
+            rd_kafka_resp_err_t e = rd_kafka_producev(
+                rk_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(r.partition),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
+                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
+                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(sl), RD_KAFKA_V_END);
+            if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                ++outstanding_;
+                return ok();
+            }
+            if (hdrs != nullptr)
+                rd_kafka_headers_destroy(hdrs);
+            if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                m_.queue_full->inc();
+                rd_kafka_poll(rk_, 50);
+                if (stop_.stop_requested()) {
+                    slots_.pop_back();
+                    return fail(errc::cancelled, "kafka sink: stopped while the queue was full");
+                }
+                continue;
+            }
+            slots_.pop_back();
+            if (e == RD_KAFKA_RESP_ERR__FATAL) {
+                fatal_ = true;
+                return error(errc::unavailable, retry_class::retryable,
+                             "kafka sink: the producer hit a fatal error");
+            }
+            error err = kafka_error(e, "produce");
+            if (fate_of(e) == fate::reject)
+                m_.rejected->inc();
+            return err;
+        }
+    }
+
+    /// Serves delivery reports until nothing is outstanding; stops early (errc::cancelled) when
+    /// the runtime stops the connector, or on a fatal producer error.
+    status wait_all() {
+        while (outstanding_ > 0) {
+            rd_kafka_poll(rk_, 100);
+            if (outstanding_ == 0)
+                break;
+            if (stop_.stop_requested())
+                return fail(errc::cancelled, "kafka sink: stopped while records were in flight");
+            if (fatal_) {
+                return error(errc::unavailable, retry_class::retryable,
+                             "kafka sink: the producer hit a fatal error: " + fatal_text_);
+            }
+        }
+        return ok();
+    }
+
+    /// After a failed write: the records of this batch the broker did take are not produced
+    /// again when the runtime retries the batch.
+    void remember_delivered() {
+        for (const auto& sl : slots_) {
+            if (sl.done && sl.err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                memo_.insert(sl.key);
+        }
+    }
+
+    /// A batch as one transaction: everything lands or nothing does. A record refused for good
+    /// aborts the attempt; the batch is then written again without it.
+    result<write_outcome> write_transaction(const sink_batch& b) {
+        write_outcome out;
+        const auto& msgs = b.messages->messages;
+        std::vector<bool> excluded(msgs.size(), false);
+        std::vector<record> recs;
+        std::vector<std::size_t> idx;
+        for (std::size_t i = 0; i < msgs.size(); ++i) {
+            auto rec = build_record(s_.rec, b, msgs[i]);
+            if (!rec) {
+                out.rejected.push_back(message_error{i, rec.error()});
+                excluded[i] = true;
+                continue;
+            }
+            recs.push_back(std::move(*rec));
+            idx.push_back(i);
+        }
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            if (auto* te = rd_kafka_begin_transaction(rk_))
+                return txn_error(te, "begin_transaction");
+            slots_.clear();
+            outstanding_ = 0;
+            bool refused = false;
+            for (std::size_t k = 0; k < recs.size(); ++k) {
+                if (excluded[idx[k]])
+                    continue;
+                auto st = produce(recs[k], msgs[idx[k]], idx[k]);
+                if (!st) {
+                    if (st.error().retry() == retry_class::fatal &&
+                        st.error().code() != errc::cancelled) {
+                        out.rejected.push_back(message_error{idx[k], st.error()});
+                        excluded[idx[k]] = true;
+                        continue;
+                    }
+                    abort_transaction();
+                    return st.error();
+                }
+            }
+            auto w = wait_all();
+            if (!w) {
+                abort_transaction();
+                return w.error();
+            }
+            std::optional<error> failure;
+            for (auto& sl : slots_) {
+                if (sl.err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                    continue;
+                if (fate_of(sl.err) == fate::reject) {
+                    out.rejected.push_back(
+                        message_error{sl.index, kafka_error(sl.err, "delivery")});
+                    excluded[sl.index] = true;
+                    refused = true;
+                } else if (!failure) {
+                    failure = kafka_error(sl.err, "delivery");
+                }
+            }
+            if (failure || refused) {
+                abort_transaction();
+                if (failure)
+                    return failure->wrap(fmt::format("kafka sink {}", key_));
+                continue;  // again without the refused records
+            }
+            if (auto* te = rd_kafka_commit_transaction(rk_, -1))
+                return txn_error(te, "commit_transaction");
+            m_.transactions->inc();
+            m_.delivered->inc(slots_.size());
+            m_.rejected->inc(out.rejected.size());
+            std::sort(
+                out.rejected.begin(), out.rejected.end(),
+                [](const message_error& a, const message_error& c) { return a.index < c.index; });
+            return out;
+        }
+        return error(errc::unavailable, retry_class::retryable,
+                     "kafka sink: the transaction kept being refused");
+    }
+
+    void abort_transaction() {
+        if (auto* te = rd_kafka_abort_transaction(rk_, -1)) {
+            spdlog::warn("kafka sink {}: abort_transaction: {}", key_, rd_kafka_error_string(te));
+            if (rd_kafka_error_is_fatal(te))
+                fatal_ = true;
+            rd_kafka_error_destroy(te);
+        }
+    }
+
+    error txn_error(rd_kafka_error_t* te, std::string_view what) {
+        const auto code = rd_kafka_error_code(te);
+        const bool fatal = rd_kafka_error_is_fatal(te) != 0;
+        const bool abort = rd_kafka_error_txn_requires_abort(te) != 0;
+        error e = kafka_error(
+            code, fmt::format("kafka sink {}: {}: {}", key_, what, rd_kafka_error_string(te)));
+        rd_kafka_error_destroy(te);
+        if (abort)
+            abort_transaction();
+        if (fatal) {
+            fatal_ = true;
+            fatal_text_ = e.message();
+            return error(errc::unavailable, retry_class::retryable, e.message(), e.vendor_code());
+        }
+        if (e.retry() == retry_class::fatal && code_of(code) != errc::permission_denied)
+            e.with_retry(retry_class::retryable);
+        return e;
+    }
+
+    static memo_key key_of(const message& m) { return memo_key{m.offset, m.id.lo, m.id.hi}; }
+
+    /// The memo holds the records delivered by failed attempts of the batch being written; it
+    /// is dropped as soon as a batch of another partition, or past it, arrives.
+    void prepare_memo(const sink_batch& b) {
+        const auto& msgs = b.messages->messages;
+        std::uint64_t lo = msgs.front().offset, hi = msgs.front().offset;
+        for (const auto& m : msgs) {
+            lo = std::min(lo, m.offset);
+            hi = std::max(hi, m.offset);
+        }
+        if (b.stream != memo_stream_ || b.topic != memo_topic_ || b.partition != memo_partition_ ||
+            lo > memo_max_ || memo_.size() > 1'000'000) {
+            memo_.clear();
+            memo_stream_ = std::string(b.stream);
+            memo_topic_ = std::string(b.topic);
+            memo_partition_ = b.partition;
+            memo_max_ = hi;
+        }
+        memo_max_ = std::max(memo_max_, hi);
+    }
+
+    sink_settings s_;
+    std::string key_;
+    std::stop_token stop_;
+    std::unique_ptr<metrics_registry> own_metrics_;
+    metric_set m_;
+    rd_kafka_t* rk_ = nullptr;
+    std::unordered_map<std::string, rd_kafka_topic_t*> topics_;
+    std::deque<slot> slots_;  // deque: a slot never moves while its record is in flight
+    std::size_t outstanding_ = 0;
+    bool fatal_ = false;
+    std::string fatal_text_;
+    std::unordered_set<memo_key, memo_hash> memo_;
+    std::string memo_stream_, memo_topic_;
+    std::uint32_t memo_partition_ = 0;
+    std::uint64_t memo_max_ = 0;
+};
+
+}  // namespace
+
+result<std::unique_ptr<sink>> make_kafka_sink(const config::values& v) {
+    sink_settings s;
+    s.bootstrap = v.str("bootstrap_servers");
+    auto t = topic_template::parse(v.str("topic"));
+    if (!t)
+        return t.error().wrap("topic");
+    s.rec.topic = std::move(*t);
+    s.rec.key = parse_key_source(v.str("key_from")).value_or(key_source::none);
+    if (s.rec.key == key_source::header)
+        s.rec.key_name = v.str("key_header");
+    else if (s.rec.key == key_source::field)
+        s.rec.key_name = v.opt_str("key_field").value_or("");
+    s.rec.partition =
+        parse_partition_source(v.str("partition_from")).value_or(partition_source::key);
+    s.rec.partition_header = v.str("partition_header");
+    s.rec.timestamp =
+        parse_timestamp_source(v.str("timestamp_from")).value_or(timestamp_source::origin);
+    s.rec.timestamp_header = v.str("timestamp_header");
+    s.rec.include_headers = v.boolean("include_headers");
+    s.rec.exclude_headers = v.list("exclude_headers");
+    s.transactional_id = v.opt_str("transactional_id");
+    s.delivery_timeout = v.duration("delivery_timeout");
+    s.connect_timeout = v.duration("connect_timeout");
+    s.properties = v.map("properties");
+    return std::unique_ptr<sink>(std::make_unique<kafka_sink_impl>(std::move(s)));
+}
+
+}  // namespace trib::connectors
