@@ -18,11 +18,11 @@ BUILD_PKGS=(
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
   ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
-  libsnappy-dev libzstd-dev
+  libsnappy-dev libzstd-dev librdkafka-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
-  wrk nginx-light procps iproute2 json-schema-test-suite
+  wrk nginx-light procps iproute2 json-schema-test-suite kcat openjdk-17-jre-headless maven
 )
 pkgs=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${PEER_PKGS[@]}")
@@ -79,6 +79,16 @@ if [ ${#py_missing[@]} -gt 0 ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check "${py_missing[@]}"
   installed+=("pip: ${py_missing[*]}")
 fi
+
+# --- Apache Kafka (jars from Maven Central, for the Kafka connector's test broker) --------------
+# One KRaft broker per Kafka test binary runs from .deps/kafka/lib (tests/connectors/kafka/
+# kafka_fixture.cpp); kafka-tools brings ProducerPerformance/ConsumerPerformance for bench/kafka.
+scripts/setup_kafka.sh "$ROOT/.deps/kafka" && kafka_rc=0 || kafka_rc=$?
+case $kafka_rc in
+  0) ;;
+  10) installed+=("maven: Apache Kafka $(cat "$ROOT/.deps/kafka/VERSION") jars in .deps/kafka/lib") ;;
+  *) exit 1 ;;
+esac
 
 # --- Crates (project-local cargo root) -----------------------------------------------------------
 # iggy-cli 0.14.0 speaks protocol 0.11 (Iggy server 0.9); --locked keeps its dependency tree.

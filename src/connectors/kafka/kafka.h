@@ -1,5 +1,7 @@
 #pragma once
-// Kafka connectors (librdkafka): the sink (Iggy -> Kafka). See README.md in this folder.
+// The Kafka connector: a source (Kafka -> Iggy, consumer group) and a sink (Iggy -> Kafka,
+// idempotent producer), on librdkafka. Works with Apache Kafka and Kafka-compatible brokers
+// (Redpanda). See README.md for the options and the delivery guarantees.
 
 #include <memory>
 
@@ -9,9 +11,14 @@
 
 namespace trib::connectors {
 
-/// Sink "kafka": an idempotent librdkafka producer; a write returns after the delivery reports
-/// of the whole batch.
+config::spec kafka_source_spec();
+/// `v` validated against kafka_source_spec().
+result<std::unique_ptr<source>> make_kafka_source(const config::values& v);
+
+/// Sink "kafka": an idempotent producer; a write returns after the delivery reports of the whole
+/// batch (src/connectors/kafka/sink.cpp).
 config::spec kafka_sink_spec();
+/// `v` validated against kafka_sink_spec().
 result<std::unique_ptr<sink>> make_kafka_sink(const config::values& v);
 
 }  // namespace trib::connectors

@@ -15,6 +15,8 @@
 #include <unordered_set>
 
 #include "config/spec.h"
+#include "connectors/kafka/common.h"
+#include "connectors/kafka/errors.h"
 #include "connectors/kafka/kafka.h"
 #include "connectors/kafka/sink_record.h"
 #include "core/metrics.h"
@@ -26,84 +28,61 @@ using namespace std::chrono_literals;
 using namespace kafka_sink;
 
 struct sink_settings {
-    std::string bootstrap;
+    config::values values;  // for the shared options (common.h)
     record_options rec;
     std::optional<std::string> transactional_id;
     std::chrono::milliseconds delivery_timeout{0};
     std::chrono::milliseconds connect_timeout{10000};
-    std::map<std::string, std::string> properties;
 };
 
-/// How a librdkafka error concerns the record or the batch.
+/// How a librdkafka error concerns the record or the batch (the code and retry class are
+/// errors.cpp's).
 enum class fate {
     reject,  // this record will never be accepted: the error policy takes it
-    retry,   // the batch fails with a retryable error; the runtime writes it again
-    reopen,  // the producer is unusable (fatal idempotence/transaction state): reopen it
+    retry,   // the batch fails; the runtime retries it or applies its policy (by retry class)
+    reopen,  // the producer is unusable (fenced, sequence gap, _FATAL): open a new one
 };
 
-fate fate_of(rd_kafka_resp_err_t e) {
+/// `at_produce`: the error came from produce() itself (librdkafka's own checks against the
+/// metadata it holds), not from a delivery report.
+fate fate_of(rd_kafka_resp_err_t e, bool at_produce = false) {
+    if (kafka::is_message_error(e) || e == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE ||
+        e == RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION)
+        return fate::reject;
+    // produce() says so only when the topic's metadata is known and has fewer partitions.
+    if (at_produce && e == RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION)
+        return fate::reject;
     switch (e) {
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-        case RD_KAFKA_RESP_ERR__INVALID_ARG:
-        case RD_KAFKA_RESP_ERR_INVALID_MSG:
-            return fate::reject;
         case RD_KAFKA_RESP_ERR__FATAL:
-        case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
-        case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+        case RD_KAFKA_RESP_ERR__FENCED:
         case RD_KAFKA_RESP_ERR_PRODUCER_FENCED:
+        case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH:
+        case RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER:
         case RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID:
+        case RD_KAFKA_RESP_ERR__INCONSISTENT:
+        case RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE:
+        case RD_KAFKA_RESP_ERR_INVALID_PRODUCER_ID_MAPPING:
             return fate::reopen;
         default:
             return fate::retry;
     }
 }
 
-errc code_of(rd_kafka_resp_err_t e) {
-    switch (e) {
-        case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
-        case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
-            return errc::resource_exhausted;
-        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
-        case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
-            return errc::not_found;
-        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
-        case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
-        case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
-            return errc::permission_denied;
-        case RD_KAFKA_RESP_ERR__AUTHENTICATION:
-        case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
-            return errc::unauthenticated;
-        case RD_KAFKA_RESP_ERR__TIMED_OUT:
-        case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
-        case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
-            return errc::timeout;
-        case RD_KAFKA_RESP_ERR_INVALID_RECORD:
-        case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
-        case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
-        case RD_KAFKA_RESP_ERR_INVALID_MSG:
-        case RD_KAFKA_RESP_ERR__INVALID_ARG:
-            return errc::invalid_argument;
-        default:
-            return errc::unavailable;
+error kafka_error(rd_kafka_resp_err_t e, std::string_view what, bool at_produce = false) {
+    error err = kafka::from_code(e, what);
+    switch (fate_of(e, at_produce)) {
+        case fate::reject:
+            // The record's own fault: fatal, so the runtime hands it to the error policy.
+            return error(err.code() == errc::unavailable ? errc::not_found : err.code(),
+                         retry_class::fatal, err.message(), err.vendor_code());
+        case fate::reopen:
+            // errc::unavailable makes the runtime close and open the sink: a new producer.
+            return error(errc::unavailable, retry_class::retryable, err.message(),
+                         err.vendor_code());
+        case fate::retry:
+            return err;
     }
-}
-
-error kafka_error(rd_kafka_resp_err_t e, std::string_view what) {
-    const fate f = fate_of(e);
-    const errc c = code_of(e);
-    retry_class rc = f == fate::reject ? retry_class::fatal : retry_class::retryable;
-    if (c == errc::permission_denied || c == errc::unauthenticated)
-        rc = retry_class::fatal;
-    return error(c, rc, fmt::format("{}: {} ({})", what, rd_kafka_err2str(e), rd_kafka_err2name(e)),
-                 static_cast<std::int64_t>(e));
+    return err;
 }
 
 /// A message identity for the memo of a batch being retried.
@@ -147,20 +126,8 @@ class kafka_sink_impl final : public sink {
         register_metrics(*reg);
         fatal_ = false;
 
-        char errstr[512];
-        rd_kafka_conf_t* conf = rd_kafka_conf_new();
-        auto set = [&](const std::string& k, const std::string& v) -> status {
-            if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), errstr, sizeof errstr) !=
-                RD_KAFKA_CONF_OK) {
-                // The value may be a secret: name the property only.
-                return error(errc::invalid_argument, retry_class::fatal,
-                             fmt::format("kafka sink {}: property {}: {}", key_, k, errstr));
-            }
-            return ok();
-        };
-        std::vector<std::pair<std::string, std::string>> props = {
-            {"bootstrap.servers", s_.bootstrap},
-            {"client.id", "tributary-" + key_},
+        kafka::common_options common = kafka::common_options_from(s_.values, key_);
+        kafka::property_list own = {
             {"enable.idempotence", "true"},
             {"acks", "all"},
             {"message.timeout.ms", std::to_string(s_.delivery_timeout.count())},
@@ -168,19 +135,17 @@ class kafka_sink_impl final : public sink {
             {"queue.buffering.max.kbytes", "262144"},
         };
         if (s_.transactional_id)
-            props.emplace_back("transactional.id", *s_.transactional_id);
-        for (const auto& [k, v] : s_.properties)
-            props.emplace_back(k, v);
-        for (const auto& [k, v] : props) {
-            auto st = set(k, v);
-            if (!st) {
-                rd_kafka_conf_destroy(conf);
-                return st;
-            }
-        }
+            own.emplace_back("transactional.id", *s_.transactional_id);
+        const auto props = kafka::librdkafka_properties(common, own);
+        auto made = kafka::make_conf(props);
+        if (!made)
+            return made.error().wrap(fmt::format("kafka sink {}", key_));
+        bootstrap_ = props.front().second;
+        rd_kafka_conf_t* conf = made->release();
         rd_kafka_conf_set_opaque(conf, this);
         rd_kafka_conf_set_dr_msg_cb(conf, &kafka_sink_impl::on_delivery);
         rd_kafka_conf_set_error_cb(conf, &kafka_sink_impl::on_error);
+        char errstr[512];
         rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
         if (rk_ == nullptr) {
             rd_kafka_conf_destroy(conf);
@@ -193,8 +158,8 @@ class kafka_sink_impl final : public sink {
             rd_kafka_metadata(rk_, 0, nullptr, &md, static_cast<int>(s_.connect_timeout.count()));
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
             close();
-            return kafka_error(e, fmt::format("kafka sink {}: no broker answered at {}", key_,
-                                              s_.bootstrap))
+            return kafka_error(
+                       e, fmt::format("kafka sink {}: no broker answered at {}", key_, bootstrap_))
                 .with_retry(retry_class::retryable);
         }
         rd_kafka_metadata_destroy(md);
@@ -207,8 +172,9 @@ class kafka_sink_impl final : public sink {
                 return err;
             }
         }
-        spdlog::info("kafka sink {}: producing to {} (idempotent{})", key_, s_.bootstrap,
-                     s_.transactional_id ? ", transactional" : "");
+        spdlog::info("kafka sink {}: producing to {} (idempotent{}); librdkafka {}: {}", key_,
+                     bootstrap_, s_.transactional_id ? ", transactional" : "",
+                     kafka::librdkafka_version(), kafka::describe(props));
         return ok();
     }
 
@@ -268,10 +234,10 @@ class kafka_sink_impl final : public sink {
                 out.rejected.push_back(message_error{i, rec.error()});
                 continue;
             }
-            auto st = produce(*rec, msgs[i], i);
+            bool record_fault = false;
+            auto st = produce(*rec, msgs[i], i, record_fault);
             if (!st) {
-                if (st.error().retry() == retry_class::fatal &&
-                    st.error().code() != errc::cancelled) {
+                if (record_fault) {
                     out.rejected.push_back(message_error{i, st.error()});
                     continue;
                 }
@@ -397,7 +363,8 @@ class kafka_sink_impl final : public sink {
 
     /// Produces one record; waits while the producer queue is full. A fatal error is the
     /// record's; anything else is the producer's.
-    status produce(const record& r, const message& m, std::size_t index) {
+    status produce(const record& r, const message& m, std::size_t index, bool& record_fault) {
+        record_fault = false;
         rd_kafka_topic_t* rkt = topic_handle(r.topic);
         if (rkt == nullptr)
             return kafka_error(rd_kafka_last_error(), fmt::format("topic '{}'", r.topic));
@@ -444,9 +411,11 @@ class kafka_sink_impl final : public sink {
                 return error(errc::unavailable, retry_class::retryable,
                              "kafka sink: the producer hit a fatal error");
             }
-            error err = kafka_error(e, "produce");
-            if (fate_of(e) == fate::reject)
+            error err = kafka_error(e, "produce", true);
+            if (fate_of(e, true) == fate::reject) {
                 m_.rejected->inc();
+                record_fault = true;
+            }
             return err;
         }
     }
@@ -504,10 +473,10 @@ class kafka_sink_impl final : public sink {
             for (std::size_t k = 0; k < recs.size(); ++k) {
                 if (excluded[idx[k]])
                     continue;
-                auto st = produce(recs[k], msgs[idx[k]], idx[k]);
+                bool record_fault = false;
+                auto st = produce(recs[k], msgs[idx[k]], idx[k], record_fault);
                 if (!st) {
-                    if (st.error().retry() == retry_class::fatal &&
-                        st.error().code() != errc::cancelled) {
+                    if (record_fault) {
                         out.rejected.push_back(message_error{idx[k], st.error()});
                         excluded[idx[k]] = true;
                         continue;
@@ -577,7 +546,7 @@ class kafka_sink_impl final : public sink {
             fatal_text_ = e.message();
             return error(errc::unavailable, retry_class::retryable, e.message(), e.vendor_code());
         }
-        if (e.retry() == retry_class::fatal && code_of(code) != errc::permission_denied)
+        if (abort && e.code() != errc::permission_denied && e.code() != errc::unauthenticated)
             e.with_retry(retry_class::retryable);
         return e;
     }
@@ -606,6 +575,7 @@ class kafka_sink_impl final : public sink {
 
     sink_settings s_;
     std::string key_;
+    std::string bootstrap_;
     std::stop_token stop_;
     std::unique_ptr<metrics_registry> own_metrics_;
     metric_set m_;
@@ -625,7 +595,7 @@ class kafka_sink_impl final : public sink {
 
 result<std::unique_ptr<sink>> make_kafka_sink(const config::values& v) {
     sink_settings s;
-    s.bootstrap = v.str("bootstrap_servers");
+    s.values = v;
     auto t = topic_template::parse(v.str("topic"));
     if (!t)
         return t.error().wrap("topic");
@@ -646,7 +616,6 @@ result<std::unique_ptr<sink>> make_kafka_sink(const config::values& v) {
     s.transactional_id = v.opt_str("transactional_id");
     s.delivery_timeout = v.duration("delivery_timeout");
     s.connect_timeout = v.duration("connect_timeout");
-    s.properties = v.map("properties");
     return std::unique_ptr<sink>(std::make_unique<kafka_sink_impl>(std::move(s)));
 }
 

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "config/spec.h"
+#include "connectors/kafka/common.h"
 #include "connectors/kafka/kafka.h"
 #include "connectors/kafka/sink_record.h"
 
@@ -54,7 +55,9 @@ config::spec kafka_sink_spec() {
         "digits. Headers named in `exclude_headers` (a trailing `*` makes a prefix) are not "
         "copied.\n\n"
         "Compression, batching and linger are librdkafka properties: set them in `properties` "
-        "(`compression.type`, `linger.ms`, `batch.size`, ...).";
+        "(`compression.type`, `linger.ms`, `batch.size`, ...). `enable.idempotence`, `acks`, "
+        "`transactional.id` and the "
+        "message timeout are the sink's (options above), not `properties`.";
     s.example = R"(type = "sink"
 key = "kafka_out"
 enabled = true
@@ -69,7 +72,7 @@ batch_length = 1000
 poll_interval = "5ms"
 
 [plugin_config]
-bootstrap_servers = "localhost:9092"
+bootstrap_servers = ["localhost:9092"]
 topic = "{stream}.{topic}"
 key_from = "header"
 key_header = "kafka.key"
@@ -79,9 +82,6 @@ key_header = "kafka.key"
 "linger.ms" = "5")";
 
     auto& o = s.options;
-    o.push_back(config::opt("bootstrap_servers", opt_type::string,
-                            "Comma-separated `host:port` list of brokers (librdkafka "
-                            "`bootstrap.servers`)."));
     o.push_back(config::opt(
         "topic", opt_type::string,
         "Kafka topic of each record, a template: `{stream}`, `{topic}`, `{partition}` (the Iggy "
@@ -146,13 +146,8 @@ key_header = "kafka.key"
                           "\"10s\"", true);
     ct.min = 1;
     o.push_back(std::move(ct));
-    o.push_back(config::optional_opt(
-        "properties", opt_type::map,
-        "librdkafka producer properties passed through as they are (`compression.type`, "
-        "`linger.ms`, `batch.size`, `message.max.bytes`, `security.protocol`, `sasl.*`, "
-        "`ssl.*`, ...). They override the sink's defaults (setting `enable.idempotence=false` "
-        "loses the no-duplicates guarantee).",
-        false));
+    // bootstrap_servers, client_id, security_protocol, sasl, tls, properties.
+    kafka::add_common_options(s, "tributary-{key}");
 
     s.check = [](const config::values& v, const config::check_report& report) {
         auto t = kafka_sink::topic_template::parse(v.str("topic"));
@@ -162,10 +157,14 @@ key_header = "kafka.key"
             report("key_field", "key_from = \"field\" needs key_field");
         if (v.has("key_field") && v.str("key_field").empty())
             report("key_field", "must not be empty");
-        for (const auto& [k, val] : v.map("properties")) {
-            if (k == "bootstrap.servers")
-                report("properties", "set bootstrap.servers with the bootstrap_servers option");
-        }
+        kafka::check_common_options(
+            v, report,
+            {{"bootstrap.servers", "use bootstrap_servers"},
+             {"transactional.id", "use transactional_id"},
+             {"enable.idempotence", "the sink's no-duplicates guarantee needs it"},
+             {"acks", "the sink's guarantee needs acks=all"},
+             {"message.timeout.ms", "use delivery_timeout"},
+             {"delivery.timeout.ms", "use delivery_timeout"}});
     };
     return s;
 }

@@ -11,8 +11,9 @@
 #include <thread>
 
 #include "connectors/kafka/kafka.h"
+#include "kafka_fixture.h"
 #include "runtime/spec_values.h"
-#include "sink_broker.h"
+#include "sink_reader.h"
 
 namespace trib::connectors {
 namespace {
@@ -20,48 +21,16 @@ namespace {
 using namespace std::chrono_literals;
 namespace tk = trib::test::kafka;
 
-test::peer* g_broker = nullptr;
-
-class broker_env : public ::testing::Environment {
-  public:
-    void SetUp() override {
-        if (tk::kafka_lib_dir().empty()) {
-            why_ = "no Kafka jars (scripts/setup.sh installs them into .deps/kafka/lib)";
-            return;
-        }
-        auto p = test::peer::start(tk::broker_spec());
-        if (!p) {
-            why_ = p.error().message();
-            return;
-        }
-        broker_ = std::move(*p);
-        g_broker = broker_.get();
-    }
-    void TearDown() override {
-        g_broker = nullptr;
-        broker_.reset();
-    }
-    static inline std::string why_;
-
-  private:
-    std::unique_ptr<test::peer> broker_;
-};
-
-const auto* g_env = ::testing::AddGlobalTestEnvironment(new broker_env);
-
 class kafka_sink_test : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (g_broker == nullptr) {
-            if (test::in_ci())
-                FAIL() << "Kafka broker could not start (CI=true): " << broker_env::why_;
-            GTEST_SKIP() << "Kafka broker not available: " << broker_env::why_;
-        }
-        bs_ = tk::bootstrap(*g_broker);
+        TRIB_SHARED_KAFKA(broker, test::kafka_options{});
+        broker_ = broker;
+        bs_ = test::kafka_bootstrap(*broker_);
     }
 
     std::unique_ptr<sink> make(const std::string& extra) {
-        std::string toml = "bootstrap_servers = \"" + bs_ + "\"\n" + extra;
+        std::string toml = "bootstrap_servers = [\"" + bs_ + "\"]\n" + extra;
         auto s = make_kafka_sink(test::spec_values(kafka_sink_spec(), toml));
         EXPECT_TRUE(s) << (s ? "" : s.error().message());
         if (!s)
@@ -74,6 +43,7 @@ class kafka_sink_test : public ::testing::Test {
         return base + "-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
     }
 
+    test::peer* broker_ = nullptr;
     std::string bs_;
     connector_context ctx_;
 };
@@ -190,7 +160,7 @@ TEST_F(kafka_sink_test, record_larger_than_message_max_bytes_goes_to_error_polic
 TEST_F(kafka_sink_test, record_the_broker_refuses_goes_to_error_policy_with_its_error) {
     // The producer allows 4 MiB, the broker (message.max.bytes ~1 MiB) refuses the record.
     const auto topic = unique_topic("refused");
-    ASSERT_TRUE(tk::create_topic(bs_, topic, 1));
+    ASSERT_TRUE(test::create_topic(bs_, topic, 1));
     auto s = make("topic = \"" + topic + "\"\n[properties]\n\"message.max.bytes\" = \"4194304\"\n");
     ASSERT_TRUE(s);
     ASSERT_TRUE(s->open(ctx_));
@@ -214,7 +184,7 @@ TEST_F(kafka_sink_test, record_the_broker_refuses_goes_to_error_policy_with_its_
 
 TEST_F(kafka_sink_test, partition_from_header_and_a_missing_partition_is_rejected) {
     const auto topic = unique_topic("parts");
-    ASSERT_TRUE(tk::create_topic(bs_, topic, 3));
+    ASSERT_TRUE(test::create_topic(bs_, topic, 3));
     auto s = make("topic = \"" + topic + "\"\npartition_from = \"header\"\n");
     ASSERT_TRUE(s);
     ASSERT_TRUE(s->open(ctx_));
@@ -261,8 +231,8 @@ TEST_F(kafka_sink_test, transactional_batches_are_visible_to_read_committed_cons
 TEST_F(kafka_sink_test, open_without_a_broker_fails_retryable_in_bounded_time) {
     auto port = test::free_port();
     auto s = make_kafka_sink(test::spec_values(
-        kafka_sink_spec(), "bootstrap_servers = \"127.0.0.1:" + std::to_string(port) +
-                               "\"\ntopic = \"x\"\nconnect_timeout = \"1s\"\n"));
+        kafka_sink_spec(), "bootstrap_servers = [\"127.0.0.1:" + std::to_string(port) +
+                               "\"]\ntopic = \"x\"\nconnect_timeout = \"1s\"\n"));
     ASSERT_TRUE(s);
     auto o = (*s)->open(ctx_);
     ASSERT_FALSE(o);
@@ -271,24 +241,21 @@ TEST_F(kafka_sink_test, open_without_a_broker_fails_retryable_in_bounded_time) {
     (*s)->close();
 }
 
-TEST_F(kafka_sink_test, config_errors_name_the_key) {
-    EXPECT_NE(
-        test::spec_problems(kafka_sink_spec(), "bootstrap_servers = \"x\"\ntopic = \"{nope}\"\n")
-            .find("topic"),
-        std::string::npos);
-    EXPECT_NE(
-        test::spec_problems(kafka_sink_spec(),
-                            "bootstrap_servers = \"x\"\ntopic = \"t\"\nkey_from = \"field\"\n")
-            .find("key_field"),
-        std::string::npos);
-    auto s = make_kafka_sink(test::spec_values(
-        kafka_sink_spec(),
-        "bootstrap_servers = \"x\"\ntopic = \"t\"\n[properties]\n\"no.such\" = \"1\"\n"));
-    ASSERT_TRUE(s);
-    auto o = (*s)->open(ctx_);
-    ASSERT_FALSE(o);
-    EXPECT_EQ(o.error().retry(), retry_class::fatal);
-    EXPECT_NE(o.error().message().find("no.such"), std::string::npos);
+TEST(kafka_sink_spec, config_errors_name_the_key) {
+    auto problems = [](const std::string& extra) {
+        return test::spec_problems(kafka_sink_spec(),
+                                   "bootstrap_servers = [\"127.0.0.1:9\"]\n" + extra);
+    };
+    EXPECT_EQ(problems("topic = \"t\"\n"), "");
+    EXPECT_NE(problems("topic = \"{nope}\"\n").find("topic"), std::string::npos);
+    EXPECT_NE(problems("topic = \"t\"\nkey_from = \"field\"\n").find("key_field"),
+              std::string::npos);
+    EXPECT_NE(problems("topic = \"t\"\n[properties]\n\"no.such\" = \"1\"\n").find("no.such"),
+              std::string::npos);
+    EXPECT_NE(problems("topic = \"t\"\n[properties]\n\"enable.idempotence\" = \"false\"\n")
+                  .find("enable.idempotence"),
+              std::string::npos);
+    EXPECT_NE(problems("topic = \"t\"\nkey_from = \"nope\"\n").find("key_from"), std::string::npos);
 }
 
 std::size_t env_count(const char* name, std::size_t def) {
@@ -302,7 +269,7 @@ TEST_F(kafka_sink_test, broker_restart_in_the_middle_loses_nothing_and_duplicate
     const std::size_t total = env_count("TRIB_KAFKA_SINK_RESTART_COUNT", 20000);
     const std::size_t per_batch = 500;
     const auto topic = unique_topic("restart");
-    ASSERT_TRUE(tk::create_topic(bs_, topic, 1));
+    ASSERT_TRUE(test::create_topic(bs_, topic, 1));
     auto s = make("topic = \"" + topic + "\"\nkey_from = \"offset\"\n");
     ASSERT_TRUE(s);
     std::stop_source stop;
@@ -344,10 +311,10 @@ TEST_F(kafka_sink_test, broker_restart_in_the_middle_loses_nothing_and_duplicate
         }
     } join_writer{stop, writer};
     ASSERT_TRUE(test::wait_until([&] { return written.load() >= total / 4 || failed; }, 120s));
-    ASSERT_TRUE(g_broker->stop());
+    ASSERT_TRUE(broker_->stop());
     const std::size_t at_stop = written.load();
     ASSERT_LT(at_stop, total) << "the stream ended before the broker stopped: raise the count";
-    auto rs = g_broker->restart();
+    auto rs = broker_->restart();
     ASSERT_TRUE(rs) << rs.error().message();
     ASSERT_TRUE(test::wait_until([&] { return written.load() >= total || failed; }, 300s));
     writer.join();

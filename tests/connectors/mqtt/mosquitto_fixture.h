@@ -2,7 +2,8 @@
 // A real Mosquitto broker for the MQTT connector's tests, on top of tests/harness/peer.h: the
 // configuration file is written into the peer's temporary directory, with a plain listener and,
 // on request, a TLS listener (test CA made with the openssl command) and a listener that requires
-// a user name and password (password file made with mosquitto_passwd).
+// a user name and password (password file made with mosquitto_passwd). The test PKI comes from
+// harness/pki.h.
 
 #include <cstdint>
 #include <filesystem>
@@ -12,26 +13,9 @@
 
 #include "core/error.h"
 #include "harness/peer.h"
+#include "harness/pki.h"
 
 namespace trib::test {
-
-/// Certificates and keys of a throw-away PKI (PEM files).
-struct test_pki {
-    std::filesystem::path ca_cert;
-    std::filesystem::path server_cert;  // CN=localhost, SAN DNS:localhost, IP:127.0.0.1
-    std::filesystem::path server_key;
-    std::filesystem::path client_cert;  // CN=tributary-test-client
-    std::filesystem::path client_key;
-};
-
-/// Runs a program with arguments (argv[0] looked up in PATH), returns its combined output, or an
-/// error with that output when it exits non-zero.
-result<std::string> run_command(const std::vector<std::string>& args,
-                                const std::filesystem::path& cwd = {});
-
-/// Makes a CA, a server certificate and a client certificate under `dir` with `openssl`
-/// (EC P-256 keys, valid two days). `prefix` names the files, so one folder can hold two PKIs.
-result<test_pki> make_test_pki(const std::filesystem::path& dir, const std::string& prefix = "");
 
 struct mosquitto_options {
     /// Keep sessions and queued messages on disk (persistence_location in the peer's folder),

@@ -1,7 +1,7 @@
 #pragma once
-// Test helpers of the Kafka sink's tests: a one-node KRaft broker started through
-// tests/harness/peer.h (used until the shared kafka_fixture lands), and a librdkafka reader that
-// returns every record of a topic up to its high watermarks.
+// A reader for the Kafka sink's tests: every record of a topic up to the high watermarks read
+// at the call (no count to wait for, so duplicates show), and the watermark total. The broker
+// itself is kafka_fixture.h's.
 
 #include <cstdint>
 #include <memory>
@@ -11,22 +11,8 @@
 #include <vector>
 
 #include "core/error.h"
-#include "harness/peer.h"
 
 namespace trib::test::kafka {
-
-/// The folder of the Kafka jars: $TRIB_KAFKA_LIB, else $TRIB_SOURCE_DIR/.deps/kafka/lib, else
-/// /work/main/.deps/kafka-probe/lib; empty when none exists.
-std::string kafka_lib_dir();
-
-/// A single KRaft broker+controller (port 0: PLAINTEXT, port 1: controller) with the settings a
-/// one-node cluster needs (replication factor 1 for the internal topics).
-peer_spec broker_spec(int partitions = 1);
-
-std::string bootstrap(const peer& broker);
-
-/// Creates a topic with the admin API (waits for the answer).
-status create_topic(const std::string& bootstrap, const std::string& topic, int partitions);
 
 struct record {
     std::int32_t partition = 0;

@@ -1,12 +1,9 @@
-#include "sink_broker.h"
+#include "sink_reader.h"
 
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 
 namespace trib::test::kafka {
 namespace {
@@ -54,122 +51,6 @@ std::vector<std::int32_t> partitions_of(rd_kafka_t* rk, const std::string& topic
 }
 
 }  // namespace
-
-std::string kafka_lib_dir() {
-    namespace fs = std::filesystem;
-    if (const char* e = std::getenv("TRIB_KAFKA_LIB"); e != nullptr && fs::exists(e))
-        return e;
-    if (const char* s = std::getenv("TRIB_SOURCE_DIR"); s != nullptr) {
-        fs::path p = fs::path(s) / ".deps" / "kafka" / "lib";
-        if (fs::exists(p))
-            return p.string();
-    }
-    if (fs::exists("/work/main/.deps/kafka-probe/lib"))
-        return "/work/main/.deps/kafka-probe/lib";
-    return {};
-}
-
-peer_spec broker_spec(int partitions) {
-    peer_spec s;
-    s.name = "kafka";
-    s.program = "java";
-    s.extra_ports = 1;
-    const std::string lib = kafka_lib_dir();
-    s.args = {"-Xms256m",
-              "-Xmx512m",
-              "-XX:+UseSerialGC",
-              "-Dlog4j2.configurationFile={dir}/log4j2.properties",
-              "-cp",
-              lib + "/*",
-              "kafka.Kafka",
-              "{dir}/server.properties"};
-    s.ready_timeout = 120s;
-    s.attempts = 2;
-    s.prepare = [lib, partitions](const peer& p) {
-        const auto dir = p.dir();
-        std::ofstream(dir / "log4j2.properties")
-            << "status = warn\nappender.c.type = Console\nappender.c.name = STDOUT\n"
-               "appender.c.layout.type = PatternLayout\n"
-               "appender.c.layout.pattern = [%d] %p %m (%c)%n\n"
-               "rootLogger.level = WARN\nrootLogger.appenderRef.s.ref = STDOUT\n";
-        const auto port = std::to_string(p.port(0));
-        const auto cport = std::to_string(p.port(1));
-        std::ofstream(dir / "server.properties")
-            << "process.roles=broker,controller\nnode.id=1\n"
-            << "controller.quorum.voters=1@127.0.0.1:" << cport << "\n"
-            << "listeners=PLAINTEXT://127.0.0.1:" << port << ",CONTROLLER://127.0.0.1:" << cport
-            << "\nadvertised.listeners=PLAINTEXT://127.0.0.1:" << port << "\n"
-            << "controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n"
-            << "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n"
-            << "log.dirs=" << (dir / "data").string() << "\n"
-            << "num.partitions=" << partitions << "\n"
-            << "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n"
-            << "transaction.state.log.min.isr=1\n"
-            << "share.coordinator.state.topic.replication.factor=1\n"
-            << "share.coordinator.state.topic.min.isr=1\n"
-            << "group.initial.rebalance.delay.ms=0\nauto.create.topics.enable=true\n";
-        if (!std::filesystem::exists(dir / "data" / "meta.properties")) {
-            std::string cmd = "java -cp '" + lib +
-                              "/*' kafka.tools.StorageTool format -t "
-                              "AAAAAAAAAAAAAAAAAAAAAA -c '" +
-                              (dir / "server.properties").string() + "' > '" +
-                              (dir / "format.log").string() + "' 2>&1";
-            if (std::system(cmd.c_str()) != 0) {
-                // peer::start reports the broker's own failure; the format log is beside it.
-            }
-        }
-    };
-    s.ready = [](const peer& p) {
-        if (!tcp_connectable(p.port(0)))
-            return false;
-        auto rk = make_client(RD_KAFKA_PRODUCER, "127.0.0.1:" + std::to_string(p.port(0)));
-        if (!rk)
-            return false;
-        const rd_kafka_metadata_t* md = nullptr;
-        bool okay = rd_kafka_metadata(*rk, 1, nullptr, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                    md->broker_cnt > 0;
-        if (md != nullptr)
-            rd_kafka_metadata_destroy(md);
-        rd_kafka_destroy(*rk);
-        return okay;
-    };
-    return s;
-}
-
-std::string bootstrap(const peer& broker) {
-    return "127.0.0.1:" + std::to_string(broker.port(0));
-}
-
-status create_topic(const std::string& bs, const std::string& topic, int partitions) {
-    TRIB_ASSIGN_OR_RETURN(rd_kafka_t * rk, make_client(RD_KAFKA_PRODUCER, bs));
-    rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-    char err[512];
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(topic.c_str(), partitions, 1, err, sizeof err);
-    rd_kafka_CreateTopics(rk, &nt, 1, nullptr, q);
-    status st = fail(errc::timeout, "create topic: no answer");
-    rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 30000);
-    if (ev != nullptr) {
-        const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
-        size_t n = 0;
-        const rd_kafka_topic_result_t** trs = rd_kafka_CreateTopics_result_topics(res, &n);
-        st = ok();
-        if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            st = fail(errc::internal, rd_kafka_event_error_string(ev));
-        } else if (n == 1 && rd_kafka_topic_result_error(trs[0]) != RD_KAFKA_RESP_ERR_NO_ERROR &&
-                   rd_kafka_topic_result_error(trs[0]) != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            st = fail(errc::internal, rd_kafka_topic_result_error_string(trs[0]));
-        }
-        rd_kafka_event_destroy(ev);
-    }
-    rd_kafka_NewTopic_destroy(nt);
-    rd_kafka_queue_destroy(q);
-    // Wait until the metadata shows every partition.
-    wait_until(
-        [&] { return partitions_of(rk, topic).size() == static_cast<std::size_t>(partitions); },
-        30s);
-    rd_kafka_destroy(rk);
-    return st;
-}
 
 result<std::int64_t> watermark_total(const std::string& bs, const std::string& topic) {
     TRIB_ASSIGN_OR_RETURN(rd_kafka_t * rk, make_client(RD_KAFKA_PRODUCER, bs));
