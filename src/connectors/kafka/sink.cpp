@@ -20,6 +20,7 @@
 #include "connectors/kafka/kafka.h"
 #include "connectors/kafka/sink_record.h"
 #include "core/metrics.h"
+#include "core/parse_number.h"
 
 namespace trib::connectors {
 namespace {
@@ -31,6 +32,7 @@ struct sink_settings {
     config::values values;  // for the shared options (common.h)
     record_options rec;
     std::optional<std::string> transactional_id;
+    std::string offsets_topic = "tributary_sink_offsets";
     std::chrono::milliseconds delivery_timeout{0};
     std::chrono::milliseconds connect_timeout{10000};
 };
@@ -170,6 +172,14 @@ class kafka_sink_impl final : public sink {
                 auto err = txn_error(te, "init_transactions");
                 close();
                 return err;
+            }
+            // init_transactions fenced an earlier instance and ended its open transaction: the
+            // offsets topic now holds exactly what committed transactions wrote.
+            auto st = load_offsets(common);
+            if (!st) {
+                close();
+                return st.error().wrap(
+                    fmt::format("kafka sink {}: offsets topic '{}'", key_, s_.offsets_topic));
             }
         }
         spdlog::info("kafka sink {}: producing to {} (idempotent{}); librdkafka {}: {}", key_,
@@ -451,10 +461,26 @@ class kafka_sink_impl final : public sink {
     result<write_outcome> write_transaction(const sink_batch& b) {
         write_outcome out;
         const auto& msgs = b.messages->messages;
+        const std::string okey = fmt::format("{}/{}/{}/{}", key_, b.stream, b.topic, b.partition);
+        std::optional<std::uint64_t> done;
+        if (auto it = offsets_.find(okey); it != offsets_.end())
+            done = it->second;
+        std::uint64_t batch_max = 0;
+        for (const auto& m : msgs)
+            batch_max = std::max(batch_max, m.offset);
+        if (done && batch_max <= *done) {
+            // A replay after a crash: a committed transaction holds the whole batch already.
+            m_.skipped->inc(msgs.size());
+            return out;
+        }
         std::vector<bool> excluded(msgs.size(), false);
         std::vector<record> recs;
         std::vector<std::size_t> idx;
         for (std::size_t i = 0; i < msgs.size(); ++i) {
+            if (done && msgs[i].offset <= *done) {
+                m_.skipped->inc();
+                continue;
+            }
             auto rec = build_record(s_.rec, b, msgs[i]);
             if (!rec) {
                 out.rejected.push_back(message_error{i, rec.error()});
@@ -485,6 +511,22 @@ class kafka_sink_impl final : public sink {
                     return st.error();
                 }
             }
+            // The batch's last Iggy offset, in the same transaction as its records.
+            record off;
+            off.topic = s_.offsets_topic;
+            off.partition = 0;
+            off.key = okey;
+            const std::string off_value = std::to_string(batch_max);
+            message off_msg;
+            off_msg.payload = off_value;
+            off_msg.offset = batch_max;
+            bool off_fault = false;
+            auto ost = produce(off, off_msg, offsets_slot, off_fault);
+            if (!ost) {
+                abort_transaction();
+                error e = ost.error();
+                return e.with_retry(retry_class::retryable);
+            }
             auto w = wait_all();
             if (!w) {
                 abort_transaction();
@@ -494,6 +536,13 @@ class kafka_sink_impl final : public sink {
             for (auto& sl : slots_) {
                 if (sl.err == RD_KAFKA_RESP_ERR_NO_ERROR)
                     continue;
+                if (sl.index == offsets_slot) {
+                    if (!failure) {
+                        failure = kafka_error(sl.err, "offsets record");
+                        failure->with_retry(retry_class::retryable);
+                    }
+                    continue;
+                }
                 if (fate_of(sl.err) == fate::reject) {
                     out.rejected.push_back(
                         message_error{sl.index, kafka_error(sl.err, "delivery")});
@@ -509,10 +558,10 @@ class kafka_sink_impl final : public sink {
                     return failure->wrap(fmt::format("kafka sink {}", key_));
                 continue;  // again without the refused records
             }
-            if (auto* te = rd_kafka_commit_transaction(rk_, -1))
-                return txn_error(te, "commit_transaction");
+            TRIB_TRY(commit_transaction());
+            offsets_[okey] = batch_max;
             m_.transactions->inc();
-            m_.delivered->inc(slots_.size());
+            m_.delivered->inc(slots_.size() - 1);
             m_.rejected->inc(out.rejected.size());
             std::sort(
                 out.rejected.begin(), out.rejected.end(),
@@ -523,8 +572,111 @@ class kafka_sink_impl final : public sink {
                      "kafka sink: the transaction kept being refused");
     }
 
+    /// Commits, retrying while the broker is away (a stop ends the wait: the transaction is
+    /// then aborted by the next instance's init_transactions, and the batch comes again).
+    status commit_transaction() {
+        for (;;) {
+            rd_kafka_error_t* te = rd_kafka_commit_transaction(rk_, 5000);
+            if (te == nullptr)
+                return ok();
+            if (rd_kafka_error_is_retriable(te) && !stop_.stop_requested()) {
+                rd_kafka_error_destroy(te);
+                continue;
+            }
+            return txn_error(te, "commit_transaction");
+        }
+    }
+
+    /// Reads the offsets topic (read_committed) into offsets_: the last Iggy offset of every
+    /// partition this connector wrote in a committed transaction.
+    status load_offsets(const kafka::common_options& common) {
+        offsets_.clear();
+        // The topic: compacted, one partition (created if missing).
+        {
+            char err[512];
+            rd_kafka_NewTopic_t* nt =
+                rd_kafka_NewTopic_new(s_.offsets_topic.c_str(), 1, -1, err, sizeof err);
+            if (nt == nullptr)
+                return fail(errc::invalid_argument, err);
+            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+            rd_kafka_queue_t* q = rd_kafka_queue_new(rk_);
+            rd_kafka_CreateTopics(rk_, &nt, 1, nullptr, q);
+            rd_kafka_event_t* ev =
+                rd_kafka_queue_poll(q, static_cast<int>(s_.connect_timeout.count()));
+            status st = fail(errc::timeout, "no answer to CreateTopics");
+            if (ev != nullptr) {
+                std::size_t n = 0;
+                const rd_kafka_topic_result_t** tr =
+                    rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+                rd_kafka_resp_err_t e = rd_kafka_event_error(ev);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR && n == 1)
+                    e = rd_kafka_topic_result_error(tr[0]);
+                st = e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
+                         ? ok()
+                         : status(kafka::from_code(e, "create"));
+                rd_kafka_event_destroy(ev);
+            }
+            rd_kafka_queue_destroy(q);
+            rd_kafka_NewTopic_destroy(nt);
+            TRIB_TRY(st);
+        }
+        const auto props =
+            kafka::librdkafka_properties(common, {{"group.id", "tributary-sink-offsets-" + key_},
+                                                  {"enable.auto.commit", "false"},
+                                                  {"isolation.level", "read_committed"},
+                                                  {"enable.partition.eof", "true"}});
+        TRIB_ASSIGN_OR_RETURN(auto conf, kafka::make_conf(props));
+        char err[512];
+        kafka::handle_ptr c(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err));
+        if (!c)
+            return fail(errc::invalid_argument, err);
+        (void)conf.release();
+        rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(list, s_.offsets_topic.c_str(), 0)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_assign(c.get(), list);
+        rd_kafka_topic_partition_list_destroy(list);
+        const std::string prefix = key_ + "/";
+        const auto deadline = std::chrono::steady_clock::now() + 4 * s_.connect_timeout;
+        status st = ok();
+        for (bool eof = false; !eof;) {
+            if (stop_.stop_requested()) {
+                st = fail(errc::cancelled, "stopped while reading");
+                break;
+            }
+            if (std::chrono::steady_clock::now() > deadline) {
+                st = fail(errc::timeout, "not read to its end in time");
+                break;
+            }
+            rd_kafka_message_t* m = rd_kafka_consumer_poll(c.get(), 200);
+            if (m == nullptr)
+                continue;
+            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                eof = true;
+            } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->key != nullptr &&
+                       m->payload != nullptr) {
+                std::string_view k(static_cast<const char*>(m->key), m->key_len);
+                std::string_view v(static_cast<const char*>(m->payload), m->len);
+                auto off = parse_u64(v);
+                if (k.starts_with(prefix) && off)
+                    offsets_[std::string(k)] = *off;
+            } else if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR &&
+                       kafka::from_code(m->err, "").retry() == retry_class::fatal) {
+                st = kafka::from_code(m->err, "read");
+                rd_kafka_message_destroy(m);
+                break;
+            }
+            rd_kafka_message_destroy(m);
+        }
+        rd_kafka_consumer_close(c.get());
+        if (st)
+            spdlog::info("kafka sink {}: {} partition offset(s) recorded in '{}'", key_,
+                         offsets_.size(), s_.offsets_topic);
+        return st;
+    }
+
     void abort_transaction() {
-        if (auto* te = rd_kafka_abort_transaction(rk_, -1)) {
+        if (auto* te = rd_kafka_abort_transaction(rk_, 30000)) {
             spdlog::warn("kafka sink {}: abort_transaction: {}", key_, rd_kafka_error_string(te));
             if (rd_kafka_error_is_fatal(te))
                 fatal_ = true;
@@ -581,6 +733,9 @@ class kafka_sink_impl final : public sink {
     metric_set m_;
     rd_kafka_t* rk_ = nullptr;
     std::unordered_map<std::string, rd_kafka_topic_t*> topics_;
+    /// Transactions: the last Iggy offset per "<key>/<stream>/<topic>/<partition>" committed.
+    std::unordered_map<std::string, std::uint64_t> offsets_;
+    static constexpr std::size_t offsets_slot = static_cast<std::size_t>(-1);
     std::deque<slot> slots_;  // deque: a slot never moves while its record is in flight
     std::size_t outstanding_ = 0;
     bool fatal_ = false;
@@ -614,6 +769,7 @@ result<std::unique_ptr<sink>> make_kafka_sink(const config::values& v) {
     s.rec.include_headers = v.boolean("include_headers");
     s.rec.exclude_headers = v.list("exclude_headers");
     s.transactional_id = v.opt_str("transactional_id");
+    s.offsets_topic = v.str("offsets_topic");
     s.delivery_timeout = v.duration("delivery_timeout");
     s.connect_timeout = v.duration("connect_timeout");
     return std::unique_ptr<sink>(std::make_unique<kafka_sink_impl>(std::move(s)));

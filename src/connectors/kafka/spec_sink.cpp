@@ -41,9 +41,15 @@ config::spec kafka_sink_spec() {
         "waits (librdkafka retries inside the same idempotent session, so a broker restart adds "
         "no duplicates) and resumes when it is back; the memory is bounded by the batch. A crash "
         "of the runtime between the broker's acknowledgement and the offset commit replays at "
-        "most the batches in flight. With `transactional_id` each batch is one Kafka "
-        "transaction: consumers reading with `isolation.level=read_committed` see a whole batch "
-        "or none of it.\n\n"
+        "most the batches in flight.\n\n"
+        "**Exactly once with `transactional_id`.** Each batch is one Kafka transaction that "
+        "also records the batch's last Iggy offset in `offsets_topic`. At start the sink fences "
+        "any earlier instance (`init_transactions`) and reads that topic; a batch replayed after "
+        "a crash is skipped up to the recorded offset. Consumers reading with "
+        "`isolation.level=read_committed` then see every message once. Limitation: with the error "
+        "policy `on_error = \"retry\"` the runtime writes a failing message after the later ones "
+        "of its batch; a crash before it succeeded would make the restarted sink skip it (a "
+        "later offset is recorded). Use `dead_letter` or `stop` with transactions.\n\n"
         "**Refused records.** A record larger than `message.max.bytes` (the producer's or the "
         "broker's), an invalid topic name from the template, a missing key field, or a record "
         "the broker refuses for good (`INVALID_RECORD`, `UNKNOWN_TOPIC_OR_PART` ...) goes to the "
@@ -128,9 +134,17 @@ key_header = "kafka.key"
     o.push_back(std::move(ex));
     o.push_back(config::optional_opt(
         "transactional_id", opt_type::string,
-        "Makes each batch one Kafka transaction (librdkafka `transactional.id`; unique per "
-        "running instance). Consumers with `isolation.level=read_committed` see a whole batch "
-        "or none."));
+        "Makes each batch one Kafka transaction (librdkafka `transactional.id`; one per "
+        "connector instance: a second instance with the same id fences the first). The "
+        "transaction also records the batch's Iggy offset in `offsets_topic`, so a batch lands "
+        "exactly once for consumers with `isolation.level=read_committed`, across crashes too."));
+    o.push_back(config::opt(
+        "offsets_topic", opt_type::string,
+        "With `transactional_id`: the compacted topic where each transaction also records the "
+        "last Iggy offset it wrote per partition (key `<connector key>/<stream>/<topic>/"
+        "<partition>`); created if missing. After a crash the sink skips what a committed "
+        "transaction already holds, so replays add no duplicates.",
+        "\"tributary_sink_offsets\"", true));
     auto dt = config::opt(
         "delivery_timeout", opt_type::duration,
         "How long a record may wait for the broker (librdkafka `message.timeout.ms`). `0s`: "

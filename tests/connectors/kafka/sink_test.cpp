@@ -228,6 +228,52 @@ TEST_F(kafka_sink_test, transactional_batches_are_visible_to_read_committed_cons
     EXPECT_EQ(values, (std::vector<std::string>{"t0", "t1", "t3", "t4"}));
 }
 
+TEST_F(kafka_sink_test, transactional_replay_after_a_crash_adds_no_duplicates) {
+    const auto topic = unique_topic("txreplay");
+    const std::string cfg = "topic = \"" + topic + "\"\ntransactional_id = \"" + topic +
+                            "-tx\"\noffsets_topic = \"" + topic + "-offsets\"\n";
+    ctx_.key = "replay";
+    std::vector<std::string> first, second;
+    std::unique_ptr<sink> zombie;  // the first instance, never closed before the second opens
+    for (int i = 0; i < 10; ++i)
+        first.push_back("r" + std::to_string(i));
+    for (int i = 0; i < 15; ++i)
+        second.push_back("r" + std::to_string(i));
+    {
+        auto s = make(cfg);
+        ASSERT_TRUE(s);
+        auto o = s->open(ctx_);
+        ASSERT_TRUE(o) << o.error().message();
+        auto b = batch_of(first);
+        ASSERT_TRUE(s->write(view(b)));
+        // No close(): as after a kill -9, the runtime never committed these Iggy offsets; the
+        // second instance fences this producer.
+        zombie = std::move(s);
+    }
+    auto s = make(cfg);
+    ASSERT_TRUE(s);
+    auto o = s->open(ctx_);
+    ASSERT_TRUE(o) << o.error().message();
+    // The runtime replays from its last committed offset (0): offsets 0..9 again, then 10..14.
+    auto b = batch_of(second);
+    auto r = s->write(view(b));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_TRUE(r->rejected.empty());
+    // A batch of another Iggy partition is not affected by partition 1's record.
+    auto other = batch_of({"other"});
+    auto ov = view(other);
+    ov.partition = 2;
+    ASSERT_TRUE(s->write(ov));
+    s->close();
+    auto got = tk::read_all(bs_, topic, true);
+    ASSERT_TRUE(got) << got.error().message();
+    std::vector<std::string> values;
+    for (auto& rec : *got)
+        values.push_back(rec.value);
+    second.push_back("other");
+    EXPECT_EQ(values, second);
+}
+
 TEST_F(kafka_sink_test, open_without_a_broker_fails_retryable_in_bounded_time) {
     auto port = test::free_port();
     auto s = make_kafka_sink(test::spec_values(
