@@ -41,6 +41,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_source(mqtt_source_spec(), make_mqtt_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+    check(r.add_source(kafka_source_spec(), make_kafka_source));
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_source(http_poll_source_spec(), make_http_poll_source));
     check(r.add_source(webhook_source_spec(), make_webhook_source));
