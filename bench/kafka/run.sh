@@ -4,7 +4,7 @@
 #   kafka-producer-perf-test (org.apache.kafka.tools.ProducerPerformance, acks=all, idempotent)
 #   bench_kafka sink          (Tributary's kafka sink: batches -> idempotent producer, acks=all)
 #   kafka-consumer-perf-test (org.apache.kafka.tools.ConsumerPerformance)
-#   bench_kafka source        (Tributary's kafka source, when the build has it)
+#   bench_kafka source        (Tributary's kafka source: poll + ack, consumer group)
 # Prints one JSON record per line (also appended to $OUT), then a summary table.
 #
 # usage: bench/kafka/run.sh [MESSAGES]      (default 1,000,000 per payload size)
@@ -105,9 +105,8 @@ print(json.dumps({"bench": "kafka", "impl": "kafka-consumer-perf-test", "op": "c
                   "note": "fetch time (after the group join)"}))
 PYEOF
 )"
-  if "$BENCH" --help 2>&1 | grep -q -- "--mode"; then
-    emit "$("$BENCH" --mode source --bootstrap "$BS" --topic "perf-$SIZE" --messages "$N" --payload "$SIZE" 2>>"$R/bench.err")"
-  fi
+  # Tributary's source on the same topic (its own consumer group, from the earliest offset).
+  emit "$("$BENCH" --mode source --bootstrap "$BS" --topic "perf-$SIZE" --messages "$N" --payload "$SIZE" 2>>"$R/bench.err")"
 done
 
 echo >&2
