@@ -21,6 +21,15 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 namespace tk = trib::test::kafka;
 
+/// The broker of these tests keeps records whatever their timestamps: the records carry
+/// timestamps from years ago (fixed, so that they can be compared), and the default time
+/// retention (7 days, checked every 5 minutes) would delete them in the middle of a long run.
+kafka_options keep_everything() {
+    kafka_options o;
+    o.extra = {"log.retention.ms=-1"};
+    return o;
+}
+
 fs::path tributary_binary() {
     if (const char* b = std::getenv("TRIB_BINARY_DIR"))
         return fs::path(b) / "src/app/tributary";
@@ -98,7 +107,7 @@ std::vector<kafka_record> inputs(const std::string& topic, std::size_t from, std
 
 TEST(kafka_roundtrip, kafka_to_iggy_to_kafka_keeps_keys_headers_payloads_and_order) {
     const std::size_t count = env_count("TRIB_KAFKA_ROUNDTRIP_COUNT", 20000);
-    TRIB_SHARED_KAFKA(broker, kafka_options{});
+    TRIB_SHARED_KAFKA(broker, keep_everything());
     const std::string bs = kafka_bootstrap(*broker);
     const std::string in = "rt-in-" + std::to_string(::getpid());
     const std::string out = "rt-out-" + std::to_string(::getpid());

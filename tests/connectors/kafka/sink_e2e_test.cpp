@@ -28,6 +28,15 @@ namespace fs = std::filesystem;
 namespace tk = trib::test::kafka;
 using test::wait_until;
 
+/// The broker of these tests keeps records whatever their timestamps: the records carry
+/// timestamps from years ago (fixed, so that they can be compared), and the default time
+/// retention (7 days, checked every 5 minutes) would delete them in the middle of a long run.
+test::kafka_options keep_everything() {
+    test::kafka_options o;
+    o.extra = {"log.retention.ms=-1"};
+    return o;
+}
+
 std::size_t env_count(const char* name, std::size_t def) {
     const char* v = std::getenv(name);
     if (v == nullptr || *v == '\0')
@@ -112,7 +121,7 @@ void produce_numbers(std::uint16_t port, std::size_t count) {
 void kill_rounds(bool transactional) {
     const std::size_t count = env_count("TRIB_KAFKA_SINK_E2E_COUNT", 20000);
     const std::size_t kills = env_count("TRIB_KAFKA_SINK_KILLS", 3);
-    TRIB_SHARED_KAFKA(broker, test::kafka_options{});
+    TRIB_SHARED_KAFKA(broker, keep_everything());
     const std::string bs = test::kafka_bootstrap(*broker);
     TRIB_START_PEER(server, serve_spec());
     produce_numbers(server->port(), count);

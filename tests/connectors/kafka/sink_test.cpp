@@ -21,10 +21,19 @@ namespace {
 using namespace std::chrono_literals;
 namespace tk = trib::test::kafka;
 
+/// The broker of these tests keeps records whatever their timestamps: the records carry
+/// timestamps from years ago (fixed, so that they can be compared), and the default time
+/// retention (7 days, checked every 5 minutes) would delete them in the middle of a long run.
+test::kafka_options keep_everything() {
+    test::kafka_options o;
+    o.extra = {"log.retention.ms=-1"};
+    return o;
+}
+
 class kafka_sink_test : public ::testing::Test {
   protected:
     void SetUp() override {
-        TRIB_SHARED_KAFKA(broker, test::kafka_options{});
+        TRIB_SHARED_KAFKA(broker, keep_everything());
         broker_ = broker;
         bs_ = test::kafka_bootstrap(*broker_);
     }
