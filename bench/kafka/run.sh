@@ -54,6 +54,7 @@ transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=true
+log.retention.ms=-1
 P
 JAVA_LOG=-Dlog4j2.configurationFile=$R/log4j2.properties
 java -cp "$LIB/*" $JAVA_LOG kafka.tools.StorageTool format -t "$($PY -c 'import uuid,base64;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=").replace("-","A"))')" \
