@@ -390,16 +390,38 @@ class kafka_sink_impl final : public sink {
                                         static_cast<ssize_t>(v.size()));
                 }
             }
-            void* key = r.key ? const_cast<char*>(r.key->data()) : nullptr;
-            const std::size_t key_len = r.key ? r.key->size() : 0;
-            // The payload is copied: a stop may end the write while the record still waits for
-            // a broker, and the batch's memory does not outlive the write.
-            rd_kafka_resp_err_t e = rd_kafka_producev(
-                rk_, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(r.partition),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_VALUE(const_cast<char*>(m.payload.data()), m.payload.size()),
-                RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_TIMESTAMP(r.timestamp_ms),
-                RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(sl), RD_KAFKA_V_END);
+            // rd_kafka_produceva, not the producev macros (GNU statement expressions). The
+            // payload is copied: a stop may end the write while the record still waits for a
+            // broker, and the batch's memory does not outlive the write.
+            rd_kafka_vu_t vu[8];
+            std::size_t n = 0;
+            vu[n].vtype = RD_KAFKA_VTYPE_RKT;
+            vu[n++].u.rkt = rkt;
+            vu[n].vtype = RD_KAFKA_VTYPE_PARTITION;
+            vu[n++].u.i32 = r.partition;
+            vu[n].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+            vu[n++].u.i = RD_KAFKA_MSG_F_COPY;
+            vu[n].vtype = RD_KAFKA_VTYPE_VALUE;
+            vu[n].u.mem.ptr = const_cast<char*>(m.payload.data());
+            vu[n++].u.mem.size = m.payload.size();
+            if (r.key) {  // absent: a null key
+                vu[n].vtype = RD_KAFKA_VTYPE_KEY;
+                vu[n].u.mem.ptr = const_cast<char*>(r.key->data());
+                vu[n++].u.mem.size = r.key->size();
+            }
+            vu[n].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+            vu[n++].u.i64 = r.timestamp_ms;
+            if (hdrs != nullptr) {
+                vu[n].vtype = RD_KAFKA_VTYPE_HEADERS;
+                vu[n++].u.headers = hdrs;
+            }
+            vu[n].vtype = RD_KAFKA_VTYPE_OPAQUE;
+            vu[n++].u.ptr = sl;
+            rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+            if (rd_kafka_error_t* pe = rd_kafka_produceva(rk_, vu, n)) {
+                e = rd_kafka_error_code(pe);
+                rd_kafka_error_destroy(pe);
+            }
             if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 ++outstanding_;
                 return ok();
