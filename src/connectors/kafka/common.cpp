@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 
+#include "config/node.h"
 #include "core/redact.h"
 
 namespace trib::connectors::kafka {
@@ -67,9 +68,9 @@ void add_common_options(config::spec& s, const std::string& default_client_id) {
     auto mech = config::opt(
         "mechanism", opt_type::enumeration,
         "`sasl.mechanism`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. SCRAM against Kafka 4.x needs "
-        "librdkafka 2.6.1 or later (older versions send a proof Kafka 4 rejects); "
-        "`tributary connectors describe kafka` names the librdkafka this build uses. For other "
-        "mechanisms (GSSAPI, OAUTHBEARER) set `properties`.",
+        "librdkafka 2.6.1 or later (older versions send a proof Kafka 4 rejects; the connector "
+        "logs its librdkafka version when it opens). For other mechanisms (GSSAPI, OAUTHBEARER) "
+        "set `properties`.",
         "\"PLAIN\"");
     mech.choices = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
     sasl.children.push_back(mech);
@@ -107,8 +108,8 @@ void add_common_options(config::spec& s, const std::string& default_client_id) {
         "Any other librdkafka property, passed verbatim and applied last (so it wins over the "
         "options above), e.g. `properties = { \"fetch.max.bytes\" = \"52428800\" }`. Names and "
         "values are checked at start-up: an unknown name or a refused value is a configuration "
-        "error. Values of credential properties (passwords, `sasl.jaas.config`, "
-        "`sasl.oauthbearer.*`, inline keys) are never logged.");
+        "error. Credential properties (passwords, `sasl.jaas.config`, `sasl.oauthbearer.config`, "
+        "inline keys) must be given as `${env:NAME}` or `${file:/path}` and are never shown.");
     s.options.push_back(props);
 }
 
@@ -153,6 +154,16 @@ void check_common_options(const config::values& v, const config::check_report& r
     }
     if (tls.opt_str("cert_file").has_value() != tls.opt_str("key_file").has_value())
         report("tls", "`cert_file` and `key_file` go together");
+    // A credential in `properties` must come from ${env:...} or ${file:...}: only then is the
+    // value marked secret, and the management API and `validate` output hide it.
+    if (const config::node* n = v.raw("properties")) {
+        for (const auto& [k, val] : n->fields) {
+            if (is_secret_property(k) && !val.secret)
+                report(property_path(k),
+                       "a credential: give it as ${env:NAME} or ${file:/path} so that it is never "
+                       "shown (or use sasl.password / tls.key_password)");
+        }
+    }
     // Every pass-through property must be one librdkafka accepts, with a value it accepts.
     conf_ptr scratch(rd_kafka_conf_new());
     char err[512];

@@ -142,8 +142,10 @@ mapped map_record(const record_view& r, std::string_view cluster_id, const mappi
         m.headers.push_back(bytes_header(name, *value));
     }
     if (o.metadata_headers) {
-        m.headers.push_back(
-            header{std::string(topic_header), value_kind::string, std::string(r.topic)});
+        // Kafka topic names are 1 to 249 characters; anything else did not come from a broker.
+        if (!r.topic.empty() && r.topic.size() <= max_header_bytes)
+            m.headers.push_back(
+                header{std::string(topic_header), value_kind::string, std::string(r.topic)});
         m.headers.push_back(int_header(partition_header, value_kind::int32,
                                        static_cast<std::uint32_t>(r.partition), 4));
         m.headers.push_back(

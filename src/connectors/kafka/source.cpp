@@ -178,6 +178,7 @@ class kafka_source final : public source {
         if (auto fe = fatal_error())
             return *fe;
         apply_rewinds();
+        maybe_commit();
         source_batch out;
         auto held = std::make_shared<held_messages>();
         std::vector<topic_partition> msg_tp;  // the partition of each message (for the filter)
@@ -217,12 +218,11 @@ class kafka_source final : public source {
         return out;
     }
 
+    // Only bookkeeping: the poll thread commits (maybe_commit), so that commits never race the
+    // rebalance callback, which runs on that thread too.
     void ack(std::uint64_t seq) override {
         std::lock_guard lk(mu_);
-        auto offsets = tracker_.ack(seq);
-        if (offsets.empty() || closing_)
-            return;
-        commit_locked(offsets, /*async=*/true);
+        (void)tracker_.ack(seq);
     }
 
     void nack(std::uint64_t seq) override {
@@ -392,17 +392,30 @@ class kafka_source final : public source {
         }
     }
 
-    // Under mu_.
-    void commit_locked(const std::vector<partition_offset>& offsets, bool async) {
+    // Poll thread: commits what Iggy acknowledged, at most once per commit_interval. Fewer
+    // commits than acks: a commit that meets a rebalance fails with a stale generation, and
+    // librdkafka then counts the assignment as lost (the partitions are read again).
+    void maybe_commit() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_commit_ < o_.commit_interval)
+            return;
+        std::vector<partition_offset> offsets;
+        {
+            std::lock_guard lk(mu_);
+            offsets = tracker_.uncommitted();
+        }
+        if (offsets.empty())
+            return;
+        last_commit_ = now;
         auto l = to_list(offsets);
-        rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), async ? 1 : 0);
+        rd_kafka_resp_err_t e = rd_kafka_commit(rk_.get(), l.get(), 1);
         if (e != 0) {
             log::limited(spdlog::level::warn, "kafka source " + key_ + " commit",
                          "kafka source {}: commit: {}", key_, rd_kafka_err2str(e));
             return;
         }
-        for (const auto& o : offsets)
-            tracker_.committed(o.tp, o.offset);
+        // tracker_.committed() follows in on_commit once the broker confirmed: a commit lost in
+        // a rebalance is then made again at the revoke.
     }
 
     // Start positions for partitions the group has no offset for, when starting by timestamp.
@@ -515,11 +528,19 @@ class kafka_source final : public source {
         log::limited(lvl, std::string("librdkafka ") + fac, "kafka source {}: librdkafka {}: {}",
                      self != nullptr ? self->key_ : std::string(), fac, buf);
     }
-    static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t*,
-                          void* opaque) {
+    static void on_commit(rd_kafka_t*, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* offsets, void* opaque) {
+        auto* self = static_cast<kafka_source*>(opaque);
+        if (offsets != nullptr) {
+            std::lock_guard lk(self->mu_);
+            for (int i = 0; i < offsets->cnt; ++i) {
+                const auto& e = offsets->elems[i];
+                if (e.err == 0 && e.offset >= 0)
+                    self->tracker_.committed({e.topic, e.partition}, e.offset);
+            }
+        }
         if (err == 0 || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
             return;
-        auto* self = static_cast<kafka_source*>(opaque);
         log::limited(spdlog::level::warn, "kafka source " + self->key_ + " commit",
                      "kafka source {}: commit failed: {} (the records are read again after a "
                      "restart or rebalance)",
@@ -538,6 +559,7 @@ class kafka_source final : public source {
     std::map<topic_partition, std::int64_t> rewinds_;  // nacked: seek before reading on
     std::map<topic_partition, carry_range> carry_;     // offsets read, not yet in a batch
     std::uint64_t seq_ = 0;
+    std::chrono::steady_clock::time_point last_commit_{};  // poll thread
     bool closing_ = true;  // until open() succeeds; ack() commits only while false
 
     std::mutex err_mu_;

@@ -31,6 +31,7 @@ struct source_options {
     mapping_options mapping;
     std::size_t max_batch = 1000;
     std::chrono::milliseconds session_timeout{45000};
+    std::chrono::milliseconds commit_interval{1000};
 };
 
 /// `v` validated against kafka_source_spec().

@@ -184,6 +184,13 @@ topic = "payments")";
         "\"45s\"", true);
     session.min = 1;
     s.options.push_back(session);
+    auto commit = config::opt(
+        "commit_interval", opt_type::duration,
+        "Acknowledged offsets are committed at most this often (and always at a revoke and at "
+        "close). Shorter: fewer records read again after a crash; longer: fewer commits, and "
+        "fewer of them meet a rebalance (which makes the group read those partitions again).",
+        "\"1s\"", true);
+    s.options.push_back(commit);
 
     s.check = [](const config::values& v, const config::check_report& report) {
         kafka::check_common_options(
@@ -245,6 +252,7 @@ source_options source_options_from(const config::values& v) {
         v.str("empty_values") == "skip" ? unfit_policy::skip : unfit_policy::reject;
     o.max_batch = static_cast<std::size_t>(v.integer("max_batch_messages"));
     o.session_timeout = v.duration("session_timeout");
+    o.commit_interval = v.duration("commit_interval");
     return o;
 }
 

@@ -100,6 +100,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "url = \"http://127.0.0.1:1/\"";
         if (s.name == "webhook")
             return "port = 0";
+        if (s.name == "kafka" && s.kind == config::spec_kind::source)
+            return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopics = [\"t\"]";
         return "";
     };
     for (const auto& e : (*r)->sinks()) {

@@ -3,7 +3,8 @@
 // the runtime while records keep coming (TRIB_KAFKA_KILL_ROUNDS rounds, default 2): nothing is
 // missing, and a record delivered twice has the same Iggy message id both times. Two runtimes
 // (two processes) in one consumer group split a 3-partition topic and lose nothing across the
-// rebalance. A bad connector file makes `tributary run` exit 2 naming the file and the key.
+// rebalance. Records Iggy cannot carry go to the dead letter. A bad connector file makes
+// `tributary run` exit 2 naming the file and the key.
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -56,7 +57,9 @@ std::string file_sink_toml(const std::string& path) {
 
 // A `tributary run` process with its config, state and embedded Iggy server in its folder.
 peer_spec tributary_spec(const std::string& name, const std::string& bootstrap,
-                         const std::string& topic, const std::string& group) {
+                         const std::string& topic, const std::string& group,
+                         const std::string& source_extra = "",
+                         std::vector<std::pair<std::string, std::string>> more = {}) {
     peer_spec s;
     s.name = name;
     s.program = tributary_binary().string();
@@ -72,7 +75,10 @@ peer_spec tributary_spec(const std::string& name, const std::string& bootstrap,
                "[server]\naddress = \"127.0.0.1:"
             << p.port() << "\"\ndata_dir = \"" << (dir / "state/server").string()
             << "\"\nfsync = \"interval\"\n";
-        std::ofstream(dir / "connectors" / "kafka.toml") << source_toml(bootstrap, topic, group);
+        std::ofstream(dir / "connectors" / "kafka.toml")
+            << source_toml(bootstrap, topic, group) << source_extra;
+        for (const auto& [file, toml] : more)
+            std::ofstream(dir / "connectors" / file) << toml;
         std::ofstream(dir / "connectors" / "file.toml")
             << file_sink_toml((dir / "out.jsonl").string());
     };
@@ -232,6 +238,63 @@ TEST_F(kafka_e2e, given_two_runtimes_in_one_group_should_split_the_partitions_an
     EXPECT_GT(in_b, 0u);
     ASSERT_TRUE(a->stop());
     ASSERT_TRUE(b->stop());
+}
+
+// Records Iggy cannot carry (a tombstone, a header value over 255 bytes) go to the dead letter
+// with the reason; the records around them flow on.
+TEST_F(kafka_e2e, given_records_iggy_cannot_carry_should_dead_letter_them_and_go_on) {
+    ASSERT_TRUE(create_topic(bs_, "e2e-hostile", 1));
+    const std::string dlq_sink =
+        "type = \"sink\"\nkey = \"dlq_file\"\nenabled = true\nversion = 0\nname = \"dlq\"\n"
+        "plugin = \"file\"\n\n[[streams]]\nstream = \"dlq\"\ntopics = [\"kafka_rejects\"]\n"
+        "schema = \"text\"\nbatch_length = 100\npoll_interval = \"5ms\"\n"
+        "consumer_group = \"dlq_file\"\n\n[plugin_config]\npath = \"{DLQ}\"\n"
+        "include_metadata = true\nfsync = false\n";
+    peer_spec spec =
+        tributary_spec("tributary-hostile", bs_, "e2e-hostile", "e2e-hostile",
+                       "\n[error_policy]\nmode = \"dead_letter\"\ndead_letter_stream = \"dlq\"\n"
+                       "dead_letter_topic = \"kafka_rejects\"\n");
+    auto prepare = spec.prepare;
+    spec.prepare = [prepare, dlq_sink](const peer& p) {
+        prepare(p);
+        std::string toml = dlq_sink;
+        toml.replace(toml.find("{DLQ}"), 5, (p.dir() / "dlq.jsonl").string());
+        std::ofstream(p.dir() / "connectors" / "dlq.toml") << toml;
+    };
+    TRIB_START_PEER(rt, spec);
+    auto in = batch_of("e2e-hostile", 0, 5);
+    kafka_record tombstone;
+    tombstone.topic = "e2e-hostile";
+    tombstone.key = "deleted-key";
+    in.push_back(tombstone);
+    kafka_record big_header;
+    big_header.topic = "e2e-hostile";
+    big_header.value = "has-a-big-header";
+    big_header.headers = {{"trace", std::string(300, 'x')}};
+    in.push_back(big_header);
+    for (auto& r : batch_of("e2e-hostile", 5, 5))
+        in.push_back(r);
+    ASSERT_TRUE(produce_records(bs_, in));
+    ASSERT_TRUE(wait_until([&] { return read_outputs({rt.get()}).ids.size() >= 10; }, 60s))
+        << rt->log();
+    auto dlq_lines = [&] {
+        std::ifstream f(rt->dir() / "dlq.jsonl");
+        std::vector<std::string> lines;
+        std::string line;
+        while (std::getline(f, line))
+            if (!line.empty() && line.back() == '}')
+                lines.push_back(line);
+        return lines;
+    };
+    ASSERT_TRUE(wait_until([&] { return dlq_lines().size() >= 2; }, 60s)) << rt->log();
+    auto out = read_outputs({rt.get()});
+    expect_complete(out, 10);
+    EXPECT_EQ(out.ids.count("has-a-big-header"), 0u);
+    const auto dlq = dlq_lines();
+    ASSERT_EQ(dlq.size(), 2u);
+    EXPECT_NE(dlq[0].find("tombstone"), std::string::npos) << dlq[0];
+    EXPECT_NE(dlq[1].find("300 bytes"), std::string::npos) << dlq[1];
+    ASSERT_TRUE(rt->stop());
 }
 
 TEST_F(kafka_e2e, given_a_bad_connector_file_should_exit_2_naming_the_file_and_key) {
