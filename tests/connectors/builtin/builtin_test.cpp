@@ -102,6 +102,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "port = 0";
         if (s.name == "kafka" && s.kind == config::spec_kind::source)
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopics = [\"t\"]";
+        if (s.name == "kafka")
+            return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
     };
     for (const auto& e : (*r)->sinks()) {
