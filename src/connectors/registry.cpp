@@ -7,10 +7,10 @@
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
 #include "connectors/http/http.h"
 #endif
-#include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
 #include "connectors/kafka/kafka.h"
 #endif
+#include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
 #endif
@@ -69,6 +69,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
     check(r.add_sink(s3_sink_spec(), make_s3_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_KAFKA
+    check(r.add_sink(kafka_sink_spec(), make_kafka_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

@@ -104,6 +104,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopics = [\"t\"]";
         if (s.name == "s3" || s.name == "s3_source")
             return "bucket = \"b\"";
+        if (s.name == "kafka")
+            return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
     };
     for (const auto& e : (*r)->sinks()) {

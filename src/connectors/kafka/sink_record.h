@@ -1,0 +1,115 @@
+#pragma once
+// The pure part of the Kafka sink: how one Iggy message becomes one Kafka record (topic, key,
+// partition, timestamp, headers). No librdkafka here, no I/O: unit-tested without a broker
+// (tests/connectors/kafka/sink_record_test.cpp) and fuzzed.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/connector.h"
+#include "core/error.h"
+#include "core/message.h"
+
+namespace trib::connectors::kafka_sink {
+
+/// Where the record key comes from.
+enum class key_source { none, header, field, iggy_partition, message_id, offset };
+/// Where the Kafka partition comes from (`key`: the producer's partitioner hashes the key).
+enum class partition_source { key, iggy_partition, header };
+/// Where the record timestamp comes from (`none`: the producer's clock).
+enum class timestamp_source { origin, iggy, header, none };
+
+std::optional<key_source> parse_key_source(std::string_view s);
+std::optional<partition_source> parse_partition_source(std::string_view s);
+std::optional<timestamp_source> parse_timestamp_source(std::string_view s);
+
+/// A parsed topic template: literal text and `{stream}`, `{topic}`, `{partition}`,
+/// `{header:NAME}`, `{field:a.b}` placeholders (`{{` and `}}` are literal braces).
+class topic_template {
+  public:
+    struct part {
+        enum class kind { literal, stream, topic, partition, header, field } what = kind::literal;
+        std::string text;  // the literal, the header name or the field path
+    };
+    /// Parses `text`; the error names the offending placeholder.
+    static result<topic_template> parse(std::string_view text);
+    const std::vector<part>& parts() const { return parts_; }
+    /// True when rendering needs the message's JSON payload.
+    bool needs_payload() const;
+    /// True when every message of a batch gets the same topic (no header/field placeholder).
+    bool per_batch() const;
+
+  private:
+    std::vector<part> parts_;
+};
+
+/// A Kafka topic name the broker accepts: 1..249 of [a-zA-Z0-9._-], not "." or "..".
+status check_topic_name(std::string_view name);
+
+/// The record options of the sink, from its spec.
+struct record_options {
+    topic_template topic;
+    key_source key = key_source::none;
+    std::string key_name;  // header name or field path for key_source::header/field
+    partition_source partition = partition_source::key;
+    std::string partition_header = "kafka.partition";
+    timestamp_source timestamp = timestamp_source::origin;
+    std::string timestamp_header = "kafka.timestamp";
+    bool include_headers = true;
+    /// Header names not copied; an entry ending in '*' is a prefix.
+    std::vector<std::string> exclude_headers;
+};
+
+/// A payload parsed as JSON once per message, on first use (field lookups).
+class payload_fields {
+  public:
+    explicit payload_fields(std::string_view payload) : payload_(payload) {}
+    ~payload_fields();
+    payload_fields(const payload_fields&) = delete;
+    payload_fields& operator=(const payload_fields&) = delete;
+    /// The value at a dotted path of the payload's JSON object, as text (strings as they are,
+    /// numbers and booleans as JSON writes them). The error says why (not JSON, missing, an
+    /// object or array, null).
+    result<std::string> text(std::string_view path);
+
+  private:
+    struct doc;
+    std::string_view payload_;
+    doc* doc_ = nullptr;
+    std::optional<error> parse_error_;
+    bool parsed_ = false;
+};
+
+/// One Kafka record, ready to produce. Views point into the message (payload, headers).
+struct record {
+    std::string topic;
+    std::optional<std::string> key;  // nullopt: a null key
+    std::int32_t partition = -1;     // -1: the partitioner chooses
+    std::int64_t timestamp_ms = 0;   // 0: the producer's clock
+    std::vector<std::pair<std::string_view, std::string>> headers;
+};
+
+/// A header value as Kafka header bytes: raw and string as they are, booleans `true`/`false`,
+/// numbers in decimal (floats shortest round-trip), 128-bit values as 32 hex digits
+/// (little-endian bytes as stored, like core/header_json).
+std::string header_bytes(const header& h);
+
+/// An integer carried by a header: a numeric kind, or decimal text in a string/raw header.
+std::optional<std::int64_t> header_integer(const header& h);
+
+/// True when `name` matches one of `patterns` (exact, or a prefix when the pattern ends in '*').
+bool header_excluded(std::string_view name, const std::vector<std::string>& patterns);
+
+/// The topic for a message (the batch's stream, topic and partition fill the placeholders).
+result<std::string> render_topic(const topic_template& t, const sink_batch& b, const message& m,
+                                 payload_fields& fields);
+
+/// Builds the record of one message. An error (missing key header or field, bad partition or
+/// timestamp header, an invalid topic name) is the message's: it goes to the error policy.
+result<record> build_record(const record_options& o, const sink_batch& b, const message& m);
+
+}  // namespace trib::connectors::kafka_sink
