@@ -54,7 +54,8 @@ fi
 # Debian's 2.0.2 (librdkafka-dev, kept as the fallback) cannot log in with SCRAM to Kafka 4.x.
 # The build (cmake/TributaryRdkafka.cmake) prefers .deps/librdkafka. Needs cargo to fetch the
 # source; without cargo a --build-only set-up goes on with Debian's librdkafka.
-if command -v cargo > /dev/null || [ -x "$HOME/.cargo/bin/cargo" ] || [ -f .deps/librdkafka/VERSION ]; then
+if command -v cargo > /dev/null || [ -x "$HOME/.cargo/bin/cargo" ] \
+  || [ -f .deps/librdkafka/VERSION ]; then
   scripts/setup_librdkafka.sh "$ROOT/.deps/librdkafka" && rdk_rc=0 || rdk_rc=$?
   case $rdk_rc in
     0) ;;
