@@ -18,7 +18,7 @@ BUILD_PKGS=(
   libfmt-dev libcli11-dev libgtest-dev libbenchmark-dev libcurl4-openssl-dev libpq-dev
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
   ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
-  libsnappy-dev libzstd-dev librdkafka-dev libexpat1-dev
+  libsnappy-dev libzstd-dev zlib1g-dev librdkafka-dev libexpat1-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
@@ -50,7 +50,27 @@ if [ ${#missing[@]} -gt 0 ]; then
   installed+=("apt: ${missing[*]}")
 fi
 
+# --- librdkafka 2.12.1 (built from the crate rdkafka-sys's vendored source into .deps/librdkafka) --
+# Debian's 2.0.2 (librdkafka-dev, kept as the fallback) cannot log in with SCRAM to Kafka 4.x.
+# The build (cmake/TributaryRdkafka.cmake) prefers .deps/librdkafka. Needs cargo to fetch the
+# source; without cargo a --build-only set-up goes on with Debian's librdkafka.
+if command -v cargo > /dev/null || [ -x "$HOME/.cargo/bin/cargo" ] \
+  || [ -f .deps/librdkafka/VERSION ]; then
+  scripts/setup_librdkafka.sh "$ROOT/.deps/librdkafka" && rdk_rc=0 || rdk_rc=$?
+  case $rdk_rc in
+    0) ;;
+    10) installed+=("$(cat "$ROOT/.deps/librdkafka/VERSION") in .deps/librdkafka") ;;
+    *) exit 1 ;;
+  esac
+elif [ "${1:-}" = "--build-only" ]; then
+  log "cargo not found: building with Debian's librdkafka (no SCRAM logins to Kafka 4.x)"
+else
+  echo "[setup] cargo not found; install Rust (rustup) to build librdkafka and iggy-cli" >&2
+  exit 1
+fi
+
 if [ "${1:-}" = "--build-only" ]; then
+  for i in "${installed[@]}"; do log "installed $i"; done
   log "build dependencies ready in $(( $(date +%s) - start )) s"
   exit 0
 fi

@@ -68,9 +68,10 @@ void add_common_options(config::spec& s, const std::string& default_client_id) {
     auto mech = config::opt(
         "mechanism", opt_type::enumeration,
         "`sasl.mechanism`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. SCRAM against Kafka 4.x needs "
-        "librdkafka 2.6.1 or later (older versions send a proof Kafka 4 rejects; the connector "
-        "logs its librdkafka version when it opens). For other mechanisms (GSSAPI, OAUTHBEARER) "
-        "set `properties`.",
+        "librdkafka 2.6.1 or later (the build's own 2.12.1 has it; older versions send a proof "
+        "Kafka 4 rejects; the connector logs its librdkafka version when it opens). For "
+        "OAUTHBEARER set `properties`; GSSAPI needs a librdkafka built with Cyrus SASL, which "
+        "the build's own leaves out.",
         "\"PLAIN\"");
     mech.choices = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
     sasl.children.push_back(mech);

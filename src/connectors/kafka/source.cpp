@@ -513,8 +513,13 @@ class kafka_source final : public source {
         (void)rk;
         error e = kafka::from_code(static_cast<rd_kafka_resp_err_t>(err), reason);
         {
+            // A refused login is followed by "all brokers down" in the same poll (librdkafka
+            // 2.12 reports both at once): the fatal error must not be overwritten, or open()
+            // waits its 15 s and names the wrong cause.
             std::lock_guard lk(self->err_mu_);
-            self->last_error_ = e;
+            if (!self->last_error_ || self->last_error_->retry() != retry_class::fatal ||
+                e.retry() == retry_class::fatal)
+                self->last_error_ = e;
         }
         log::limited(spdlog::level::warn, "kafka source " + self->key_ + " error",
                      "kafka source {}: {}", self->key_, e.to_string());

@@ -234,7 +234,9 @@ TEST_F(kafka_e2e, given_two_runtimes_in_one_group_should_split_the_partitions_an
     expect_complete(read_outputs({a.get(), b.get()}), produced);
     const auto in_a = read_outputs({a.get()}).ids.size();
     const auto in_b = read_outputs({b.get()}).ids.size();
-    std::printf("two runtimes: %d records, %zu through a, %zu through b\n", produced, in_a, in_b);
+    const auto all = read_outputs({a.get(), b.get()});
+    std::printf("two runtimes: %d records, %zu through a, %zu through b (%zu duplicates)\n",
+                produced, in_a, in_b, all.lines - all.ids.size());
     EXPECT_GT(in_b, 0u);
     ASSERT_TRUE(a->stop());
     ASSERT_TRUE(b->stop());
