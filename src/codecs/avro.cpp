@@ -15,6 +15,7 @@
 //   Avro C has no zstd, and its file reader works on FILE* and allocates a block's claimed size.
 
 #include "codecs/avro.h"
+#include "codecs/avro_paths.h"
 
 #include <avro.h>
 #include <snappy-c.h>
@@ -27,6 +28,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -1316,6 +1318,78 @@ std::string_view type_name(const value& v) {
     return to_string(v.type);
 }
 
+// Whether a union branch takes a value as it is (the strict pass of a union's branch choice).
+bool branch_matches(const snode& b, const value& v) {
+    switch (b.kind) {
+        case akind::null_:
+            return v.type == value_type::null;
+        case akind::boolean:
+            return v.type == value_type::boolean;
+        case akind::int_:
+            if (b.lt == logical::date)
+                return v.type == value_type::date;
+            return v.type == value_type::int64 && v.i >= INT32_MIN && v.i <= INT32_MAX;
+        case akind::long_:
+            if (b.lt == logical::ts_millis || b.lt == logical::ts_micros ||
+                b.lt == logical::local_ts_millis || b.lt == logical::local_ts_micros)
+                return v.type == value_type::timestamp;
+            return v.type == value_type::int64;
+        case akind::float_:
+        case akind::double_:
+            return v.type == value_type::float64;
+        case akind::string:
+            if (b.lt == logical::uuid)
+                return v.type == value_type::uuid;
+            return v.type == value_type::string;
+        case akind::bytes:
+            if (b.lt == logical::decimal)
+                return v.type == value_type::decimal;
+            return v.type == value_type::bytes;
+        case akind::fixed:
+            if (b.lt == logical::decimal)
+                return v.type == value_type::decimal;
+            if (b.lt == logical::uuid)
+                return v.type == value_type::uuid;
+            return v.type == value_type::bytes && v.n == b.size;
+        case akind::enum_:
+            if (v.type != value_type::string)
+                return false;
+            for (const auto& s : b.symbols)
+                if (s == v.str())
+                    return true;
+            return false;
+        case akind::array:
+            return v.type == value_type::list;
+        case akind::map:
+            return v.type == value_type::map;
+        case akind::record:
+            return v.type == value_type::record;
+        case akind::union_:
+            return false;
+    }
+    return false;
+}
+
+// A union default is for its first branch (the Avro specification).
+status default_typed(const schema_tree& t, arena& a, const rapidjson::Document& d, int type,
+                     value& out) {
+    json_value* j = a.get().new_value();
+    j->CopyFrom(d, allocator_of(a));
+    TRIB_TRY(from_json(*j, a, out));
+    const snode& n = t.nodes[type];
+    if (n.kind == akind::union_ && !n.branches.empty() && out.type != value_type::null) {
+        // Wrap for the first branch so set_union picks it.
+        entry* es = new_entries(a, 1);
+        es[0].key = value::string_value(branch_name(t.nodes[n.branches[0]]));
+        es[0].val = out;
+        out = value();
+        out.type = value_type::record;
+        out.n = 1;
+        out.entries = es;
+    }
+    return ok();
+}
+
 class from_typed_walker {
   public:
     from_typed_walker(const schema_tree& t, arena& a, slot& s, std::uint32_t max_depth)
@@ -1568,75 +1642,11 @@ class from_typed_walker {
         return ok();
     }
 
-    // A union default is for its first branch (the Avro specification).
     status default_value(const rapidjson::Document& d, int type, value& out) {
-        json_value* j = a_.get().new_value();
-        j->CopyFrom(d, allocator_of(a_));
-        TRIB_TRY(from_json(*j, a_, out));
-        const snode& n = t_.nodes[type];
-        if (n.kind == akind::union_ && !n.branches.empty() && out.type != value_type::null) {
-            // Wrap for the first branch so set_union picks it.
-            entry* es = new_entries(a_, 1);
-            es[0].key = value::string_value(branch_name(t_.nodes[n.branches[0]]));
-            es[0].val = out;
-            out = value();
-            out.type = value_type::record;
-            out.n = 1;
-            out.entries = es;
-        }
-        return ok();
+        return default_typed(t_, a_, d, type, out);
     }
 
-    bool matches(const snode& b, const value& v) const {
-        switch (b.kind) {
-            case akind::null_:
-                return v.type == value_type::null;
-            case akind::boolean:
-                return v.type == value_type::boolean;
-            case akind::int_:
-                if (b.lt == logical::date)
-                    return v.type == value_type::date;
-                return v.type == value_type::int64 && v.i >= INT32_MIN && v.i <= INT32_MAX;
-            case akind::long_:
-                if (b.lt == logical::ts_millis || b.lt == logical::ts_micros ||
-                    b.lt == logical::local_ts_millis || b.lt == logical::local_ts_micros)
-                    return v.type == value_type::timestamp;
-                return v.type == value_type::int64;
-            case akind::float_:
-            case akind::double_:
-                return v.type == value_type::float64;
-            case akind::string:
-                if (b.lt == logical::uuid)
-                    return v.type == value_type::uuid;
-                return v.type == value_type::string;
-            case akind::bytes:
-                if (b.lt == logical::decimal)
-                    return v.type == value_type::decimal;
-                return v.type == value_type::bytes;
-            case akind::fixed:
-                if (b.lt == logical::decimal)
-                    return v.type == value_type::decimal;
-                if (b.lt == logical::uuid)
-                    return v.type == value_type::uuid;
-                return v.type == value_type::bytes && v.n == b.size;
-            case akind::enum_:
-                if (v.type != value_type::string)
-                    return false;
-                for (const auto& s : b.symbols)
-                    if (s == v.str())
-                        return true;
-                return false;
-            case akind::array:
-                return v.type == value_type::list;
-            case akind::map:
-                return v.type == value_type::map;
-            case akind::record:
-                return v.type == value_type::record;
-            case akind::union_:
-                return false;
-        }
-        return false;
-    }
+    bool matches(const snode& b, const value& v) const { return branch_matches(b, v); }
 
     status set_branch(avro_value_t* av, const snode& n, std::size_t k, const value& v,
                       std::uint32_t depth) {
@@ -1860,6 +1870,317 @@ status decompress_block(ocf_codec c, std::string_view in, std::size_t limit, std
     return ok();
 }
 
+// --- the direct encoder ----------------------------------------------------------------------
+
+// Typed value -> Avro binary without Avro C's generic values (which allocate and copy every
+// datum before writing it). It follows from_typed_walker decision for decision and writes what
+// avro_value_write writes for the value the walker would build: zigzag varints, little-endian
+// float and double, length-prefixed bytes and strings, arrays and maps as one counted block
+// then 0. It answers `bad` where the walker fails (the caller then runs the walker, which says
+// why, so messages stay the walker's) and `unsupported` for what it does not copy: map keys
+// with a NUL (Avro C cuts them at the NUL) or repeated (Avro C keeps one entry).
+enum class direct : std::uint8_t { done, bad, unsupported };
+
+class direct_encoder {
+  public:
+    direct_encoder(const schema_tree& t, arena& a, std::string& out, std::uint32_t max_depth)
+        : t_(t), a_(a), out_(out), max_depth_(max_depth) {}
+
+    direct put(int at, const value& v, std::uint32_t depth) {
+        if (depth > max_depth_)
+            return direct::bad;
+        const snode& n = t_.nodes[at];
+        switch (n.kind) {
+            case akind::null_:
+                return v.type == value_type::null ? direct::done : direct::bad;
+            case akind::boolean:
+                if (v.type != value_type::boolean)
+                    return direct::bad;
+                out_.push_back(v.b ? '\x01' : '\x00');
+                return direct::done;
+            case akind::int_: {
+                std::int64_t i = 0;
+                if (n.lt == logical::date && v.type == value_type::date) {
+                    i = v.i;
+                } else if (n.lt == logical::date && v.type == value_type::string) {
+                    if (!parse_date(v.str(), i))
+                        return direct::bad;
+                } else if (v.type == value_type::int64) {
+                    i = v.i;
+                } else {
+                    return direct::bad;
+                }
+                if (i < std::numeric_limits<std::int32_t>::min() ||
+                    i > std::numeric_limits<std::int32_t>::max())
+                    return direct::bad;
+                put_long(out_, i);
+                return direct::done;
+            }
+            case akind::long_: {
+                const bool ts = n.lt == logical::ts_millis || n.lt == logical::ts_micros ||
+                                n.lt == logical::local_ts_millis ||
+                                n.lt == logical::local_ts_micros;
+                std::int64_t i = 0;
+                if (ts && (v.type == value_type::timestamp || v.type == value_type::string)) {
+                    std::int64_t secs = v.i;
+                    std::uint32_t nanos = v.n;
+                    if (v.type == value_type::string && !parse_timestamp(v.str(), secs, nanos))
+                        return direct::bad;
+                    const bool millis =
+                        n.lt == logical::ts_millis || n.lt == logical::local_ts_millis;
+                    const std::int64_t mul = millis ? 1000 : 1000000;
+                    const std::int64_t div = millis ? 1000000 : 1000;
+                    if (__builtin_mul_overflow(secs, mul, &i) ||
+                        __builtin_add_overflow(i, static_cast<std::int64_t>(nanos) / div, &i))
+                        return direct::bad;
+                } else if (v.type == value_type::int64) {
+                    i = v.i;
+                } else {
+                    return direct::bad;
+                }
+                put_long(out_, i);
+                return direct::done;
+            }
+            case akind::float_:
+            case akind::double_: {
+                double d = 0;
+                if (v.type == value_type::float64)
+                    d = v.d;
+                else if (v.type == value_type::int64)
+                    d = static_cast<double>(v.i);
+                else if (v.type == value_type::uint64)
+                    d = static_cast<double>(v.u);
+                else
+                    return direct::bad;
+                if (n.kind == akind::float_)
+                    put_le(std::bit_cast<std::uint32_t>(static_cast<float>(d)), 4);
+                else
+                    put_le(std::bit_cast<std::uint64_t>(d), 8);
+                return direct::done;
+            }
+            case akind::string: {
+                if (v.type == value_type::string) {
+                    if (n.lt == logical::uuid) {
+                        char u[16];
+                        if (!parse_uuid(v.str(), u))
+                            return direct::bad;
+                    }
+                    put_bytes(v.str());
+                } else if (v.type == value_type::uuid) {
+                    scratch_.clear();
+                    append_uuid(scratch_, v.s);
+                    put_bytes(scratch_);
+                } else {
+                    return direct::bad;
+                }
+                return direct::done;
+            }
+            case akind::bytes:
+            case akind::fixed:
+                return put_binary(n, v);
+            case akind::enum_: {
+                if (v.type != value_type::string)
+                    return direct::bad;
+                for (std::size_t k = 0; k < n.symbols.size(); ++k)
+                    if (n.symbols[k] == v.str()) {
+                        put_long(out_, static_cast<std::int64_t>(k));
+                        return direct::done;
+                    }
+                return direct::bad;
+            }
+            case akind::array: {
+                if (v.type != value_type::list)
+                    return direct::bad;
+                if (v.n > 0)
+                    put_long(out_, v.n);
+                for (std::uint32_t k = 0; k < v.n; ++k)
+                    if (direct r = put(n.items, v.items[k], depth + 1); r != direct::done)
+                        return r;
+                out_.push_back('\0');
+                return direct::done;
+            }
+            case akind::map:
+                return put_map(n, v, depth);
+            case akind::record: {
+                if (v.type != value_type::record && v.type != value_type::map)
+                    return direct::bad;
+                for (std::size_t k = 0; k < n.fields.size(); ++k) {
+                    const field_def& f = n.fields[k];
+                    const value* fv = nullptr;
+                    if (k < v.n && v.entries[k].key.type == value_type::string &&
+                        v.entries[k].key.str() == f.name) {
+                        fv = &v.entries[k].val;
+                    } else {
+                        for (std::uint32_t e = 0; e < v.n; ++e)
+                            if (v.entries[e].key.type == value_type::string &&
+                                v.entries[e].key.str() == f.name) {
+                                fv = &v.entries[e].val;
+                                break;
+                            }
+                    }
+                    value dv;
+                    if (fv == nullptr) {
+                        if (f.def) {
+                            if (!default_typed(t_, a_, *f.def, f.type, dv))
+                                return direct::bad;
+                            fv = &dv;
+                        } else if (t_.nodes[f.type].kind == akind::union_ &&
+                                   t_.nodes[f.type].null_branch >= 0) {
+                            fv = &dv;
+                        } else {
+                            return direct::bad;
+                        }
+                    }
+                    if (direct r = put(f.type, *fv, depth + 1); r != direct::done)
+                        return r;
+                }
+                return direct::done;
+            }
+            case akind::union_:
+                return put_union(n, v, depth);
+        }
+        return direct::unsupported;
+    }
+
+  private:
+    void put_le(std::uint64_t bits, int n) {
+        char b[8];
+        for (int k = 0; k < n; ++k)
+            b[k] = static_cast<char>((bits >> (8 * k)) & 0xff);
+        out_.append(b, static_cast<std::size_t>(n));
+    }
+    void put_bytes(std::string_view s) {
+        put_long(out_, static_cast<std::int64_t>(s.size()));
+        out_.append(s);
+    }
+
+    direct put_binary(const snode& n, const value& v) {
+        std::string_view bytes;
+        scratch_.clear();
+        if (n.lt == logical::decimal) {
+            std::string text;
+            if (v.type == value_type::decimal || v.type == value_type::string) {
+                text.assign(v.str());
+            } else if (v.type == value_type::int64) {
+                text = std::to_string(v.i);
+            } else if (v.type == value_type::uint64) {
+                text = std::to_string(v.u);
+            } else if (v.type == value_type::float64) {
+                if (!std::isfinite(v.d))
+                    return direct::bad;
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.*f", n.scale, v.d);
+                text = buf;
+            } else {
+                return direct::bad;
+            }
+            if (!decimal_bytes(text, n.precision, n.scale, n.kind == akind::fixed ? n.size : 0,
+                               scratch_)
+                     .empty())
+                return direct::bad;
+            bytes = scratch_;
+        } else if (n.lt == logical::uuid && v.type == value_type::uuid) {
+            bytes = std::string_view(v.s, 16);
+        } else if (n.lt == logical::uuid && v.type == value_type::string) {
+            char u[16];
+            if (!parse_uuid(v.str(), u))
+                return direct::bad;
+            scratch_.assign(u, 16);
+            bytes = scratch_;
+        } else if (v.type == value_type::bytes) {
+            bytes = v.str();
+        } else if (v.type == value_type::string) {
+            if (!decode_base64(v.str(), scratch_))
+                return direct::bad;
+            bytes = scratch_;
+        } else {
+            return direct::bad;
+        }
+        if (n.kind == akind::fixed) {
+            if (bytes.size() != n.size)
+                return direct::bad;
+            out_.append(bytes);
+        } else {
+            put_bytes(bytes);
+        }
+        return direct::done;
+    }
+
+    direct put_map(const snode& n, const value& v, std::uint32_t depth) {
+        if (v.type != value_type::map && v.type != value_type::record)
+            return direct::bad;
+        for (std::uint32_t k = 0; k < v.n; ++k) {
+            const value& key = v.entries[k].key;
+            if (key.type != value_type::string)
+                return direct::bad;
+            if (key.str().find('\0') != std::string_view::npos)
+                return direct::unsupported;
+        }
+        if (v.n > 1) {
+            keys_.clear();
+            for (std::uint32_t k = 0; k < v.n; ++k)
+                keys_.push_back(v.entries[k].key.str());
+            std::sort(keys_.begin(), keys_.end());
+            if (std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end())
+                return direct::unsupported;
+        }
+        if (v.n > 0)
+            put_long(out_, v.n);
+        for (std::uint32_t k = 0; k < v.n; ++k) {
+            put_bytes(v.entries[k].key.str());
+            if (direct r = put(n.items, v.entries[k].val, depth + 1); r != direct::done)
+                return r;
+        }
+        out_.push_back('\0');
+        return direct::done;
+    }
+
+    direct put_branch(const snode& n, std::size_t k, const value& v, std::uint32_t depth) {
+        put_long(out_, static_cast<std::int64_t>(k));
+        return put(n.branches[k], v, depth + 1);
+    }
+
+    direct put_union(const snode& n, const value& v, std::uint32_t depth) {
+        if (v.type == value_type::null) {
+            if (n.null_branch < 0)
+                return direct::bad;
+            return put_branch(n, static_cast<std::size_t>(n.null_branch), v, depth);
+        }
+        if (v.type == value_type::record && v.n == 1 &&
+            v.entries[0].key.type == value_type::string) {
+            for (std::size_t k = 0; k < n.branches.size(); ++k) {
+                const snode& b = t_.nodes[n.branches[k]];
+                if (branch_name(b) == v.entries[0].key.str() &&
+                    !(b.kind == akind::record && b.fields.size() == 1 &&
+                      b.fields[0].name == v.entries[0].key.str()))
+                    return put_branch(n, k, v.entries[0].val, depth);
+            }
+        }
+        if (n.value_branch >= 0)
+            return put_branch(n, static_cast<std::size_t>(n.value_branch), v, depth);
+        for (std::size_t k = 0; k < n.branches.size(); ++k)
+            if (branch_matches(t_.nodes[n.branches[k]], v))
+                return put_branch(n, k, v, depth);
+        const std::size_t mark = out_.size();
+        for (std::size_t k = 0; k < n.branches.size(); ++k) {
+            if (t_.nodes[n.branches[k]].kind == akind::null_)
+                continue;
+            direct r = put_branch(n, k, v, depth);
+            if (r != direct::bad)
+                return r;
+            out_.resize(mark);
+        }
+        return direct::bad;
+    }
+
+    const schema_tree& t_;
+    arena& a_;
+    std::string& out_;
+    std::uint32_t max_depth_;
+    std::string scratch_;
+    std::vector<std::string_view> keys_;
+};
+
 // --- the codec -------------------------------------------------------------------------------
 
 enum class framing : std::uint8_t { binary, single_object, container };
@@ -1876,8 +2197,8 @@ struct avro_options {
 
 class avro_codec final : public codec {
   public:
-    avro_codec(std::shared_ptr<binding> b, avro_options o)
-        : pool_(std::move(b)), o_(std::move(o)) {}
+    avro_codec(std::shared_ptr<binding> b, avro_options o, avro_paths paths)
+        : pool_(std::move(b)), o_(std::move(o)), paths_(paths) {}
 
     std::string_view name() const override { return "avro"; }
     record_kind kind() const override {
@@ -1984,6 +2305,16 @@ class avro_codec final : public codec {
     }
 
     status encode_datum(const value& v, arena& a, std::string& out) const {
+        if (paths_.direct_encode) {
+            const std::size_t start = out.size();
+            const binding& b = pool_.bind();
+            direct_encoder d(*b.writer, a, out, o_.max_depth);
+            if (d.put(b.writer->root, v, 0) == direct::done)
+                return ok();
+            out.resize(start);
+            if (!paths_.c_fallback)
+                return bad("the direct encoder leaves this record to the Avro C path");
+        }
         auto s = pool_.take();
         if (!s->ok_)
             return bad("Avro C: cannot make a value: " + avro_c_error());
@@ -2179,6 +2510,7 @@ class avro_codec final : public codec {
 
     mutable slot_pool pool_;
     avro_options o_;
+    avro_paths paths_;
 };
 
 result<std::string> read_file(const std::string& path) {
@@ -2191,7 +2523,7 @@ result<std::string> read_file(const std::string& path) {
 }
 
 result<std::unique_ptr<codec>> build(std::string_view writer, std::string_view reader,
-                                     avro_options o) {
+                                     avro_options o, const avro_paths& paths) {
     TRIB_ASSIGN_OR_RETURN(auto wt, parse_schema(writer));
     std::shared_ptr<schema_tree> rt;
     if (!reader.empty()) {
@@ -2203,7 +2535,7 @@ result<std::unique_ptr<codec>> build(std::string_view writer, std::string_view r
             rt = nullptr;
     }
     TRIB_ASSIGN_OR_RETURN(auto b, make_binding(wt, rt));
-    return std::unique_ptr<codec>(std::make_unique<avro_codec>(std::move(b), std::move(o)));
+    return std::unique_ptr<codec>(std::make_unique<avro_codec>(std::move(b), std::move(o), paths));
 }
 
 }  // namespace
@@ -2294,8 +2626,10 @@ config::spec avro_codec_spec() {
     return s;
 }
 
-result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
-                                               avro_field_mappings mappings) {
+namespace {
+
+result<std::unique_ptr<codec>> make_with(const config::values& v, avro_field_mappings mappings,
+                                         const avro_paths& paths) {
     avro_options o;
     std::string writer, reader;
     if (v.root() != nullptr) {
@@ -2332,12 +2666,30 @@ result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
             return fail(errc::invalid_argument,
                         "avro: a schema is required (schema_json or schema_path)");
     }
-    return build(writer, reader, std::move(o));
+    return build(writer, reader, std::move(o), paths);
+}
+
+}  // namespace
+
+result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
+                                               avro_field_mappings mappings) {
+    return make_with(v, mappings, avro_paths{});
+}
+
+result<std::unique_ptr<codec>> make_avro_codec_with(const config::values& v,
+                                                    const avro_paths& paths) {
+    return make_with(v, avro_field_mappings::applied, paths);
+}
+
+result<std::unique_ptr<codec>> make_avro_codec_for_schema_with(std::string_view writer_schema_json,
+                                                               std::string_view reader_schema_json,
+                                                               const avro_paths& paths) {
+    return build(writer_schema_json, reader_schema_json, avro_options{}, paths);
 }
 
 result<std::unique_ptr<codec>> make_avro_codec_for_schema(std::string_view writer_schema_json,
                                                           std::string_view reader_schema_json) {
-    return build(writer_schema_json, reader_schema_json, avro_options{});
+    return build(writer_schema_json, reader_schema_json, avro_options{}, avro_paths{});
 }
 
 result<avro_schema_identity> avro_schema_fingerprint(std::string_view schema_json) {
