@@ -618,6 +618,17 @@ class resolution_check {
             return "the writer's " + a.fullname + " is not the reader's " + b.fullname;
         if (!seen_.insert({wi, ri}).second)
             return {};  // a recursive type already being checked
+        std::string m = why_same_kind(a, b, depth);
+        // A pair that failed is not "being checked" any more: a later look at it (another
+        // branch of a union, a second use of a named type) must fail again, not pass as a
+        // recursion (found by fuzz_codecs_avro: a record branch lacking a reader field passed).
+        if (!m.empty())
+            seen_.erase({wi, ri});
+        return m;
+    }
+
+  private:
+    std::string why_same_kind(const snode& a, const snode& b, int depth) {
         switch (a.kind) {
             case akind::fixed:
                 if (a.size != b.size)
@@ -648,7 +659,6 @@ class resolution_check {
         }
     }
 
-  private:
     static bool same_kind(const snode& a, const snode& b) {
         return a.kind == b.kind && a.fullname == b.fullname;
     }
