@@ -1,8 +1,8 @@
 // The avro codec on the shared 20-field benchmark record (/work/briefs/bench_record.md, also in
 // bench/codecs/avro_ref.py): decode (bytes -> typed record in the arena, arena reset per batch of
-// 1,000) and encode (typed record -> bytes), with thread CPU time; the Avro C encode path alone
-// as the baseline of the same run (op "encode_avro_c"). Prints one JSON object per line.
-// Avro types: ts timestamp-micros, day date, price decimal(10,2) on bytes, uid uuid on string
+// 1,000) and encode (typed record -> bytes), with thread CPU time; the Avro C paths alone as
+// the baselines of the same run (ops "encode_avro_c", "decode_avro_c"). Prints one JSON object per
+// line. Avro types: ts timestamp-micros, day date, price decimal(10,2) on bytes, uid uuid on string
 // (the logical type fastavro reads back as uuid.UUID), note ["null","string"].
 
 #include <algorithm>
@@ -149,9 +149,9 @@ int main(int argc, char** argv) {
     const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 300000;
     constexpr std::size_t batch = 1000;
     auto made = make_avro_codec_for_schema(schema, "");
-    // The baseline in the same run: the Avro C encode path alone (the only one before the
-    // direct encoder), printed as op "encode_avro_c".
-    auto made_c = make_avro_codec_for_schema_with(schema, "", avro_paths{false, true});
+    // The baselines in the same run: the Avro C paths alone (the only ones before the direct
+    // encoder and decoder), printed as ops "encode_avro_c" and "decode_avro_c".
+    auto made_c = make_avro_codec_for_schema_with(schema, "", avro_paths{false, true, false});
     if (!made || !made_c) {
         std::fprintf(stderr, "%s\n", (made ? made_c.error() : made.error()).to_string().c_str());
         return 1;
@@ -175,20 +175,22 @@ int main(int argc, char** argv) {
     }
 
     // Decode: every payload into the arena, reset per batch of 1,000.
-    arena a;
-    record r;
-    const double c0 = trib::bench::thread_cpu_seconds();
-    auto t0 = clock::now();
-    for (std::size_t k = 0; k < n; ++k) {
-        if (k % batch == 0)
-            a.reset();
-        if (!c.decode(payloads[k], a, r)) {
-            std::fprintf(stderr, "decode failed at %zu\n", k);
-            return 1;
+    for (const codec* dc : {&c, &**made_c}) {
+        arena a;
+        record r;
+        const double c0 = trib::bench::thread_cpu_seconds();
+        auto t0 = clock::now();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (k % batch == 0)
+                a.reset();
+            if (!dc->decode(payloads[k], a, r)) {
+                std::fprintf(stderr, "decode failed at %zu\n", k);
+                return 1;
+            }
         }
+        const double dsecs = std::chrono::duration<double>(clock::now() - t0).count();
+        trib::bench::print_codec_result("avro", "tributary", dc == &c ? "decode" : "decode_avro_c",
+                                        n, bytes, dsecs, trib::bench::thread_cpu_seconds() - c0);
     }
-    const double dsecs = std::chrono::duration<double>(clock::now() - t0).count();
-    trib::bench::print_codec_result("avro", "tributary", "decode", n, bytes, dsecs,
-                                    trib::bench::thread_cpu_seconds() - c0);
     return 0;
 }

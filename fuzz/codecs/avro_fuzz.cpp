@@ -61,8 +61,8 @@ struct paths {
 };
 
 paths make_paths(const std::string& schema) {
-    return {must(codecs::make_avro_codec_for_schema_with(schema, "", {true, false})),
-            must(codecs::make_avro_codec_for_schema_with(schema, "", {false, true})),
+    return {must(codecs::make_avro_codec_for_schema_with(schema, "", {true, false, true})),
+            must(codecs::make_avro_codec_for_schema_with(schema, "", {false, true, false})),
             must(codecs::make_avro_codec_for_schema_with(schema, "", {}))};
 }
 

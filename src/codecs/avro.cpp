@@ -2191,6 +2191,280 @@ class direct_encoder {
     std::vector<std::string_view> keys_;
 };
 
+// --- the direct decoder ----------------------------------------------------------------------
+
+// Avro binary -> typed value without Avro C, for a datum the bounds scan has accepted and a
+// codec without schema resolution (Avro C's resolver stays for that). It builds what
+// to_typed_walker builds from the generic value Avro C would read: array and map blocks joined,
+// strings and bytes copied into the arena, logical types converted the same way. It answers
+// `bad` where that walker fails (a decimal longer than its precision allows, a uuid string that
+// is not a UUID) and `unsupported` for what it does not copy: map keys with a NUL (Avro C cuts
+// them) or given twice (Avro C keeps one entry); the caller then takes the Avro C path, which
+// says the same as before. Bounds are checked again, cheaply, though the scan has done it.
+class direct_decoder {
+  public:
+    direct_decoder(const schema_tree& t, arena& a, const unsigned char* p, const unsigned char* end)
+        : t_(t), a_(a), p_(p), end_(end) {}
+    const unsigned char* pos() const { return p_; }
+
+    direct get(int at, value& out) {
+        const snode& n = t_.nodes[at];
+        switch (n.kind) {
+            case akind::null_:
+                out = value();
+                return direct::done;
+            case akind::boolean:
+                if (p_ == end_)
+                    return direct::unsupported;
+                out = value::boolean_value(*p_++ != 0);
+                return direct::done;
+            case akind::int_: {
+                std::int64_t i;
+                if (!varint(i) || i < std::numeric_limits<std::int32_t>::min() ||
+                    i > std::numeric_limits<std::int32_t>::max())
+                    return direct::unsupported;
+                out = n.lt == logical::date ? value::date_value(i) : value::int_value(i);
+                return direct::done;
+            }
+            case akind::long_: {
+                std::int64_t i;
+                if (!varint(i))
+                    return direct::unsupported;
+                switch (n.lt) {
+                    case logical::ts_millis:
+                    case logical::local_ts_millis: {
+                        std::int64_t s = floor_div(i, 1000);
+                        out = value::timestamp_value(
+                            s, static_cast<std::uint32_t>((i - s * 1000) * 1000000));
+                        break;
+                    }
+                    case logical::ts_micros:
+                    case logical::local_ts_micros: {
+                        std::int64_t s = floor_div(i, 1000000);
+                        out = value::timestamp_value(
+                            s, static_cast<std::uint32_t>((i - s * 1000000) * 1000));
+                        break;
+                    }
+                    default:
+                        out = value::int_value(i);
+                }
+                return direct::done;
+            }
+            case akind::float_: {
+                if (end_ - p_ < 4)
+                    return direct::unsupported;
+                std::uint32_t bits = 0;
+                for (int k = 3; k >= 0; --k)
+                    bits = (bits << 8) | p_[k];
+                p_ += 4;
+                out = value::float_value(std::bit_cast<float>(bits));
+                return direct::done;
+            }
+            case akind::double_: {
+                if (end_ - p_ < 8)
+                    return direct::unsupported;
+                std::uint64_t bits = 0;
+                for (int k = 7; k >= 0; --k)
+                    bits = (bits << 8) | p_[k];
+                p_ += 8;
+                out = value::float_value(std::bit_cast<double>(bits));
+                return direct::done;
+            }
+            case akind::string: {
+                std::string_view sv;
+                if (!take(sv))
+                    return direct::unsupported;
+                if (n.lt == logical::uuid) {
+                    char u[16];
+                    if (!parse_uuid(sv, u))
+                        return direct::bad;
+                    out = value::uuid_value(copy_to_arena(a_, {u, 16}).data());
+                    return direct::done;
+                }
+                out = value::string_value(sv.empty() ? std::string_view("", 0)
+                                                     : copy_to_arena(a_, sv));
+                return direct::done;
+            }
+            case akind::bytes:
+            case akind::fixed: {
+                std::string_view b;
+                if (n.kind == akind::bytes) {
+                    if (!take(b))
+                        return direct::unsupported;
+                } else {
+                    if (static_cast<std::size_t>(end_ - p_) < n.size)
+                        return direct::unsupported;
+                    b = {reinterpret_cast<const char*>(p_), n.size};
+                    p_ += n.size;
+                }
+                if (n.lt == logical::decimal) {
+                    const std::size_t most = static_cast<std::size_t>(n.precision) * 2 / 4 + 2;
+                    if (b.size() > most && n.kind == akind::bytes)
+                        return direct::bad;
+                    scratch_.clear();
+                    decimal_text(reinterpret_cast<const unsigned char*>(b.data()), b.size(),
+                                 n.scale, scratch_);
+                    out = value::decimal_value(copy_to_arena(a_, scratch_));
+                    return direct::done;
+                }
+                if (n.lt == logical::uuid) {
+                    out = value::uuid_value(copy_to_arena(a_, b).data());
+                    return direct::done;
+                }
+                out = value::bytes_value(copy_to_arena(a_, b));
+                return direct::done;
+            }
+            case akind::enum_: {
+                std::int64_t e;
+                if (!varint(e) || e < 0 || static_cast<std::uint64_t>(e) >= n.symbols.size())
+                    return direct::unsupported;
+                out = value::string_value(n.symbols[static_cast<std::size_t>(e)]);
+                return direct::done;
+            }
+            case akind::array:
+            case akind::map:
+                return get_items(n, out);
+            case akind::record: {
+                entry* es = new_entries(a_, n.fields.size());
+                for (std::size_t k = 0; k < n.fields.size(); ++k) {
+                    es[k].key = value::string_value(n.fields[k].name);
+                    if (direct r = get(n.fields[k].type, es[k].val); r != direct::done)
+                        return r;
+                }
+                out = value();
+                out.type = value_type::record;
+                out.n = static_cast<std::uint32_t>(n.fields.size());
+                out.entries = es;
+                return direct::done;
+            }
+            case akind::union_: {
+                std::int64_t d;
+                if (!varint(d) || d < 0 || static_cast<std::uint64_t>(d) >= n.branches.size())
+                    return direct::unsupported;
+                const int bt = n.branches[static_cast<std::size_t>(d)];
+                if (n.null_branch >= 0 && d == n.null_branch) {
+                    out = value();
+                    return direct::done;
+                }
+                if (n.value_branch >= 0)
+                    return get(bt, out);
+                entry* es = new_entries(a_, 1);
+                es[0].key = value::string_value(branch_name(t_.nodes[bt]));
+                if (direct r = get(bt, es[0].val); r != direct::done)
+                    return r;
+                out = value();
+                out.type = value_type::record;
+                out.n = 1;
+                out.entries = es;
+                return direct::done;
+            }
+        }
+        return direct::unsupported;
+    }
+
+  private:
+    bool varint(std::int64_t& out) {
+        std::uint64_t u = 0;
+        for (unsigned shift = 0; shift < 64; shift += 7) {
+            if (p_ == end_)
+                return false;
+            const unsigned char c = *p_++;
+            u |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+            if ((c & 0x80) == 0) {
+                out = static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1)));
+                return true;
+            }
+        }
+        return false;
+    }
+    bool take(std::string_view& out) {
+        std::int64_t len;
+        if (!varint(len) || len < 0 ||
+            static_cast<std::uint64_t>(len) > static_cast<std::uint64_t>(end_ - p_))
+            return false;
+        out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(len)};
+        p_ += len;
+        return true;
+    }
+
+    // Array and map blocks, joined into one list or map as Avro C does.
+    direct get_items(const snode& n, value& out) {
+        const bool is_map = n.kind == akind::map;
+        value* items = nullptr;
+        entry* es = nullptr;
+        std::uint64_t total = 0;
+        for (;;) {
+            std::int64_t count;
+            if (!varint(count))
+                return direct::unsupported;
+            if (count == 0)
+                break;
+            if (count < 0) {
+                if (count == std::numeric_limits<std::int64_t>::min())
+                    return direct::unsupported;
+                count = -count;
+                std::int64_t size;
+                if (!varint(size))
+                    return direct::unsupported;
+            }
+            // The scan bounded every block by the bytes left (or the zero-byte item budget).
+            const auto c = static_cast<std::uint64_t>(count);
+            if (total + c > std::numeric_limits<std::uint32_t>::max())
+                return direct::unsupported;
+            const std::size_t had = static_cast<std::size_t>(total);
+            total += c;
+            if (is_map) {
+                entry* grown = new_entries(a_, static_cast<std::size_t>(total));
+                if (had > 0)
+                    std::copy(es, es + had, grown);
+                es = grown;
+            } else {
+                value* grown = new_values(a_, static_cast<std::size_t>(total));
+                if (had > 0)
+                    std::copy(items, items + had, grown);
+                items = grown;
+            }
+            for (std::size_t k = had; k < total; ++k) {
+                if (is_map) {
+                    std::string_view key;
+                    if (!take(key))
+                        return direct::unsupported;
+                    if (key.find('\0') != std::string_view::npos)
+                        return direct::unsupported;
+                    es[k].key = value::string_value(copy_to_arena(a_, key));
+                    if (direct r = get(n.items, es[k].val); r != direct::done)
+                        return r;
+                } else if (direct r = get(n.items, items[k]); r != direct::done) {
+                    return r;
+                }
+            }
+        }
+        if (is_map && total > 1) {
+            keys_.clear();
+            for (std::size_t k = 0; k < total; ++k)
+                keys_.push_back(es[k].key.str());
+            std::sort(keys_.begin(), keys_.end());
+            if (std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end())
+                return direct::unsupported;
+        }
+        out = value();
+        out.type = is_map ? value_type::map : value_type::list;
+        out.n = static_cast<std::uint32_t>(total);
+        if (is_map)
+            out.entries = es;
+        else
+            out.items = items;
+        return direct::done;
+    }
+
+    const schema_tree& t_;
+    arena& a_;
+    const unsigned char* p_;
+    const unsigned char* end_;
+    std::string scratch_;
+    std::vector<std::string_view> keys_;
+};
+
 // --- the codec -------------------------------------------------------------------------------
 
 enum class framing : std::uint8_t { binary, single_object, container };
@@ -2298,6 +2572,14 @@ class avro_codec final : public codec {
         TRIB_TRY(sc.scan(b.writer->root, 0));
         if (sc.left() != 0)
             return bad(std::to_string(sc.left()) + " bytes after the datum");
+        if (paths_.direct_decode && b.reader == b.writer) {
+            direct_decoder d(*b.writer, a, p, p + bytes.size());
+            if (d.get(b.writer->root, v) == direct::done)
+                return ok();
+            // What it built stays in the arena until the arena is reset, as a failed walk's.
+            if (!paths_.c_fallback)
+                return bad("the direct decoder leaves this datum to the Avro C path");
+        }
         auto s = pool.take();
         if (!s->ok_)
             return bad("Avro C: cannot make a value: " + avro_c_error());

@@ -1,9 +1,11 @@
 #pragma once
-// The avro codec's encode paths, chosen for tests and benchmarks (light: no Avro C).
+// The avro codec's encode and decode paths, chosen for tests and benchmarks (light: no Avro C).
 // The codec writes typed records straight to Avro binary (the direct encoder in avro.cpp) and
 // takes the Avro C path -- generic values filled by a walker, then avro_value_write -- for the
 // records the direct encoder leaves to it, and to say what is wrong with a record it cannot
-// encode. Tests compare the two paths; the benchmark measures both.
+// encode. Decoding likewise: the direct decoder (bytes -> typed record, after the bounds scan)
+// when there is no reader schema, else Avro C. Tests compare the paths; the benchmark measures
+// both.
 
 #include <memory>
 #include <string_view>
@@ -17,9 +19,12 @@ namespace trib::codecs {
 struct avro_paths {
     /// Encode through the direct encoder first.
     bool direct_encode = true;
-    /// When the direct encoder does not encode a record, encode through Avro C (false: such a
-    /// record is a bad payload, so that a test sees which path encoded it).
+    /// When the direct encoder (or decoder) does not take a record, go through Avro C (false:
+    /// such a record is a bad payload, so that a test sees which path took it).
     bool c_fallback = true;
+    /// Decode (after the bounds scan, without schema resolution) through the direct decoder
+    /// first; with a reader schema the codec always decodes through Avro C's resolver.
+    bool direct_decode = true;
 };
 
 /// make_avro_codec_for_schema with chosen encode paths.

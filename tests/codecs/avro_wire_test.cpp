@@ -31,14 +31,14 @@ std::string slurp(const std::string& name) {
 }
 
 struct paths3 {
-    std::unique_ptr<codec> direct;  // direct encoder only
-    std::unique_ptr<codec> c;       // the Avro C path only
+    std::unique_ptr<codec> direct;  // direct encoder and decoder only
+    std::unique_ptr<codec> c;       // the Avro C paths only
     std::unique_ptr<codec> both;    // what the codec does: direct, else Avro C
 };
 
 paths3 make_paths(std::string_view schema) {
-    auto d = make_avro_codec_for_schema_with(schema, "", avro_paths{true, false});
-    auto c = make_avro_codec_for_schema_with(schema, "", avro_paths{false, true});
+    auto d = make_avro_codec_for_schema_with(schema, "", avro_paths{true, false, true});
+    auto c = make_avro_codec_for_schema_with(schema, "", avro_paths{false, true, false});
     auto b = make_avro_codec_for_schema_with(schema, "", avro_paths{});
     EXPECT_TRUE(d && c && b) << (d ? "" : d.error().to_string());
     if (!d || !c || !b)
@@ -70,7 +70,35 @@ std::string hex(std::string_view s) {
     return out;
 }
 
-// Compares the paths on one record; answers whether the direct encoder took it.
+struct decoded {
+    bool ok = false;
+    std::string text;  // debug_string of the value, or the error message
+};
+
+decoded decode_with(const codec& c, std::string_view bytes, arena& a) {
+    record r;
+    status s = c.decode(bytes, a, r);
+    if (!s)
+        return {false, s.error().message()};
+    return {true, debug_string(typed_of(r))};
+}
+
+// Compares the decode paths on one payload; answers whether the direct decoder took it.
+bool same_decode(const paths3& p, std::string_view bytes, arena& a, const std::string& what) {
+    decoded d = decode_with(*p.direct, bytes, a);
+    decoded c = decode_with(*p.c, bytes, a);
+    decoded b = decode_with(*p.both, bytes, a);
+    if (d.ok) {
+        EXPECT_TRUE(c.ok) << what << ": the direct decoder took a datum Avro C refuses: " << c.text;
+        EXPECT_EQ(d.text, c.text) << what;
+    }
+    EXPECT_EQ(b.ok, c.ok) << what << ": " << b.text << " / " << c.text;
+    EXPECT_EQ(b.text, c.text) << what;
+    return d.ok;
+}
+
+// Compares the paths on one record (and the decode paths on its bytes); answers whether the
+// direct encoder took it.
 bool same(const paths3& p, const record& r, arena& a, const std::string& what) {
     encoded d = encode_with(*p.direct, r, a);
     encoded c = encode_with(*p.c, r, a);
@@ -82,6 +110,9 @@ bool same(const paths3& p, const record& r, arena& a, const std::string& what) {
     }
     EXPECT_EQ(b.ok, c.ok) << what << ": " << b.bytes << " / " << c.bytes;
     EXPECT_EQ(b.ok ? hex(b.bytes) : b.bytes, c.ok ? hex(c.bytes) : c.bytes) << what;
+    if (c.ok) {
+        EXPECT_TRUE(same_decode(p, c.bytes, a, what)) << what;
+    }
     return d.ok;
 }
 
@@ -368,6 +399,60 @@ TEST(avro_wire, depth_beyond_max_depth_fails_as_avro_c_does) {
     }
     deep += "null" + tail;
     EXPECT_FALSE(same_json(p, deep, a));  // 200 levels > max_depth 128
+}
+
+TEST(avro_wire, damaged_payloads_decode_as_avro_c_does) {
+    const auto p = make_paths(slurp("event.avsc"));
+    ASSERT_TRUE(p.direct);
+    arena a;
+    record j;
+    ASSERT_TRUE(make_json_codec({}).value()->decode(event_record, a, j));
+    std::string good;
+    ASSERT_TRUE(p.c->encode(j, a, good));
+    int took = 0, refused = 0;
+    // Every prefix, and every byte changed three ways: the scan refuses most, and what it
+    // accepts the two decoders must read alike (or the direct one must leave it to Avro C).
+    for (std::size_t n = 0; n < good.size(); ++n)
+        refused += same_decode(p, good.substr(0, n), a, "prefix " + std::to_string(n)) ? 0 : 1;
+    for (std::size_t k = 0; k < good.size(); ++k) {
+        for (unsigned char x : {0x01, 0x80, 0xff}) {
+            std::string bad = good;
+            bad[k] = static_cast<char>(bad[k] ^ x);
+            took += same_decode(p, bad, a, "byte " + std::to_string(k)) ? 1 : 0;
+            a.reset();
+        }
+    }
+    EXPECT_EQ(refused, static_cast<int>(good.size()));
+    EXPECT_GT(took, 0);
+}
+
+TEST(avro_wire, map_keys_avro_c_merges_are_left_to_it) {
+    const auto p = make_paths(R"({"type":"map","values":"int"})");
+    ASSERT_TRUE(p.direct);
+    arena a;
+    // Two entries "a" -> 1, "a" -> 2: Avro C keeps one; a key with a NUL: Avro C cuts it.
+    const std::string twice(
+        "\x04\x02"
+        "a\x02\x02"
+        "a\x04\x00",
+        8);
+    const std::string nul(
+        "\x02\x06"
+        "a\x00"
+        "b\x02\x00",
+        7);
+    // Two blocks, the second with a byte size: joined into one map.
+    const std::string blocks(
+        "\x02\x02"
+        "a\x02\x03\x0c\x02"
+        "b\x04\x02"
+        "c\x06\x00",
+        13);
+    EXPECT_FALSE(same_decode(p, twice, a, "a key given twice"));
+    EXPECT_FALSE(same_decode(p, nul, a, "a key with a NUL"));
+    EXPECT_TRUE(same_decode(p, blocks, a, "blocks"));
+    const auto arr = make_paths(R"({"type":"array","items":"null"})");
+    EXPECT_TRUE(same_decode(arr, std::string("\x06\x03\x00\x00", 4), a, "null items"));
 }
 
 }  // namespace
