@@ -3,9 +3,10 @@
 // with it, 2 its single-object encoding, 3 resolved to event_reader.avsc, 4 a recursive list.
 // Decoding never crashes, hangs or allocates without bound; what a bare datum decodes to
 // re-encodes canonically (typed_fuzz.h); a container that decodes re-encodes and decodes again.
-// Differential check of the encoders (selectors 0 and 4): the input read as an Avro datum and as
-// JSON text gives records that the direct encoder writes as the Avro C path does (when it takes
-// them), and the codec (direct, else Avro C) answers what the Avro C path answers, bytes or error.
+// Differential check (selectors 0 and 4): the direct decoder reads the input as Avro C does (when
+// it takes it); the input read as an Avro datum and as JSON text gives records that the direct
+// encoder writes as the Avro C path does (when it takes them); and the codec (direct, else
+// Avro C) answers what the Avro C paths answer, value, bytes or error.
 
 #include <fstream>
 #include <sstream>
@@ -88,10 +89,34 @@ void same_encoding(const paths& p, const codecs::record& r, codecs::arena& a) {
     }
 }
 
+// The decoders: the direct one (when it takes the datum) reads what Avro C reads, and the codec
+// answers what the Avro C path answers.
+void same_decoding(const paths& p, std::string_view in, codecs::arena& a) {
+    codecs::record d, c, b;
+    status sd = p.direct->decode(in, a, d);
+    status sc = p.c->decode(in, a, c);
+    status sb = p.both->decode(in, a, b);
+    const std::string tc = sc ? codecs::debug_string(codecs::typed_of(c)) : "";
+    if (sd && (!sc || codecs::debug_string(codecs::typed_of(d)) != tc)) {
+        std::fprintf(stderr, "the direct decoder read %s, Avro C: %s\n",
+                     codecs::debug_string(codecs::typed_of(d)).c_str(),
+                     sc ? tc.c_str() : sc.error().to_string().c_str());
+        std::abort();
+    }
+    if (bool(sb) != bool(sc) || (sb && codecs::debug_string(codecs::typed_of(b)) != tc) ||
+        (!sb && sb.error().message() != sc.error().message())) {
+        std::fprintf(stderr, "the codec and the Avro C path decode differently: %s / %s\n",
+                     sb ? "ok" : sb.error().to_string().c_str(),
+                     sc ? "ok" : sc.error().to_string().c_str());
+        std::abort();
+    }
+}
+
 void differential(const paths& p, std::string_view in) {
     static codecs::arena a;
     static const auto json = must(codecs::make_json_codec({}));
     a.reset();
+    same_decoding(p, in, a);
     codecs::record r;
     if (p.c->decode(in, a, r)) {
         r.modified = true;
