@@ -175,7 +175,8 @@ int main(int argc, char** argv) {
     }
 
     // Decode: every payload into the arena, reset per batch of 1,000.
-    for (const codec* dc : {&c, &**made_c}) {
+    const codec* decoders[] = {&c, made_c->get()};
+    for (const codec* dc : decoders) {
         arena a;
         record r;
         const double c0 = trib::bench::thread_cpu_seconds();
