@@ -1,10 +1,16 @@
 // Over 1,000 lines: one file for now because the parts share one private schema model; the
 // seams for a split (issue 24) are the sections below: schema model + canonical form +
-// resolution check, the bounds scan, the two walkers, and the container framing.
+// resolution check, the bounds scan, the two walkers, the direct encoder and decoder, and the
+// container framing.
 //
 // Avro on Apache Avro C (Debian's libavro 1.11.1): Avro C parses and checks every schema,
 // resolves writer and reader schemas (resolver.h) and reads and writes the datums
-// (avro_value_read / avro_value_write on generic values). Around it, Tributary keeps:
+// (avro_value_read / avro_value_write on generic values). The common cases -- every encode,
+// and every decode without a reader schema -- go through a direct encoder and decoder of ours
+// instead (Avro C's generic values allocate and copy each datum), which follow the Avro C
+// paths choice for choice and leave to them whatever they do not copy, so the Avro C paths
+// remain the reference (tests/codecs/avro_wire_test.cpp, fuzz_codecs_avro compare the two).
+// Around Avro C, Tributary keeps:
 // - a schema model of its own (logical types, defaults, names), because Avro C 1.11 ignores
 //   logicalType and has no Parsing Canonical Form or fingerprint;
 // - a bounds scan of every payload BEFORE Avro C sees it: Avro C mallocs whatever length a
