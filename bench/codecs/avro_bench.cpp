@@ -1,9 +1,11 @@
 // The avro codec on the shared 20-field benchmark record (/work/briefs/bench_record.md, also in
 // bench/codecs/avro_ref.py): decode (bytes -> typed record in the arena, arena reset per batch of
-// 1,000) and encode (typed record -> bytes). Prints one JSON object per line.
-// Avro types: ts timestamp-micros, day date, price decimal(10,2) on bytes, uid uuid on string
+// 1,000) and encode (typed record -> bytes), with thread CPU time; the Avro C paths alone as
+// the baselines of the same run (ops "encode_avro_c", "decode_avro_c"). Prints one JSON object per
+// line. Avro types: ts timestamp-micros, day date, price decimal(10,2) on bytes, uid uuid on string
 // (the logical type fastavro reads back as uuid.UUID), note ["null","string"].
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +13,9 @@
 #include <vector>
 
 #include "codecs/avro.h"
+#include "codecs/avro_paths.h"
 #include "codecs/codec.h"
+#include "codecs/codec_bench.h"
 #include "codecs/value.h"
 
 namespace {
@@ -106,13 +110,37 @@ value make_record(arena& a, std::int64_t i) {
                    {"country", str(a, "country" + std::to_string(i % 20))}});
 }
 
-void print(const char* op, std::size_t records, std::size_t bytes, double seconds) {
-    std::printf(
-        "{\"format\":\"avro\",\"impl\":\"tributary\",\"op\":\"%s\",\"records\":%zu,"
-        "\"bytes\":%zu,\"seconds\":%.4f,\"records_per_s\":%.0f,\"mb_per_s\":%.2f}\n",
-        op, records, bytes, seconds, static_cast<double>(records) / seconds,
-        static_cast<double>(bytes) / seconds / 1e6);
-    std::fflush(stdout);
+// Encodes records 0..n-1 (built per batch of 1,000, not timed) with `c`; adds the payloads to
+// `payloads` when it is not null. Returns false when a record does not encode.
+bool encode_all(const codec& c, std::size_t n, std::vector<std::string>* payloads,
+                std::size_t& bytes, double& secs, double& cpu) {
+    using clock = std::chrono::steady_clock;
+    constexpr std::size_t batch = 1000;
+    arena a;
+    std::vector<record> recs(batch);
+    bytes = 0;
+    secs = cpu = 0;
+    for (std::size_t start = 0; start < n; start += batch) {
+        a.reset();
+        const std::size_t m = std::min(batch, n - start);
+        for (std::size_t k = 0; k < m; ++k)
+            set_typed(recs[k], new_value(a, make_record(a, static_cast<std::int64_t>(start + k))));
+        const double c0 = trib::bench::thread_cpu_seconds();
+        auto t0 = clock::now();
+        for (std::size_t k = 0; k < m; ++k) {
+            std::string out;
+            if (!c.encode(recs[k], a, out)) {
+                std::fprintf(stderr, "encode failed\n");
+                return false;
+            }
+            bytes += out.size();
+            if (payloads != nullptr)
+                payloads->push_back(std::move(out));
+        }
+        secs += std::chrono::duration<double>(clock::now() - t0).count();
+        cpu += trib::bench::thread_cpu_seconds() - c0;
+    }
+    return true;
 }
 
 }  // namespace
@@ -121,54 +149,49 @@ int main(int argc, char** argv) {
     const std::size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 300000;
     constexpr std::size_t batch = 1000;
     auto made = make_avro_codec_for_schema(schema, "");
-    if (!made) {
-        std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+    // The baselines in the same run: the Avro C paths alone (the only ones before the direct
+    // encoder and decoder), printed as ops "encode_avro_c" and "decode_avro_c".
+    auto made_c = make_avro_codec_for_schema_with(schema, "", avro_paths{false, true, false});
+    if (!made || !made_c) {
+        std::fprintf(stderr, "%s\n", (made ? made_c.error() : made.error()).to_string().c_str());
         return 1;
     }
     const codec& c = **made;
     using clock = std::chrono::steady_clock;
 
-    // Encode: records are built per batch (not timed), then encoded (timed).
     std::vector<std::string> payloads;
     payloads.reserve(n);
-    std::size_t bytes = 0;
-    double enc = 0;
-    {
-        arena a;
-        std::vector<record> recs(batch);
-        for (std::size_t start = 0; start < n; start += batch) {
-            a.reset();
-            const std::size_t m = std::min(batch, n - start);
-            for (std::size_t k = 0; k < m; ++k)
-                set_typed(recs[k],
-                          new_value(a, make_record(a, static_cast<std::int64_t>(start + k))));
-            auto t0 = clock::now();
-            for (std::size_t k = 0; k < m; ++k) {
-                std::string out;
-                if (!c.encode(recs[k], a, out)) {
-                    std::fprintf(stderr, "encode failed\n");
-                    return 1;
-                }
-                bytes += out.size();
-                payloads.push_back(std::move(out));
-            }
-            enc += std::chrono::duration<double>(clock::now() - t0).count();
-        }
+    std::size_t bytes = 0, bytes_c = 0;
+    double secs = 0, cpu = 0;
+    if (!encode_all(c, n, &payloads, bytes, secs, cpu))
+        return 1;
+    trib::bench::print_codec_result("avro", "tributary", "encode", n, bytes, secs, cpu);
+    if (!encode_all(**made_c, n, nullptr, bytes_c, secs, cpu))
+        return 1;
+    trib::bench::print_codec_result("avro", "tributary", "encode_avro_c", n, bytes_c, secs, cpu);
+    if (bytes_c != bytes) {
+        std::fprintf(stderr, "the two encode paths wrote %zu and %zu bytes\n", bytes, bytes_c);
+        return 1;
     }
-    print("encode", n, bytes, enc);
 
     // Decode: every payload into the arena, reset per batch of 1,000.
-    arena a;
-    record r;
-    auto t0 = clock::now();
-    for (std::size_t k = 0; k < n; ++k) {
-        if (k % batch == 0)
-            a.reset();
-        if (!c.decode(payloads[k], a, r)) {
-            std::fprintf(stderr, "decode failed at %zu\n", k);
-            return 1;
+    const codec* decoders[] = {&c, made_c->get()};
+    for (const codec* dc : decoders) {
+        arena a;
+        record r;
+        const double c0 = trib::bench::thread_cpu_seconds();
+        auto t0 = clock::now();
+        for (std::size_t k = 0; k < n; ++k) {
+            if (k % batch == 0)
+                a.reset();
+            if (!dc->decode(payloads[k], a, r)) {
+                std::fprintf(stderr, "decode failed at %zu\n", k);
+                return 1;
+            }
         }
+        const double dsecs = std::chrono::duration<double>(clock::now() - t0).count();
+        trib::bench::print_codec_result("avro", "tributary", dc == &c ? "decode" : "decode_avro_c",
+                                        n, bytes, dsecs, trib::bench::thread_cpu_seconds() - c0);
     }
-    print("decode", n, bytes, std::chrono::duration<double>(clock::now() - t0).count());
     return 0;
 }

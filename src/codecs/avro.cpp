@@ -1,10 +1,16 @@
 // Over 1,000 lines: one file for now because the parts share one private schema model; the
 // seams for a split (issue 24) are the sections below: schema model + canonical form +
-// resolution check, the bounds scan, the two walkers, and the container framing.
+// resolution check, the bounds scan, the two walkers, the direct encoder and decoder, and the
+// container framing.
 //
 // Avro on Apache Avro C (Debian's libavro 1.11.1): Avro C parses and checks every schema,
 // resolves writer and reader schemas (resolver.h) and reads and writes the datums
-// (avro_value_read / avro_value_write on generic values). Around it, Tributary keeps:
+// (avro_value_read / avro_value_write on generic values). The common cases -- every encode,
+// and every decode without a reader schema -- go through a direct encoder and decoder of ours
+// instead (Avro C's generic values allocate and copy each datum), which follow the Avro C
+// paths choice for choice and leave to them whatever they do not copy, so the Avro C paths
+// remain the reference (tests/codecs/avro_wire_test.cpp, fuzz_codecs_avro compare the two).
+// Around Avro C, Tributary keeps:
 // - a schema model of its own (logical types, defaults, names), because Avro C 1.11 ignores
 //   logicalType and has no Parsing Canonical Form or fingerprint;
 // - a bounds scan of every payload BEFORE Avro C sees it: Avro C mallocs whatever length a
@@ -15,6 +21,7 @@
 //   Avro C has no zstd, and its file reader works on FILE* and allocates a block's claimed size.
 
 #include "codecs/avro.h"
+#include "codecs/avro_paths.h"
 
 #include <avro.h>
 #include <snappy-c.h>
@@ -27,6 +34,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -616,6 +624,17 @@ class resolution_check {
             return "the writer's " + a.fullname + " is not the reader's " + b.fullname;
         if (!seen_.insert({wi, ri}).second)
             return {};  // a recursive type already being checked
+        std::string m = why_same_kind(a, b, depth);
+        // A pair that failed is not "being checked" any more: a later look at it (another
+        // branch of a union, a second use of a named type) must fail again, not pass as a
+        // recursion (found by fuzz_codecs_avro: a record branch lacking a reader field passed).
+        if (!m.empty())
+            seen_.erase({wi, ri});
+        return m;
+    }
+
+  private:
+    std::string why_same_kind(const snode& a, const snode& b, int depth) {
         switch (a.kind) {
             case akind::fixed:
                 if (a.size != b.size)
@@ -646,7 +665,6 @@ class resolution_check {
         }
     }
 
-  private:
     static bool same_kind(const snode& a, const snode& b) {
         return a.kind == b.kind && a.fullname == b.fullname;
     }
@@ -1316,6 +1334,78 @@ std::string_view type_name(const value& v) {
     return to_string(v.type);
 }
 
+// Whether a union branch takes a value as it is (the strict pass of a union's branch choice).
+bool branch_matches(const snode& b, const value& v) {
+    switch (b.kind) {
+        case akind::null_:
+            return v.type == value_type::null;
+        case akind::boolean:
+            return v.type == value_type::boolean;
+        case akind::int_:
+            if (b.lt == logical::date)
+                return v.type == value_type::date;
+            return v.type == value_type::int64 && v.i >= INT32_MIN && v.i <= INT32_MAX;
+        case akind::long_:
+            if (b.lt == logical::ts_millis || b.lt == logical::ts_micros ||
+                b.lt == logical::local_ts_millis || b.lt == logical::local_ts_micros)
+                return v.type == value_type::timestamp;
+            return v.type == value_type::int64;
+        case akind::float_:
+        case akind::double_:
+            return v.type == value_type::float64;
+        case akind::string:
+            if (b.lt == logical::uuid)
+                return v.type == value_type::uuid;
+            return v.type == value_type::string;
+        case akind::bytes:
+            if (b.lt == logical::decimal)
+                return v.type == value_type::decimal;
+            return v.type == value_type::bytes;
+        case akind::fixed:
+            if (b.lt == logical::decimal)
+                return v.type == value_type::decimal;
+            if (b.lt == logical::uuid)
+                return v.type == value_type::uuid;
+            return v.type == value_type::bytes && v.n == b.size;
+        case akind::enum_:
+            if (v.type != value_type::string)
+                return false;
+            for (const auto& s : b.symbols)
+                if (s == v.str())
+                    return true;
+            return false;
+        case akind::array:
+            return v.type == value_type::list;
+        case akind::map:
+            return v.type == value_type::map;
+        case akind::record:
+            return v.type == value_type::record;
+        case akind::union_:
+            return false;
+    }
+    return false;
+}
+
+// A union default is for its first branch (the Avro specification).
+status default_typed(const schema_tree& t, arena& a, const rapidjson::Document& d, int type,
+                     value& out) {
+    json_value* j = a.get().new_value();
+    j->CopyFrom(d, allocator_of(a));
+    TRIB_TRY(from_json(*j, a, out));
+    const snode& n = t.nodes[type];
+    if (n.kind == akind::union_ && !n.branches.empty() && out.type != value_type::null) {
+        // Wrap for the first branch so set_union picks it.
+        entry* es = new_entries(a, 1);
+        es[0].key = value::string_value(branch_name(t.nodes[n.branches[0]]));
+        es[0].val = out;
+        out = value();
+        out.type = value_type::record;
+        out.n = 1;
+        out.entries = es;
+    }
+    return ok();
+}
+
 class from_typed_walker {
   public:
     from_typed_walker(const schema_tree& t, arena& a, slot& s, std::uint32_t max_depth)
@@ -1568,75 +1658,11 @@ class from_typed_walker {
         return ok();
     }
 
-    // A union default is for its first branch (the Avro specification).
     status default_value(const rapidjson::Document& d, int type, value& out) {
-        json_value* j = a_.get().new_value();
-        j->CopyFrom(d, allocator_of(a_));
-        TRIB_TRY(from_json(*j, a_, out));
-        const snode& n = t_.nodes[type];
-        if (n.kind == akind::union_ && !n.branches.empty() && out.type != value_type::null) {
-            // Wrap for the first branch so set_union picks it.
-            entry* es = new_entries(a_, 1);
-            es[0].key = value::string_value(branch_name(t_.nodes[n.branches[0]]));
-            es[0].val = out;
-            out = value();
-            out.type = value_type::record;
-            out.n = 1;
-            out.entries = es;
-        }
-        return ok();
+        return default_typed(t_, a_, d, type, out);
     }
 
-    bool matches(const snode& b, const value& v) const {
-        switch (b.kind) {
-            case akind::null_:
-                return v.type == value_type::null;
-            case akind::boolean:
-                return v.type == value_type::boolean;
-            case akind::int_:
-                if (b.lt == logical::date)
-                    return v.type == value_type::date;
-                return v.type == value_type::int64 && v.i >= INT32_MIN && v.i <= INT32_MAX;
-            case akind::long_:
-                if (b.lt == logical::ts_millis || b.lt == logical::ts_micros ||
-                    b.lt == logical::local_ts_millis || b.lt == logical::local_ts_micros)
-                    return v.type == value_type::timestamp;
-                return v.type == value_type::int64;
-            case akind::float_:
-            case akind::double_:
-                return v.type == value_type::float64;
-            case akind::string:
-                if (b.lt == logical::uuid)
-                    return v.type == value_type::uuid;
-                return v.type == value_type::string;
-            case akind::bytes:
-                if (b.lt == logical::decimal)
-                    return v.type == value_type::decimal;
-                return v.type == value_type::bytes;
-            case akind::fixed:
-                if (b.lt == logical::decimal)
-                    return v.type == value_type::decimal;
-                if (b.lt == logical::uuid)
-                    return v.type == value_type::uuid;
-                return v.type == value_type::bytes && v.n == b.size;
-            case akind::enum_:
-                if (v.type != value_type::string)
-                    return false;
-                for (const auto& s : b.symbols)
-                    if (s == v.str())
-                        return true;
-                return false;
-            case akind::array:
-                return v.type == value_type::list;
-            case akind::map:
-                return v.type == value_type::map;
-            case akind::record:
-                return v.type == value_type::record;
-            case akind::union_:
-                return false;
-        }
-        return false;
-    }
+    bool matches(const snode& b, const value& v) const { return branch_matches(b, v); }
 
     status set_branch(avro_value_t* av, const snode& n, std::size_t k, const value& v,
                       std::uint32_t depth) {
@@ -1860,6 +1886,591 @@ status decompress_block(ocf_codec c, std::string_view in, std::size_t limit, std
     return ok();
 }
 
+// --- the direct encoder ----------------------------------------------------------------------
+
+// Typed value -> Avro binary without Avro C's generic values (which allocate and copy every
+// datum before writing it). It follows from_typed_walker decision for decision and writes what
+// avro_value_write writes for the value the walker would build: zigzag varints, little-endian
+// float and double, length-prefixed bytes and strings, arrays and maps as one counted block
+// then 0. It answers `bad` where the walker fails (the caller then runs the walker, which says
+// why, so messages stay the walker's) and `unsupported` for what it does not copy: map keys
+// with a NUL (Avro C cuts them at the NUL) or repeated (Avro C keeps one entry).
+enum class direct : std::uint8_t { done, bad, unsupported };
+
+class direct_encoder {
+  public:
+    direct_encoder(const schema_tree& t, arena& a, std::string& out, std::uint32_t max_depth)
+        : t_(t), a_(a), out_(out), max_depth_(max_depth) {}
+
+    direct put(int at, const value& v, std::uint32_t depth) {
+        if (depth > max_depth_)
+            return direct::bad;
+        const snode& n = t_.nodes[at];
+        switch (n.kind) {
+            case akind::null_:
+                return v.type == value_type::null ? direct::done : direct::bad;
+            case akind::boolean:
+                if (v.type != value_type::boolean)
+                    return direct::bad;
+                out_.push_back(v.b ? '\x01' : '\x00');
+                return direct::done;
+            case akind::int_: {
+                std::int64_t i = 0;
+                if (n.lt == logical::date && v.type == value_type::date) {
+                    i = v.i;
+                } else if (n.lt == logical::date && v.type == value_type::string) {
+                    if (!parse_date(v.str(), i))
+                        return direct::bad;
+                } else if (v.type == value_type::int64) {
+                    i = v.i;
+                } else {
+                    return direct::bad;
+                }
+                if (i < std::numeric_limits<std::int32_t>::min() ||
+                    i > std::numeric_limits<std::int32_t>::max())
+                    return direct::bad;
+                put_long(out_, i);
+                return direct::done;
+            }
+            case akind::long_: {
+                const bool ts = n.lt == logical::ts_millis || n.lt == logical::ts_micros ||
+                                n.lt == logical::local_ts_millis ||
+                                n.lt == logical::local_ts_micros;
+                std::int64_t i = 0;
+                if (ts && (v.type == value_type::timestamp || v.type == value_type::string)) {
+                    std::int64_t secs = v.i;
+                    std::uint32_t nanos = v.n;
+                    if (v.type == value_type::string && !parse_timestamp(v.str(), secs, nanos))
+                        return direct::bad;
+                    const bool millis =
+                        n.lt == logical::ts_millis || n.lt == logical::local_ts_millis;
+                    const std::int64_t mul = millis ? 1000 : 1000000;
+                    const std::int64_t div = millis ? 1000000 : 1000;
+                    if (__builtin_mul_overflow(secs, mul, &i) ||
+                        __builtin_add_overflow(i, static_cast<std::int64_t>(nanos) / div, &i))
+                        return direct::bad;
+                } else if (v.type == value_type::int64) {
+                    i = v.i;
+                } else {
+                    return direct::bad;
+                }
+                put_long(out_, i);
+                return direct::done;
+            }
+            case akind::float_:
+            case akind::double_: {
+                double d = 0;
+                if (v.type == value_type::float64)
+                    d = v.d;
+                else if (v.type == value_type::int64)
+                    d = static_cast<double>(v.i);
+                else if (v.type == value_type::uint64)
+                    d = static_cast<double>(v.u);
+                else
+                    return direct::bad;
+                if (n.kind == akind::float_)
+                    put_le(std::bit_cast<std::uint32_t>(static_cast<float>(d)), 4);
+                else
+                    put_le(std::bit_cast<std::uint64_t>(d), 8);
+                return direct::done;
+            }
+            case akind::string: {
+                if (v.type == value_type::string) {
+                    if (n.lt == logical::uuid) {
+                        char u[16];
+                        if (!parse_uuid(v.str(), u))
+                            return direct::bad;
+                    }
+                    put_bytes(v.str());
+                } else if (v.type == value_type::uuid) {
+                    scratch_.clear();
+                    append_uuid(scratch_, v.s);
+                    put_bytes(scratch_);
+                } else {
+                    return direct::bad;
+                }
+                return direct::done;
+            }
+            case akind::bytes:
+            case akind::fixed:
+                return put_binary(n, v);
+            case akind::enum_: {
+                if (v.type != value_type::string)
+                    return direct::bad;
+                for (std::size_t k = 0; k < n.symbols.size(); ++k)
+                    if (n.symbols[k] == v.str()) {
+                        put_long(out_, static_cast<std::int64_t>(k));
+                        return direct::done;
+                    }
+                return direct::bad;
+            }
+            case akind::array: {
+                if (v.type != value_type::list)
+                    return direct::bad;
+                if (v.n > 0)
+                    put_long(out_, v.n);
+                for (std::uint32_t k = 0; k < v.n; ++k)
+                    if (direct r = put(n.items, v.items[k], depth + 1); r != direct::done)
+                        return r;
+                out_.push_back('\0');
+                return direct::done;
+            }
+            case akind::map:
+                return put_map(n, v, depth);
+            case akind::record: {
+                if (v.type != value_type::record && v.type != value_type::map)
+                    return direct::bad;
+                for (std::size_t k = 0; k < n.fields.size(); ++k) {
+                    const field_def& f = n.fields[k];
+                    const value* fv = nullptr;
+                    if (k < v.n && v.entries[k].key.type == value_type::string &&
+                        v.entries[k].key.str() == f.name) {
+                        fv = &v.entries[k].val;
+                    } else {
+                        for (std::uint32_t e = 0; e < v.n; ++e)
+                            if (v.entries[e].key.type == value_type::string &&
+                                v.entries[e].key.str() == f.name) {
+                                fv = &v.entries[e].val;
+                                break;
+                            }
+                    }
+                    value dv;
+                    if (fv == nullptr) {
+                        if (f.def) {
+                            if (!default_typed(t_, a_, *f.def, f.type, dv))
+                                return direct::bad;
+                            fv = &dv;
+                        } else if (t_.nodes[f.type].kind == akind::union_ &&
+                                   t_.nodes[f.type].null_branch >= 0) {
+                            fv = &dv;
+                        } else {
+                            return direct::bad;
+                        }
+                    }
+                    if (direct r = put(f.type, *fv, depth + 1); r != direct::done)
+                        return r;
+                }
+                return direct::done;
+            }
+            case akind::union_:
+                return put_union(n, v, depth);
+        }
+        return direct::unsupported;
+    }
+
+  private:
+    void put_le(std::uint64_t bits, int n) {
+        char b[8];
+        for (int k = 0; k < n; ++k)
+            b[k] = static_cast<char>((bits >> (8 * k)) & 0xff);
+        out_.append(b, static_cast<std::size_t>(n));
+    }
+    void put_bytes(std::string_view s) {
+        put_long(out_, static_cast<std::int64_t>(s.size()));
+        out_.append(s);
+    }
+
+    direct put_binary(const snode& n, const value& v) {
+        std::string_view bytes;
+        scratch_.clear();
+        if (n.lt == logical::decimal) {
+            std::string text;
+            if (v.type == value_type::decimal || v.type == value_type::string) {
+                text.assign(v.str());
+            } else if (v.type == value_type::int64) {
+                text = std::to_string(v.i);
+            } else if (v.type == value_type::uint64) {
+                text = std::to_string(v.u);
+            } else if (v.type == value_type::float64) {
+                if (!std::isfinite(v.d))
+                    return direct::bad;
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.*f", n.scale, v.d);
+                text = buf;
+            } else {
+                return direct::bad;
+            }
+            if (!decimal_bytes(text, n.precision, n.scale, n.kind == akind::fixed ? n.size : 0,
+                               scratch_)
+                     .empty())
+                return direct::bad;
+            bytes = scratch_;
+        } else if (n.lt == logical::uuid && v.type == value_type::uuid) {
+            bytes = std::string_view(v.s, 16);
+        } else if (n.lt == logical::uuid && v.type == value_type::string) {
+            char u[16];
+            if (!parse_uuid(v.str(), u))
+                return direct::bad;
+            scratch_.assign(u, 16);
+            bytes = scratch_;
+        } else if (v.type == value_type::bytes) {
+            bytes = v.str();
+        } else if (v.type == value_type::string) {
+            if (!decode_base64(v.str(), scratch_))
+                return direct::bad;
+            bytes = scratch_;
+        } else {
+            return direct::bad;
+        }
+        if (n.kind == akind::fixed) {
+            if (bytes.size() != n.size)
+                return direct::bad;
+            out_.append(bytes);
+        } else {
+            put_bytes(bytes);
+        }
+        return direct::done;
+    }
+
+    direct put_map(const snode& n, const value& v, std::uint32_t depth) {
+        if (v.type != value_type::map && v.type != value_type::record)
+            return direct::bad;
+        for (std::uint32_t k = 0; k < v.n; ++k) {
+            const value& key = v.entries[k].key;
+            if (key.type != value_type::string)
+                return direct::bad;
+            if (key.str().find('\0') != std::string_view::npos)
+                return direct::unsupported;
+        }
+        if (v.n > 1) {
+            keys_.clear();
+            for (std::uint32_t k = 0; k < v.n; ++k)
+                keys_.push_back(v.entries[k].key.str());
+            std::sort(keys_.begin(), keys_.end());
+            if (std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end())
+                return direct::unsupported;
+        }
+        if (v.n > 0)
+            put_long(out_, v.n);
+        for (std::uint32_t k = 0; k < v.n; ++k) {
+            put_bytes(v.entries[k].key.str());
+            if (direct r = put(n.items, v.entries[k].val, depth + 1); r != direct::done)
+                return r;
+        }
+        out_.push_back('\0');
+        return direct::done;
+    }
+
+    direct put_branch(const snode& n, std::size_t k, const value& v, std::uint32_t depth) {
+        put_long(out_, static_cast<std::int64_t>(k));
+        return put(n.branches[k], v, depth + 1);
+    }
+
+    direct put_union(const snode& n, const value& v, std::uint32_t depth) {
+        if (v.type == value_type::null) {
+            if (n.null_branch < 0)
+                return direct::bad;
+            return put_branch(n, static_cast<std::size_t>(n.null_branch), v, depth);
+        }
+        if (v.type == value_type::record && v.n == 1 &&
+            v.entries[0].key.type == value_type::string) {
+            for (std::size_t k = 0; k < n.branches.size(); ++k) {
+                const snode& b = t_.nodes[n.branches[k]];
+                if (branch_name(b) == v.entries[0].key.str() &&
+                    !(b.kind == akind::record && b.fields.size() == 1 &&
+                      b.fields[0].name == v.entries[0].key.str()))
+                    return put_branch(n, k, v.entries[0].val, depth);
+            }
+        }
+        if (n.value_branch >= 0)
+            return put_branch(n, static_cast<std::size_t>(n.value_branch), v, depth);
+        for (std::size_t k = 0; k < n.branches.size(); ++k)
+            if (branch_matches(t_.nodes[n.branches[k]], v))
+                return put_branch(n, k, v, depth);
+        const std::size_t mark = out_.size();
+        for (std::size_t k = 0; k < n.branches.size(); ++k) {
+            if (t_.nodes[n.branches[k]].kind == akind::null_)
+                continue;
+            direct r = put_branch(n, k, v, depth);
+            if (r != direct::bad)
+                return r;
+            out_.resize(mark);
+        }
+        return direct::bad;
+    }
+
+    const schema_tree& t_;
+    arena& a_;
+    std::string& out_;
+    std::uint32_t max_depth_;
+    std::string scratch_;
+    std::vector<std::string_view> keys_;
+};
+
+// --- the direct decoder ----------------------------------------------------------------------
+
+// Avro binary -> typed value without Avro C, for a datum the bounds scan has accepted and a
+// codec without schema resolution (Avro C's resolver stays for that). It builds what
+// to_typed_walker builds from the generic value Avro C would read: array and map blocks joined,
+// strings and bytes copied into the arena, logical types converted the same way. It answers
+// `bad` where that walker fails (a decimal longer than its precision allows, a uuid string that
+// is not a UUID) and `unsupported` for what it does not copy: map keys with a NUL (Avro C cuts
+// them) or given twice (Avro C keeps one entry); the caller then takes the Avro C path, which
+// says the same as before. Bounds are checked again, cheaply, though the scan has done it.
+class direct_decoder {
+  public:
+    direct_decoder(const schema_tree& t, arena& a, const unsigned char* p, const unsigned char* end)
+        : t_(t), a_(a), p_(p), end_(end) {}
+    const unsigned char* pos() const { return p_; }
+
+    direct get(int at, value& out) {
+        const snode& n = t_.nodes[at];
+        switch (n.kind) {
+            case akind::null_:
+                out = value();
+                return direct::done;
+            case akind::boolean:
+                if (p_ == end_)
+                    return direct::unsupported;
+                out = value::boolean_value(*p_++ != 0);
+                return direct::done;
+            case akind::int_: {
+                std::int64_t i;
+                if (!varint(i) || i < std::numeric_limits<std::int32_t>::min() ||
+                    i > std::numeric_limits<std::int32_t>::max())
+                    return direct::unsupported;
+                out = n.lt == logical::date ? value::date_value(i) : value::int_value(i);
+                return direct::done;
+            }
+            case akind::long_: {
+                std::int64_t i;
+                if (!varint(i))
+                    return direct::unsupported;
+                switch (n.lt) {
+                    case logical::ts_millis:
+                    case logical::local_ts_millis: {
+                        std::int64_t s = floor_div(i, 1000);
+                        out = value::timestamp_value(
+                            s, static_cast<std::uint32_t>((i - s * 1000) * 1000000));
+                        break;
+                    }
+                    case logical::ts_micros:
+                    case logical::local_ts_micros: {
+                        std::int64_t s = floor_div(i, 1000000);
+                        out = value::timestamp_value(
+                            s, static_cast<std::uint32_t>((i - s * 1000000) * 1000));
+                        break;
+                    }
+                    default:
+                        out = value::int_value(i);
+                }
+                return direct::done;
+            }
+            case akind::float_: {
+                if (end_ - p_ < 4)
+                    return direct::unsupported;
+                std::uint32_t bits = 0;
+                for (int k = 3; k >= 0; --k)
+                    bits = (bits << 8) | p_[k];
+                p_ += 4;
+                out = value::float_value(std::bit_cast<float>(bits));
+                return direct::done;
+            }
+            case akind::double_: {
+                if (end_ - p_ < 8)
+                    return direct::unsupported;
+                std::uint64_t bits = 0;
+                for (int k = 7; k >= 0; --k)
+                    bits = (bits << 8) | p_[k];
+                p_ += 8;
+                out = value::float_value(std::bit_cast<double>(bits));
+                return direct::done;
+            }
+            case akind::string: {
+                std::string_view sv;
+                if (!take(sv))
+                    return direct::unsupported;
+                if (n.lt == logical::uuid) {
+                    char u[16];
+                    if (!parse_uuid(sv, u))
+                        return direct::bad;
+                    out = value::uuid_value(copy_to_arena(a_, {u, 16}).data());
+                    return direct::done;
+                }
+                out = value::string_value(sv.empty() ? std::string_view("", 0)
+                                                     : copy_to_arena(a_, sv));
+                return direct::done;
+            }
+            case akind::bytes:
+            case akind::fixed: {
+                std::string_view b;
+                if (n.kind == akind::bytes) {
+                    if (!take(b))
+                        return direct::unsupported;
+                } else {
+                    if (static_cast<std::size_t>(end_ - p_) < n.size)
+                        return direct::unsupported;
+                    b = {reinterpret_cast<const char*>(p_), n.size};
+                    p_ += n.size;
+                }
+                if (n.lt == logical::decimal) {
+                    const std::size_t most = static_cast<std::size_t>(n.precision) * 2 / 4 + 2;
+                    if (b.size() > most && n.kind == akind::bytes)
+                        return direct::bad;
+                    scratch_.clear();
+                    decimal_text(reinterpret_cast<const unsigned char*>(b.data()), b.size(),
+                                 n.scale, scratch_);
+                    out = value::decimal_value(copy_to_arena(a_, scratch_));
+                    return direct::done;
+                }
+                if (n.lt == logical::uuid) {
+                    out = value::uuid_value(copy_to_arena(a_, b).data());
+                    return direct::done;
+                }
+                out = value::bytes_value(copy_to_arena(a_, b));
+                return direct::done;
+            }
+            case akind::enum_: {
+                std::int64_t e;
+                if (!varint(e) || e < 0 || static_cast<std::uint64_t>(e) >= n.symbols.size())
+                    return direct::unsupported;
+                out = value::string_value(n.symbols[static_cast<std::size_t>(e)]);
+                return direct::done;
+            }
+            case akind::array:
+            case akind::map:
+                return get_items(n, out);
+            case akind::record: {
+                entry* es = new_entries(a_, n.fields.size());
+                for (std::size_t k = 0; k < n.fields.size(); ++k) {
+                    es[k].key = value::string_value(n.fields[k].name);
+                    if (direct r = get(n.fields[k].type, es[k].val); r != direct::done)
+                        return r;
+                }
+                out = value();
+                out.type = value_type::record;
+                out.n = static_cast<std::uint32_t>(n.fields.size());
+                out.entries = es;
+                return direct::done;
+            }
+            case akind::union_: {
+                std::int64_t d;
+                if (!varint(d) || d < 0 || static_cast<std::uint64_t>(d) >= n.branches.size())
+                    return direct::unsupported;
+                const int bt = n.branches[static_cast<std::size_t>(d)];
+                if (n.null_branch >= 0 && d == n.null_branch) {
+                    out = value();
+                    return direct::done;
+                }
+                if (n.value_branch >= 0)
+                    return get(bt, out);
+                entry* es = new_entries(a_, 1);
+                es[0].key = value::string_value(branch_name(t_.nodes[bt]));
+                if (direct r = get(bt, es[0].val); r != direct::done)
+                    return r;
+                out = value();
+                out.type = value_type::record;
+                out.n = 1;
+                out.entries = es;
+                return direct::done;
+            }
+        }
+        return direct::unsupported;
+    }
+
+  private:
+    bool varint(std::int64_t& out) {
+        std::uint64_t u = 0;
+        for (unsigned shift = 0; shift < 64; shift += 7) {
+            if (p_ == end_)
+                return false;
+            const unsigned char c = *p_++;
+            u |= static_cast<std::uint64_t>(c & 0x7f) << shift;
+            if ((c & 0x80) == 0) {
+                out = static_cast<std::int64_t>((u >> 1) ^ (0 - (u & 1)));
+                return true;
+            }
+        }
+        return false;
+    }
+    bool take(std::string_view& out) {
+        std::int64_t len;
+        if (!varint(len) || len < 0 ||
+            static_cast<std::uint64_t>(len) > static_cast<std::uint64_t>(end_ - p_))
+            return false;
+        out = {reinterpret_cast<const char*>(p_), static_cast<std::size_t>(len)};
+        p_ += len;
+        return true;
+    }
+
+    // Array and map blocks, joined into one list or map as Avro C does.
+    direct get_items(const snode& n, value& out) {
+        const bool is_map = n.kind == akind::map;
+        value* items = nullptr;
+        entry* es = nullptr;
+        std::uint64_t total = 0;
+        for (;;) {
+            std::int64_t count;
+            if (!varint(count))
+                return direct::unsupported;
+            if (count == 0)
+                break;
+            if (count < 0) {
+                if (count == std::numeric_limits<std::int64_t>::min())
+                    return direct::unsupported;
+                count = -count;
+                std::int64_t size;
+                if (!varint(size))
+                    return direct::unsupported;
+            }
+            // The scan bounded every block by the bytes left (or the zero-byte item budget).
+            const auto c = static_cast<std::uint64_t>(count);
+            if (total + c > std::numeric_limits<std::uint32_t>::max())
+                return direct::unsupported;
+            const std::size_t had = static_cast<std::size_t>(total);
+            total += c;
+            if (is_map) {
+                entry* grown = new_entries(a_, static_cast<std::size_t>(total));
+                if (had > 0)
+                    std::copy(es, es + had, grown);
+                es = grown;
+            } else {
+                value* grown = new_values(a_, static_cast<std::size_t>(total));
+                if (had > 0)
+                    std::copy(items, items + had, grown);
+                items = grown;
+            }
+            for (std::size_t k = had; k < total; ++k) {
+                if (is_map) {
+                    std::string_view key;
+                    if (!take(key))
+                        return direct::unsupported;
+                    if (key.find('\0') != std::string_view::npos)
+                        return direct::unsupported;
+                    es[k].key = value::string_value(copy_to_arena(a_, key));
+                    if (direct r = get(n.items, es[k].val); r != direct::done)
+                        return r;
+                } else if (direct r = get(n.items, items[k]); r != direct::done) {
+                    return r;
+                }
+            }
+        }
+        if (is_map && total > 1) {
+            keys_.clear();
+            for (std::size_t k = 0; k < total; ++k)
+                keys_.push_back(es[k].key.str());
+            std::sort(keys_.begin(), keys_.end());
+            if (std::adjacent_find(keys_.begin(), keys_.end()) != keys_.end())
+                return direct::unsupported;
+        }
+        out = value();
+        out.type = is_map ? value_type::map : value_type::list;
+        out.n = static_cast<std::uint32_t>(total);
+        if (is_map)
+            out.entries = es;
+        else
+            out.items = items;
+        return direct::done;
+    }
+
+    const schema_tree& t_;
+    arena& a_;
+    const unsigned char* p_;
+    const unsigned char* end_;
+    std::string scratch_;
+    std::vector<std::string_view> keys_;
+};
+
 // --- the codec -------------------------------------------------------------------------------
 
 enum class framing : std::uint8_t { binary, single_object, container };
@@ -1876,8 +2487,8 @@ struct avro_options {
 
 class avro_codec final : public codec {
   public:
-    avro_codec(std::shared_ptr<binding> b, avro_options o)
-        : pool_(std::move(b)), o_(std::move(o)) {}
+    avro_codec(std::shared_ptr<binding> b, avro_options o, avro_paths paths)
+        : pool_(std::move(b)), o_(std::move(o)), paths_(paths) {}
 
     std::string_view name() const override { return "avro"; }
     record_kind kind() const override {
@@ -1967,6 +2578,14 @@ class avro_codec final : public codec {
         TRIB_TRY(sc.scan(b.writer->root, 0));
         if (sc.left() != 0)
             return bad(std::to_string(sc.left()) + " bytes after the datum");
+        if (paths_.direct_decode && b.reader == b.writer) {
+            direct_decoder d(*b.writer, a, p, p + bytes.size());
+            if (d.get(b.writer->root, v) == direct::done)
+                return ok();
+            // What it built stays in the arena until the arena is reset, as a failed walk's.
+            if (!paths_.c_fallback)
+                return bad("the direct decoder leaves this datum to the Avro C path");
+        }
         auto s = pool.take();
         if (!s->ok_)
             return bad("Avro C: cannot make a value: " + avro_c_error());
@@ -1984,6 +2603,16 @@ class avro_codec final : public codec {
     }
 
     status encode_datum(const value& v, arena& a, std::string& out) const {
+        if (paths_.direct_encode) {
+            const std::size_t start = out.size();
+            const binding& b = pool_.bind();
+            direct_encoder d(*b.writer, a, out, o_.max_depth);
+            if (d.put(b.writer->root, v, 0) == direct::done)
+                return ok();
+            out.resize(start);
+            if (!paths_.c_fallback)
+                return bad("the direct encoder leaves this record to the Avro C path");
+        }
         auto s = pool_.take();
         if (!s->ok_)
             return bad("Avro C: cannot make a value: " + avro_c_error());
@@ -2179,6 +2808,7 @@ class avro_codec final : public codec {
 
     mutable slot_pool pool_;
     avro_options o_;
+    avro_paths paths_;
 };
 
 result<std::string> read_file(const std::string& path) {
@@ -2191,7 +2821,7 @@ result<std::string> read_file(const std::string& path) {
 }
 
 result<std::unique_ptr<codec>> build(std::string_view writer, std::string_view reader,
-                                     avro_options o) {
+                                     avro_options o, const avro_paths& paths) {
     TRIB_ASSIGN_OR_RETURN(auto wt, parse_schema(writer));
     std::shared_ptr<schema_tree> rt;
     if (!reader.empty()) {
@@ -2203,7 +2833,7 @@ result<std::unique_ptr<codec>> build(std::string_view writer, std::string_view r
             rt = nullptr;
     }
     TRIB_ASSIGN_OR_RETURN(auto b, make_binding(wt, rt));
-    return std::unique_ptr<codec>(std::make_unique<avro_codec>(std::move(b), std::move(o)));
+    return std::unique_ptr<codec>(std::make_unique<avro_codec>(std::move(b), std::move(o), paths));
 }
 
 }  // namespace
@@ -2294,8 +2924,10 @@ config::spec avro_codec_spec() {
     return s;
 }
 
-result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
-                                               avro_field_mappings mappings) {
+namespace {
+
+result<std::unique_ptr<codec>> make_with(const config::values& v, avro_field_mappings mappings,
+                                         const avro_paths& paths) {
     avro_options o;
     std::string writer, reader;
     if (v.root() != nullptr) {
@@ -2332,12 +2964,30 @@ result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
             return fail(errc::invalid_argument,
                         "avro: a schema is required (schema_json or schema_path)");
     }
-    return build(writer, reader, std::move(o));
+    return build(writer, reader, std::move(o), paths);
+}
+
+}  // namespace
+
+result<std::unique_ptr<codec>> make_avro_codec(const config::values& v,
+                                               avro_field_mappings mappings) {
+    return make_with(v, mappings, avro_paths{});
+}
+
+result<std::unique_ptr<codec>> make_avro_codec_with(const config::values& v,
+                                                    const avro_paths& paths) {
+    return make_with(v, avro_field_mappings::applied, paths);
+}
+
+result<std::unique_ptr<codec>> make_avro_codec_for_schema_with(std::string_view writer_schema_json,
+                                                               std::string_view reader_schema_json,
+                                                               const avro_paths& paths) {
+    return build(writer_schema_json, reader_schema_json, avro_options{}, paths);
 }
 
 result<std::unique_ptr<codec>> make_avro_codec_for_schema(std::string_view writer_schema_json,
                                                           std::string_view reader_schema_json) {
-    return build(writer_schema_json, reader_schema_json, avro_options{});
+    return build(writer_schema_json, reader_schema_json, avro_options{}, avro_paths{});
 }
 
 result<avro_schema_identity> avro_schema_fingerprint(std::string_view schema_json) {

@@ -388,6 +388,21 @@ TEST(avro_codec, the_reader_schema_resolves_the_writer_schema) {
         make_avro_codec_for_schema(user_schema, R"({"type":"record","name":"User",)"
                                                 R"("fields":[{"name":"age","type":"string"}]})");
     EXPECT_FALSE(bad);
+    // The same record branch met twice (two unions): refused both times, not passed the second
+    // time as if it were a recursion (found by fuzz_codecs_avro; Avro C then read freed memory).
+    const char* point_y = R"({"type":"record","name":"P","fields":[{"name":"y","type":"int"}]})";
+    const char* point_big_y =
+        R"({"type":"record","name":"P","fields":[{"name":"Y","type":"int"}]})";
+    auto two_unions = [](const char* point) {
+        return std::string(R"({"type":"record","name":"R","fields":[{"name":"c","type":["null",)") +
+               point + R"(]},{"name":"d","type":["null","P"]}]})";
+    };
+    auto twice = make_avro_codec_for_schema(two_unions(point_big_y), two_unions(point_y));
+    ASSERT_FALSE(twice);
+    EXPECT_NE(twice.error().message().find("field c: no branch of the reader's union"),
+              std::string::npos)
+        << twice.error().message();
+    EXPECT_TRUE(make_avro_codec_for_schema(two_unions(point_y), two_unions(point_y)));
 }
 
 TEST(avro_codec, container_files_round_trip_with_every_codec) {
