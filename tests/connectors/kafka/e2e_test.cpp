@@ -160,8 +160,11 @@ void expect_complete(const output& out, int n) {
 class kafka_e2e : public ::testing::Test {
   protected:
     void SetUp() override {
-        if (!fs::exists(tributary_binary()))
+        if (!fs::exists(tributary_binary())) {
+            if (in_ci())
+                FAIL() << "tributary binary not built (CI=true): " << tributary_binary();
             GTEST_SKIP() << "tributary binary not built: " << tributary_binary();
+        }
         auto r = shared_kafka();
         if (!r) {
             if (in_ci())
