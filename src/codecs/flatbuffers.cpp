@@ -1,3 +1,8 @@
+// Over 1,000 lines: the resolved schema (fb_schema), the verifier walk, the reader, the writer
+// and the codec/spec share the per-table field tables defined here. The natural split is an
+// internal flatbuffers_schema.h with four .cpp files (verify, read, write, codec); it was not
+// done within the session that wrote this, and is left for issue 24's restructuring.
+//
 // FlatBuffers (`schema = "flat_buffer"`, Iggy's name) on the typed record model, through the
 // flatbuffers library's reflection: the schema is a .bfbs (binary schema, `flatc -b --schema`) or
 // a .fbs compiled at start with flatbuffers::Parser; no code is generated per schema. Decoding
@@ -7,10 +12,6 @@
 // FlatBufferBuilder from the schema. The library does not throw on these paths; the schema
 // parser is wrapped all the same.
 //
-// Over 1,000 lines: the resolved schema (fb_schema), the verifier walk, the reader, the writer
-// and the codec/spec share the per-table field tables defined here. The natural split is an
-// internal flatbuffers_schema.h with four .cpp files (verify, read, write, codec); it was not
-// done within the session that wrote this, and is left for issue 24's restructuring.
 
 #include <flatbuffers/flatbuffers.h>
 #include <flatbuffers/idl.h>

@@ -1,11 +1,16 @@
+// Over 1,000 lines (1,040): the schema loading (proto_schema), the reflection reader (to_value)
+// and the codec share the file-local option and error-collector types; the direct encoder already
+// lives apart (proto_wire.cpp). The next seam is proto_schema into its own file.
+//
 // Protobuf (`schema = "proto"`, Iggy's name) on the typed record model, with libprotobuf's
 // dynamic messages: the .proto files are compiled at start (compiler::Importer, include paths) or
 // a descriptor set is loaded; no code is generated per schema. Decoding walks the message by
 // reflection into typed values (well-known types to their typed or proto3-JSON forms); encoding
-// goes through protobuf's own proto3 JSON parser (JsonStringToMessage), so every JSON form the
-// proto3 mapping allows (camelCase or proto names, int64 as strings, enum names or numbers,
-// RFC 3339 timestamps, "1.5s" durations, Any with "@type", wrappers, Struct) is accepted.
-// libprotobuf does not throw; a payload it cannot parse is a bad payload.
+// writes the wire format directly from per-message plans (proto_wire.cpp) and leaves the forms
+// that encoder does not take to protobuf's own proto3 JSON parser (JsonStringToMessage), so every
+// JSON form the proto3 mapping allows (camelCase or proto names, int64 as strings, enum names or
+// numbers, RFC 3339 timestamps, "1.5s" durations, Any with "@type", wrappers, Struct) is
+// accepted. libprotobuf does not throw; a payload it cannot parse is a bad payload.
 
 #include <google/protobuf/any.pb.h>
 #include <google/protobuf/arena.h>
