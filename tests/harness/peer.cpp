@@ -1,5 +1,7 @@
 #include "harness/peer.h"
 
+#include <string>
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -83,6 +85,16 @@ bool tcp_connectable(std::uint16_t port) {
     bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     ::close(fd);
     return ok;
+}
+
+std::uint64_t proc_status_kib(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind(field + ":", 0) == 0)
+            return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
+    }
+    return 0;
 }
 
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline) {

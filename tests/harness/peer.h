@@ -30,6 +30,9 @@ std::uint16_t free_port();
 /// True if a TCP connection to 127.0.0.1:port succeeds now.
 bool tcp_connectable(std::uint16_t port);
 
+/// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"); 0 when it cannot be read.
+std::uint64_t proc_status_kib(pid_t pid, const std::string& field);
+
 /// Polls `cond` every few milliseconds until it holds or `deadline` passes. Returns whether it
 /// held.
 bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds deadline);

@@ -555,19 +555,6 @@ TEST_F(limits, a_second_server_on_the_same_data_dir_is_refused) {
 
 // ---- child processes ----
 
-std::uint64_t status_kib(pid_t pid, const std::string& key) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.rfind(key + ":", 0) == 0) {
-            std::uint64_t v = 0;
-            std::istringstream(line.substr(key.size() + 1)) >> v;
-            return v;
-        }
-    }
-    return 0;
-}
-
 // The bound: 300 connections that never log in keep the server under 100 MiB. Each one
 // pings (so the server holds it), then announces a 64 MiB frame; past the pre-login cap (256)
 // the oldest are closed to make room. Measured on the `tributary serve` process: its peak RSS.
@@ -576,7 +563,7 @@ TEST(serve_limits, three_hundred_connections_that_never_log_in_stay_under_100_Mi
     ASSERT_TRUE(peer.has_value()) << peer.error().message();
     const pid_t pid = (*peer)->pid();
     const auto port = (*peer)->port();
-    const auto before = status_kib(pid, "VmHWM");
+    const auto before = trib::test::proc_status_kib(pid, "VmHWM");
     ASSERT_GT(before, 0u);
 
     std::vector<std::unique_ptr<raw_client>> conns;
@@ -623,8 +610,8 @@ TEST(serve_limits, three_hundred_connections_that_never_log_in_stay_under_100_Mi
         auto st = real.login("iggy", "iggy");
         EXPECT_TRUE(st.has_value()) << st.error().message();
     }
-    const auto rss = status_kib(pid, "VmRSS");
-    const auto peak = status_kib(pid, "VmHWM");
+    const auto rss = trib::test::proc_status_kib(pid, "VmRSS");
+    const auto peak = trib::test::proc_status_kib(pid, "VmHWM");
     std::printf("serve RSS: before %llu KiB, with 300 pending %llu KiB, peak %llu KiB\n",
                 static_cast<unsigned long long>(before), static_cast<unsigned long long>(rss),
                 static_cast<unsigned long long>(peak));

@@ -224,17 +224,6 @@ void kill_rounds(bool transactional) {
     }
 }
 
-/// A field of /proc/<pid>/status in KiB ("VmRSS", "VmHWM"); 0 when unreadable.
-std::uint64_t status_kib(pid_t pid, const std::string& field) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.rfind(field + ":", 0) == 0)
-            return std::strtoull(line.c_str() + field.size() + 1, nullptr, 10);
-    }
-    return 0;
-}
-
 TEST(kafka_sink_e2e, broker_outage_the_sink_waits_with_bounded_memory_and_loses_nothing) {
     const std::size_t count = env_count("TRIB_KAFKA_OUTAGE_COUNT", 20000);
     const auto outage = std::chrono::seconds(env_count("TRIB_KAFKA_OUTAGE_SECONDS", 5));
@@ -288,13 +277,13 @@ TEST(kafka_sink_e2e, broker_outage_the_sink_waits_with_bounded_memory_and_loses_
         << rt->log();
     ASSERT_TRUE(rt->alive()) << rt->log();
     ASSERT_TRUE(broker->stop());
-    const std::uint64_t rss_at_stop = status_kib(rt->pid(), "VmRSS");
+    const std::uint64_t rss_at_stop = test::proc_status_kib(rt->pid(), "VmRSS");
     std::uint64_t peak = rss_at_stop;
     // The outage itself is the condition under test: sample the runtime's memory until it ends
     // (the wait returns false at its deadline unless the runtime died).
     const bool died = wait_until(
         [&] {
-            peak = std::max(peak, status_kib(rt->pid(), "VmRSS"));
+            peak = std::max(peak, test::proc_status_kib(rt->pid(), "VmRSS"));
             return !rt->alive();
         },
         std::chrono::duration_cast<std::chrono::milliseconds>(outage));

@@ -17,7 +17,7 @@
 #include "connectors/s3/s3_store.h"
 #include "core/net/http_client.h"
 #include "minio_fixture.h"
-#include "s3_test_util.h"
+#include "runtime/spec_values.h"
 
 namespace trib::connectors {
 namespace {
@@ -73,7 +73,7 @@ class s3_sink_test : public ::testing::Test {
     }
 
     std::unique_ptr<sink> open_sink(const std::string& extra) {
-        auto v = test::s3_values(s3_sink_spec(), base_toml() + extra);
+        auto v = test::spec_values(s3_sink_spec(), base_toml() + extra);
         auto s = make_s3_sink(v);
         EXPECT_TRUE(s) << s.error().to_string();
         if (!s)
@@ -387,9 +387,9 @@ TEST_F(s3_sink_test, given_keys_only_in_a_shared_credentials_file_should_use_its
     ::unsetenv("AWS_SECRET_ACCESS_KEY");
     ::setenv("AWS_SHARED_CREDENTIALS_FILE", file.c_str(), 1);
     auto v =
-        test::s3_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
-                                            test::minio_endpoint(*g_env->peer) +
-                                            "\"\nprofile = \"minio\"\npath_template = \"f\"\n");
+        test::spec_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
+                                              test::minio_endpoint(*g_env->peer) +
+                                              "\"\nprofile = \"minio\"\npath_template = \"f\"\n");
     auto s = make_s3_sink(v);
     ASSERT_TRUE(s);
     auto st = (*s)->open(ctx_);
@@ -402,17 +402,17 @@ TEST_F(s3_sink_test, given_keys_only_in_a_shared_credentials_file_should_use_its
 
 TEST_F(s3_sink_test, given_wrong_credentials_or_bucket_should_fail_fatal_and_say_why) {
     auto v =
-        test::s3_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
-                                            test::minio_endpoint(*g_env->peer) +
-                                            "\"\naccess_key_id = \"nobody\"\nsecret_access_key = "
-                                            "\"wrong-secret-123\"\n");
+        test::spec_values(s3_sink_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
+                                              test::minio_endpoint(*g_env->peer) +
+                                              "\"\naccess_key_id = \"nobody\"\nsecret_access_key = "
+                                              "\"wrong-secret-123\"\n");
     auto s = make_s3_sink(v);
     ASSERT_TRUE(s);
     auto st = (*s)->open(ctx_);
     ASSERT_FALSE(st);
     EXPECT_FALSE(st.error().retryable());
     EXPECT_EQ(st.error().message().find("wrong-secret-123"), std::string::npos);
-    auto v2 = test::s3_values(
+    auto v2 = test::spec_values(
         s3_sink_spec(), "bucket = \"no-such-bucket\"\nendpoint = \"" +
                             test::minio_endpoint(*g_env->peer) + "\"\naccess_key_id = \"" +
                             minio_user + "\"\nsecret_access_key = \"" + minio_password + "\"\n");
@@ -432,7 +432,7 @@ TEST_F(s3_sink_test, given_sse_and_virtual_host_addressing_should_store_encrypte
         "\"\nendpoint = \"http://localhost:" + std::to_string(g_env->peer->port()) +
         "\"\npath_style = false\naccess_key_id = \"" + minio_user + "\"\nsecret_access_key = \"" +
         minio_password + "\"\nserver_side_encryption = \"AES256\"\npath_template = \"enc\"\n";
-    auto v = test::s3_values(s3_sink_spec(), toml);
+    auto v = test::spec_values(s3_sink_spec(), toml);
     auto s = make_s3_sink(v);
     ASSERT_TRUE(s);
     auto st = (*s)->open(ctx_);
@@ -461,10 +461,10 @@ TEST_F(s3_sink_test, given_sse_and_virtual_host_addressing_should_store_encrypte
 }
 
 TEST(s3_sink_spec_test, given_bad_options_should_report_each_with_its_key) {
-    const std::string p =
-        test::s3_problems(s3_sink_spec(),
-                          "bucket = \"b\"\nfile_rotation = \"messages\"\noutput_format = \"xml\"\n"
-                          "path_template = \"{nope}\"\naccess_key_id = \"a\"\n");
+    const std::string p = test::spec_problems(
+        s3_sink_spec(),
+        "bucket = \"b\"\nfile_rotation = \"messages\"\noutput_format = \"xml\"\n"
+        "path_template = \"{nope}\"\naccess_key_id = \"a\"\n");
     EXPECT_NE(p.find("max_messages_per_file"), std::string::npos) << p;
     EXPECT_NE(p.find("output_format"), std::string::npos) << p;
     EXPECT_NE(p.find("path_template"), std::string::npos) << p;

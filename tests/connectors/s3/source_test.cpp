@@ -7,7 +7,7 @@
 #include "connectors/s3/s3.h"
 #include "connectors/s3/s3_store.h"
 #include "minio_fixture.h"
-#include "s3_test_util.h"
+#include "runtime/spec_values.h"
 
 namespace trib::connectors {
 namespace {
@@ -60,11 +60,11 @@ class s3_source_test : public ::testing::Test {
     }
 
     std::unique_ptr<source> open_source(const std::string& extra, std::string_view state = {}) {
-        auto v = test::s3_values(s3_source_spec(),
-                                 "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
-                                     test::minio_endpoint(*g_env->peer) + "\"\naccess_key_id = \"" +
-                                     minio_user + "\"\nsecret_access_key = \"" + minio_password +
-                                     "\"\npoll_interval = \"50ms\"\n" + extra);
+        auto v = test::spec_values(
+            s3_source_spec(), "bucket = \"" + bucket_ + "\"\nendpoint = \"" +
+                                  test::minio_endpoint(*g_env->peer) + "\"\naccess_key_id = \"" +
+                                  minio_user + "\"\nsecret_access_key = \"" + minio_password +
+                                  "\"\npoll_interval = \"50ms\"\n" + extra);
         auto s = make_s3_source(v);
         EXPECT_TRUE(s) << s.error().to_string();
         if (!s)
