@@ -137,6 +137,11 @@ class tape_builder {
         const std::size_t close = close_of(i, limit);
         if (close == 0)
             return 0;
+        // Most records end with a string: the word before the closing one. It is a value's
+        // first word (not a number's raw second word) when the word before it is not a
+        // number's first word.
+        if (close >= i + 2 && !two_words(type_at(close - 2)) && type_at(close - 1) == '"')
+            return close - 1;
         if (t == '{') {
             std::size_t key = 0;
             for (std::size_t j = i + 1; j + 1 < close; j = skip(j + 1))

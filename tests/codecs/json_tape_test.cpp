@@ -132,6 +132,31 @@ TEST(json_tape, strings_outlive_the_parser_buffer) {
     EXPECT_EQ(std::string_view(v["key"].GetString(), v["key"].GetStringLength()), text);
 }
 
+// The used part of the string buffer ends with the last string word on the tape; a number's
+// second word holds raw bits that can look like a string word (its top byte '"').
+TEST(json_tape, a_number_that_looks_like_a_string_word_is_not_one) {
+    const std::int64_t lookalike = std::int64_t{'"'} << 56;  // "string at offset 0"
+    for (bool in_object : {false, true}) {
+        tape_writer w;
+        w.open(in_object ? '{' : '[');
+        w.string("a");  // at offset 0: only it would be copied if the number were taken for it
+        w.string("a longer string that must be copied too");
+        if (in_object)
+            w.string("n");
+        w.int64(lookalike);
+        w.close(in_object ? 2 : 3);
+        w.finish();
+        arena a;
+        json_value v;
+        ASSERT_EQ(build(w, a, v), tape_build_error::none);
+        std::fill(w.strings.begin(), w.strings.end(), std::uint8_t{'#'});
+        EXPECT_EQ(text_of(v), in_object ? R"({"a":"a longer string that must be copied too","n":)" +
+                                              std::to_string(lookalike) + "}"
+                                        : R"(["a","a longer string that must be copied too",)" +
+                                              std::to_string(lookalike) + "]");
+    }
+}
+
 // Every inconsistency is bad_tape and leaves `out` alone; none reads outside the tape (the
 // dev build's AddressSanitizer would say so: the tapes are exactly sized vectors).
 TEST(json_tape, inconsistent_tapes_are_refused) {
