@@ -21,6 +21,8 @@ namespace rapidjson {
 /// befriends every GenericDocument specialization; this one, for Tributary's tag type, only
 /// hands a value an element or member array that the tape builder allocated at its final size
 /// and filled in place: the same field writes as SetArrayRaw / SetObjectRaw, without the copy.
+/// It names RapidJSON 1.1's private members (data_, the flags, the pointer setters): a version
+/// that changes them fails to compile here rather than building wrong values.
 template <>
 class GenericDocument<UTF8<>, trib::codecs::json_allocator, trib::codecs::detail::in_place_tag> {
   public:
