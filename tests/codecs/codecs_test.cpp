@@ -73,6 +73,15 @@ TEST(json_codec, builds_the_dom_rapidjson_reads) {
         "{}",
         wide,
         nested,
+        // Where the last string is (the used part of simdjson's string buffer ends with it):
+        // the root's last word, inside an earlier container, behind a number whose bits look
+        // like a string word (2449958197289549824 = '"' << 56), or nowhere.
+        R"({"a":"x","n":2449958197289549824})",
+        R"([{"a":"b"},[1,2],{},3.5])",
+        R"({"a":[{"b":"c"},3],"d":[true,[]]})",
+        R"([["s"],2449958197289549824])",
+        R"({"k":{"deeper":{"deepest":"end"}},"n":null})",
+        "[1,2.5,-3,[],{}]",
     };
     auto c = make("json");
     arena a;
