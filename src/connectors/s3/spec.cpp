@@ -91,7 +91,7 @@ config::spec s3_sink_spec() {
     s.kind = config::spec_kind::sink;
     s.summary =
         "Writes messages to S3 and S3-compatible stores (MinIO, R2) as JSON lines, JSON "
-        "arrays, raw or CSV objects, exactly once in effect";
+        "arrays, raw, CSV, Parquet or Avro objects, exactly once in effect";
     s.plugin_aliases = {"iggy_connector_s3_sink"};
     s.idempotent = true;
     s.description =
@@ -206,11 +206,13 @@ include_headers = true)";
                             "\"json_lines\""));
     o.push_back(config::opt("include_metadata", opt_type::boolean,
                             "JSON and CSV records carry `offset`, `timestamp` (RFC 3339), "
-                            "`stream`, `topic`, `partition_id` beside `payload`.",
+                            "`stream`, `topic`, `partition_id` beside `payload` (Parquet and "
+                            "Avro: `iggy_offset`, `iggy_timestamp`, ... fields).",
                             "true"));
     o.push_back(config::opt("include_headers", opt_type::boolean,
                             "JSON and CSV records carry the Iggy user headers as `headers` "
-                            "(typed JSON values; Iggy's sink writes them all as strings).",
+                            "(typed JSON values; Iggy's sink writes them all as strings; Parquet "
+                            "and Avro: `iggy_headers`, JSON text).",
                             "false"));
     auto retries = ranged(config::opt("max_retries", opt_type::integer,
                                       "Retries of a failed S3 request inside the sink before the "
@@ -320,8 +322,8 @@ config::spec s3_source_spec() {
         "`max_row_group_bytes`. `avro`: one message per record of an object container file "
         "(its own schema; Avro's JSON form), the file read whole up to `max_object_bytes`. For "
         "these two the saved position is the row (record) index in the object; a corrupt or "
-        "truncated file goes to the error policy (the bytes read, cut to `max_record_bytes`, "
-        "and the reason) and the object is skipped.\n\n"
+        "truncated file goes to the error policy (a record holding the object's key, with the "
+        "reason) and the object is skipped.\n\n"
         "**Delivery: at-least-once, resumable.** The state (object key, ETag, byte position "
         "after the last record of the batch, and the last finished key) is persisted by the "
         "runtime only after Iggy acknowledged the batch; a restart resumes in the middle of "
