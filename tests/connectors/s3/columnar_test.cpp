@@ -374,6 +374,7 @@ TEST_F(s3_columnar_test, given_corrupt_objects_the_source_should_reject_them_and
     EXPECT_EQ(p.payloads.size(), 50u);
     ASSERT_GE(p.rejected.size(), 3u);
     for (const auto& e : p.rejected) {
+        std::fprintf(stderr, "  rejected: %s\n", e.c_str());
         EXPECT_NE(e.find("parquet"), std::string::npos) << e;
         EXPECT_NE(e.find("skipped"), std::string::npos) << e;
     }
@@ -394,6 +395,8 @@ TEST_F(s3_columnar_test, given_corrupt_objects_the_source_should_reject_them_and
     auto ap = drain(*asrc, 50, 2);
     EXPECT_EQ(ap.payloads.size(), 50u);
     ASSERT_EQ(ap.rejected.size(), 2u);
+    for (const auto& e : ap.rejected)
+        std::fprintf(stderr, "  rejected: %s\n", e.c_str());
     EXPECT_NE(ap.rejected[0].find("a-truncated"), std::string::npos) << ap.rejected[0];
     EXPECT_NE(ap.rejected[1].find("not an object container"), std::string::npos) << ap.rejected[1];
 }
