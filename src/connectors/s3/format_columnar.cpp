@@ -55,6 +55,7 @@ class columnar_writer : public format_writer {
     columnar_writer(record_options o, bool avro_names) : o_(o), avro_names_(avro_names) {}
 
     void begin(std::string&, const object_context&) override {
+        stream_ = {};  // the arena is reset below
         rows_.clear();
         row_bytes_.clear();
         buffered_ = 0;
@@ -90,21 +91,31 @@ class columnar_writer : public format_writer {
 
     status build_row(const object_context& ctx, const message& m, value& out) {
         codecs::arena& a = arena_;
-        std::vector<entry> es;
+        auto& es = fields_;  // reused: no allocation per message
+        es.clear();
+        // Names are literals, the payload's own keys (in the arena) or copied: never freed
+        // before the object is written.
         auto add_field = [&](std::string_view name, value v) {
             entry e;
-            e.key = value::string_value(codecs::copy_to_arena(a, name));
+            e.key = value::string_value(name);
             e.val = v;
             es.push_back(e);
         };
         if (o_.include_metadata) {
+            if (stream_.data() == nullptr || stream_text_ != ctx.stream ||
+                topic_text_ != ctx.topic) {
+                stream_text_.assign(ctx.stream);
+                topic_text_.assign(ctx.topic);
+                stream_ = codecs::copy_to_arena(a, ctx.stream);
+                topic_ = codecs::copy_to_arena(a, ctx.topic);
+            }
             add_field("iggy_offset", value::int_value(static_cast<std::int64_t>(m.offset)));
             add_field("iggy_timestamp",
                       value::timestamp_value(
                           static_cast<std::int64_t>(m.timestamp_us / 1000000),
                           static_cast<std::uint32_t>(m.timestamp_us % 1000000) * 1000));
-            add_field("iggy_stream", value::string_value(codecs::copy_to_arena(a, ctx.stream)));
-            add_field("iggy_topic", value::string_value(codecs::copy_to_arena(a, ctx.topic)));
+            add_field("iggy_stream", value::string_value(stream_));
+            add_field("iggy_topic", value::string_value(topic_));
             add_field("iggy_partition_id", value::int_value(ctx.partition));
         }
         if (o_.include_headers) {
@@ -128,7 +139,8 @@ class columnar_writer : public format_writer {
                                                     : value::bytes_value(m.payload);
         }
         if (payload.type == value_type::record) {
-            std::unordered_set<std::string> names;
+            auto& names = names_;
+            names.clear();
             for (std::uint32_t k = 0; k < payload.n; ++k) {
                 const auto& e = payload.entries[k];
                 if (e.key.type != value_type::string || is_meta_name(e.key.str()))
@@ -137,7 +149,7 @@ class columnar_writer : public format_writer {
                     auto n = avro_name(e.key.str());
                     if (!names.insert(n).second)
                         continue;  // two keys that map to one Avro name: the first wins
-                    add_field(n, e.val);
+                    add_field(n == e.key.str() ? e.key.str() : codecs::copy_to_arena(a, n), e.val);
                 } else {
                     add_field(e.key.str(), e.val);
                 }
@@ -162,6 +174,10 @@ class columnar_writer : public format_writer {
     std::size_t buffered_ = 0;
     value pending_;
     std::optional<std::uint64_t> pending_offset_;
+    std::vector<entry> fields_;
+    std::unordered_set<std::string> names_;
+    std::string stream_text_, topic_text_;
+    std::string_view stream_, topic_;  // in the arena
 };
 
 const value* field_of(const value& row, std::string_view name) {
