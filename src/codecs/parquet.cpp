@@ -23,7 +23,13 @@
 namespace trib::codecs::parquet {
 namespace {
 
+/// Arrow's and Thrift's messages can quote the file's bytes: keep them printable and short.
 error bad_file(std::string m) {
+    if (m.size() > 400)
+        m.resize(400);
+    for (char& c : m)
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+            c = '?';
     return error(errc::invalid_argument, retry_class::fatal, "parquet: " + std::move(m));
 }
 
