@@ -339,7 +339,14 @@ class avro_writer final : public columnar_writer {
                      e.val.type != value_type::string) {
                 codecs::json_value j;
                 std::string text;
-                if (codecs::to_json(e.val, arena_, j) && codecs::write_json(j, arena_, text))
+                // As the Parquet writer does: a value whose JSON form is a string (bytes as
+                // base64, dates, uuids, decimals) without quotes, others as JSON text.
+                if (!codecs::to_json(e.val, arena_, j))
+                    e.val = value();
+                else if (j.IsString())
+                    e.val = value::string_value(codecs::copy_to_arena(
+                        arena_, std::string_view(j.GetString(), j.GetStringLength())));
+                else if (codecs::write_json(j, arena_, text))
                     e.val = value::string_value(codecs::copy_to_arena(arena_, text));
                 else
                     e.val = value();

@@ -403,7 +403,94 @@ TEST_F(s3_columnar_test, given_corrupt_objects_the_source_should_reject_them_and
     EXPECT_NE(ap.rejected[1].find("not an object container"), std::string::npos) << ap.rejected[1];
 }
 
-// --- the Parquet library alone ----------------------------------------------------------------
+TEST_F(s3_columnar_test, given_an_avro_object_above_max_object_bytes_should_reject_it_clearly) {
+    auto a = open_sink("output_format = \"avro\"\navro_codec = \"null\"\nprefix = \"big\"\n");
+    ASSERT_TRUE(a);
+    auto b = batch(0, 200);
+    ASSERT_TRUE(a->write(view(b)));
+    auto src = open_source("format = \"avro\"\nprefix = \"big/\"\nmax_object_bytes = 1024\n");
+    auto p = drain(*src, 0, 1);
+    EXPECT_TRUE(p.payloads.empty());
+    ASSERT_EQ(p.rejected.size(), 1u);
+    EXPECT_NE(p.rejected[0].find("above max_object_bytes (1024)"), std::string::npos)
+        << p.rejected[0];
+}
+
+// --- the writers and the Parquet library alone ------------------------------------------------
+
+TEST(columnar_writers, given_payloads_of_every_kind_should_write_the_documented_records) {
+    using namespace s3_detail;
+    message_batch b;
+    auto add = [&](std::uint64_t off, std::string payload) {
+        message m;
+        m.offset = off;
+        m.timestamp_us = k_t0 + 1500;  // .0015 s
+        m.payload = b.own(std::move(payload));
+        m.headers.push_back(header{"src", value_kind::string, "t"});
+        b.messages.push_back(std::move(m));
+    };
+    add(7, R"({"device-id":"a","offset":99,"v":[1,2]})");  // a metadata name, a nested value
+    add(8, "plain text");                                  // not JSON: a string
+    add(9, std::string("\xff\x00\x01", 3));                // not UTF-8: bytes
+    add(10, "[1,2]");                                      // a JSON value that is no object
+    const object_context ctx{"s", "t", 3, "json"};
+    for (auto f : {output_format::parquet, output_format::avro}) {
+        SCOPED_TRACE(f == output_format::parquet ? "parquet" : "avro");
+        auto w = make_format_writer(f, {true, true}, columnar_options{});
+        ASSERT_TRUE(w) << w.error().to_string();
+        std::string out;
+        (*w)->begin(out, ctx);
+        for (const auto& m : b.messages) {
+            ASSERT_TRUE((*w)->check(ctx, m));
+            (*w)->add(out, ctx, m);
+        }
+        EXPECT_GT((*w)->buffered_bytes(), 4u * 64);
+        ASSERT_TRUE((*w)->end(out));
+        std::vector<std::string> rows;
+        if (f == output_format::avro) {
+            auto r = avro_container_rows_json(out);
+            ASSERT_TRUE(r) << r.error().to_string();
+            rows = *r;
+        } else {
+            auto rd = codecs::parquet::file_reader::open(
+                out.size(), [&](std::uint64_t o, std::uint64_t n) -> result<std::string> {
+                    return out.substr(o, n);
+                });
+            ASSERT_TRUE(rd) << rd.error().to_string();
+            ASSERT_TRUE((*rd)->read_row_group_json(0, rows));
+        }
+        ASSERT_EQ(rows.size(), 4u);
+        const std::string meta =
+            R"("iggy_offset":7,"iggy_timestamp":"2026-03-16T14:00:00.001500Z","iggy_stream":"s",)"
+            R"("iggy_topic":"t","iggy_partition_id":3,"iggy_headers":"{\"src\":\"t\"}")";
+        // The payload's `offset` is kept (metadata names are prefixed); `device-id` becomes
+        // `device_id` in Avro; the nested list is JSON text; non-object payloads are `payload`
+        // (text, JSON text of the array, and bytes as base64).
+        const std::string dev = f == output_format::avro ? "device_id" : "device-id";
+        EXPECT_EQ(rows[0],
+                  "{" + meta + ",\"" + dev + R"(":"a","offset":99,"v":"[1,2]","payload":null})");
+        EXPECT_NE(rows[1].find(R"("payload":"plain text")"), std::string::npos) << rows[1];
+        EXPECT_NE(rows[2].find(R"("payload":"/wAB")"), std::string::npos) << rows[2];
+        EXPECT_NE(rows[3].find(R"("payload":"[1,2]")"), std::string::npos) << rows[3];
+    }
+}
+
+TEST(columnar_writers, given_bad_options_should_say_which) {
+    using namespace s3_detail;
+    columnar_options c;
+    c.parquet_schema = R"([{"name":"a","type":"decimal128"}])";
+    auto w = make_format_writer(output_format::parquet, {}, c);
+    ASSERT_FALSE(w);
+    EXPECT_NE(w.error().message().find("column 'a'"), std::string::npos) << w.error().message();
+    columnar_options a;
+    a.avro_schema = R"({"type":"record","name":"r","fields":[{"name":"x","type":"nope"}]})";
+    auto aw = make_format_writer(output_format::avro, {}, a);
+    ASSERT_FALSE(aw);
+    auto bad = test::spec_problems(s3_sink_spec(),
+                                   "bucket = \"b\"\noutput_format = \"parquet\"\n"
+                                   "parquet_schema = \"[]\"\n");
+    EXPECT_NE(bad.find("parquet_schema"), std::string::npos) << bad;
+}
 
 TEST(parquet_library, given_schemas_should_parse_columns_or_say_what_is_wrong) {
     namespace pq = codecs::parquet;
