@@ -69,6 +69,22 @@ else
   exit 1
 fi
 
+# --- Apache Arrow C++ (the pyarrow wheel from PyPI, in the project's .venv) ---------------------
+# The Parquet writer/reader (src/codecs/parquet.cpp) builds on the wheel's include/ and
+# libarrow.so.2600 / libparquet.so.2600 (C++11 ABI; cmake/TributaryArrow.cmake finds them); the
+# tests read the files back with the same pyarrow. Without it the build leaves Parquet out.
+ARROW_PY="pyarrow==26.0.1"
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+  installed+=("python venv .venv")
+fi
+have_arrow=$(.venv/bin/python -m pip show pyarrow 2>/dev/null | awk '/^Version:/{print $2}' || true)
+if [ "$have_arrow" != "${ARROW_PY##*==}" ]; then
+  log "pip install $ARROW_PY"
+  .venv/bin/python -m pip install -q --disable-pip-version-check "$ARROW_PY"
+  installed+=("pip: $ARROW_PY (Apache Arrow C++ for Parquet)")
+fi
+
 if [ "${1:-}" = "--build-only" ]; then
   for i in "${installed[@]}"; do log "installed $i"; done
   log "build dependencies ready in $(( $(date +%s) - start )) s"
@@ -79,10 +95,11 @@ fi
 # The reference implementations the codec tests cross-check against (msgpack, protobuf, fastavro,
 # flatbuffers, pymongo's bson, jsonschema) and confluent-kafka's schema-registry serializers, whose
 # framed bytes the registry tests read. protobuf 6.x: confluent-kafka's generated modules need it.
-# cramjam and backports.zstd: fastavro's snappy and zstandard container codecs.
+# cramjam and backports.zstd: fastavro's snappy and zstandard container codecs. duckdb: the second
+# Parquet reader of the S3 tests (pyarrow, the first, is installed above with Arrow C++).
 PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==6.33.5" "fastavro==1.13.1"
   "cramjam==2.14.0" "backports.zstd==1.8.0"
-  "flatbuffers==25.12.19" "pymongo==4.20.0" "jsonschema==4.26.0"
+  "flatbuffers==25.12.19" "pymongo==4.20.0" "jsonschema==4.26.0" "duckdb==2.0.1"
   "confluent-kafka[schemaregistry,avro,protobuf,json]==2.16.1")
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

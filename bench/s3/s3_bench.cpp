@@ -1,7 +1,8 @@
 // S3 sink throughput into MinIO: JSON lines objects written by the `s3` sink, beside two ceilings
 // measured in the same run on the same bytes: a plain libcurl PUT loop of the very objects the
 // sink wrote (core/net's client, SigV4, no formatting), and `curl --aws-sigv4` uploading them
-// (one process per object, as a user would). One JSON record per line on stdout.
+// (one process per object, as a user would); then the same messages as Parquet objects beside
+// the PUT loop of those. One JSON record per line on stdout.
 //
 // s3_bench [--messages N] [--payload BYTES] [--batch N] [--minio PATH]
 
@@ -117,12 +118,13 @@ bool start_minio(minio_proc& m, const std::string& program) {
     return false;
 }
 
-config::values sink_values(std::uint16_t port, const std::string& prefix, bool conditional) {
+config::values sink_values(std::uint16_t port, const std::string& prefix, bool conditional,
+                           const std::string& format = "json_lines") {
     const std::string toml = fmt::format(
         "bucket = \"bench\"\nendpoint = \"http://127.0.0.1:{}\"\naccess_key_id = \"{}\"\n"
         "secret_access_key = \"{}\"\nprefix = \"{}\"\npath_template = \"{{stream}}/{{topic}}\"\n"
-        "output_format = \"json_lines\"\nmax_file_size = \"64MiB\"\nconditional_put = {}\n",
-        port, k_user, k_pass, prefix, conditional);
+        "output_format = \"{}\"\nmax_file_size = \"64MiB\"\nconditional_put = {}\n",
+        port, k_user, k_pass, prefix, format, conditional);
     auto n = config::parse_toml(toml, "bench.toml");
     config::problems pr;
     auto v = config::validate(connectors::s3_sink_spec(), *n, "bench.toml", "plugin_config", pr);
@@ -171,13 +173,15 @@ listed list_prefix(std::uint16_t port, const std::string& prefix) {
     return out;
 }
 
+/// `format`: the objects' format; `bytes`: the objects' bytes (mb_per_s is of those).
 void record(const std::string& impl, std::uint64_t messages, std::uint64_t objects,
-            std::uint64_t bytes, double seconds, long rss_kb) {
+            std::uint64_t bytes, double seconds, long rss_kb,
+            const std::string& format = "json_lines") {
     std::printf(
-        "{\"bench\":\"s3\",\"impl\":\"%s\",\"op\":\"put\",\"format\":\"json_lines\","
+        "{\"bench\":\"s3\",\"impl\":\"%s\",\"op\":\"put\",\"format\":\"%s\","
         "\"messages\":%llu,\"objects\":%llu,\"bytes\":%llu,\"seconds\":%.3f,"
         "\"messages_per_s\":%.0f,\"mb_per_s\":%.2f,\"peak_rss_kb\":%ld}\n",
-        impl.c_str(), static_cast<unsigned long long>(messages),
+        impl.c_str(), format.c_str(), static_cast<unsigned long long>(messages),
         static_cast<unsigned long long>(objects), static_cast<unsigned long long>(bytes), seconds,
         seconds > 0 ? messages / seconds : 0.0, seconds > 0 ? bytes / seconds / 1e6 : 0.0, rss_kb);
     std::fflush(stdout);
@@ -241,6 +245,35 @@ int main(int argc, char** argv) {
         }
         const double fs_ = std::chrono::duration<double>(clock_type::now() - tf).count();
         record("tributary-format-only", messages, batches.size(), bytes, fs_, bench::peak_rss_kb());
+    }
+
+    // 0b. The same for Parquet (snappy, inferred columns): JSON parsing, columns, Arrow.
+    {
+        auto w = connectors::s3_detail::make_format_writer(
+            connectors::s3_detail::output_format::parquet, {true, false},
+            connectors::s3_detail::columnar_options{});
+        if (!w) {
+            std::fprintf(stderr, "%s\n", w.error().to_string().c_str());
+            return 1;
+        }
+        const connectors::s3_detail::object_context octx{"bench", "events", 1, "json"};
+        std::string out;
+        std::uint64_t bytes = 0;
+        const auto tf = clock_type::now();
+        for (const auto& b : batches) {
+            out.clear();
+            (*w)->begin(out, octx);
+            for (const auto& msg : b.messages)
+                (*w)->add(out, octx, msg);
+            if (auto st = (*w)->end(out); !st) {
+                std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+                return 1;
+            }
+            bytes += out.size();
+        }
+        const double fs_ = std::chrono::duration<double>(clock_type::now() - tf).count();
+        record("tributary-format-only", messages, batches.size(), bytes, fs_, bench::peak_rss_kb(),
+               "parquet");
     }
 
     // 1. The sink, with its conditional put (the exactly-once default) and without.
@@ -320,5 +353,60 @@ int main(int argc, char** argv) {
     }
     const double cli_s = std::chrono::duration<double>(clock_type::now() - t2).count();
     record("curl-cli-aws-sigv4", messages, files.size(), written.bytes, cli_s, 0);
+
+    // 4. Parquet (snappy, inferred columns): the sink, then the PUT loop of its objects. Its
+    // messages/s compare with the JSON-lines sink's above (same messages, same ceiling loop);
+    // its mb_per_s is of the smaller Parquet bytes, so `json_lines_equivalent_mb_per_s` gives the
+    // JSON-lines bytes of the same messages per second as well.
+    {
+        auto made = connectors::make_s3_sink(sink_values(m.port, "sinkpq", true, "parquet"));
+        if (!made) {
+            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+            return 1;
+        }
+        auto& sink = **made;
+        connector_context ctx;
+        ctx.key = "bench";
+        if (auto st = sink.open(ctx); !st) {
+            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+            return 1;
+        }
+        const auto t3 = clock_type::now();
+        for (const auto& b : batches) {
+            auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
+            if (!r) {
+                std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
+                return 1;
+            }
+        }
+        const double pq_s = std::chrono::duration<double>(clock_type::now() - t3).count();
+        sink.close();
+        auto w = list_prefix(m.port, "sinkpq/");
+        record("tributary-s3-sink", messages, w.keys.size(), w.bytes, pq_s, bench::peak_rss_kb(),
+               "parquet");
+        std::printf(
+            "{\"bench\":\"s3\",\"impl\":\"tributary-s3-sink\",\"op\":\"put\","
+            "\"format\":\"parquet\",\"json_lines_equivalent_mb_per_s\":%.2f}\n",
+            pq_s > 0 ? written.bytes / pq_s / 1e6 : 0.0);
+        std::vector<std::string> pq_bodies;
+        for (const auto& k : w.keys) {
+            auto r = c.get(fmt::format("http://127.0.0.1:{}/bench/{}", m.port, k));
+            pq_bodies.push_back(r ? r->body : std::string());
+        }
+        const auto t4 = clock_type::now();
+        for (std::size_t i = 0; i < pq_bodies.size(); ++i) {
+            net::http_request req;
+            req.method = "PUT";
+            req.url = fmt::format("http://127.0.0.1:{}/bench/plainpq/{}.parquet", m.port, i);
+            req.body = pq_bodies[i];
+            auto r = c.perform(req);
+            if (!r || !r->ok()) {
+                std::fprintf(stderr, "plain put failed\n");
+                return 1;
+            }
+        }
+        const double ppq_s = std::chrono::duration<double>(clock_type::now() - t4).count();
+        record("libcurl-put-loop", messages, pq_bodies.size(), w.bytes, ppq_s, 0, "parquet");
+    }
     return 0;
 }

@@ -198,8 +198,14 @@ result<output_format> parse_output_format(std::string_view name) {
         return output_format::raw;
     if (n == "csv")
         return output_format::csv;
+    if (n == "parquet")
+        return output_format::parquet;
+    if (n == "avro")
+        return output_format::avro;
     return fail(errc::invalid_argument,
-                fmt::format("unknown output format '{}' (json_lines, json_array, raw, csv)", name));
+                fmt::format("unknown output format '{}' (json_lines, json_array, raw, csv, "
+                            "parquet, avro)",
+                            name));
 }
 
 std::unique_ptr<format_writer> make_format_writer(output_format f, record_options o) {
@@ -212,6 +218,11 @@ std::unique_ptr<format_writer> make_format_writer(output_format f, record_option
             return std::make_unique<raw_writer>();
         case output_format::csv:
             return std::make_unique<csv_writer>(o);
+        case output_format::parquet:
+        case output_format::avro: {
+            auto w = make_format_writer(f, o, columnar_options{});
+            return w ? std::move(*w) : nullptr;  // parquet without Arrow
+        }
     }
     return std::make_unique<json_lines_writer>(o);
 }

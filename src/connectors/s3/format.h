@@ -1,21 +1,24 @@
 #pragma once
-// The file formats of the object sink behind one interface, so that Avro and Parquet writers plug
-// in beside the text ones: JSON lines, JSON array, raw (Iggy's output_format values) and CSV.
-// Pure (no I/O). Internal to connectors/s3; public to its tests.
+// The file formats of the object sink behind one interface: JSON lines, JSON array, raw (Iggy's
+// output_format values), CSV, and the columnar ones, Parquet (codecs/parquet.h, Apache Arrow) and
+// Avro object container files (the avro codec's container framing). Pure (no I/O). Internal to
+// connectors/s3; public to its tests.
 
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 #include "core/message.h"
 
 namespace trib::connectors::s3_detail {
 
-enum class output_format : std::uint8_t { json_lines, json_array, raw, csv };
+enum class output_format : std::uint8_t { json_lines, json_array, raw, csv, parquet, avro };
 
-/// Iggy's names (json_lines, jsonl, jsonlines, json_array, json, raw; any case) and csv.
+/// Iggy's names (json_lines, jsonl, jsonlines, json_array, json, raw; any case), csv, parquet
+/// and avro.
 result<output_format> parse_output_format(std::string_view name);
 
 struct record_options {
@@ -39,12 +42,50 @@ class format_writer {
     virtual void begin(std::string& out, const object_context& ctx) = 0;
     virtual void add(std::string& out, const object_context& ctx, const message& m) = 0;
     virtual void finish(std::string& out) = 0;
+    /// Whether `m` can go into the object (a columnar format with a schema from the options
+    /// refuses a payload that does not fit it, naming the field); a refused message is not
+    /// added and goes to the error policy. Text formats take every message.
+    virtual status check(const object_context&, const message&) { return ok(); }
+    /// finish() for formats whose encoding can fail (Parquet, Avro: the file is built here).
+    virtual status end(std::string& out) {
+        finish(out);
+        return ok();
+    }
+    /// Bytes held for the object that are not in `out` yet (columnar formats build the file in
+    /// end()): a size estimate for rotation, a pure function of the messages added.
+    virtual std::size_t buffered_bytes() const { return 0; }
     /// The file extension (Iggy's: jsonl, json, bin; csv).
     virtual std::string_view extension() const = 0;
     virtual std::string_view content_type() const = 0;
 };
 
+/// A writer with the default columnar options (nullptr for parquet in a build without Arrow).
 std::unique_ptr<format_writer> make_format_writer(output_format f, record_options o);
+
+/// The options of the columnar formats.
+struct columnar_options {
+    std::string parquet_schema;  // empty: inferred from each object's rows
+    std::string parquet_compression = "snappy";
+    std::uint64_t row_group_bytes = 64u << 20;
+    std::string avro_schema;  // empty: inferred from each object's rows
+    std::string avro_codec = "deflate";
+};
+
+/// Any format; the columnar ones check their schema and compression here (a bad one fails).
+result<std::unique_ptr<format_writer>> make_format_writer(output_format f, record_options o,
+                                                          const columnar_options& c);
+
+/// The columnar formats write one record per message: the metadata fields `iggy_offset`,
+/// `iggy_timestamp`, `iggy_stream`, `iggy_topic`, `iggy_partition_id` (include_metadata) and
+/// `iggy_headers` (include_headers, JSON text), then the payload's fields when it is a JSON object
+/// (a field named like a metadata field is dropped), else one field `payload` (a JSON value as
+/// it is, other UTF-8 text as a string, other bytes as bytes).
+
+/// The records of an Avro object container file (read with the schema in its header), each as
+/// compact JSON text (the typed model's JSON form: timestamps as RFC 3339, bytes as base64).
+/// A file that is not one, or is corrupt or truncated, is invalid_argument with the reason;
+/// decompressed blocks are limited to 64 MiB each.
+result<std::vector<std::string>> avro_container_rows_json(std::string_view file);
 
 /// The payload as a JSON value, Iggy's way: a JSON payload as it is, `text` as a string, other
 /// bytes as JSON when they parse, else as a base64 string.

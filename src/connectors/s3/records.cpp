@@ -37,8 +37,13 @@ record_framer::step record_framer::next(std::string_view buf, bool eof) {
             return next_csv(buf, eof);
         case record_format::json_array:
             return next_json(buf, eof);
+        case record_format::parquet:
+        case record_format::avro:
+            break;  // read by row index (source.cpp)
     }
-    return {};
+    step s;
+    s.what = kind::end;
+    return s;
 }
 
 record_framer::step record_framer::next_line(std::string_view buf, bool eof) {

@@ -14,7 +14,8 @@
 
 namespace trib::connectors::s3_detail {
 
-enum class record_format : std::uint8_t { lines, json_array, csv };
+/// parquet and avro are read by row index, not through the framer (source.cpp; format.h).
+enum class record_format : std::uint8_t { lines, json_array, csv, parquet, avro };
 
 class record_framer {
   public:

@@ -30,6 +30,7 @@ struct sink_options {
     path_template tmpl;
     output_format format = output_format::json_lines;
     record_options records;
+    columnar_options columnar;  // parquet, avro
     rotation rotate = rotation::size;
     std::uint64_t max_file_size = 8u << 20;
     std::uint64_t max_messages = 0;             // 0: no count limit
@@ -38,10 +39,8 @@ struct sink_options {
 
 class s3_sink final : public sink {
   public:
-    explicit s3_sink(sink_options o)
-        : o_(std::move(o)),
-          writer_(make_format_writer(o_.format, o_.records)),
-          partition_in_path_(o_.tmpl.uses("partition")) {}
+    s3_sink(sink_options o, std::unique_ptr<format_writer> w)
+        : o_(std::move(o)), writer_(std::move(w)), partition_in_path_(o_.tmpl.uses("partition")) {}
 
     status open(connector_context& ctx) override {
         key_ = ctx.key;
@@ -60,8 +59,9 @@ class s3_sink final : public sink {
 
     result<write_outcome> write(const sink_batch& b) override {
         const auto& msgs = b.messages->messages;
+        write_outcome outcome;
         if (msgs.empty())
-            return write_outcome{};
+            return outcome;
         const object_context octx{b.stream, b.topic, b.partition, b.schema};
         auto& ps = parts_[{std::string(b.stream), std::string(b.topic), b.partition}];
         const std::uint64_t now = unix_now_us();
@@ -78,29 +78,37 @@ class s3_sink final : public sink {
             const std::string dir = render(b, msgs[first], now);
             body_.clear();
             writer_->begin(body_, octx);
-            writer_->add(body_, octx, msgs[i]);
+            // A message the format's schema refuses goes to the error policy; the object's
+            // name still covers its offset (a replay refuses it again).
+            auto add = [&](std::size_t k) {
+                if (auto st = writer_->check(octx, msgs[k]); !st)
+                    outcome.rejected.push_back({k, st.error()});
+                else
+                    writer_->add(body_, octx, msgs[k]);
+            };
+            add(i);
             ++i;
             while (i < msgs.size() && !cut_before(msgs[first], msgs[i], i - first) &&
                    same_dir(b, msgs[first], msgs[i], dir, now)) {
-                writer_->add(body_, octx, msgs[i]);
+                add(i);
                 ++i;
             }
-            writer_->finish(body_);
+            TRIB_TRY(writer_->end(body_));
             const auto& last = msgs[i - 1];
             const auto key =
                 join_key(o_.prefix, dir,
                          object_file_name(partition_in_path_, b.partition, msgs[first].offset,
                                           last.offset, writer_->extension()));
             const auto tag = tag_of(msgs[first]);
-            TRIB_ASSIGN_OR_RETURN(auto outcome,
+            TRIB_ASSIGN_OR_RETURN(auto put,
                                   store_->put_if_absent(key, body_, writer_->content_type(), tag));
-            if (outcome == put_outcome::already_existed) {
+            if (put == put_outcome::already_existed) {
                 TRIB_TRY(check_same(key, tag));
                 spdlog::info("s3 sink {}: {} exists already (a replay); kept as it is", key_, key);
             }
             ps.next = last.offset + 1;
         }
-        return write_outcome{};
+        return outcome;
     }
 
     void close() override { store_.reset(); }
@@ -163,7 +171,7 @@ class s3_sink final : public sink {
     /// Whether message `next` starts a new object after `count` messages from `first`. A pure
     /// function of the messages: a replay cuts at the same offsets.
     bool cut_before(const message& first, const message& next, std::size_t count) const {
-        if (body_.size() >= o_.max_file_size)
+        if (body_.size() + writer_->buffered_bytes() >= o_.max_file_size)
             return true;
         if (o_.max_messages > 0 && count >= o_.max_messages)
             return true;
@@ -259,7 +267,15 @@ result<std::unique_ptr<sink>> make_s3_sink(const config::values& v) {
     if (v.has("max_file_age") && o.rotate == rotation::time)
         o.max_file_age =
             std::chrono::duration_cast<std::chrono::microseconds>(v.duration("max_file_age"));
-    return std::unique_ptr<sink>(std::make_unique<s3_sink>(std::move(o)));
+    if (auto s = v.opt_str("parquet_schema"))
+        o.columnar.parquet_schema = *s;
+    o.columnar.parquet_compression = v.str("parquet_compression");
+    o.columnar.row_group_bytes = v.size("parquet_row_group_size");
+    if (auto s = v.opt_str("avro_schema"))
+        o.columnar.avro_schema = *s;
+    o.columnar.avro_codec = v.str("avro_codec");
+    TRIB_ASSIGN_OR_RETURN(auto w, make_format_writer(o.format, o.records, o.columnar));
+    return std::unique_ptr<sink>(std::make_unique<s3_sink>(std::move(o), std::move(w)));
 }
 
 }  // namespace trib::connectors

@@ -12,7 +12,9 @@
 #include <optional>
 #include <thread>
 
+#include "codecs/parquet.h"
 #include "connectors/s3/common.h"
+#include "connectors/s3/format.h"
 #include "connectors/s3/records.h"
 #include "connectors/s3/s3.h"
 #include "connectors/s3/source_state.h"
@@ -40,7 +42,13 @@ struct source_options {
     after_read after = after_read::keep;
     std::string move_prefix;
     bool verbose = false;
+    std::uint64_t max_row_group = 256u << 20;  // parquet
+    std::uint64_t max_object = 256u << 20;     // avro (read whole)
 };
+
+bool columnar(record_format f) {
+    return f == record_format::parquet || f == record_format::avro;
+}
 
 std::uint64_t fnv1a(std::string_view s, std::uint64_t h) {
     for (unsigned char c : s) {
@@ -97,6 +105,10 @@ class s3_source final : public source {
         const source_position start = pos_;
         std::size_t bytes = 0;
         bool finished_object = false;
+        if (columnar(o_.format)) {
+            TRIB_TRY(poll_rows(out, deadline, finished_object));
+            return finish_poll(std::move(out), start, finished_object);
+        }
         for (;;) {
             if (stop_.stop_requested())
                 return out;
@@ -182,6 +194,10 @@ class s3_source final : public source {
             }
             consume(s.consumed);  // skipped
         }
+        return finish_poll(std::move(out), start, finished_object);
+    }
+
+    source_batch finish_poll(source_batch out, const source_position& start, bool finished_object) {
         out.state = encode_position(pos_);
         out.has_state = !(pos_ == start);
         if (o_.verbose || finished_object) {
@@ -222,7 +238,188 @@ class s3_source final : public source {
     void close() override { store_.reset(); }
 
   private:
+    message_id id_of(std::uint64_t record_pos) const {
+        message_id id;
+        id.lo = fnv1a(pos_.etag, fnv1a(pos_.key, fnv1a(o_.store.bucket, 0xcbf29ce484222325ull)));
+        id.hi = fnv1a(std::to_string(record_pos), id.lo ^ 0x9e3779b97f4a7c15ull);
+        id.lo ^= record_pos;
+        return id;
+    }
+
+    /// Parquet and Avro: one message per row; pos_.pos is the index of the next row.
+    status poll_rows(source_batch& out, clock::time_point deadline, bool& finished_object) {
+        std::size_t bytes = 0;
+        for (;;) {
+            if (stop_.stop_requested())
+                return ok();
+            if (pos_.key.empty()) {
+                TRIB_ASSIGN_OR_RETURN(bool found, pick_next());
+                if (!found) {
+                    if (!wait_for_listing(deadline))
+                        return ok();
+                    continue;
+                }
+            }
+            if (pos_.pos < rows_base_ || pos_.pos >= rows_base_ + rows_.size()) {
+                if (!out.batch.empty() && clock::now() >= deadline)
+                    return ok();
+                bool done = false;
+                auto st = load_rows(done);
+                if (!st) {
+                    if (st.error().code() != errc::invalid_argument)
+                        return st;  // the store: retried by the runtime
+                    source_reject rj;
+                    rj.original.payload = out.batch.own(std::string(pos_.key));
+                    rj.original.id = id_of(pos_.pos);
+                    rj.err = error(errc::invalid_argument, retry_class::fatal,
+                                   fmt::format("s3 object '{}' (row {}): {}; the rest of the "
+                                               "object is skipped",
+                                               pos_.key, pos_.pos, st.error().message()));
+                    out.rejected.push_back(std::move(rj));
+                    done = true;
+                }
+                if (done) {
+                    finish_object();
+                    finished_object = true;
+                    return ok();
+                }
+                if (pos_.key.empty())
+                    continue;  // replaced or deleted while read
+                continue;
+            }
+            const auto& row = rows_[pos_.pos - rows_base_];
+            if (!out.batch.empty() && (out.batch.size() >= o_.max_batch_messages ||
+                                       bytes + row.size() > o_.max_batch_bytes))
+                return ok();
+            message m;
+            m.id = id_of(pos_.pos);
+            if (row.size() > o_.max_record) {
+                source_reject rj;
+                rj.original = std::move(m);
+                rj.original.payload = out.batch.own(row.substr(0, o_.max_record));
+                rj.err = error(errc::resource_exhausted, retry_class::fatal,
+                               fmt::format("s3 object '{}': row {} is {} bytes as JSON, longer "
+                                           "than max_record_bytes ({})",
+                                           pos_.key, pos_.pos, row.size(), o_.max_record));
+                out.rejected.push_back(std::move(rj));
+            } else {
+                bytes += row.size();
+                m.payload = out.batch.own(std::string(row));
+                out.batch.messages.push_back(std::move(m));
+            }
+            ++pos_.pos;
+        }
+    }
+
+    /// The object's size (a resumed position has only its key): one listing of that key.
+    result<std::uint64_t> object_size() {
+        TRIB_ASSIGN_OR_RETURN(auto page, store_->list(pos_.key, {}, {}, 1));
+        if (page.objects.empty() || page.objects.front().key != pos_.key)
+            return fail(errc::not_found, "gone");
+        return page.objects.front().size;
+    }
+
+    /// Loads the rows holding pos_.pos into rows_ (`done`: the object has no more rows).
+    status load_rows(bool& done) {
+        done = false;
+        if (!rows_loaded_for_object_ && o_.format == record_format::avro) {
+            auto size = object_size();
+            if (!size)
+                return gone_or(size.error());
+            if (*size > o_.max_object)
+                return fail(errc::invalid_argument,
+                            fmt::format("the Avro file is {} bytes, above max_object_bytes ({})",
+                                        *size, o_.max_object));
+            std::string file;
+            while (file.size() < *size) {
+                auto r =
+                    store_->get(pos_.key, file.size(),
+                                std::min<std::uint64_t>(o_.chunk, *size - file.size()), pos_.etag);
+                if (!r)
+                    return gone_or(r.error());
+                if (r->empty())
+                    break;
+                file += *r;
+            }
+            TRIB_ASSIGN_OR_RETURN(rows_, avro_container_rows_json(file));
+            rows_base_ = 0;
+            rows_loaded_for_object_ = true;
+        } else if (o_.format == record_format::avro) {
+            done = true;  // every record was handed out
+            return ok();
+        }
+        if (o_.format == record_format::avro) {
+            done = pos_.pos >= rows_.size();
+            return ok();
+        }
+        if (!pq_) {
+            auto size = object_size();
+            if (!size)
+                return gone_or(size.error());
+            codecs::parquet::read_limits lim;
+            lim.max_footer_bytes = std::min<std::uint64_t>(o_.max_row_group, 64u << 20);
+            lim.max_row_group_bytes = o_.max_row_group;
+            const std::string key = pos_.key;
+            const std::string etag = pos_.etag;
+            auto r = codecs::parquet::file_reader::open(
+                *size,
+                [this, key, etag](std::uint64_t off, std::uint64_t len) {
+                    return store_->get(key, off, len, etag);
+                },
+                lim);
+            if (!r)
+                return gone_or(r.error());
+            pq_ = std::move(*r);
+        }
+        // The row group holding pos_.pos.
+        std::uint64_t first = 0;
+        for (int g = 0; g < pq_->num_row_groups(); ++g) {
+            const auto n =
+                static_cast<std::uint64_t>(std::max<std::int64_t>(0, pq_->row_group_rows(g)));
+            if (pos_.pos < first + n) {
+                rows_.clear();
+                if (auto st = pq_->read_row_group_json(g, rows_); !st)
+                    return gone_or(st.error());
+                rows_base_ = first;
+                if (rows_.size() != n)
+                    return fail(errc::invalid_argument,
+                                fmt::format("row group {} holds {} rows, its metadata says {}", g,
+                                            rows_.size(), n));
+                return ok();
+            }
+            first += n;
+        }
+        done = true;
+        return ok();
+    }
+
+    /// A store error while reading an object: a changed object is read again from its start,
+    /// a deleted one is skipped; anything else is returned.
+    status gone_or(const error& e) {
+        if (e.code() == errc::failed_precondition) {
+            spdlog::warn(
+                "s3 source {}: '{}' was replaced while it was read; reading the new "
+                "version from its start",
+                key_, pos_.key);
+            replaced();
+            return ok();
+        }
+        if (e.code() == errc::not_found) {
+            spdlog::warn(
+                "s3 source {}: '{}' disappeared while it was read; going on with the "
+                "next object",
+                key_, pos_.key);
+            finish_object();
+            return ok();
+        }
+        return e;
+    }
+
     void restart_object() {
+        pq_.reset();
+        rows_.clear();
+        rows_base_ = 0;
+        rows_loaded_for_object_ = false;
         buf_.clear();
         eof_ = false;
         framer_.reset(pos_.pos == 0);
@@ -399,6 +596,11 @@ class s3_source final : public source {
     bool need_header_ = false;
     bool need_first_row_header_ = false;
     std::vector<std::string> header_;
+    // parquet / avro
+    std::unique_ptr<codecs::parquet::file_reader> pq_;
+    std::vector<std::string> rows_;  // JSON rows from index rows_base_ on
+    std::uint64_t rows_base_ = 0;
+    bool rows_loaded_for_object_ = false;
     clock::time_point next_listing_{};
     std::string skipped_after_;
 
@@ -423,7 +625,15 @@ result<std::unique_ptr<source>> make_s3_source(const config::values& v) {
     const auto f = v.str("format");
     o.format = f == "csv"          ? record_format::csv
                : f == "json_array" ? record_format::json_array
+               : f == "parquet"    ? record_format::parquet
+               : f == "avro"       ? record_format::avro
                                    : record_format::lines;
+    if (o.format == record_format::parquet && !codecs::parquet::available())
+        return fail(errc::unimplemented,
+                    "s3_source format = \"parquet\": built without Apache Arrow "
+                    "(scripts/setup.sh installs pyarrow into .venv; configure the build again)");
+    o.max_row_group = v.size("max_row_group_bytes");
+    o.max_object = v.size("max_object_bytes");
     o.delimiter = v.str("custom_delimiter");
     o.max_record = static_cast<std::size_t>(v.size("max_record_bytes"));
     o.max_batch_bytes = static_cast<std::size_t>(v.size("max_batch_bytes"));

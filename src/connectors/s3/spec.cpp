@@ -91,7 +91,7 @@ config::spec s3_sink_spec() {
     s.kind = config::spec_kind::sink;
     s.summary =
         "Writes messages to S3 and S3-compatible stores (MinIO, R2) as JSON lines, JSON "
-        "arrays, raw or CSV objects, exactly once in effect";
+        "arrays, raw, CSV, Parquet or Avro objects, exactly once in effect";
     s.plugin_aliases = {"iggy_connector_s3_sink"};
     s.idempotent = true;
     s.description =
@@ -122,7 +122,22 @@ config::spec s3_sink_spec() {
         "`max_retries` times inside the sink, then handed to the runtime's error policy as "
         "retryable or throttled; refused credentials, a missing bucket and other 4xx answers "
         "are fatal with S3's error code in the message. Objects larger than `part_size` go up "
-        "by multipart upload, aborted when a part fails.";
+        "by multipart upload, aborted when a part fails.\n\n"
+        "**Parquet and Avro** (`output_format = \"parquet\"` / `\"avro\"`, Tributary's "
+        "additions). One record per message: `iggy_offset`, `iggy_timestamp` (timestamp, UTC, "
+        "microseconds), `iggy_stream`, `iggy_topic`, `iggy_partition_id` with "
+        "`include_metadata`, `iggy_headers` (JSON text) with `include_headers`, then the "
+        "payload's fields when it is a JSON object (else one field `payload`: a JSON value, "
+        "text as a string, other bytes as bytes). Columns come from `parquet_schema` / "
+        "`avro_schema`, or are inferred from each object's records, in order of first "
+        "appearance: only integers -> int64 (Avro long), integers and floats -> double, "
+        "booleans -> boolean, strings -> string, objects and arrays -> a string holding their "
+        "JSON text, only nulls or a mix of kinds -> string (non-strings as JSON text); every "
+        "column is nullable (a missing field is null). Avro field names replace characters "
+        "outside `[A-Za-z0-9_]` with `_`. Parquet is written with Apache Arrow C++ "
+        "(`parquet_compression`, row groups cut by `parquet_row_group_size`); Avro as an object "
+        "container file (`avro_codec`). The file is built when the object is complete; "
+        "`max_file_size` counts payload bytes + 64 per record for these formats.";
     s.example = R"(type = "sink"
 key = "s3"
 enabled = true
@@ -185,15 +200,19 @@ include_headers = true)";
                             "`json_lines` (also `jsonl`, `jsonlines`; `.jsonl`), `json_array` "
                             "(also `json`; `.json`), `raw` (payload bytes, one per line; "
                             "`.bin`), `csv` (Tributary's addition; header row, RFC 4180; "
-                            "`.csv`).",
+                            "`.csv`), `parquet` (`.parquet`, typed columns, Apache Arrow) and "
+                            "`avro` (`.avro`, object container file) (Tributary's additions; "
+                            "see below).",
                             "\"json_lines\""));
     o.push_back(config::opt("include_metadata", opt_type::boolean,
                             "JSON and CSV records carry `offset`, `timestamp` (RFC 3339), "
-                            "`stream`, `topic`, `partition_id` beside `payload`.",
+                            "`stream`, `topic`, `partition_id` beside `payload` (Parquet and "
+                            "Avro: `iggy_offset`, `iggy_timestamp`, ... fields).",
                             "true"));
     o.push_back(config::opt("include_headers", opt_type::boolean,
                             "JSON and CSV records carry the Iggy user headers as `headers` "
-                            "(typed JSON values; Iggy's sink writes them all as strings).",
+                            "(typed JSON values; Iggy's sink writes them all as strings; Parquet "
+                            "and Avro: `iggy_headers`, JSON text).",
                             "false"));
     auto retries = ranged(config::opt("max_retries", opt_type::integer,
                                       "Retries of a failed S3 request inside the sink before the "
@@ -223,12 +242,50 @@ include_headers = true)";
     o.push_back(config::opt("verbose_logging", opt_type::boolean,
                             "Accepted for compatibility; objects are logged at debug level.",
                             "false", true));
+    o.push_back(config::optional_opt(
+        "parquet_schema", opt_type::string,
+        "`parquet`: the columns, as a JSON list `[{\"name\": \"temp\", \"type\": "
+        "\"double\"}, ...]` or an Avro record schema (types boolean, int/long, float/double, "
+        "string, bytes, timestamp, date, json; Avro's timestamp-millis/micros and date logical "
+        "types; a union with null is its type; records, arrays and maps are `json`). A message "
+        "whose field does not fit its column goes to the error policy. Absent: inferred from "
+        "each object's records (see below)."));
+    o.push_back(choice("parquet_compression", {"none", "snappy", "zstd", "gzip"},
+                       "`parquet`: the compression of the column chunks.", "snappy"));
+    o.push_back(ranged(config::opt("parquet_row_group_size", opt_type::size,
+                                   "`parquet`: a row group ends once its records' estimated size "
+                                   "(payload bytes + 64 each) reaches this.",
+                                   "\"64MiB\""),
+                       1, std::nullopt));
+    o.push_back(config::optional_opt(
+        "avro_schema", opt_type::string,
+        "`avro`: the Avro schema (JSON) of the records; fields are looked up by name, a "
+        "missing one takes its default (or null), a message that does not fit goes to the "
+        "error policy. Absent: inferred from each object's records (every field a union with "
+        "null)."));
+    o.push_back(choice("avro_codec", {"null", "deflate", "snappy", "zstandard"},
+                       "`avro`: the compression of the container file's blocks.", "deflate"));
     s.check = [](const config::values& v, const config::check_report& report) {
         s3_detail::check_store_options(v, report);
         if (auto t = s3_detail::path_template::parse(v.str("path_template")); !t)
             report("path_template", t.error().message());
-        if (auto f = s3_detail::parse_output_format(v.str("output_format")); !f)
+        auto f = s3_detail::parse_output_format(v.str("output_format"));
+        if (!f) {
             report("output_format", f.error().message());
+        } else if (*f == s3_detail::output_format::parquet ||
+                   *f == s3_detail::output_format::avro) {
+            s3_detail::record_options ro;
+            s3_detail::columnar_options co;
+            co.parquet_schema = v.opt_str("parquet_schema").value_or("");
+            co.parquet_compression = v.str("parquet_compression");
+            co.avro_schema = v.opt_str("avro_schema").value_or("");
+            co.avro_codec = v.str("avro_codec");
+            if (auto w = s3_detail::make_format_writer(*f, ro, co); !w)
+                report(*f == s3_detail::output_format::parquet
+                           ? (co.parquet_schema.empty() ? "output_format" : "parquet_schema")
+                           : "avro_schema",
+                       w.error().message());
+        }
         if (v.str("file_rotation") == "messages" && !v.has("max_messages_per_file"))
             report("max_messages_per_file", "file_rotation = \"messages\" needs it");
         if (v.str("file_rotation") == "time" && !v.has("max_file_age"))
@@ -245,7 +302,8 @@ config::spec s3_source_spec() {
     s.kind = config::spec_kind::source;
     s.summary =
         "Reads objects of an S3 bucket/prefix in key order into Iggy: one message per "
-        "line (delimiter), JSON array element or CSV row, resuming mid-object";
+        "line (delimiter), JSON array element, CSV row, Parquet row or Avro record, resuming "
+        "mid-object";
     s.plugin_aliases = {"iggy_connector_s3_source"};
     s.description =
         "Reads Iggy's `s3_source` options unchanged. Lists `prefix` (after `start_after`, "
@@ -257,7 +315,15 @@ config::spec s3_source_spec() {
         "`json_array`: one message per element of a top-level array. `csv`: one message per "
         "row (RFC 4180 quoting, a quoted newline stays in the row) as a JSON object keyed by "
         "the header row. A record over `max_record_bytes` goes to the error policy with its "
-        "first `max_record_bytes` bytes; reading goes on after it.\n\n"
+        "first `max_record_bytes` bytes; reading goes on after it. `parquet`: one message per "
+        "row as a JSON object (column name -> value; timestamps as RFC 3339, binary as base64, "
+        "structs as objects, lists as arrays), read one row group at a time by ranged GETs "
+        "(the footer, then each row group's bytes), so memory stays bounded by "
+        "`max_row_group_bytes`. `avro`: one message per record of an object container file "
+        "(its own schema; Avro's JSON form), the file read whole up to `max_object_bytes`. For "
+        "these two the saved position is the row (record) index in the object; a corrupt or "
+        "truncated file goes to the error policy (a record holding the object's key, with the "
+        "reason) and the object is skipped.\n\n"
         "**Delivery: at-least-once, resumable.** The state (object key, ETag, byte position "
         "after the last record of the batch, and the last finished key) is persisted by the "
         "runtime only after Iggy acknowledged the batch; a restart resumes in the middle of "
@@ -300,7 +366,7 @@ max_batch_messages = 1000)";
         "Glob the whole key must match (`*` any run of characters, `?` one); absent: all."));
     o.push_back(config::opt("poll_interval", opt_type::duration,
                             "Pause between listings when nothing new was found.", "\"5s\""));
-    o.push_back(choice("format", {"lines", "json_array", "csv"},
+    o.push_back(choice("format", {"lines", "json_array", "csv", "parquet", "avro"},
                        "How an object splits into messages (see above).", "lines"));
     o.push_back(config::opt("custom_delimiter", opt_type::string,
                             "`lines`: the bytes that end a record (1 to 64 bytes).", "\"\\n\""));
@@ -326,6 +392,18 @@ max_batch_messages = 1000)";
                                      "moved under (the key keeps its name after it)."));
     o.push_back(config::opt("verbose_logging", opt_type::boolean,
                             "Log each object and batch at info level instead of debug.", "false"));
+    o.push_back(ranged(config::opt("max_row_group_bytes", opt_type::size,
+                                   "`parquet`: the largest row group (compressed or in memory) "
+                                   "and file footer read; a larger one is an error for the "
+                                   "error policy and the object is skipped.",
+                                   "\"256MiB\""),
+                       1024, std::nullopt));
+    o.push_back(ranged(config::opt("max_object_bytes", opt_type::size,
+                                   "`avro`: the largest container file read (it is read whole); "
+                                   "a larger one is an error for the error policy and the object "
+                                   "is skipped.",
+                                   "\"256MiB\""),
+                       1024, std::nullopt));
     s.check = [](const config::values& v, const config::check_report& report) {
         s3_detail::check_store_options(v, report);
         const auto d = v.str("custom_delimiter");

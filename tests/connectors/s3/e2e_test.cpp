@@ -3,7 +3,9 @@
 // keys added), killed with SIGKILL several times while it writes: every message must end up in
 // exactly one object and no two objects may overlap.
 // TRIB_S3_E2E_MESSAGES (per topic, default 20000) and TRIB_S3_E2E_KILLS (default 3) scale it; the
-// README reports a run with 200,000 messages and 10 kills.
+// README reports a run with 200,000 messages and 10 kills. The same run with output_format =
+// "parquet" and "avro" (the files read back with codecs/parquet.h and the avro codec): per topic
+// TRIB_S3_E2E_COLUMNAR_MESSAGES (default 5000), TRIB_S3_E2E_COLUMNAR_KILLS (default 2).
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -16,6 +18,8 @@
 #include <random>
 #include <set>
 
+#include "codecs/parquet.h"
+#include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
 #include "connectors/s3/s3_store.h"
 #include "harness/peer.h"
@@ -51,7 +55,7 @@ peer_spec serve_spec() {
 }
 
 /// Iggy's s3_sink config.toml as it is, the MinIO endpoint and keys added to [plugin_config].
-std::string iggy_example(const std::string& endpoint) {
+std::string iggy_example(const std::string& endpoint, const std::string& format) {
     return R"(type = "sink"
 key = "s3"
 enabled = true
@@ -85,7 +89,8 @@ path_template = "{stream}/{topic}/{date}/{hour}"
 file_rotation = "size"
 max_file_size = "8MiB"
 # max_messages_per_file = 10000            # used when file_rotation = "messages"
-output_format = "json_lines"
+output_format = ")" +
+           format + R"("
 include_metadata = true
 include_headers = true
 max_attempts = 3
@@ -94,12 +99,13 @@ retry_delay = "1s"
 )";
 }
 
-peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint) {
+peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint,
+                   const std::string& format = "json_lines") {
     peer_spec s;
     s.name = "tributary-run";
     s.program = tributary_binary().string();
     s.args = {"run", "{dir}/runtime.toml"};
-    s.prepare = [iggy_port, endpoint](const peer& p) {
+    s.prepare = [iggy_port, endpoint, format](const peer& p) {
         const fs::path dir = p.dir();
         fs::create_directories(dir / "connectors");
         std::ofstream(dir / "runtime.toml")
@@ -108,7 +114,7 @@ peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint) {
             << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
             << "config_dir = \"" << (dir / "connectors").string()
             << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"info\"\n";
-        std::ofstream(dir / "connectors/s3_sink.toml") << iggy_example(endpoint);
+        std::ofstream(dir / "connectors/s3_sink.toml") << iggy_example(endpoint, format);
     };
     s.ready = [](const peer&) { return true; };
     s.attempts = 1;
@@ -165,27 +171,62 @@ bucket_view read_bucket(const peer& minio) {
     }
     for (const auto& o : *all) {
         ++v.objects;
-        std::string_view body = o.body;
         std::string topic;
         std::uint32_t partition = 0;
         std::uint64_t lo = UINT64_MAX, hi = 0;
-        while (!body.empty()) {
-            const auto nl = body.find('\n');
-            auto line = body.substr(0, nl);
-            body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
-            rapidjson::Document d;
-            d.Parse(line.data(), line.size());
-            if (d.HasParseError() || !d.IsObject() || !d.HasMember("payload")) {
+        // JSON lines: {"offset", "topic", "partition_id", "payload": {"n"}}; Parquet and Avro
+        // rows: {"iggy_offset", "iggy_topic", "iggy_partition_id", "n"}.
+        std::vector<std::string> rows;
+        if (o.key.ends_with(".parquet")) {
+            const std::string& body = o.body;
+            auto rd = codecs::parquet::file_reader::open(
+                body.size(), [&](std::uint64_t off, std::uint64_t len) -> result<std::string> {
+                    return body.substr(off, len);
+                });
+            if (!rd) {
                 ++v.bad;
                 continue;
             }
-            topic = d["topic"].GetString();
-            partition = d["partition_id"].GetUint();
-            const auto off = d["offset"].GetUint64();
+            for (int g = 0; g < (*rd)->num_row_groups(); ++g) {
+                std::vector<std::string> part;
+                if (!(*rd)->read_row_group_json(g, part))
+                    ++v.bad;
+                rows.insert(rows.end(), part.begin(), part.end());
+            }
+        } else if (o.key.ends_with(".avro")) {
+            auto r = connectors::s3_detail::avro_container_rows_json(o.body);
+            if (!r) {
+                ++v.bad;
+                continue;
+            }
+            rows = std::move(*r);
+        } else {
+            std::string_view body = o.body;
+            while (!body.empty()) {
+                const auto nl = body.find('\n');
+                rows.emplace_back(body.substr(0, nl));
+                body = nl == std::string_view::npos ? std::string_view{} : body.substr(nl + 1);
+            }
+        }
+        for (const auto& line : rows) {
+            rapidjson::Document d;
+            d.Parse(line.data(), line.size());
+            if (d.HasParseError() || !d.IsObject()) {
+                ++v.bad;
+                continue;
+            }
+            const bool columnar = d.HasMember("iggy_offset");
+            if (!columnar && !d.HasMember("payload")) {
+                ++v.bad;
+                continue;
+            }
+            topic = d[columnar ? "iggy_topic" : "topic"].GetString();
+            partition = d[columnar ? "iggy_partition_id" : "partition_id"].GetUint();
+            const auto off = d[columnar ? "iggy_offset" : "offset"].GetUint64();
             lo = std::min(lo, off);
             hi = std::max(hi, off);
             ++v.by_offset[{topic, partition, off}];
-            ++v.by_n[{topic, d["payload"]["n"].GetUint64()}];
+            ++v.by_n[{topic, (columnar ? d["n"] : d["payload"]["n"]).GetUint64()}];
         }
         if (!topic.empty())
             v.ranges[{topic, partition}].emplace_back(lo, hi);
@@ -248,15 +289,14 @@ void expect_exactly_once(const peer& minio, std::uint64_t per_topic) {
                  v.objects);
 }
 
-TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_across_kill9) {
-    const std::uint64_t n = env_or("TRIB_S3_E2E_MESSAGES", 20000);
-    const std::uint64_t kills = env_or("TRIB_S3_E2E_KILLS", 3);
+/// Iggy's example file with `format`, `n` messages per topic, `kills` kill -9 rounds.
+void kill9_run(const std::string& format, std::uint64_t n, std::uint64_t kills) {
     TRIB_START_PEER(minio, minio_spec());
     ASSERT_TRUE(minio_make_bucket(*minio, "my-data-lake"));
     TRIB_START_PEER(server, serve_spec());
     for (const char* topic : {"api_requests", "errors"})
         produce(server->port(), topic, n);
-    TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio)));
+    TRIB_START_PEER(rt, run_spec(server->port(), minio_endpoint(*minio), format));
     const std::uint64_t total = 2 * n;
     auto stored = [&] { return stored_count(*minio); };
     std::uint64_t kills_done = 0;
@@ -298,9 +338,23 @@ TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_acr
          at = log.find("exists already (a replay)", at + 1))
         ++refused;
     std::fprintf(stderr,
-                 "s3 e2e: %llu kills, %zu objects found by the replay walk, %zu puts "
+                 "s3 e2e (%s): %llu kills, %zu objects found by the replay walk, %zu puts "
                  "refused as existing\n",
-                 static_cast<unsigned long long>(kills_done), walked, refused);
+                 format.c_str(), static_cast<unsigned long long>(kills_done), walked, refused);
+}
+
+TEST(s3_e2e, iggy_example_config_writes_each_message_into_exactly_one_object_across_kill9) {
+    kill9_run("json_lines", env_or("TRIB_S3_E2E_MESSAGES", 20000), env_or("TRIB_S3_E2E_KILLS", 3));
+}
+
+TEST(s3_e2e, parquet_and_avro_objects_hold_each_message_once_across_kill9) {
+    if (!codecs::parquet::available())
+        GTEST_SKIP() << "built without Apache Arrow";
+    for (const char* format : {"parquet", "avro"}) {
+        SCOPED_TRACE(format);
+        kill9_run(format, env_or("TRIB_S3_E2E_COLUMNAR_MESSAGES", 5000),
+                  env_or("TRIB_S3_E2E_COLUMNAR_KILLS", 2));
+    }
 }
 
 TEST(s3_e2e, minio_down_for_a_while_loses_nothing_then_catches_up) {
