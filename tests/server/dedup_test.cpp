@@ -37,10 +37,6 @@ struct message {
     friend bool operator==(const message&, const message&) = default;
 };
 
-std::ostream& operator<<(std::ostream& os, const message& m) {
-    return os << "{" << m.offset << ", id " << m.id << ", " << m.payload << "}";
-}
-
 /// A logged-in client with stream "s" / topic "t" of `parts` partitions made (or found).
 struct session {
     raw_client c;
@@ -67,7 +63,8 @@ struct session {
         r.stream = identifier::named("s");
         r.topic = identifier::named("t");
         r.part = partitioning::partition_id(partition);
-        r.batch = batch_with_ids(ids, tag);
+        const bytes batch = batch_with_ids(ids, tag);  // the request only views it
+        r.batch = batch;
         r.messages_count = static_cast<std::uint32_t>(ids.size());
         auto reply = c.request(r);
         EXPECT_TRUE(reply.has_value()) << (reply ? "" : reply.error().message());
@@ -97,7 +94,7 @@ struct session {
         for (const auto& b : pr->batches)
             EXPECT_TRUE(validate_batch(b).has_value()) << "stored batches keep valid checksums";
         for (const auto& m : pr->messages)
-            out.push_back({m.offset, m.id.lo, as_string(m.payload), m.timestamp});
+            out.push_back({m.offset, m.id.lo, std::string(as_string(m.payload)), m.timestamp});
         return out;
     }
 };
@@ -171,14 +168,18 @@ TEST_F(dedup_server, each_partition_has_its_own_window) {
 TEST_F(dedup_server, max_entries_evicts_the_oldest_ids) {
     start({true, 3, 60 * sec});
     c().make_topic(1);
-    ASSERT_EQ(c().send({1, 2, 3, 4}, "a").size(), 1u);  // 1 is pushed out by 4
-    auto conf = c().send({1, 2, 3, 4}, "b");
+    ASSERT_EQ(c().send({1, 2, 3, 4}, "a").size(), 1u);  // 4 pushes 1 out: {2, 3, 4}
+    auto conf = c().send({4, 3, 1}, "b");               // 1 is new again and pushes 2 out
     ASSERT_EQ(conf.size(), 1u);
     EXPECT_EQ(conf[0].base_offset, 4u);
-    auto all = c().stored();
-    ASSERT_EQ(all.size(), 5u);
-    EXPECT_EQ(all[4].id, 1u);
-    EXPECT_EQ(all[4].payload, "b:0");
+    conf = c().send({2}, "c");
+    ASSERT_EQ(conf.size(), 1u) << "2 was pushed out by 1";
+    EXPECT_TRUE(c().send({4, 1, 2}, "d").empty()) << "the window holds the newest three";
+    using row = std::tuple<std::uint64_t, std::uint64_t, std::string>;
+    const auto all = brief(c().stored());
+    ASSERT_EQ(all.size(), 6u);
+    EXPECT_EQ(all[4], (row{4, 1, "b:2"}));
+    EXPECT_EQ(all[5], (row{5, 2, "c:0"}));
 }
 
 TEST_F(dedup_server, an_id_is_accepted_again_once_its_expiry_has_passed) {
@@ -198,7 +199,7 @@ TEST_F(dedup_server, an_id_is_accepted_again_once_its_expiry_has_passed) {
         },
         20s));
     ASSERT_EQ(all.size(), 2u);
-    EXPECT_EQ(all[1].payload, "retry");
+    EXPECT_EQ(all[1].payload, "retry:0");
     EXPECT_GE(all[1].timestamp - original.timestamp, expiry);
 }
 
