@@ -40,7 +40,7 @@
 #include <thread>
 #include <vector>
 
-#include "bench_util.h"
+#include "common/bench_util.h"
 #include "iggy/wire/batch.h"
 #include "iggy/wire/header.h"
 #include "iggy/wire/requests.h"
@@ -386,6 +386,90 @@ void print_produce(const char* server, const char* dedup, const char* mode, cons
     std::fflush(stdout);
 }
 
+// ---- the same sends on each server: what is stored ----
+
+/// The ids (low halves) stored after a fixed sequence of sends with duplicates and id 0, on
+/// stream "conf"; empty with an error text when something failed.
+std::string stored_after_fixed_sends(std::uint16_t port) {
+    conn c;
+    if (!c.open(port) || !c.login())
+        return "\"error\":\"login\"";
+    if (!c.request(create_stream_request{"conf", {}}))
+        return "\"error\":\"create stream\"";
+    create_topic_request ct;
+    ct.stream = identifier::named("conf");
+    ct.partitions_count = 1;
+    ct.name = "t";
+    if (!c.request(ct))
+        return "\"error\":\"create topic\"";
+    const std::vector<std::vector<std::uint64_t>> sends{{1, 2, 1, 3}, {1, 2, 3}, {3, 4, 4, 5},
+                                                        {0, 0},       {0, 6},    {6}};
+    std::string acks;
+    for (const auto& ids : sends) {
+        batch_builder b;
+        for (std::size_t k = 0; k < ids.size(); ++k)
+            b.add({u128{1, 1}, 0, as_bytes(std::string_view("x")), {}});
+        bytes batch = b.finish();
+        // Put the ids in as given (0 included) and fix both checksums.
+        std::size_t pos = batch_header_size;
+        for (auto id : ids) {
+            std::uint8_t* f = batch.data() + pos;
+            const std::size_t len =
+                frame_header_size + std::size_t(load_u32(f + 32)) + load_u32(f + 36);
+            store_u64(f + 8, id);
+            store_u64(f + 16, 0);
+            store_u64(f, frame_checksum(bytes_view(f, len)));
+            pos += len;
+        }
+        auto h = read_batch_header(batch);
+        h.batch_checksum = compute_batch_checksum(h, bytes_view(batch).subspan(batch_header_size));
+        write_batch_header(batch.data(), h);
+        send_messages_request req;
+        req.stream = identifier::named("conf");
+        req.topic = identifier::named("t");
+        req.part = partitioning::partition_id(0);
+        req.messages_count = static_cast<std::uint32_t>(ids.size());
+        req.batch = batch;
+        result<bytes> r = fail(errc::unavailable, "not sent");
+        for (int attempt = 0; attempt < 100; ++attempt) {  // Iggy: 58 until routable
+            r = c.request(req);
+            if (r || r.error().message().find("58") == std::string::npos)
+                break;
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        acks += acks.empty() ? "" : ",";
+        acks += r ? "\"ok\"" : "\"" + r.error().message() + "\"";
+    }
+    poll_messages_request p;
+    p.who = consumer::plain(identifier::numeric(1));
+    p.stream = identifier::named("conf");
+    p.topic = identifier::named("t");
+    p.partition = 0;
+    p.strategy = polling_strategy::offset(0);
+    p.count = 1000;
+    auto polled = c.request(p);
+    if (!polled)
+        return "\"error\":\"poll\"";
+    auto pr = poll_reply::decode(*polled);
+    if (!pr)
+        return "\"error\":\"poll decode\"";
+    std::string ids;
+    for (const auto& m : pr->messages)
+        ids += fmt::format("{}{}", ids.empty() ? "" : ",", m.id.lo);
+    return fmt::format(
+        "\"sends\":\"[1,2,1,3] [1,2,3] [3,4,4,5] [0,0] [0,6] [6]\","
+        "\"acks\":[{}],\"stored_ids\":[{}]",
+        acks, ids);
+}
+
+void print_conformance(const char* server, const char* dedup, const std::string& body) {
+    fmt::print(
+        "{{\"bench\":\"server_dedup\",\"case\":\"same_sends\",\"server\":\"{}\","
+        "\"dedup\":\"{}\",{}}}\n",
+        server, dedup, body);
+    std::fflush(stdout);
+}
+
 void run_embedded(const args_t& a, bool dedup, bool twice) {
     const auto data = a.dir / fmt::format("embedded-{}-{}", dedup ? "on" : "off", twice ? 2 : 1);
     fs::remove_all(data);
@@ -398,6 +482,8 @@ void run_embedded(const args_t& a, bool dedup, bool twice) {
             s->stop();
         return;
     }
+    if (!twice)
+        print_conformance("tributary", dedup ? "on" : "off", stored_after_fixed_sends(s->port));
     auto r = produce(s->port, a, twice);
     const long rss = status_kb(s->pid, "VmHWM:");
     s->stop();
@@ -435,7 +521,8 @@ void run_iggy(const args_t& a) {
         fs::remove_all(data);
         auto s = start_iggy(a, data, true, failure);
         if (s) {
-            // A later Iggy that accepts it: measure it.
+            // A later Iggy that accepts it: compare and measure it.
+            print_conformance("iggy", "on", stored_after_fixed_sends(s->port));
             if (make_topic(s->port, a.producers)) {
                 auto r = produce(s->port, a, false);
                 const long rss = status_kb(s->pid, "VmHWM:");
@@ -464,6 +551,7 @@ void run_iggy(const args_t& a) {
             s->stop();
         return;
     }
+    print_conformance("iggy", "off", stored_after_fixed_sends(s->port));
     auto r = produce(s->port, a, false);
     const long rss = status_kb(s->pid, "VmHWM:");
     s->stop();
