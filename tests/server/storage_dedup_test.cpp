@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
 #include <map>
+#include <set>
+#include <thread>
 
 #include "harness/peer.h"
 #include "iggy/wire/batch.h"
@@ -314,6 +317,39 @@ TEST(partition_log_dedup, given_always_fsync_and_only_duplicates_should_acknowle
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     EXPECT_EQ(r->message_count, 0u);
     EXPECT_EQ(stored(*log).size(), 1u);
+}
+
+TEST(partition_log_dedup, given_concurrent_senders_of_the_same_ids_should_store_each_once) {
+    trib::test::temp_dir dir("trib-dedup");
+    auto o = dedup_log();
+    o.fsync = fsync_policy::always;  // appenders overlap in the group commit
+    auto log = open_log(dir.path() / "p", o);
+    ASSERT_TRUE(log);
+    constexpr int threads = 4;
+    constexpr std::uint64_t batches = 50;
+    std::atomic<std::uint64_t> stored_total{0}, dropped_total{0};
+    std::vector<std::thread> ts;
+    for (int t = 0; t < threads; ++t) {
+        ts.emplace_back([&] {
+            for (std::uint64_t k = 0; k < batches; ++k) {
+                // Every thread sends the same ids: 3k+1..3k+3.
+                auto r = append_ids(*log, {3 * k + 1, 3 * k + 2, 3 * k + 3});
+                ASSERT_TRUE(r.has_value());
+                stored_total += r->message_count;
+                dropped_total += r->duplicates;
+            }
+        });
+    }
+    for (auto& t : ts)
+        t.join();
+    EXPECT_EQ(stored_total.load(), 3 * batches);
+    EXPECT_EQ(dropped_total.load(), 3 * batches * (threads - 1));
+    auto all = stored(*log);
+    ASSERT_EQ(all.size(), 3 * batches);
+    std::set<std::uint64_t> ids;
+    for (const auto& [off, v] : all)
+        ids.insert(v.first);
+    EXPECT_EQ(ids.size(), 3 * batches) << "each id once";
 }
 
 TEST(partition_log_dedup, given_both_bounds_off_should_refuse_to_open) {
