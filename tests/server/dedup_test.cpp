@@ -34,7 +34,6 @@ struct message {
     std::uint64_t id;  // low half
     std::string payload;
     std::uint64_t timestamp;
-    friend bool operator==(const message&, const message&) = default;
 };
 
 /// A logged-in client with stream "s" / topic "t" of `parts` partitions made (or found).
