@@ -36,6 +36,8 @@ class message_deduplicator {
     bool try_insert(const iggy::u128& id, std::uint64_t ts_us);
     bool contains(const iggy::u128& id) const { return set_.contains(id); }
     /// Forgets the `n` ids recorded last (an append that failed after its ids were checked).
+    /// Ids that were evicted to make room for them stay evicted: the window errs towards
+    /// storing a message again, never towards dropping a new one.
     void undo_last(std::size_t n);
     void clear();
 

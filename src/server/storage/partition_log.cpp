@@ -827,10 +827,14 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
     std::uint32_t duplicates = 0;
     std::size_t recorded = 0;  // ids this append put into the window (undone if it fails)
     if (st_->dedup) {
-        TRIB_ASSIGN_OR_RETURN(auto kept, drop_duplicates(*st_->dedup, batch, count, ts, recorded));
-        duplicates = count - kept;
-        count = kept;
-        if (duplicates > 0 && kept > 0)
+        auto kept = drop_duplicates(*st_->dedup, batch, count, ts, recorded);
+        if (!kept) {
+            st_->dedup->undo_last(recorded);
+            return unexpected(kept.error());
+        }
+        duplicates = count - *kept;
+        count = *kept;
+        if (duplicates > 0 && count > 0)
             batch = batch.first(iggy::read_batch_header(batch).batch_length);
     }
     auto undo = [&] {
