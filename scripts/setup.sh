@@ -23,6 +23,7 @@ BUILD_PKGS=(
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
   wrk nginx-light procps iproute2 json-schema-test-suite kcat openjdk-17-jre-headless maven
+  libhwloc15  # the reference iggy-server (shared/iggy-reference) of bench/server_dedup
 )
 pkgs=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${PEER_PKGS[@]}")

@@ -63,6 +63,47 @@ TEST(python_sdk, scenario_against_embedded_server) {
     EXPECT_GE(checks, 30u) << r.output;
 }
 
+// De-duplication on (issue 27): the SDK resends the same two messages three times; the server
+// drops the resends (answering them with no confirmation) and the SDK takes that as success.
+TEST(python_sdk, resends_are_stored_once_with_deduplication_on) {
+    auto python = venv_python();
+    TRIB_REQUIRE_PEER(std::filesystem::exists(python),
+                      "no Python venv at " + python.string() + " (run scripts/setup.sh)");
+    trib::test::temp_dir dir("trib-pysdk-dedup");
+    server_options o;
+    o.data_dir = dir.path() / "data";
+    o.address = "127.0.0.1:0";
+    o.root_username = "pyroot";
+    o.root_password = "py-root-secret";
+    o.message_deduplication.enabled = true;
+    auto srv = embedded_server::start(o);
+    ASSERT_TRUE(srv.has_value()) << srv.error().message();
+    const std::string script = R"(
+import asyncio, sys
+from apache_iggy import (AutoLogin, Consumer, IggyClient, PollingStrategy, SendMessage,
+                         TcpConfig)
+async def main():
+    c = IggyClient(TcpConfig(server_address=sys.argv[1],
+                             auto_login=AutoLogin.username_password("pyroot", "py-root-secret")))
+    await c.connect()
+    await c.create_stream("s")
+    await c.create_topic("s", "t", 1)
+    for attempt in range(3):
+        await c.send_messages("s", "t", 0, [SendMessage(b"a", id=42), SendMessage(b"b", id=43)])
+        print("sent", attempt, flush=True)
+    got = await c.poll_messages("s", "t", consumer=Consumer.Single("r"),
+                                polling_strategy=PollingStrategy.Offset(0), count=100,
+                                auto_commit=False, partition_id=0)
+    print("stored", [(m.offset(), m.id(), m.payload().decode()) for m in got], flush=True)
+asyncio.run(main())
+)";
+    auto r = test::run_process({python.string(), "-c", script, (*srv)->address()},
+                               std::chrono::seconds(120));
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("sent 2"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("stored [(0, 42, 'a'), (1, 43, 'b')]"), std::string::npos) << r.output;
+}
+
 // TLS: a test CA and a server certificate for localhost/127.0.0.1 (openssl CLI); the Python SDK
 // connects with certificate validation against that CA, logs in, sends and polls.
 TEST(python_sdk, tls_with_a_verified_certificate) {
