@@ -38,8 +38,12 @@ error classify_azure_response(const net::http_response& r, std::string_view what
     }
     if (r.status >= 500 || r.status == 408 || code == "OperationTimedOut")
         return e(errc::unavailable, retry_class::retryable);
+    // Azurite answers a wrong signature with AuthorizationFailure ("Server failed to
+    // authenticate the request"), Azure with AuthenticationFailed.
     if (code == "AuthenticationFailed" || code == "InvalidAuthenticationInfo" ||
-        code == "NoAuthenticationInformation" || r.status == 401)
+        code == "NoAuthenticationInformation" || r.status == 401 ||
+        (code == "AuthorizationFailure" &&
+         body.message.find("failed to authenticate") != std::string::npos))
         return e(errc::unauthenticated, retry_class::fatal,
                  "check account_name/account_key, sas_token or connection_string");
     if (r.status == 403)
