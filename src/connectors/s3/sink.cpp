@@ -237,8 +237,10 @@ result<std::unique_ptr<sink>> s3_detail::make_object_sink(store_kind k, const co
     TRIB_ASSIGN_OR_RETURN(o.store, store_settings_for(k, v));
     o.store.retries = static_cast<std::uint32_t>(v.integer("max_retries"));
     o.store.retry_delay = v.duration("retry_delay");
-    o.store.part_size = v.size("part_size");
-    o.store.conditional_put = v.boolean("conditional_put");
+    if (k != store_kind::hdfs) {  // HDFS: RENAME is always conditional; one request per file
+        o.store.part_size = v.size("part_size");
+        o.store.conditional_put = v.boolean("conditional_put");
+    }
     if (k == store_kind::s3) {
         if (auto sse = v.opt_str("server_side_encryption"))
             o.store.sse = *sse;

@@ -499,24 +499,48 @@ include_headers = true)";
                             "JSON and CSV records carry the Iggy user headers as `headers` "
                             "(typed JSON values; Iggy's sink writes them all as strings).",
                             "false"));
-    auto retries = ranged(config::opt("max_retries", opt_type::integer,
-                                      "Retries of a failed S3 request inside the sink before the "
-                                      "write fails to the runtime's error policy.",
-                                      "3"),
-                          0, 100);
+    auto retries =
+        ranged(config::opt("max_retries", opt_type::integer,
+                           fmt::format("Retries of a failed {} request inside the sink before the "
+                                       "write fails to the runtime's error policy.",
+                                       s3_detail::store_label(k)),
+                           "3"),
+               0, 100);
     retries.aliases = {"max_attempts"};  // Iggy's config.toml spells it so
     o.push_back(retries);
     o.push_back(config::opt("retry_delay", opt_type::duration,
                             "First delay between retries (doubling, at most 30 s).", "\"1s\""));
-    o.push_back(ranged(config::opt("part_size", opt_type::size,
-                                   "Objects above this size go up by multipart upload in parts "
-                                   "of this size (S3's minimum part is 5 MiB).",
-                                   "\"8MiB\"", true),
-                       5 * 1024 * 1024, 5.0 * 1024 * 1024 * 1024));
-    o.push_back(config::opt("conditional_put", opt_type::boolean,
-                            "Write objects with `If-None-Match: *` so that a replay never "
-                            "replaces an object (stores that refuse it get a plain put).",
-                            "true", true));
+    if (k == store_kind::s3) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Objects above this size go up by multipart upload in "
+                                       "parts of this size (S3's minimum part is 5 MiB).",
+                                       "\"8MiB\"", true),
+                           5 * 1024 * 1024, 5.0 * 1024 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Write objects with `If-None-Match: *` so that a replay never "
+                                "replaces an object (stores that refuse it get a plain put).",
+                                "true", true));
+    } else if (k == store_kind::gcs) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Objects above this size go up by a resumable upload in "
+                                       "chunks of this size (rounded down to 256 KiB).",
+                                       "\"8MiB\"", true),
+                           256 * 1024, 5.0 * 1024 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Create objects with `ifGenerationMatch=0` so that a replay "
+                                "never replaces an object.",
+                                "true", true));
+    } else if (k == store_kind::azure_blob) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Blobs above this size go up as blocks of this size (Put "
+                                       "Block, then Put Block List).",
+                                       "\"8MiB\"", true),
+                           64 * 1024, 4000.0 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Create blobs with `If-None-Match: *` so that a replay never "
+                                "replaces a blob.",
+                                "true", true));
+    }
     if (k == store_kind::s3) {
         auto sse = config::optional_opt("server_side_encryption", opt_type::enumeration,
                                         "Server-side encryption of the objects "
