@@ -10,6 +10,7 @@
 #include <charconv>
 #include <memory>
 
+#include "connectors/s3/json_member.h"
 #include "core/base64.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
@@ -18,12 +19,7 @@ namespace trib::connectors::s3_detail {
 namespace {
 
 std::string member_str(const rapidjson::Value& o, const char* name) {
-    if (!o.IsObject())
-        return {};
-    auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsString())
-        return {};
-    return std::string(it->value.GetString(), it->value.GetStringLength());
+    return json_member_str(o, name);
 }
 
 }  // namespace
@@ -120,8 +116,8 @@ result<gcs_token> parse_gcs_token(std::string_view json) {
     t.access_token = member_str(d, "access_token");
     if (t.access_token.empty())
         return fail(errc::protocol_error, "the token answer has no access_token");
-    if (auto it = d.FindMember("expires_in"); it != d.MemberEnd() && it->value.IsInt64())
-        t.expires_in = it->value.GetInt64();
+    if (const auto* e = json_member(d, "expires_in"); e && e->IsInt64())
+        t.expires_in = e->GetInt64();
     return t;
 }
 
@@ -130,10 +126,10 @@ result<list_page> parse_gcs_list(std::string_view json) {
     if (auto st = parse_json_document(json, d); !st || !d.IsObject())
         return fail(errc::protocol_error, "the GCS list answer is not a JSON object");
     list_page page;
-    if (auto it = d.FindMember("items"); it != d.MemberEnd()) {
-        if (!it->value.IsArray())
+    if (const auto* items = json_member(d, "items")) {
+        if (!items->IsArray())
             return fail(errc::protocol_error, "the GCS list answer's items is not an array");
-        for (const auto& item : it->value.GetArray()) {
+        for (const auto& item : items->GetArray()) {
             object_info o;
             o.key = member_str(item, "name");
             if (o.key.empty())
@@ -159,8 +155,8 @@ result<gcs_object_meta> parse_gcs_object(std::string_view json) {
         return fail(errc::protocol_error, "the GCS object answer is not a JSON object");
     gcs_object_meta m;
     m.generation = member_str(d, "generation");
-    if (auto it = d.FindMember("metadata"); it != d.MemberEnd())
-        m.tag = member_str(it->value, "tributary-tag");
+    if (const auto* md = json_member(d, "metadata"))
+        m.tag = member_str(*md, "tributary-tag");
     return m;
 }
 
@@ -169,13 +165,12 @@ gcs_error_body parse_gcs_error(std::string_view json) {
     rapidjson::Document d;
     if (auto st = parse_json_document(json, d); !st || !d.IsObject())
         return e;
-    auto it = d.FindMember("error");
-    if (it == d.MemberEnd() || !it->value.IsObject())
+    const auto* err = json_member(d, "error");
+    if (err == nullptr || !err->IsObject())
         return e;
-    e.message = member_str(it->value, "message").substr(0, 512);
-    if (auto errs = it->value.FindMember("errors");
-        errs != it->value.MemberEnd() && errs->value.IsArray() && !errs->value.Empty())
-        e.reason = member_str(errs->value[0], "reason").substr(0, 128);
+    e.message = member_str(*err, "message").substr(0, 512);
+    if (const auto* errs = json_member(*err, "errors"); errs && errs->IsArray() && !errs->Empty())
+        e.reason = member_str((*errs)[0], "reason").substr(0, 128);
     return e;
 }
 

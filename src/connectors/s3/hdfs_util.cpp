@@ -7,18 +7,14 @@
 #include <charconv>
 #include <optional>
 
+#include "connectors/s3/json_member.h"
 #include "core/json_parse.h"
 
 namespace trib::connectors::s3_detail {
 namespace {
 
 std::string member_str(const rapidjson::Value& o, const char* name) {
-    if (!o.IsObject())
-        return {};
-    auto it = o.FindMember(name);
-    if (it == o.MemberEnd() || !it->value.IsString())
-        return {};
-    return std::string(it->value.GetString(), it->value.GetStringLength());
+    return json_member_str(o, name);
 }
 
 result<hdfs_entry> entry_of(const rapidjson::Value& v) {
@@ -27,10 +23,10 @@ result<hdfs_entry> entry_of(const rapidjson::Value& v) {
     hdfs_entry e;
     e.name = member_str(v, "pathSuffix");
     e.directory = member_str(v, "type") == "DIRECTORY";
-    if (auto it = v.FindMember("length"); it != v.MemberEnd() && it->value.IsUint64())
-        e.length = it->value.GetUint64();
-    if (auto it = v.FindMember("modificationTime"); it != v.MemberEnd() && it->value.IsInt64())
-        e.modification_time = it->value.GetInt64();
+    if (const auto* l = json_member(v, "length"); l && l->IsUint64())
+        e.length = l->GetUint64();
+    if (const auto* m = json_member(v, "modificationTime"); m && m->IsInt64())
+        e.modification_time = m->GetInt64();
     return e;
 }
 
@@ -41,12 +37,11 @@ result<std::vector<hdfs_entry>> parse_hdfs_statuses(std::string_view json) {
     if (auto st = parse_json_document(json, d); !st || !d.IsObject())
         return fail(errc::protocol_error, "the WebHDFS answer is not a JSON object");
     std::vector<hdfs_entry> out;
-    if (auto it = d.FindMember("FileStatuses"); it != d.MemberEnd()) {
-        auto list =
-            it->value.IsObject() ? it->value.FindMember("FileStatus") : it->value.MemberEnd();
-        if (!it->value.IsObject() || list == it->value.MemberEnd() || !list->value.IsArray())
+    if (const auto* statuses = json_member(d, "FileStatuses")) {
+        const auto* list = json_member(*statuses, "FileStatus");
+        if (list == nullptr || !list->IsArray())
             return fail(errc::protocol_error, "the WebHDFS LISTSTATUS answer has no FileStatus");
-        for (const auto& v : list->value.GetArray()) {
+        for (const auto& v : list->GetArray()) {
             TRIB_ASSIGN_OR_RETURN(auto e, entry_of(v));
             if (e.name.empty() || e.name.find('/') != std::string::npos)
                 return fail(errc::protocol_error, "a WebHDFS entry has a bad pathSuffix");
@@ -54,8 +49,8 @@ result<std::vector<hdfs_entry>> parse_hdfs_statuses(std::string_view json) {
         }
         return out;
     }
-    if (auto it = d.FindMember("FileStatus"); it != d.MemberEnd()) {
-        TRIB_ASSIGN_OR_RETURN(auto e, entry_of(it->value));
+    if (const auto* one = json_member(d, "FileStatus")) {
+        TRIB_ASSIGN_OR_RETURN(auto e, entry_of(*one));
         out.push_back(std::move(e));
         return out;
     }
@@ -66,10 +61,10 @@ result<bool> parse_hdfs_boolean(std::string_view json) {
     rapidjson::Document d;
     if (auto st = parse_json_document(json, d); !st || !d.IsObject())
         return fail(errc::protocol_error, "the WebHDFS answer is not a JSON object");
-    auto it = d.FindMember("boolean");
-    if (it == d.MemberEnd() || !it->value.IsBool())
+    const auto* b = json_member(d, "boolean");
+    if (b == nullptr || !b->IsBool())
         return fail(errc::protocol_error, "the WebHDFS answer has no boolean");
-    return it->value.GetBool();
+    return b->GetBool();
 }
 
 hdfs_error_body parse_hdfs_error(std::string_view json) {
@@ -77,11 +72,11 @@ hdfs_error_body parse_hdfs_error(std::string_view json) {
     rapidjson::Document d;
     if (auto st = parse_json_document(json, d); !st || !d.IsObject())
         return e;
-    auto it = d.FindMember("RemoteException");
-    if (it == d.MemberEnd())
+    const auto* re = json_member(d, "RemoteException");
+    if (re == nullptr)
         return e;
-    e.exception = member_str(it->value, "exception").substr(0, 128);
-    e.message = member_str(it->value, "message").substr(0, 512);
+    e.exception = member_str(*re, "exception").substr(0, 128);
+    e.message = member_str(*re, "message").substr(0, 512);
     return e;
 }
 
