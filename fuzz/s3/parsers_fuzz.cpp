@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             (void)parse_gcs_error(in);
             (void)parse_gcs_object(in);
             (void)parse_gcs_token(in);
+            (void)parse_gcs_rewrite(in);
             (void)parse_gcs_service_account(in);
             (void)parse_hdfs_statuses(in);
             (void)parse_hdfs_error(in);

@@ -226,18 +226,10 @@ class gcs_store final : public object_store {
                 auto r, call("POST", u, {{"Content-Type", "application/json"}}, "{}", what));
             if (!r.ok())
                 return classify_gcs_response(r, what);
-            // {"done": true, ...} or a rewriteToken to call again with.
-            if (r.body.find("\"done\": true") != std::string::npos ||
-                r.body.find("\"done\":true") != std::string::npos)
+            TRIB_ASSIGN_OR_RETURN(auto rw, parse_gcs_rewrite(r.body));
+            if (rw.done)
                 return ok();
-            const auto p = r.body.find("\"rewriteToken\"");
-            if (p == std::string::npos)
-                return ok();  // an emulator that answers with the object resource only
-            const auto q1 = r.body.find('"', r.body.find(':', p) + 1);
-            const auto q2 = r.body.find('"', q1 + 1);
-            if (q1 == std::string::npos || q2 == std::string::npos)
-                return fail(errc::protocol_error, "GCS: rewrite answered a malformed token");
-            token = r.body.substr(q1 + 1, q2 - q1 - 1);
+            token = std::move(rw.token);
         }
         return fail(errc::resource_exhausted, "GCS: rewrite did not finish");
     }

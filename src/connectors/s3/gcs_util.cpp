@@ -160,6 +160,20 @@ result<gcs_object_meta> parse_gcs_object(std::string_view json) {
     return m;
 }
 
+result<gcs_rewrite> parse_gcs_rewrite(std::string_view json) {
+    rapidjson::Document d;
+    if (auto st = parse_json_document(json, d); !st || !d.IsObject())
+        return fail(errc::protocol_error, "the GCS rewrite answer is not a JSON object");
+    gcs_rewrite r;
+    if (const auto* done = json_member(d, "done"); done && done->IsBool())
+        r.done = done->GetBool();
+    r.token = member_str(d, "rewriteToken");
+    // An answer with neither (an emulator answering with the object resource) is done.
+    if (r.token.empty())
+        r.done = true;
+    return r;
+}
+
 gcs_error_body parse_gcs_error(std::string_view json) {
     gcs_error_body e;
     rapidjson::Document d;

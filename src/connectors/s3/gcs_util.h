@@ -47,6 +47,13 @@ struct gcs_object_meta {
 };
 result<gcs_object_meta> parse_gcs_object(std::string_view json);
 
+/// An objects.rewrite answer: done, or the rewriteToken to call again with.
+struct gcs_rewrite {
+    bool done = false;
+    std::string token;
+};
+result<gcs_rewrite> parse_gcs_rewrite(std::string_view json);
+
 /// {"error": {"code", "message", "errors": [{"reason"}]}}: the reason and message (either may
 /// be empty; both empty when the body is not such a document).
 struct gcs_error_body {

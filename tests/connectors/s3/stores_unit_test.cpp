@@ -193,6 +193,15 @@ TEST(gcs_json, given_api_answers_should_read_lists_objects_tokens_and_errors) {
     ASSERT_TRUE(t);
     EXPECT_EQ(t->expires_in, 3599);
     EXPECT_FALSE(parse_gcs_token(R"({"error":"invalid_grant"})"));
+    auto rw =
+        parse_gcs_rewrite(R"({"kind":"storage#rewriteResponse","done":false,"rewriteToken":"t1"})");
+    ASSERT_TRUE(rw);
+    EXPECT_FALSE(rw->done);
+    EXPECT_EQ(rw->token, "t1");
+    auto rw2 = parse_gcs_rewrite(R"({"done":true,"resource":{"name":"x"}})");
+    ASSERT_TRUE(rw2);
+    EXPECT_TRUE(rw2->done);
+    EXPECT_FALSE(parse_gcs_rewrite("nope"));
     auto e = parse_gcs_error(
         R"({"error":{"code":403,"message":"no access","errors":[{"reason":"forbidden"}]}})");
     EXPECT_EQ(e.reason, "forbidden");
