@@ -15,6 +15,7 @@
 #include "connectors/s3/hdfs_util.h"
 #include "connectors/s3/xml.h"
 #include "core/base64.h"
+#include "harness/hostile.h"
 
 namespace trib::connectors::s3_detail {
 namespace {
@@ -241,6 +242,26 @@ TEST(hdfs_json, given_webhdfs_answers_should_read_statuses_booleans_and_exceptio
         R"({"RemoteException":{"exception":"FileAlreadyExistsException","javaClassName":"x","message":"/a exists"}})");
     EXPECT_EQ(e.exception, "FileAlreadyExistsException");
     EXPECT_EQ(e.message, "/a exists");
+}
+
+TEST(stores_parsers, given_hostile_inputs_should_return_errors_without_crashing) {
+    const auto corpus = test::hostile_inputs("json");
+    ASSERT_GE(corpus.size(), 5u);
+    for (const auto& [name, h] : corpus) {
+        SCOPED_TRACE(name);
+        // Under ASan/UBSan: no crash, no overflow, no unbounded allocation.
+        (void)parse_gcs_list(h);
+        (void)parse_gcs_error(h);
+        (void)parse_gcs_object(h);
+        (void)parse_gcs_token(h);
+        (void)parse_gcs_rewrite(h);
+        (void)parse_gcs_service_account(h);
+        (void)parse_hdfs_statuses(h);
+        (void)parse_hdfs_error(h);
+        (void)parse_hdfs_boolean(h);
+        (void)parse_azure_list(h);
+        (void)parse_azure_connection_string(h);
+    }
 }
 
 }  // namespace
