@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "config/spec.h"
+#include "connectors/s3/azure_util.h"
 #include "connectors/s3/common.h"
 #include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
@@ -365,6 +366,11 @@ void check_options_for(store_kind k, const config::values& v, const config::chec
         case store_kind::azure_blob:
             if (v.str("container").empty())
                 report("container", "must not be empty");
+            if (auto cs = v.opt_str("connection_string")) {
+                // The message names the part at fault, never a value.
+                if (auto c = parse_azure_connection_string(*cs); !c)
+                    report("connection_string", c.error().message());
+            }
             if (!v.has("connection_string") && !v.has("sas_token") &&
                 !(v.has("account_name") && v.has("account_key")))
                 report("account_key",
