@@ -133,10 +133,14 @@ status azurite_make_container(const peer& p, const std::string& container) {
 }
 
 status webhdfs_mkdirs(const peer& p, const std::string& path) {
+    return webhdfs_mkdirs(peer_url(p), path);
+}
+
+status webhdfs_mkdirs(const std::string& endpoint, const std::string& path) {
     net::http_client c;
     net::http_request req;
     req.method = "PUT";
-    req.url = peer_url(p) + "/webhdfs/v1" + path + "?op=MKDIRS&user.name=iggy";
+    req.url = endpoint + "/webhdfs/v1" + path + "?op=MKDIRS&user.name=iggy";
     auto r = c.perform(req);
     if (!r)
         return r.error();
@@ -167,10 +171,15 @@ connectors::s3_detail::s3_settings azurite_settings(const peer& p, const std::st
 }
 
 connectors::s3_detail::s3_settings webhdfs_settings(const peer& p, const std::string& dir) {
+    return webhdfs_settings(peer_url(p), dir);
+}
+
+connectors::s3_detail::s3_settings webhdfs_settings(const std::string& endpoint,
+                                                    const std::string& dir) {
     connectors::s3_detail::s3_settings s;
     s.kind = connectors::s3_detail::store_kind::hdfs;
     s.bucket = dir;
-    s.endpoint = peer_url(p);
+    s.endpoint = endpoint;
     s.hdfs.user = "iggy";
     s.retries = 0;
     return s;

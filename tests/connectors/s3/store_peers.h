@@ -33,11 +33,14 @@ std::string azurite_endpoint(const peer& p);
 status gcs_make_bucket(const peer& p, const std::string& bucket);
 status azurite_make_container(const peer& p, const std::string& container);
 status webhdfs_mkdirs(const peer& p, const std::string& path);
+status webhdfs_mkdirs(const std::string& endpoint, const std::string& path);
 
 /// Store settings for the peer (no retries inside the store).
 connectors::s3_detail::s3_settings gcs_settings(const peer& p, const std::string& bucket);
 connectors::s3_detail::s3_settings azurite_settings(const peer& p, const std::string& container);
 connectors::s3_detail::s3_settings webhdfs_settings(const peer& p, const std::string& dir);
+connectors::s3_detail::s3_settings webhdfs_settings(const std::string& endpoint,
+                                                    const std::string& dir);
 
 struct object_bytes {
     std::string key;
