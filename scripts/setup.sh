@@ -165,6 +165,41 @@ if ! [ -x "$GO_BIN/minio" ]; then
   installed+=("go: minio $MINIO_V ($(( $(date +%s) - t0 )) s)")
 fi
 
+# fake-gcs-server for the GCS store's tests (tests/connectors/s3/gcs_test.cpp), from the Go
+# module proxy like MinIO. About 70 s and 700 MB RAM once.
+FAKE_GCS_V=v1.56.1
+if ! [ -x "$GO_BIN/fake-gcs-server" ]; then
+  GO=$(command -v go || echo /usr/local/go/bin/go)
+  if [ ! -x "$GO" ]; then
+    echo "[setup] go not found; install Go (1.24 or newer) to build fake-gcs-server" >&2
+    exit 1
+  fi
+  log "go install github.com/fsouza/fake-gcs-server@$FAKE_GCS_V (about a minute, once)"
+  t0=$(date +%s)
+  mkdir -p "$GO_BIN"
+  GOBIN=$GO_BIN "$GO" install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_V" \
+    > /tmp/tributary-go-fakegcs.log 2>&1 || { tail -30 /tmp/tributary-go-fakegcs.log; exit 1; }
+  installed+=("go: fake-gcs-server $FAKE_GCS_V ($(( $(date +%s) - t0 )) s)")
+fi
+
+# --- npm peers (project-local prefix .deps/npm) ---------------------------------------------------
+# Azurite's blob service for the Azure Blob store's tests (tests/connectors/s3/azure_test.cpp).
+NPM_DIR=$ROOT/.deps/npm
+AZURITE_V=3.37.0
+if ! [ -x "$NPM_DIR/node_modules/.bin/azurite-blob" ] || \
+   [ "$("$NPM_DIR/node_modules/.bin/azurite-blob" --version 2>/dev/null)" != "$AZURITE_V" ]; then
+  if ! command -v npm > /dev/null; then
+    echo "[setup] npm not found; install Node.js (20 or newer) for Azurite" >&2
+    exit 1
+  fi
+  log "npm install azurite@$AZURITE_V into .deps/npm"
+  t0=$(date +%s)
+  mkdir -p "$NPM_DIR"
+  npm install --prefix "$NPM_DIR" --no-audit --no-fund "azurite@$AZURITE_V" \
+    > /tmp/tributary-npm-azurite.log 2>&1 || { tail -30 /tmp/tributary-npm-azurite.log; exit 1; }
+  installed+=("npm: azurite $AZURITE_V ($(( $(date +%s) - t0 )) s)")
+fi
+
 el=$(( $(date +%s) - start ))
 if [ ${#installed[@]} -eq 0 ]; then
   log "everything already installed (checked in ${el} s)"

@@ -1,4 +1,5 @@
-// The S3 connectors' parsers: the first byte picks one; the rest is its input. The framers are
+// The object-store connectors' parsers (S3, Azure Blob, GCS, WebHDFS answers): the first byte
+// picks one; the rest is its input. The framers are
 // fed in chunks whose sizes come from the input too, and each record must stay within its limit.
 
 #include <cstddef>
@@ -7,6 +8,9 @@
 #include <string>
 #include <string_view>
 
+#include "connectors/s3/azure_util.h"
+#include "connectors/s3/gcs_util.h"
+#include "connectors/s3/hdfs_util.h"
 #include "connectors/s3/records.h"
 #include "connectors/s3/source_state.h"
 #include "connectors/s3/xml.h"
@@ -26,6 +30,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         case 1:
             (void)parse_error(in);
             (void)parse_upload_id(in);
+            // The other stores' answers: Azure's XML list, GCS's and WebHDFS's JSON, Azure
+            // connection strings.
+            (void)parse_azure_list(in);
+            (void)parse_gcs_list(in);
+            (void)parse_gcs_error(in);
+            (void)parse_gcs_object(in);
+            (void)parse_gcs_token(in);
+            (void)parse_gcs_rewrite(in);
+            (void)parse_gcs_service_account(in);
+            (void)parse_hdfs_statuses(in);
+            (void)parse_hdfs_error(in);
+            (void)parse_hdfs_boolean(in);
+            (void)hdfs_etag_length(in);
+            (void)parse_azure_connection_string(in);
             break;
         case 2: {
             auto p = decode_position(in);

@@ -53,6 +53,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
     check(r.add_source(s3_source_spec(), make_s3_source));
+    check(r.add_source(gcs_source_spec(), make_gcs_source));
+    check(r.add_source(azure_blob_source_spec(), make_azure_blob_source));
+    check(r.add_source(hdfs_source_spec(), make_hdfs_source));
 #endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
@@ -69,6 +72,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
     check(r.add_sink(s3_sink_spec(), make_s3_sink));
+    check(r.add_sink(gcs_sink_spec(), make_gcs_sink));
+    check(r.add_sink(azure_blob_sink_spec(), make_azure_blob_sink));
+    check(r.add_sink(hdfs_sink_spec(), make_hdfs_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_sink(kafka_sink_spec(), make_kafka_sink));

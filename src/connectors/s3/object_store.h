@@ -57,6 +57,51 @@ class object_store {
     virtual status copy(std::string_view from, std::string_view to) = 0;
     /// Objects written by multipart upload so far (for tests and metrics).
     virtual std::uint64_t multipart_uploads() const = 0;
+    /// Moves an object (move-after-read): a copy and a delete where the store has no rename.
+    virtual status move(std::string_view from, std::string_view to) {
+        TRIB_TRY(copy(from, to));
+        return remove(from);
+    }
+};
+
+/// Which store a connector writes to or reads from (the same sink and source over each).
+enum class store_kind : std::uint8_t { s3, gcs, azure_blob, hdfs };
+
+/// "S3", "GCS", "Azure Blob", "HDFS" (for messages).
+constexpr std::string_view store_label(store_kind k) {
+    switch (k) {
+        case store_kind::gcs:
+            return "GCS";
+        case store_kind::azure_blob:
+            return "Azure Blob";
+        case store_kind::hdfs:
+            return "HDFS";
+        case store_kind::s3:
+            break;
+    }
+    return "S3";
+}
+
+/// Google Cloud Storage credentials: a service-account key file (JWT RS256 exchanged for a token
+/// at its token_uri), a given bearer token, or none (an emulator).
+struct gcs_auth {
+    std::string credentials_file;  // service-account JSON key; empty: see token
+    std::string token;             // secret; a ready OAuth2 access token
+    bool anonymous = false;        // no Authorization header (fake-gcs-server, the emulator)
+    std::string scope = "https://www.googleapis.com/auth/devstorage.read_write";
+};
+
+/// Azure Blob Storage credentials: SharedKey (account key) or a SAS token.
+struct azure_auth {
+    std::string account;  // account name (also in the canonicalized resource)
+    std::string key;      // secret; base64 account key for SharedKey
+    std::string sas;      // secret; a SAS token (query string, without '?')
+};
+
+/// WebHDFS credentials: simple authentication (`user.name`) or a delegation token.
+struct hdfs_auth {
+    std::string user;        // user.name; empty: none sent
+    std::string delegation;  // secret; `delegation=` token
 };
 
 }  // namespace trib::connectors::s3_detail

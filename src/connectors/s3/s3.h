@@ -19,4 +19,19 @@ result<std::unique_ptr<sink>> make_s3_sink(const config::values& v);
 config::spec s3_source_spec();
 result<std::unique_ptr<source>> make_s3_source(const config::values& v);
 
+/// The same sink and source over Google Cloud Storage ("gcs", "gcs_source"), Azure Blob Storage
+/// ("azure_blob", "azure_blob_source") and HDFS through WebHDFS ("hdfs", "hdfs_source").
+config::spec gcs_sink_spec();
+result<std::unique_ptr<sink>> make_gcs_sink(const config::values& v);
+config::spec gcs_source_spec();
+result<std::unique_ptr<source>> make_gcs_source(const config::values& v);
+config::spec azure_blob_sink_spec();
+result<std::unique_ptr<sink>> make_azure_blob_sink(const config::values& v);
+config::spec azure_blob_source_spec();
+result<std::unique_ptr<source>> make_azure_blob_source(const config::values& v);
+config::spec hdfs_sink_spec();
+result<std::unique_ptr<sink>> make_hdfs_sink(const config::values& v);
+config::spec hdfs_source_spec();
+result<std::unique_ptr<source>> make_hdfs_source(const config::values& v);
+
 }  // namespace trib::connectors

@@ -17,7 +17,10 @@
 
 namespace trib::connectors::s3_detail {
 
+/// The settings of every store (the S3 ones are named so for history): `kind` picks the store;
+/// `bucket` is the GCS bucket, the Azure container or the HDFS directory.
 struct s3_settings {
+    store_kind kind = store_kind::s3;
     std::string bucket;
     std::string region = "us-east-1";
     std::string
@@ -35,9 +38,15 @@ struct s3_settings {
     std::chrono::milliseconds connect_timeout{10000};
     net::tls_options tls;
     std::stop_token stop;
+    gcs_auth gcs;
+    azure_auth azure;
+    hdfs_auth hdfs;
 };
 
 std::unique_ptr<object_store> make_s3_store(s3_settings s);
+/// The store `s.kind` names (GCS, Azure Blob and HDFS in gcs_store.cpp, azure_store.cpp,
+/// hdfs_store.cpp). GCS may fail here (an unreadable service-account key file).
+result<std::unique_ptr<object_store>> make_store(s3_settings s);
 
 /// The object's URL: path-style `<endpoint>/<bucket>/<key>` or virtual-host
 /// `<scheme>://<bucket>.<host>/<key>`, the key percent-encoded the SigV4 way ('/' kept).

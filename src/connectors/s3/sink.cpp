@@ -47,7 +47,7 @@ class s3_sink final : public sink {
         auto st = o_.store;
         TRIB_TRY(resolve_store_credentials(st));
         st.stop = ctx.stop;
-        store_ = make_s3_store(std::move(st));
+        TRIB_ASSIGN_OR_RETURN(store_, make_store(std::move(st)));
         TRIB_TRY(store_->check());
         if (o_.tmpl.uses_receive_time())
             spdlog::warn(
@@ -240,17 +240,21 @@ class s3_sink final : public sink {
 
 }  // namespace
 
-result<std::unique_ptr<sink>> make_s3_sink(const config::values& v) {
+result<std::unique_ptr<sink>> s3_detail::make_object_sink(store_kind k, const config::values& v) {
     sink_options o;
-    TRIB_ASSIGN_OR_RETURN(o.store, store_settings(v));
+    TRIB_ASSIGN_OR_RETURN(o.store, store_settings_for(k, v));
     o.store.retries = static_cast<std::uint32_t>(v.integer("max_retries"));
     o.store.retry_delay = v.duration("retry_delay");
-    o.store.part_size = v.size("part_size");
-    o.store.conditional_put = v.boolean("conditional_put");
-    if (auto sse = v.opt_str("server_side_encryption"))
-        o.store.sse = *sse;
-    if (auto k = v.opt_str("sse_kms_key_id"))
-        o.store.sse_kms_key_id = *k;
+    if (k != store_kind::hdfs) {  // HDFS: RENAME is always conditional; one request per file
+        o.store.part_size = v.size("part_size");
+        o.store.conditional_put = v.boolean("conditional_put");
+    }
+    if (k == store_kind::s3) {
+        if (auto sse = v.opt_str("server_side_encryption"))
+            o.store.sse = *sse;
+        if (auto id = v.opt_str("sse_kms_key_id"))
+            o.store.sse_kms_key_id = *id;
+    }
     o.prefix = v.opt_str("prefix").value_or("");
     TRIB_ASSIGN_OR_RETURN(o.tmpl, path_template::parse(v.str("path_template")));
     TRIB_ASSIGN_OR_RETURN(o.format, parse_output_format(v.str("output_format")));
@@ -276,6 +280,19 @@ result<std::unique_ptr<sink>> make_s3_sink(const config::values& v) {
     o.columnar.avro_codec = v.str("avro_codec");
     TRIB_ASSIGN_OR_RETURN(auto w, make_format_writer(o.format, o.records, o.columnar));
     return std::unique_ptr<sink>(std::make_unique<s3_sink>(std::move(o), std::move(w)));
+}
+
+result<std::unique_ptr<sink>> make_s3_sink(const config::values& v) {
+    return make_object_sink(store_kind::s3, v);
+}
+result<std::unique_ptr<sink>> make_gcs_sink(const config::values& v) {
+    return make_object_sink(store_kind::gcs, v);
+}
+result<std::unique_ptr<sink>> make_azure_blob_sink(const config::values& v) {
+    return make_object_sink(store_kind::azure_blob, v);
+}
+result<std::unique_ptr<sink>> make_hdfs_sink(const config::values& v) {
+    return make_object_sink(store_kind::hdfs, v);
 }
 
 }  // namespace trib::connectors

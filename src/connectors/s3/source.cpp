@@ -69,7 +69,7 @@ class s3_source final : public source {
         TRIB_TRY(resolve_store_credentials(st));
         st.stop = ctx.stop;
         stop_ = ctx.stop;
-        store_ = make_s3_store(std::move(st));
+        TRIB_ASSIGN_OR_RETURN(store_, make_store(std::move(st)));
         pos_ = {};
         if (!state.empty()) {
             TRIB_ASSIGN_OR_RETURN(pos_, decode_position(state));
@@ -571,13 +571,8 @@ class s3_source final : public source {
             todo.swap(ready_after_);
         }
         for (const auto& k : todo) {
-            status st = ok();
-            if (o_.after == after_read::move) {
-                std::string to = o_.move_prefix + k;
-                st = store_->copy(k, to);
-            }
-            if (st)
-                st = store_->remove(k);
+            const status st = o_.after == after_read::move ? store_->move(k, o_.move_prefix + k)
+                                                           : store_->remove(k);
             if (!st)
                 spdlog::warn("s3 source {}: {} '{}' after reading failed: {}", key_,
                              o_.after == after_read::move ? "moving" : "deleting", k,
@@ -614,9 +609,10 @@ class s3_source final : public source {
 
 }  // namespace
 
-result<std::unique_ptr<source>> make_s3_source(const config::values& v) {
+result<std::unique_ptr<source>> s3_detail::make_object_source(store_kind k,
+                                                              const config::values& v) {
     source_options o;
-    TRIB_ASSIGN_OR_RETURN(o.store, store_settings(v));
+    TRIB_ASSIGN_OR_RETURN(o.store, store_settings_for(k, v));
     o.store.retries = 3;
     o.prefix = v.opt_str("prefix").value_or("");
     o.start_after = v.opt_str("start_after").value_or("");
@@ -646,6 +642,19 @@ result<std::unique_ptr<source>> make_s3_source(const config::values& v) {
     o.move_prefix = v.opt_str("move_prefix").value_or("");
     o.verbose = v.boolean("verbose_logging");
     return std::unique_ptr<source>(std::make_unique<s3_source>(std::move(o)));
+}
+
+result<std::unique_ptr<source>> make_s3_source(const config::values& v) {
+    return make_object_source(store_kind::s3, v);
+}
+result<std::unique_ptr<source>> make_gcs_source(const config::values& v) {
+    return make_object_source(store_kind::gcs, v);
+}
+result<std::unique_ptr<source>> make_azure_blob_source(const config::values& v) {
+    return make_object_source(store_kind::azure_blob, v);
+}
+result<std::unique_ptr<source>> make_hdfs_source(const config::values& v) {
+    return make_object_source(store_kind::hdfs, v);
 }
 
 }  // namespace trib::connectors

@@ -2,21 +2,15 @@
 
 #include "connectors/s3/source_state.h"
 
+#include "connectors/s3/json_member.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 
 namespace trib::connectors::s3_detail {
 namespace {
 
-/// The member `name` of object `o`, or nullptr (no iterator comparisons: clang's C++20 mode
-/// finds RapidJSON's operator== ambiguous).
 const rapidjson::Value* member(const rapidjson::Value& o, std::string_view name) {
-    for (rapidjson::SizeType i = 0; i < o.MemberCount(); ++i) {
-        const auto& m = *(o.MemberBegin() + i);
-        if (std::string_view(m.name.GetString(), m.name.GetStringLength()) == name)
-            return &m.value;
-    }
-    return nullptr;
+    return json_member(o, name);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "config/spec.h"
+#include "connectors/s3/azure_util.h"
 #include "connectors/s3/common.h"
 #include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
@@ -14,6 +15,7 @@ namespace trib::connectors {
 namespace {
 
 using config::opt_type;
+using s3_detail::store_kind;
 
 config::option choice(std::string name, std::vector<std::string> choices, std::string doc,
                       std::string def) {
@@ -26,6 +28,188 @@ config::option ranged(config::option o, std::optional<double> min, std::optional
     o.min = min;
     o.max = max;
     return o;
+}
+
+/// Name, summary, description and example of the GCS, Azure Blob and HDFS sinks (the writer
+/// and its options are the S3 sink's).
+void other_store_sink_header(store_kind k, config::spec& s) {
+    s.plugin_aliases.clear();
+    const std::string common =
+        "The S3 sink's writer over another store: the same options (`prefix`, "
+        "`path_template`, rotation, `output_format`, ...), the same object names "
+        "`<prefix>/<path_template>/<first offset>-<last offset>.<ext>` and the same "
+        "**exactly-once effect** (names are a pure function of the offsets, a conditional "
+        "create, offsets committed after every object of the batch is stored, a replay walks "
+        "the objects already written). Iggy has no such connector; the options are "
+        "Tributary's.\n\n";
+    switch (k) {
+        case store_kind::gcs:
+            s.name = "gcs";
+            s.summary =
+                "Writes messages to Google Cloud Storage objects (JSON API) as JSON lines, "
+                "JSON arrays, raw or CSV, exactly once in effect";
+            s.description =
+                common +
+                "**GCS:** objects go up by multipart upload (metadata and bytes in one request), "
+                "above `part_size` by a resumable upload in chunks; the conditional create is "
+                "`ifGenerationMatch=0` (GCS answers 412 when the object exists). Credentials: a "
+                "service-account key file (`credentials_file` or "
+                "`GOOGLE_APPLICATION_CREDENTIALS`; a JWT signed with RS256 is traded for a token "
+                "at the key's `token_uri` and refreshed five minutes before it expires), a "
+                "ready `token`, or none for an emulator (`STORAGE_EMULATOR_HOST` is honoured). "
+                "401 and 403 are fatal, 429/503 throttled, other 5xx retried.";
+            s.example = R"(type = "sink"
+key = "gcs"
+enabled = true
+version = 0
+name = "GCS sink"
+
+[[streams]]
+stream = "application_logs"
+topics = ["api_requests"]
+schema = "json"
+batch_length = 1000
+poll_interval = "100ms"
+consumer_group = "gcs_sink"
+
+[plugin_config]
+bucket = "my-data-lake"
+credentials_file = "/etc/tributary/gcs-key.json"
+prefix = "iggy/raw"
+path_template = "{stream}/{topic}/{date}/{hour}"
+output_format = "json_lines")";
+            return;
+        case store_kind::azure_blob:
+            s.name = "azure_blob";
+            s.summary =
+                "Writes messages to Azure Blob Storage block blobs as JSON lines, JSON arrays, "
+                "raw or CSV, exactly once in effect";
+            s.description =
+                common +
+                "**Azure Blob:** Put Blob, above `part_size` Put Block and Put Block List; the "
+                "conditional create is `If-None-Match: *` (409 BlobAlreadyExists when the blob "
+                "exists). Credentials: SharedKey (`account_name` + `account_key`, each request "
+                "signed with HMAC-SHA256 over Azure's canonical form), a `sas_token`, or a "
+                "`connection_string`. AuthenticationFailed is fatal, 503 ServerBusy throttled, "
+                "other 5xx retried.";
+            s.example = R"(type = "sink"
+key = "azure_blob"
+enabled = true
+version = 0
+name = "Azure Blob sink"
+
+[[streams]]
+stream = "application_logs"
+topics = ["api_requests"]
+schema = "json"
+batch_length = 1000
+poll_interval = "100ms"
+consumer_group = "azure_sink"
+
+[plugin_config]
+container = "iggy-archive"
+account_name = "mystorageaccount"
+account_key = "${env:AZURE_STORAGE_KEY}"
+prefix = "raw"
+path_template = "{stream}/{topic}/{date}"
+output_format = "json_lines")";
+            return;
+        case store_kind::hdfs:
+            s.name = "hdfs";
+            s.summary =
+                "Writes messages to HDFS files through WebHDFS as JSON lines, JSON arrays, raw "
+                "or CSV, exactly once in effect (contract-tested)";
+            s.description =
+                common +
+                "**HDFS (WebHDFS):** each object is CREATEd (the NameNode redirects, the "
+                "DataNode takes the bytes) as a hidden temporary file `.<name>.tributary-<random>` "
+                "beside it, then RENAMEd to its name; RENAME refuses an existing destination, "
+                "which is the conditional create, and a crash mid-upload never leaves a partial "
+                "file under an object's name. Simple authentication (`user`, `user.name`) or a "
+                "`delegation_token`. *Contract-tested:* against a stand-in of the documented "
+                "WebHDFS REST API in the tests, not against a Hadoop NameNode.";
+            s.example = R"(type = "sink"
+key = "hdfs"
+enabled = true
+version = 0
+name = "HDFS sink"
+
+[[streams]]
+stream = "application_logs"
+topics = ["api_requests"]
+schema = "json"
+batch_length = 1000
+poll_interval = "100ms"
+consumer_group = "hdfs_sink"
+
+[plugin_config]
+endpoint = "http://namenode:9870"
+directory = "/data/iggy"
+user = "iggy"
+path_template = "{stream}/{topic}/{date}"
+output_format = "json_lines")";
+            return;
+        case store_kind::s3:
+            return;
+    }
+}
+
+/// Name, summary, description and example of the GCS, Azure Blob and HDFS sources.
+void other_store_source_header(store_kind k, config::spec& s) {
+    s.plugin_aliases.clear();
+    const std::string common =
+        "The S3 source's reader over another store: the same options (`prefix`, "
+        "`start_after`, `pattern`, `format`, `after_read`, ...), key order, ranged reads and "
+        "the same **at-least-once** delivery resumable in the middle of an object (the state "
+        "is persisted after Iggy acknowledged a batch). Iggy has no such connector.\n\n";
+    std::string store_doc, bucket_line;
+    switch (k) {
+        case store_kind::gcs:
+            s.name = "gcs_source";
+            s.summary =
+                "Reads objects of a Google Cloud Storage bucket/prefix in key order into "
+                "Iggy, resuming mid-object";
+            store_doc =
+                "**GCS:** objects.list with `prefix` and `startOffset`, ranged media downloads "
+                "with `ifGenerationMatch` on the listed generation (an object replaced while it "
+                "is read is read again from its start), `move` by rewrite and delete.";
+            bucket_line = "bucket = \"events\"\nendpoint = \"http://127.0.0.1:4443\"";
+            break;
+        case store_kind::azure_blob:
+            s.name = "azure_blob_source";
+            s.summary =
+                "Reads blobs of an Azure Blob Storage container/prefix in key order into Iggy, "
+                "resuming mid-blob";
+            store_doc =
+                "**Azure Blob:** List Blobs with `prefix` (List Blobs has no start-after: the "
+                "names up to `start_after` are skipped as the pages come), ranged Get Blob "
+                "with `If-Match` on the listed ETag, `move` by Copy Blob and delete.";
+            bucket_line =
+                "container = \"events\"\nconnection_string = "
+                "\"${env:AZURE_STORAGE_CONNECTION_STRING}\"";
+            break;
+        case store_kind::hdfs:
+            s.name = "hdfs_source";
+            s.summary =
+                "Reads files of an HDFS directory tree in key order into Iggy through "
+                "WebHDFS, resuming mid-file (contract-tested)";
+            store_doc =
+                "**HDFS (WebHDFS):** LISTSTATUS walks the directories under `directory` in key "
+                "order (names starting with `.` are skipped: temporary files of the `hdfs` sink); "
+                "OPEN with offset and length reads a range; `move` is a RENAME. The length and "
+                "modification time stand in for an ETag. *Contract-tested:* against a stand-in "
+                "of the documented WebHDFS REST API, not a Hadoop NameNode.";
+            bucket_line = "endpoint = \"http://namenode:9870\"\ndirectory = \"/data/events\"";
+            break;
+        case store_kind::s3:
+            return;
+    }
+    s.description = common + store_doc;
+    s.example = "type = \"source\"\nkey = \"" + s.name + "\"\nenabled = true\nversion = 0\n" +
+                "name = \"" + std::string(s3_detail::store_label(k)) +
+                " source\"\n\n[[streams]]\nstream = \"test_stream\"\ntopic = \"test_topic\"\n" +
+                "schema = \"raw\"\nbatch_length = 1000\n\n[plugin_config]\n" + bucket_line +
+                "\npoll_interval = \"5s\"\nmax_batch_messages = 1000";
 }
 
 }  // namespace
@@ -83,9 +267,133 @@ void check_store_options(const config::values& v, const config::check_report& re
     }
 }
 
+void add_options_for(store_kind k, std::vector<config::option>& o, bool region_required) {
+    auto common_tail = [&o](std::string_view what) {
+        o.push_back(config::opt("timeout", opt_type::duration,
+                                fmt::format("Time allowed for one {} request.", what), "\"60s\"",
+                                true));
+        o.push_back(config::opt("connect_timeout", opt_type::duration,
+                                "Time allowed to open a connection.", "\"10s\"", true));
+        o.push_back(config::optional_opt("tls_ca_file", opt_type::string,
+                                         "PEM file of the CAs to trust instead of the system's.",
+                                         true));
+        o.push_back(config::opt("tls_danger_accept_invalid_certs", opt_type::boolean,
+                                "Skip TLS certificate and host name checks. Development only.",
+                                "false", true));
+    };
+    switch (k) {
+        case store_kind::s3:
+            add_store_options(o, region_required);
+            return;
+        case store_kind::gcs:
+            o.push_back(config::opt("bucket", opt_type::string, "The GCS bucket."));
+            o.push_back(config::optional_opt(
+                "endpoint", opt_type::string,
+                "JSON API endpoint (`http://127.0.0.1:4443` for fake-gcs-server). Absent: "
+                "`STORAGE_EMULATOR_HOST` (http:// added when it has no scheme), else "
+                "`https://storage.googleapis.com`."));
+            o.push_back(config::optional_opt(
+                "credentials_file", opt_type::string,
+                "Service-account JSON key file: a JWT signed with its key (RS256) is traded "
+                "for an access token at its `token_uri`, refreshed before it expires. Absent: "
+                "`GOOGLE_APPLICATION_CREDENTIALS`; with neither nor `token`, requests carry no "
+                "credentials (emulators)."));
+            o.push_back(config::optional_opt("token", opt_type::secret,
+                                             "A ready OAuth 2.0 access token (bearer) instead of "
+                                             "a key file (accepts `${env:NAME}`)."));
+            common_tail("GCS");
+            return;
+        case store_kind::azure_blob:
+            o.push_back(config::opt("container", opt_type::string, "The blob container."));
+            o.push_back(config::optional_opt(
+                "endpoint", opt_type::string,
+                "The account's blob endpoint (`http://127.0.0.1:10000/devstoreaccount1` for "
+                "Azurite). Absent: `https://<account_name>.blob.core.windows.net`, or "
+                "BlobEndpoint of `connection_string`."));
+            o.push_back(config::optional_opt("account_name", opt_type::string,
+                                             "Storage account name (SharedKey and the default "
+                                             "endpoint)."));
+            o.push_back(config::optional_opt(
+                "account_key", opt_type::secret,
+                "Storage account key (base64) for SharedKey signing (accepts `${env:NAME}`)."));
+            o.push_back(config::optional_opt(
+                "sas_token", opt_type::secret,
+                "A shared access signature (the query string, with or without `?`) instead of "
+                "the account key."));
+            o.push_back(config::optional_opt(
+                "connection_string", opt_type::secret,
+                "An Azure Storage connection string (`AccountName=...;AccountKey=...;"
+                "BlobEndpoint=...`, `SharedAccessSignature=...`, `UseDevelopmentStorage=true`); "
+                "the options above override its parts."));
+            common_tail("Azure Blob");
+            return;
+        case store_kind::hdfs:
+            o.push_back(config::opt("endpoint", opt_type::string,
+                                    "The NameNode's HTTP address (`http://namenode:9870`)."));
+            o.push_back(config::opt("directory", opt_type::string,
+                                    "The HDFS directory objects are under (`/data/iggy`); it "
+                                    "must exist."));
+            o.push_back(config::optional_opt(
+                "user", opt_type::string,
+                "`user.name` for simple authentication. Absent: `HADOOP_USER_NAME`, else "
+                "none."));
+            o.push_back(config::optional_opt(
+                "delegation_token", opt_type::secret,
+                "A delegation token (`delegation=`) instead of `user` (secured clusters)."));
+            common_tail("WebHDFS");
+            return;
+    }
+}
+
+void check_options_for(store_kind k, const config::values& v, const config::check_report& report) {
+    auto http_only = [&](const char* name) {
+        if (auto ep = v.opt_str(name)) {
+            if (!ep->starts_with("http://") && !ep->starts_with("https://"))
+                report(name, "must start with http:// or https://");
+        }
+    };
+    switch (k) {
+        case store_kind::s3:
+            check_store_options(v, report);
+            return;
+        case store_kind::gcs:
+            if (v.str("bucket").empty())
+                report("bucket", "must not be empty");
+            if (v.has("credentials_file") && v.has("token"))
+                report("token", "give credentials_file or token, not both");
+            http_only("endpoint");
+            return;
+        case store_kind::azure_blob:
+            if (v.str("container").empty())
+                report("container", "must not be empty");
+            if (auto cs = v.opt_str("connection_string")) {
+                // The message names the part at fault, never a value.
+                if (auto c = parse_azure_connection_string(*cs); !c)
+                    report("connection_string", c.error().message());
+            }
+            if (!v.has("connection_string") && !v.has("sas_token") &&
+                !(v.has("account_name") && v.has("account_key")))
+                report("account_key",
+                       "give account_name and account_key, sas_token or connection_string");
+            if (!v.has("connection_string") && !v.has("endpoint") && !v.has("account_name"))
+                report("account_name", "needed for the endpoint (or give endpoint)");
+            http_only("endpoint");
+            return;
+        case store_kind::hdfs:
+            if (!v.str("directory").starts_with('/'))
+                report("directory", "must be an absolute HDFS path (starting with '/')");
+            http_only("endpoint");
+            return;
+    }
+}
+
 }  // namespace s3_detail
 
 config::spec s3_sink_spec() {
+    return s3_detail::object_sink_spec(s3_detail::store_kind::s3);
+}
+
+config::spec s3_detail::object_sink_spec(store_kind k) {
     config::spec s;
     s.name = "s3";
     s.kind = config::spec_kind::sink;
@@ -166,8 +474,10 @@ max_file_size = "8MiB"
 output_format = "json_lines"
 include_metadata = true
 include_headers = true)";
+    if (k != store_kind::s3)
+        other_store_sink_header(k, s);
     auto& o = s.options;
-    s3_detail::add_store_options(o, true);
+    s3_detail::add_options_for(k, o, true);
     o.push_back(config::optional_opt("prefix", opt_type::string,
                                      "Key prefix in front of every object name."));
     o.push_back(config::opt(
@@ -214,31 +524,57 @@ include_headers = true)";
                             "(typed JSON values; Iggy's sink writes them all as strings; Parquet "
                             "and Avro: `iggy_headers`, JSON text).",
                             "false"));
-    auto retries = ranged(config::opt("max_retries", opt_type::integer,
-                                      "Retries of a failed S3 request inside the sink before the "
-                                      "write fails to the runtime's error policy.",
-                                      "3"),
-                          0, 100);
+    auto retries =
+        ranged(config::opt("max_retries", opt_type::integer,
+                           fmt::format("Retries of a failed {} request inside the sink before the "
+                                       "write fails to the runtime's error policy.",
+                                       s3_detail::store_label(k)),
+                           "3"),
+               0, 100);
     retries.aliases = {"max_attempts"};  // Iggy's config.toml spells it so
     o.push_back(retries);
     o.push_back(config::opt("retry_delay", opt_type::duration,
                             "First delay between retries (doubling, at most 30 s).", "\"1s\""));
-    o.push_back(ranged(config::opt("part_size", opt_type::size,
-                                   "Objects above this size go up by multipart upload in parts "
-                                   "of this size (S3's minimum part is 5 MiB).",
-                                   "\"8MiB\"", true),
-                       5 * 1024 * 1024, 5.0 * 1024 * 1024 * 1024));
-    o.push_back(config::opt("conditional_put", opt_type::boolean,
-                            "Write objects with `If-None-Match: *` so that a replay never "
-                            "replaces an object (stores that refuse it get a plain put).",
-                            "true", true));
-    auto sse = config::optional_opt("server_side_encryption", opt_type::enumeration,
-                                    "Server-side encryption of the objects "
-                                    "(`x-amz-server-side-encryption`).");
-    sse.choices = {"AES256", "aws:kms", "aws:kms:dsse"};
-    o.push_back(sse);
-    o.push_back(config::optional_opt("sse_kms_key_id", opt_type::string,
-                                     "The KMS key of `aws:kms` encryption."));
+    if (k == store_kind::s3) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Objects above this size go up by multipart upload in "
+                                       "parts of this size (S3's minimum part is 5 MiB).",
+                                       "\"8MiB\"", true),
+                           5 * 1024 * 1024, 5.0 * 1024 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Write objects with `If-None-Match: *` so that a replay never "
+                                "replaces an object (stores that refuse it get a plain put).",
+                                "true", true));
+    } else if (k == store_kind::gcs) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Objects above this size go up by a resumable upload in "
+                                       "chunks of this size (rounded down to 256 KiB).",
+                                       "\"8MiB\"", true),
+                           256 * 1024, 5.0 * 1024 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Create objects with `ifGenerationMatch=0` so that a replay "
+                                "never replaces an object.",
+                                "true", true));
+    } else if (k == store_kind::azure_blob) {
+        o.push_back(ranged(config::opt("part_size", opt_type::size,
+                                       "Blobs above this size go up as blocks of this size (Put "
+                                       "Block, then Put Block List).",
+                                       "\"8MiB\"", true),
+                           64 * 1024, 4000.0 * 1024 * 1024));
+        o.push_back(config::opt("conditional_put", opt_type::boolean,
+                                "Create blobs with `If-None-Match: *` so that a replay never "
+                                "replaces a blob.",
+                                "true", true));
+    }
+    if (k == store_kind::s3) {
+        auto sse = config::optional_opt("server_side_encryption", opt_type::enumeration,
+                                        "Server-side encryption of the objects "
+                                        "(`x-amz-server-side-encryption`).");
+        sse.choices = {"AES256", "aws:kms", "aws:kms:dsse"};
+        o.push_back(sse);
+        o.push_back(config::optional_opt("sse_kms_key_id", opt_type::string,
+                                         "The KMS key of `aws:kms` encryption."));
+    }
     o.push_back(config::opt("verbose_logging", opt_type::boolean,
                             "Accepted for compatibility; objects are logged at debug level.",
                             "false", true));
@@ -265,8 +601,8 @@ include_headers = true)";
         "null)."));
     o.push_back(choice("avro_codec", {"null", "deflate", "snappy", "zstandard"},
                        "`avro`: the compression of the container file's blocks.", "deflate"));
-    s.check = [](const config::values& v, const config::check_report& report) {
-        s3_detail::check_store_options(v, report);
+    s.check = [k](const config::values& v, const config::check_report& report) {
+        s3_detail::check_options_for(k, v, report);
         if (auto t = s3_detail::path_template::parse(v.str("path_template")); !t)
             report("path_template", t.error().message());
         auto f = s3_detail::parse_output_format(v.str("output_format"));
@@ -290,13 +626,18 @@ include_headers = true)";
             report("max_messages_per_file", "file_rotation = \"messages\" needs it");
         if (v.str("file_rotation") == "time" && !v.has("max_file_age"))
             report("max_file_age", "file_rotation = \"time\" needs it");
-        if (v.has("sse_kms_key_id") && v.opt_str("server_side_encryption").value_or("") == "AES256")
+        if (k == store_kind::s3 && v.has("sse_kms_key_id") &&
+            v.opt_str("server_side_encryption").value_or("") == "AES256")
             report("sse_kms_key_id", "goes with server_side_encryption = \"aws:kms\"");
     };
     return s;
 }
 
 config::spec s3_source_spec() {
+    return s3_detail::object_source_spec(s3_detail::store_kind::s3);
+}
+
+config::spec s3_detail::object_source_spec(store_kind k) {
     config::spec s;
     s.name = "s3_source";
     s.kind = config::spec_kind::source;
@@ -355,8 +696,10 @@ poll_interval = "5s"
 max_record_bytes = 1048576
 max_batch_bytes = 4194304
 max_batch_messages = 1000)";
+    if (k != store_kind::s3)
+        other_store_source_header(k, s);
     auto& o = s.options;
-    s3_detail::add_store_options(o, false);
+    s3_detail::add_options_for(k, o, false);
     o.push_back(
         config::optional_opt("prefix", opt_type::string, "Read only keys that begin with this."));
     o.push_back(config::optional_opt("start_after", opt_type::string,
@@ -404,8 +747,8 @@ max_batch_messages = 1000)";
                                    "is skipped.",
                                    "\"256MiB\""),
                        1024, std::nullopt));
-    s.check = [](const config::values& v, const config::check_report& report) {
-        s3_detail::check_store_options(v, report);
+    s.check = [k](const config::values& v, const config::check_report& report) {
+        s3_detail::check_options_for(k, v, report);
         const auto d = v.str("custom_delimiter");
         if (d.empty() || d.size() > 64)
             report("custom_delimiter", "must be 1 to 64 bytes");
@@ -415,6 +758,25 @@ max_batch_messages = 1000)";
             report("move_prefix", "after_read = \"move\" needs it");
     };
     return s;
+}
+
+config::spec gcs_sink_spec() {
+    return s3_detail::object_sink_spec(store_kind::gcs);
+}
+config::spec gcs_source_spec() {
+    return s3_detail::object_source_spec(store_kind::gcs);
+}
+config::spec azure_blob_sink_spec() {
+    return s3_detail::object_sink_spec(store_kind::azure_blob);
+}
+config::spec azure_blob_source_spec() {
+    return s3_detail::object_source_spec(store_kind::azure_blob);
+}
+config::spec hdfs_sink_spec() {
+    return s3_detail::object_sink_spec(store_kind::hdfs);
+}
+config::spec hdfs_source_spec() {
+    return s3_detail::object_source_spec(store_kind::hdfs);
 }
 
 }  // namespace trib::connectors

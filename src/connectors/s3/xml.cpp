@@ -53,7 +53,7 @@ void XMLCALL on_end(void* ud, const XML_Char* name) {
     } else {
         c->leaves.emplace_back(collector::path_of(c->stack), c->text);
     }
-    if (local_name(name) == "Contents")
+    if (local_name(name) == "Contents" || local_name(name) == "Blob")
         c->closes.push_back(c->leaves.size());
     c->text.clear();
     if (!c->stack.empty())
@@ -143,6 +143,44 @@ result<list_page> parse_list_result(std::string_view xml, bool url_encoded) {
     }
     if (url_encoded && !page.next_token.empty()) {
         // Tokens are opaque; S3 does not URL-encode them even with encoding-type=url.
+    }
+    return page;
+}
+
+result<list_page> parse_azure_list(std::string_view xml) {
+    TRIB_ASSIGN_OR_RETURN(auto c, collect(xml));
+    if (c.leaves.empty() || !c.leaves.back().first.starts_with("EnumerationResults"))
+        return fail(errc::protocol_error, "the Azure answer is not an EnumerationResults");
+    list_page page;
+    object_info cur;
+    bool have_key = false;
+    std::size_t next_close = 0;
+    for (std::size_t i = 0; i < c.leaves.size(); ++i) {
+        const auto& [path, text] = c.leaves[i];
+        if (path == "EnumerationResults/Blobs/Blob/Name") {
+            cur.key = text;
+            have_key = true;
+        } else if (path == "EnumerationResults/Blobs/Blob/Properties/Etag") {
+            cur.etag = text;
+        } else if (path == "EnumerationResults/Blobs/Blob/Properties/Content-Length") {
+            std::uint64_t n = 0;
+            auto [q, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+            if (ec != std::errc{} || q != text.data() + text.size())
+                return fail(errc::protocol_error,
+                            "a blob's Content-Length in the listing is not a number");
+            cur.size = n;
+        } else if (path == "EnumerationResults/NextMarker") {
+            page.next_token = text;
+            page.truncated = !text.empty();
+        }
+        while (next_close < c.closes.size() && c.closes[next_close] == i + 1) {
+            ++next_close;
+            if (!have_key)
+                return fail(errc::protocol_error, "a listed blob has no Name");
+            page.objects.push_back(std::move(cur));
+            cur = {};
+            have_key = false;
+        }
     }
     return page;
 }

@@ -19,6 +19,10 @@ namespace trib::connectors::s3_detail {
 /// for) keys and tokens are percent-decoded once.
 result<list_page> parse_list_result(std::string_view xml, bool url_encoded);
 
+/// Parses an Azure Blob List Blobs answer (EnumerationResults): Name, Properties/Etag and
+/// Content-Length of each blob; NextMarker as the token.
+result<list_page> parse_azure_list(std::string_view xml);
+
 /// The UploadId of an InitiateMultipartUploadResult.
 result<std::string> parse_upload_id(std::string_view xml);
 

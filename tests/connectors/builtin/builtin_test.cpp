@@ -102,8 +102,12 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "port = 0";
         if (s.name == "kafka" && s.kind == config::spec_kind::source)
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopics = [\"t\"]";
-        if (s.name == "s3" || s.name == "s3_source")
+        if (s.name == "s3" || s.name == "s3_source" || s.name == "gcs" || s.name == "gcs_source")
             return "bucket = \"b\"";
+        if (s.name == "azure_blob" || s.name == "azure_blob_source")
+            return "container = \"c\"\naccount_name = \"a\"\nsas_token = \"sv=1\"";
+        if (s.name == "hdfs" || s.name == "hdfs_source")
+            return "endpoint = \"http://127.0.0.1:1\"\ndirectory = \"/d\"";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
