@@ -329,6 +329,16 @@ ca_file = "/etc/ssl/certs/broker-ca.pem")";
     rm.min = 1;
     rm.max = 65535;
     s.options.push_back(rm);
+    auto ids = config::opt(
+        "message_ids", opt_type::enumeration,
+        "`random`: Iggy draws each message id. `packet`: QoS 1/2 messages get an id hashed "
+        "from the client id, topic, packet identifier and payload, so the broker's redelivery "
+        "after a crash (same packet identifier) gets the same id and a de-duplicating server "
+        "drops it; the identical payload on the same topic under a reused packet identifier "
+        "within the de-duplication window is dropped too (see the README). QoS 0: random.",
+        "\"random\"");
+    ids.choices = {"random", "packet"};
+    s.options.push_back(ids);
     auto mq = config::opt("max_buffered_messages", opt_type::integer,
                           "Received messages held before Tributary stops reading from the broker "
                           "(backpressure).",
