@@ -71,6 +71,9 @@ config::spec http_sink_spec() {
     config::spec s;
     s.name = "http";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "at-least-once (an unknown outcome, a timeout or crash after the endpoint processed a "
+        "request, is sent again; receivers can de-duplicate by message id)";
     s.summary =
         "Sends messages to any HTTP endpoint: one request per message, NDJSON or a JSON "
         "array per batch, or raw bytes";
@@ -252,6 +255,9 @@ config::spec http_poll_source_spec() {
     config::spec s;
     s.name = "http_poll";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; with `id_path` items keep their ids across re-fetches, so a de-duplicating "
+        "Iggy server stores each item once (exactly-once effect with an idempotent sink)";
     s.summary =
         "Calls an HTTP API on an interval and turns the items of each response into "
         "messages, following pagination";
@@ -464,6 +470,10 @@ config::spec webhook_source_spec() {
     config::spec s;
     s.name = "webhook";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once (a 2xx only after Iggy stored the messages; a caller retries otherwise); "
+        "with `delivery_id_header`/`delivery_id_path` and a de-duplicating Iggy server each "
+        "delivery is stored once";
     s.summary =
         "Receives HTTP requests (webhooks) and writes their bodies to Iggy, answering "
         "only after Iggy stored them";

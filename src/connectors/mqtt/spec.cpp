@@ -189,6 +189,9 @@ config::spec mqtt_source_spec() {
     config::spec s;
     s.name = "mqtt";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "QoS 0 at-most-once; QoS 1/2 at-least-once; with `message_ids = \"packet\"` and a "
+        "de-duplicating Iggy server the broker's redeliveries are dropped";
     s.summary = "Subscribes to MQTT topics (3.1.1 or 5, QoS 0/1/2) and sends the messages to Iggy";
     s.description =
         "Each PUBLISH the broker delivers becomes one Iggy message: the payload as it is, the "
@@ -372,6 +375,9 @@ config::spec mqtt_sink_spec() {
     config::spec s;
     s.name = "mqtt";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "QoS 0 at-most-once; QoS 1/2 at-least-once (a runtime crash publishes the unacknowledged "
+        "batch again)";
     s.summary = "Publishes Iggy messages to an MQTT broker (3.1.1 or 5, QoS 0/1/2)";
     s.description =
         "Each Iggy message becomes one PUBLISH with the message's payload, to a topic made from "
