@@ -9,10 +9,13 @@
 // - PostgreSQL polling source -> topic -> append sink, 5 kills: each row once.
 // - webhook with a delivery-id header, callers that drop the connection before the answer and
 //   retry: each delivery once.
-// - file source against the real Iggy server (../shared/iggy-reference) with its
-//   de-duplication on: the same result.
+// - file source against the real Iggy server (../shared/iggy-reference): that build (0.9.0-edge.5,
+//   "server-ng") exits with Config(InvalidConfigurationValue) when de-duplication is enabled
+//   (not supported there; it is in Iggy's previous server), so it runs with de-duplication off:
+//   the table still holds each line once (the ids are the same on a re-send and the append
+//   sink's primary key is the id), while the topic may hold the re-sends (counted, reported).
 //
-// Sizes: TRIB_EXACTLY_ONCE_LINES (default 3000 lines / rows / 300 deliveries x 10).
+// Sizes: TRIB_EXACTLY_ONCE_LINES (default 20,000 lines and rows; deliveries a 1/100 of it).
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -52,7 +55,9 @@ int size_from_env() {
         if (n >= 100)
             return n;
     }
-    return 3000;
+    // Enough flow at each kill that the source re-sends some lines without the server's
+    // de-duplication (30,000 lines: 827 re-sent over 10 kills; 3,000: none).
+    return 20000;
 }
 
 void write_file(const fs::path& p, const std::string& text) {
@@ -136,15 +141,15 @@ class exactly_once_test : public pg_test {
         return s;
     }
 
-    /// The real Iggy server with its de-duplication on.
+    /// The real Iggy server (de-duplication off: this build refuses to start with it on).
     peer_spec iggy_spec() {
         peer_spec s;
         s.name = "iggy-server";
         s.program = iggy_server_binary().string();
-        s.env = {{"IGGY_ROOT_USERNAME", "iggy"},      {"IGGY_ROOT_PASSWORD", "iggy"},
-                 {"IGGY_SYSTEM_PATH", "{dir}/data"},  {"IGGY_TCP_ADDRESS", "127.0.0.1:{port}"},
-                 {"IGGY_HTTP_ENABLED", "false"},      {"IGGY_QUIC_ENABLED", "false"},
-                 {"IGGY_WEBSOCKET_ENABLED", "false"}, {k_dedup_env, "true"}};
+        s.env = {{"IGGY_ROOT_USERNAME", "iggy"},     {"IGGY_ROOT_PASSWORD", "iggy"},
+                 {"IGGY_SYSTEM_PATH", "{dir}/data"}, {"IGGY_TCP_ADDRESS", "127.0.0.1:{port}"},
+                 {"IGGY_HTTP_ENABLED", "false"},     {"IGGY_QUIC_ENABLED", "false"},
+                 {"IGGY_WEBSOCKET_ENABLED", "false"}};
         s.ready = [](const peer& p) { return tcp_connectable(p.port()); };
         s.ready_timeout = 60s;
         return s;
@@ -241,7 +246,9 @@ idempotent = true
 
     /// The file source test: lines written in kills + 1 chunks; after the first rows of each
     /// chunk landed, kill -9 and restart. Then every line is in the table once.
-    void file_to_postgres(std::uint16_t iggy_port, int kills, const fs::path& work) {
+    /// `server_dedups`: the Iggy server drops re-sent ids, so the topic holds each line once.
+    void file_to_postgres(std::uint16_t iggy_port, int kills, const fs::path& work,
+                          bool server_dedups) {
         const int total = size_from_env();
         const fs::path input = work / "in.jsonl";
         const fs::path copy = work / "copy.jsonl";
@@ -280,11 +287,15 @@ idempotent = true
         // The file sink writes each Iggy message once (by offset): its line count is the
         // topic's message count, so it equals the lines only if the server dropped the source's
         // re-sends.
-        EXPECT_EQ(line_count(copy), std::size_t(total));
+        if (server_dedups)
+            EXPECT_EQ(line_count(copy), std::size_t(total));
+        else
+            EXPECT_GE(line_count(copy), std::size_t(total));
         std::fprintf(stderr,
-                     "exactly-once: %d lines, %d kills: table %ld rows (%ld distinct), "
-                     "topic %zu messages\n",
-                     total, kills, landed(), landed_distinct(), line_count(copy));
+                     "exactly-once: %d lines, %d kills, server de-duplication %s: table %ld rows "
+                     "(%ld distinct), topic %zu messages\n",
+                     total, kills, server_dedups ? "on" : "off", landed(), landed_distinct(),
+                     line_count(copy));
     }
 
     std::unique_ptr<peer> runtime_;
@@ -293,7 +304,7 @@ idempotent = true
 
 TEST_F(exactly_once_test, file_source_with_10_kill_9_lands_each_line_once) {
     temp_dir work("trib-eo-file");
-    file_to_postgres(0, 10, work.path());
+    file_to_postgres(0, 10, work.path(), true);
 }
 
 TEST_F(exactly_once_test, file_source_against_the_real_iggy_server_lands_each_line_once) {
@@ -306,7 +317,7 @@ TEST_F(exactly_once_test, file_source_against_the_real_iggy_server_lands_each_li
     ASSERT_TRUE(r.has_value()) << r.error().message();
     iggy_ = std::move(r).value();
     temp_dir work("trib-eo-iggy");
-    file_to_postgres(iggy_->port(), 5, work.path());
+    file_to_postgres(iggy_->port(), 5, work.path(), false);
 }
 
 TEST_F(exactly_once_test, postgres_polling_source_with_5_kill_9_lands_each_row_once) {
@@ -413,7 +424,7 @@ int post_once(std::uint16_t port, const std::string& delivery, const std::string
 }
 
 TEST_F(exactly_once_test, webhook_retries_after_lost_answers_store_each_delivery_once) {
-    const int deliveries = std::max(100, size_from_env() / 10);
+    const int deliveries = std::max(100, size_from_env() / 100);
     auto r = peer::start(runtime_spec({{"hook.toml", R"(type = "source"
 key = "hook"
 enabled = true
