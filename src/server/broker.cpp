@@ -353,15 +353,4 @@ void broker::handle(connection_state& c, bytes_view header, std::span<std::uint8
     }
 }
 
-void apply_environment(server_options& options) {
-    if (options.root_username.empty()) {
-        if (const char* u = std::getenv("IGGY_ROOT_USERNAME"); u && *u)
-            options.root_username = u;
-    }
-    if (options.root_password.empty()) {
-        if (const char* p = std::getenv("IGGY_ROOT_PASSWORD"); p && *p)
-            options.root_password = p;
-    }
-}
-
 }  // namespace trib::server

@@ -607,7 +607,8 @@ embedded_server::~embedded_server() {
 }
 
 result<std::unique_ptr<embedded_server>> embedded_server::start(server_options options) {
-    apply_environment(options);
+    TRIB_TRY(apply_environment(options));
+    TRIB_TRY(storage::validate(options.message_deduplication));
     raise_nofile_limit();
     auto i = std::make_unique<impl>(std::move(options));
     auto st = i->start();

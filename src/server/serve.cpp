@@ -20,11 +20,15 @@ int serve_main(int argc, char** argv) {
     server_options opt;
     std::string data_dir, fsync = "interval", fsync_interval = "1s", segment_size = "1GiB",
                           heartbeat = "30s", tls_cert, tls_key, login_timeout = "10s",
-                          idle_timeout = "0s", lockout_max = "5m";
+                          idle_timeout = "0s", lockout_max = "5m", config_file;
     app.add_option("--data-dir", data_dir, "Directory for streams, messages and metadata")
         ->required();
     app.add_option("--address", opt.address, "host:port to listen on (loopback by default)")
         ->capture_default_str();
+    app.add_option("--config", config_file,
+                   "An Iggy server.toml: [system.message_deduplication] is read from it (other "
+                   "tables are Iggy's and are ignored; IGGY_SYSTEM_MESSAGE_DEDUPLICATION_* "
+                   "variables override it)");
     app.add_option("--tls-cert", tls_cert, "PEM certificate chain: serve TLS instead of TCP");
     app.add_option("--tls-key", tls_key, "PEM private key of --tls-cert");
     app.add_option("--root-username", opt.root_username,
@@ -124,7 +128,21 @@ int serve_main(int argc, char** argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-    apply_environment(opt);
+    if (!config_file.empty()) {
+        if (auto st = apply_iggy_server_config(config_file, opt); !st) {
+            fmt::print(stderr, "tributary serve: --config: {}\n", st.error().message());
+            return 2;
+        }
+    }
+    if (auto st = apply_environment(opt); !st) {
+        fmt::print(stderr, "tributary serve: {}\n", st.error().message());
+        return 2;
+    }
+    if (auto st = storage::validate(opt.message_deduplication); !st) {
+        fmt::print(stderr, "tributary serve: [system.message_deduplication]: {}\n",
+                   st.error().message());
+        return 2;
+    }
     auto srv = embedded_server::start(opt);
     if (!srv) {
         // Another process serving the same data dir: a problem with the options (exit 2).
@@ -139,6 +157,10 @@ int serve_main(int argc, char** argv) {
     if (!creds.password.empty() && (opt.default_root_credentials || opt.root_password.empty())) {
         // Printed on stdout as well as logged, as Iggy prints a generated root password.
         fmt::print("root user: {} / {}\n", creds.username, creds.password);
+    }
+    if (const auto& d = opt.message_deduplication; d.enabled) {
+        spdlog::info("embedded server: message de-duplication on (max_entries {}, expiry {} ms)",
+                     d.max_entries, d.expiry_us / 1000);
     }
     fmt::print("listening on {}{}\n", (*srv)->address(), (*srv)->tls() ? " (TLS)" : "");
     std::fflush(stdout);

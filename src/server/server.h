@@ -16,6 +16,7 @@
 
 namespace trib::server {
 
+using storage::dedup_options;
 using storage::fsync_policy;
 
 /// Everything the server needs to start. Only `data_dir` is required.
@@ -69,6 +70,12 @@ struct server_options {
     /// for 1 s, doubling with each further failure up to `login_lockout_max`. Zero disables it.
     std::uint32_t login_max_failures = 5;
     std::chrono::milliseconds login_lockout_max{std::chrono::minutes(5)};
+
+    /// Iggy's `[system.message_deduplication]`: per partition, messages whose id was appended
+    /// within `expiry` (and is among the newest `max_entries`) are dropped from later sends; the
+    /// send is still acknowledged. Id 0 is never de-duplicated. Off by default, as in Iggy. The
+    /// window survives a restart (rebuilt from each partition's log tail).
+    dedup_options message_deduplication;
 };
 
 /// Frames (header included) a connection may send before it logs in.
@@ -112,7 +119,17 @@ class embedded_server {
 };
 
 /// Applies the environment to options: IGGY_ROOT_USERNAME / IGGY_ROOT_PASSWORD when the options
-/// name no root credentials. `start` calls it; exposed for `tributary run` and tests.
-void apply_environment(server_options& options);
+/// name no root credentials, and Iggy's overrides of `[system.message_deduplication]`
+/// (IGGY_SYSTEM_MESSAGE_DEDUPLICATION_ENABLED / _MAX_ENTRIES / _EXPIRY), which win over the
+/// options as Iggy's environment wins over its server.toml. `start` calls it; exposed for
+/// `tributary serve`, `tributary run` and tests. Errors (invalid_argument) name the variable.
+[[nodiscard]] status apply_environment(server_options& options);
+
+/// Reads the keys Tributary's server takes from an Iggy server.toml into `options`: today
+/// `[system.message_deduplication]` enabled / max_entries / expiry. Other tables and keys of
+/// Iggy's file are accepted and ignored (their settings are `tributary serve` flags), so Iggy's
+/// file works unchanged. Errors (invalid_argument) name the file and the key.
+[[nodiscard]] status apply_iggy_server_config(const std::filesystem::path& file,
+                                              server_options& options);
 
 }  // namespace trib::server

@@ -197,6 +197,15 @@ void request_ops::send(std::span<std::uint8_t> body) {
         return status_reply(code::error);
     }
     ctr.messages_appended.fetch_add(ar->message_count, std::memory_order_relaxed);
+    if (ar->duplicates > 0) {
+        // Dropped without an error, as Iggy does: the producer's retry has succeeded.
+        spdlog::debug("embedded server: {}/{}: dropped {} duplicate message(s) from client {}",
+                      tp->name, part->id, ar->duplicates, c.id);
+    }
+    if (ar->message_count == 0) {
+        // Nothing new was stored: no offset to report ("accepted, no offsets", section 5.1).
+        return payload_ok([&](writer& w) { w.u32(0); });
+    }
     payload_ok([&](writer& w) {
         w.u32(1);
         w.u32(stream_id);

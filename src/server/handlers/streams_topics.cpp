@@ -13,6 +13,7 @@ storage::log_options log_options_for(const server_options& opt, const topic& t,
     lo.segment_size = t.settings.segment_size ? t.settings.segment_size : opt.segment_size;
     lo.fsync = opt.fsync;
     lo.fsync_interval = opt.fsync_interval;
+    lo.dedup = opt.message_deduplication;
     return lo;
 }
 

@@ -23,6 +23,7 @@
 
 #include "core/atomic_file.h"
 #include "iggy/wire/batch.h"
+#include "server/storage/message_deduplicator.h"
 
 namespace trib::server::storage {
 
@@ -180,6 +181,42 @@ bool deltas_are_indexes(bytes_view batch) {
     return st.has_value() && good;
 }
 
+// Removes from `batch` (in place) the messages whose id `window` already holds, recording the
+// others; returns how many messages remain. When some were removed, the header's message count
+// and batch length are updated and the remaining frames renumbered 0, 1, 2, ... (the batch
+// checksum is recomputed when the batch is stamped). `recorded` counts the ids put into the
+// window. Frames are known to be well-formed (check_and_number_frames ran).
+result<std::uint32_t> drop_duplicates(message_deduplicator& window, std::span<std::uint8_t> batch,
+                                      std::uint32_t count, std::uint64_t ts,
+                                      std::size_t& recorded) {
+    window.expire(ts);
+    std::uint8_t* data = batch.data();
+    std::size_t pos = batch_header_size;
+    std::size_t out = batch_header_size;
+    std::uint32_t kept = 0;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint8_t* f = data + pos;
+        const std::size_t len =
+            frame_header_size + std::size_t(iggy::load_u32(f + 32)) + iggy::load_u32(f + 36);
+        const iggy::u128 id{iggy::load_u64(f + 8), iggy::load_u64(f + 16)};
+        if (window.try_insert(id, ts)) {
+            if (!id.is_zero())
+                ++recorded;
+            if (out != pos)
+                std::memmove(data + out, f, len);
+            out += len;
+            ++kept;
+        }
+        pos += len;
+    }
+    if (kept == count || kept == 0)
+        return kept;
+    iggy::store_u64(data + 32, out);   // batch_length
+    iggy::store_u32(data + 48, kept);  // message_count
+    TRIB_TRY(check_and_number_frames(batch.first(out), kept));
+    return kept;
+}
+
 // Sequential reads of a file through a large buffer (recovery scans).
 class chunk_reader {
   public:
@@ -318,6 +355,8 @@ struct partition_log::state {
     std::mutex sync_mu;  // one fdatasync at a time; waiters piggyback on it (group commit)
     std::atomic<std::int64_t> last_sync_ms{0};
     std::atomic<bool> failed{false};
+
+    std::optional<message_deduplicator> dedup;  // (write_mu) when options.dedup.enabled
 };
 
 partition_log::partition_log(std::filesystem::path dir, log_options options)
@@ -347,9 +386,14 @@ result<std::unique_ptr<partition_log>> partition_log::open(std::filesystem::path
     }
     if (options.fsync == fsync_policy::interval && options.fsync_interval.count() <= 0)
         return fail(errc::invalid_argument, "fsync interval must be positive");
+    TRIB_TRY(validate(options.dedup));
     std::unique_ptr<partition_log> log(new partition_log(std::move(dir), options));
     if (auto s = log->recover(); !s)
         return unexpected(s.error().wrap("open partition log " + log->dir_.string()));
+    if (options.dedup.enabled) {
+        if (auto s = log->load_dedup_window(); !s)
+            return unexpected(s.error().wrap("open partition log " + log->dir_.string()));
+    }
     return log;
 }
 
@@ -657,6 +701,51 @@ status partition_log::recover() {
     return ok();
 }
 
+// Puts the ids of the log's tail back into the de-duplication window: the messages appended
+// within the expiry, at most the newest max_entries of them. Offsets are dense, so the newest
+// max_entries messages start at next - max_entries, and the time index gives the first batch
+// inside the expiry: the read starts at the later of the two and reads only the window (plus the
+// part of the first batch before it, which the read cuts off).
+status partition_log::load_dedup_window() {
+    const dedup_options& o = options_.dedup;
+    message_deduplicator window(o);
+    const std::uint64_t now = now_us();
+    const std::uint64_t next = next_offset();
+    std::uint64_t from = stats().first_offset;
+    if (o.max_entries != 0 && next > o.max_entries)
+        from = std::max(from, next - o.max_entries);
+    if (o.expiry_us != 0) {
+        auto fresh = find_offset_by_timestamp(now > o.expiry_us ? now - o.expiry_us + 1 : 0);
+        from = fresh ? std::max(from, *fresh) : next;
+    }
+    constexpr std::uint32_t chunk_messages = 65536;
+    constexpr std::size_t chunk_bytes = std::size_t{8} << 20;
+    while (from < next) {
+        auto count =
+            static_cast<std::uint32_t>(std::min<std::uint64_t>(next - from, chunk_messages));
+        TRIB_ASSIGN_OR_RETURN(auto rr, read(from, count, chunk_bytes));
+        if (rr.batches.empty())
+            break;
+        for (const auto& b : rr.batches) {
+            recovery_.dedup_bytes_read += b.data.size();
+            const std::uint64_t ts = iggy::read_batch_header(b.data).base_timestamp;
+            window.expire(ts);
+            TRIB_TRY(iggy::for_each_frame(
+                b.data, [&](const iggy::frame_view& f) { window.try_insert(f.id, ts); }));
+            from = b.first_offset + b.message_count;
+        }
+    }
+    window.expire(now);
+    recovery_.dedup_ids_loaded = window.size();
+    std::lock_guard wl(st_->write_mu);
+    st_->dedup.emplace(std::move(window));
+    if (recovery_.dedup_ids_loaded > 0) {
+        spdlog::info("partition log {}: de-duplication window rebuilt: {} ids ({} bytes read)",
+                     dir_.string(), recovery_.dedup_ids_loaded, recovery_.dedup_bytes_read);
+    }
+    return ok();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Appends
 
@@ -733,18 +822,48 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
     if (st_->segments.empty())
         return fail(errc::io_error, "partition log: no active segment");
     std::shared_ptr<segment> active = st_->segments.back();
+    const std::uint64_t ts = std::max(now_us(), st_->last_timestamp);
+    std::uint32_t count = h.message_count;
+    std::uint32_t duplicates = 0;
+    std::size_t recorded = 0;  // ids this append put into the window (undone if it fails)
+    if (st_->dedup) {
+        TRIB_ASSIGN_OR_RETURN(auto kept, drop_duplicates(*st_->dedup, batch, count, ts, recorded));
+        duplicates = count - kept;
+        count = kept;
+        if (duplicates > 0 && kept > 0)
+            batch = batch.first(iggy::read_batch_header(batch).batch_length);
+    }
+    auto undo = [&] {
+        if (recorded > 0)
+            st_->dedup->undo_last(recorded);
+    };
+    if (count == 0) {
+        // Every message was a duplicate: nothing to write. The originals may have been written
+        // by an append still waiting for its fsync; this acknowledgement waits for it as well.
+        const std::uint64_t end = active->size;
+        const std::uint64_t next = st_->written_next;
+        wl.unlock();
+        if (sync == append_sync::durable || options_.fsync == fsync_policy::always) {
+            if (active->synced_size.load() < end)
+                TRIB_TRY(sync_segment_to(active, end));
+        }
+        return append_result{next, 0, ts, duplicates};
+    }
     const std::uint64_t base = st_->written_next;
     if (active->size > 0 && (active->size + batch.size() > options_.segment_size ||
                              active->size + batch.size() > UINT32_MAX ||
-                             base + h.message_count - active->base_offset > UINT32_MAX)) {
-        TRIB_TRY(roll_locked());
+                             base + count - active->base_offset > UINT32_MAX)) {
+        if (auto s = roll_locked(); !s) {
+            undo();
+            return unexpected(s.error());
+        }
         active = st_->segments.back();
     }
-    const std::uint64_t ts = std::max(now_us(), st_->last_timestamp);
     iggy::stamp_batch(batch.data(), batch.size(), options_.partition_id, base, ts);
     const std::uint64_t pos = active->size;
     if (auto s = pwrite_all(active->log_fd, batch.data(), batch.size(), pos, active->log_path);
         !s) {
+        undo();
         // Leave no partial batch behind: the next append writes at `pos` again.
         if (::ftruncate(active->log_fd, static_cast<off_t>(pos)) != 0)
             st_->failed = true;
@@ -770,13 +889,13 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
         active->index.push_back({static_cast<std::uint32_t>(base - active->base_offset),
                                  static_cast<std::uint32_t>(pos), ts});
         active->size += batch.size();
-        active->end_offset = base + h.message_count;
-        st_->written_next = base + h.message_count;
+        active->end_offset = base + count;
+        st_->written_next = base + count;
         st_->last_timestamp = ts;
         if (options_.fsync != fsync_policy::always)
             st_->visible_next = st_->written_next;
         if (!cached_view.empty()) {
-            st_->cache.push_back({base, h.message_count, std::move(owner), cached_view, charge});
+            st_->cache.push_back({base, count, std::move(owner), cached_view, charge});
             st_->cache_size += charge;
             while (st_->cache_size > options_.cache_bytes) {
                 st_->cache_size -= st_->cache.front().charge;
@@ -800,7 +919,7 @@ result<append_result> partition_log::append_impl(std::shared_ptr<const void> own
         need_sync = steady_ms() - st_->last_sync_ms.load() >= options_.fsync_interval.count();
     if (need_sync)
         TRIB_TRY(sync_segment_to(active, end));
-    return append_result{base, h.message_count, ts};
+    return append_result{base, count, ts, duplicates};
 }
 
 status partition_log::sync() {
@@ -1166,6 +1285,8 @@ status partition_log::purge() {
         st_->visible_next = 0;
         // last_timestamp is kept: append timestamps never go backwards.
     }
+    if (st_->dedup)
+        st_->dedup->clear();
     st_->failed = false;
     return finish_purge_locked();
 }

@@ -30,6 +30,7 @@
 
 #include "core/error.h"
 #include "iggy/wire/bytes.h"
+#include "server/storage/dedup_options.h"
 
 namespace trib::server::storage {
 
@@ -62,6 +63,9 @@ struct log_options {
     /// Recompute both checksums of every batch read from disk (Iggy's `validate_checksum`).
     /// Off by default: `open` validates the last segment, and sealed segments were synced.
     bool verify_checksums_on_read = false;
+    /// Message de-duplication by id (message_deduplicator.h). When enabled, `append` drops the
+    /// messages whose id is in the window, and `open` rebuilds the window from the log's tail.
+    dedup_options dedup;
 };
 
 /// Per-call durability of an append.
@@ -71,9 +75,10 @@ enum class append_sync : std::uint8_t {
 };
 
 struct append_result {
-    std::uint64_t base_offset = 0;  // offset of the batch's first message
-    std::uint32_t message_count = 0;
-    std::uint64_t timestamp = 0;  // the append timestamp stamped into the batch (µs)
+    std::uint64_t base_offset = 0;    // offset of the batch's first message (stored ones)
+    std::uint32_t message_count = 0;  // messages stored (0: every message was a duplicate)
+    std::uint64_t timestamp = 0;      // the append timestamp stamped into the batch (µs)
+    std::uint32_t duplicates = 0;     // messages dropped by de-duplication
 };
 
 /// One batch of a read: a stored batch unchanged, or a cut of one (cut_batch: fresh header with
@@ -136,6 +141,8 @@ struct recovery_report {
     std::uint32_t indexes_rebuilt = 0;   // index files missing, inconsistent or longer than the log
     std::uint32_t indexes_extended = 0;  // index files shorter than the log (normal after a crash)
     bool purge_completed = false;        // an interrupted purge was finished
+    std::uint64_t dedup_ids_loaded = 0;  // ids put back into the de-duplication window
+    std::uint64_t dedup_bytes_read = 0;  // batch bytes read to rebuild it
 };
 
 /// One partition's log.
@@ -163,6 +170,11 @@ class partition_log {
     /// (µs, never decreasing), new batch checksum. Frames whose offset_delta is not their index
     /// are renumbered (their checksums recomputed), so that offset = base_offset + offset_delta
     /// holds for every stored message. Returns once `sync` / the policy is satisfied.
+    /// With de-duplication on, messages whose id is in the window (or earlier in the same batch)
+    /// are removed from the batch in place before it is stamped; the rest are stored with
+    /// contiguous offsets. A batch of duplicates only stores nothing (message_count 0), and
+    /// still waits for `sync` / the policy, so that the acknowledged originals are as durable
+    /// as a stored batch would be.
     /// Errors: invalid_argument for a batch that is not structurally a batch; io_error when the
     /// write or sync failed (the batch is not acknowledged; after a failed fsync the log refuses
     /// further appends until it is reopened, since the kernel may have dropped dirty pages).
@@ -225,6 +237,7 @@ class partition_log {
                                                            std::uint64_t now_us);
     /// Drops every message; the next message gets offset 0 again (Iggy 0.9's purge resets the
     /// partition's offsets). Crash-safe: an interrupted purge is finished by the next `open`.
+    /// Empties the de-duplication window too (a restart would find no ids to rebuild it from).
     [[nodiscard]] status purge();
     /// Deletes the directory and everything in it. The log is unusable afterwards (appends fail).
     [[nodiscard]] status destroy();
@@ -237,6 +250,7 @@ class partition_log {
 
     partition_log(std::filesystem::path dir, log_options options);
     status recover();
+    status load_dedup_window();
     status finish_purge_locked();
     result<std::shared_ptr<segment>> create_segment(std::uint64_t base_offset);
     status roll_locked();
