@@ -211,7 +211,10 @@ max_batch_lines = 100
 )";
     }
 
-    static std::string file_sink_toml(const fs::path& out) {
+    /// A file sink idempotent by Iggy offset: it writes each message of the topic once, so its
+    /// line count is the topic's message count.
+    static std::string file_sink_toml(const fs::path& out, const std::string& stream = "files",
+                                      const std::string& topic = "lines") {
         return R"(type = "sink"
 key = "copy"
 enabled = true
@@ -220,8 +223,10 @@ name = "Copy"
 plugin = "file"
 
 [[streams]]
-stream = "files"
-topics = ["lines"]
+stream = ")" + stream +
+               R"("
+topics = [")" + topic +
+               R"("]
 schema = "json"
 batch_length = 150
 poll_interval = "5ms"
@@ -322,6 +327,8 @@ TEST_F(exactly_once_test, file_source_against_the_real_iggy_server_lands_each_li
 
 TEST_F(exactly_once_test, postgres_polling_source_with_5_kill_9_lands_each_row_once) {
     const int total = size_from_env();
+    temp_dir work("trib-eo-poll");
+    const fs::path copy = work.path() / "copy.jsonl";
     ASSERT_EQ(sql().exec("CREATE TABLE src (id bigserial PRIMARY KEY, body text)"), "");
     auto r = peer::start(runtime_spec({{"poll.toml", R"(type = "source"
 key = "pg_poll"
@@ -345,7 +352,8 @@ poll_interval = "20ms"
 batch_size = 200
 include_metadata = false
 )"},
-                                       {"append.toml", append_sink_toml("poll", "rows")}}));
+                                       {"append.toml", append_sink_toml("poll", "rows")},
+                                       {"copy.toml", file_sink_toml(copy, "poll", "rows")}}));
     ASSERT_TRUE(r.has_value()) << r.error().message();
     runtime_ = std::move(r).value();
     const int kills = 5;
@@ -370,11 +378,14 @@ include_metadata = false
     ASSERT_TRUE(wait_until([&] { return landed_distinct() >= total; }, 300s))
         << landed_distinct() << " of " << total << "\n"
         << runtime_->log().substr(0, 4000);
+    ASSERT_TRUE(wait_until([&] { return line_count(copy) >= std::size_t(total); }, 120s))
+        << line_count(copy) << " of " << total;
     ASSERT_TRUE(runtime_->stop().has_value());
     EXPECT_EQ(landed(), total);
     EXPECT_EQ(landed_distinct(), total);
-    std::fprintf(stderr, "exactly-once polling: %d rows, %d kills: table %ld rows\n", total, kills,
-                 landed());
+    EXPECT_EQ(line_count(copy), std::size_t(total));  // the topic: re-sends dropped by the server
+    std::fprintf(stderr, "exactly-once polling: %d rows, %d kills: table %ld rows, topic %zu\n",
+                 total, kills, landed(), line_count(copy));
 }
 
 /// One HTTP/1.1 POST on a new connection. With `drop_answer` the connection is closed right
@@ -425,6 +436,8 @@ int post_once(std::uint16_t port, const std::string& delivery, const std::string
 
 TEST_F(exactly_once_test, webhook_retries_after_lost_answers_store_each_delivery_once) {
     const int deliveries = std::max(100, size_from_env() / 100);
+    temp_dir work("trib-eo-hook");
+    const fs::path copy = work.path() / "copy.jsonl";
     auto r = peer::start(runtime_spec({{"hook.toml", R"(type = "source"
 key = "hook"
 enabled = true
@@ -444,7 +457,8 @@ delivery_id_header = "X-Delivery-Id"
 [[plugin_config.routes]]
 path = "/hook"
 )"},
-                                       {"append.toml", append_sink_toml("hooks", "events")}}));
+                                       {"append.toml", append_sink_toml("hooks", "events")},
+                                       {"copy.toml", file_sink_toml(copy, "hooks", "events")}}));
     ASSERT_TRUE(r.has_value()) << r.error().message();
     runtime_ = std::move(r).value();
     const std::uint16_t port = runtime_->port(2);
@@ -471,11 +485,15 @@ path = "/hook"
     }
     ASSERT_TRUE(wait_until([&] { return landed_distinct() >= deliveries; }, 120s))
         << landed_distinct() << " of " << deliveries;
+    ASSERT_TRUE(wait_until([&] { return line_count(copy) >= std::size_t(deliveries); }, 120s))
+        << line_count(copy) << " of " << deliveries;
     ASSERT_TRUE(runtime_->stop().has_value());
     EXPECT_EQ(landed(), deliveries);
     EXPECT_EQ(landed_distinct(), deliveries);
-    std::fprintf(stderr, "exactly-once webhook: %d deliveries (%d sent twice): table %ld rows\n",
-                 deliveries, retried, landed());
+    EXPECT_EQ(line_count(copy), std::size_t(deliveries));
+    std::fprintf(stderr,
+                 "exactly-once webhook: %d deliveries (%d sent twice): table %ld rows, topic %zu\n",
+                 deliveries, retried, landed(), line_count(copy));
 }
 
 }  // namespace
