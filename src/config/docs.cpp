@@ -220,6 +220,8 @@ std::string render_markdown(const spec& s) {
             out += "\n";
         out += "\n";
     }
+    if (!s.guarantee.empty())
+        out += "**Guarantee:** " + s.guarantee + ".\n\n";
     if (s.idempotent) {
         out +=
             "Writes are idempotent (keyed by the Iggy message id): replays after a crash "
@@ -267,6 +269,8 @@ std::string render_text(const spec& s, bool include_advanced) {
             out += " " + a;
         out += "\n";
     }
+    if (!s.guarantee.empty())
+        out += "Guarantee: " + s.guarantee + ".\n";
     if (s.idempotent)
         out += "Idempotent writes (exactly-once effects).\n";
     out += "\nOptions:\n";
@@ -292,6 +296,8 @@ std::string to_json(const spec& s) {
     json_str(out, "summary", s.summary);
     out += ',';
     json_str(out, "description", s.description);
+    out += ',';
+    json_str(out, "guarantee", s.guarantee);
     out += ",\"idempotent\":";
     out += s.idempotent ? "true" : "false";
     out += ",\"plugin_aliases\":[";

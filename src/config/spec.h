@@ -103,6 +103,10 @@ struct spec {
     std::string description;  // markdown paragraphs for the docs
     std::vector<option> options;
     bool idempotent = false;  // sinks: exactly-once effects when keyed by Iggy message id
+    /// Connectors: the delivery guarantee in one line (at-most-once / at-least-once /
+    /// exactly-once effect, and under which settings); printed by `connectors describe` and the
+    /// generated docs.
+    std::string guarantee;
     std::vector<std::string> plugin_aliases;  // Iggy runtime plugin names mapped to this one
     std::string example;                      // a TOML snippet for the docs
     /// Rules one option cannot express (exactly one of two keys, min below max...). Runs after

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "connectors/file/file.h"
@@ -20,6 +21,7 @@
 #include "core/base64.h"
 #include "core/errno_text.h"
 #include "core/hex.h"
+#include "core/message_id.h"
 #include "core/unix_time.h"
 
 namespace trib::connectors {
@@ -47,6 +49,15 @@ using file_detail::k_fp_len;
 
 file_id id_of(const position& p) {
     return file_id{p.dev, p.ino};
+}
+
+/// How many first bytes of a file (up to its first newline) go into its lines' ids.
+constexpr std::size_t k_head_len = 64;
+
+/// A line's message id: ("file", device, inode, the file's first line, the line's byte offset).
+message_id line_id(message_id_builder& b, const file_id& f, std::string_view head,
+                   std::uint64_t offset) {
+    return b.add("file").add_u64(f.dev).add_u64(f.ino).add(head).add_u64(offset).finish();
 }
 
 /// How a line's text becomes the message payload.
@@ -244,6 +255,7 @@ class file_source final : public source {
         fd_ = fd;
         cur_id_ = id;
         fp_len_ = 0;
+        head_.reset();
         fp_ = 0;
     }
 
@@ -312,6 +324,7 @@ class file_source final : public source {
                     key_, o_.path);
                 set_offset(0);
                 fp_len_ = 0;
+                head_.reset();
             }
         }
         const std::size_t want = std::min<std::size_t>(1u << 20, o_.max_bytes);
@@ -429,9 +442,13 @@ class file_source final : public source {
         batch.messages.reserve(spans.size());
         // The event time is when the line was read (the file has no better one).
         const auto now = unix_now_us();
+        const std::string_view head = file_head();
+        message_id_builder idb;
         for (std::size_t i = 0; i < spans.size(); ++i) {
             message m;
             m.origin_timestamp_us = now;
+            idb.clear();
+            m.id = line_id(idb, cur_id_, head, offsets[i]);
             if (o_.add_headers) {
                 m.headers.push_back(header{"file.path", value_kind::string, o_.path});
                 std::string v(8, '\0');
@@ -449,6 +466,19 @@ class file_source final : public source {
             batch.messages.push_back(std::move(m));
         }
         return true;
+    }
+
+    /// The first line of the file being read (see head_), read once per inode and truncation.
+    std::string_view file_head() {
+        if (!head_) {
+            std::string buf(k_head_len, '\0');
+            const auto n = ::pread(fd_, buf.data(), buf.size(), 0);
+            buf.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+            if (const auto nl = buf.find('\n'); nl != std::string::npos)
+                buf.resize(nl + 1);
+            head_ = std::move(buf);
+        }
+        return *head_;
     }
 
     /// At the end of the file: true when the file was rotated (read the old one to its end
@@ -470,6 +500,7 @@ class file_source final : public source {
                 key_, o_.path);
             set_offset(0);
             fp_len_ = 0;
+            head_.reset();
             return true;
         }
         struct stat st {};
@@ -504,6 +535,9 @@ class file_source final : public source {
     std::string pending_;
     std::uint64_t fp_len_ = 0;
     std::uint64_t fp_ = 0;
+    /// The file's first line (at most k_head_len bytes) while reading this inode; part of every
+    /// id, so lines written again at the same offsets after a copytruncate get new ids.
+    std::optional<std::string> head_;
     bool rotated_ = false;
     bool warned_open_ = false;
     bool warned_long_ = false;

@@ -9,6 +9,9 @@ config::spec file_source_spec() {
     config::spec s;
     s.name = "file";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; exactly-once effect end to end when the Iggy server de-duplicates by "
+        "message id (line ids: device, inode, first line, byte offset) and the sink is idempotent";
     s.summary = "Tails a text or JSON-lines file: one message per line, surviving rotation";
     s.description =
         "Each complete line (ended by a newline) becomes one message; a trailing `\\r` is "
@@ -93,6 +96,9 @@ config::spec file_sink_spec() {
     config::spec s;
     s.name = "file";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "at-least-once; exactly-once effect with `idempotent = true` (per-partition offset marks "
+        "skip replays)";
     s.summary = "Writes messages to a file as JSON lines (or raw lines), with rotation";
     s.description =
         "With `format = \"json\"` every message is one line `{\"payload\": ...}`: a payload of "

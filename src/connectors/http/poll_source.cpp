@@ -40,6 +40,7 @@ struct poll_settings {
     response_format format = response_format::json;
     json_path items;
     std::optional<json_path> key_path;
+    std::optional<json_path> id_path;
     pagination paging = pagination::none;
     std::optional<json_path> next_url_path;
     std::optional<json_path> cursor_path;
@@ -260,6 +261,10 @@ class http_poll_source final : public source {
                 if (const auto* k = s_.key_path->first(*v))
                     m.key = scalar_text(*k);
             }
+            if (s_.id_path) {
+                if (const auto* k = s_.id_path->first(*v); k != nullptr && !k->IsNull())
+                    m.id = item_id(scalar_text(*k));
+            }
             b.messages.push_back(std::move(m));
         }
         return items.size();
@@ -356,6 +361,10 @@ result<std::unique_ptr<source>> make_http_poll_source(const config::values& v) {
     if (auto k = v.opt_str("key_path")) {
         TRIB_ASSIGN_OR_RETURN(auto p, json_path::parse(*k));
         s.key_path = std::move(p);
+    }
+    if (auto k = v.opt_str("id_path")) {
+        TRIB_ASSIGN_OR_RETURN(auto p, json_path::parse(*k));
+        s.id_path = std::move(p);
     }
     const auto paging = v.str("pagination");
     s.paging = paging == "link_header" ? pagination::link_header

@@ -71,6 +71,9 @@ config::spec http_sink_spec() {
     config::spec s;
     s.name = "http";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "at-least-once (an unknown outcome, a timeout or crash after the endpoint processed a "
+        "request, is sent again; receivers can de-duplicate by message id)";
     s.summary =
         "Sends messages to any HTTP endpoint: one request per message, NDJSON or a JSON "
         "array per batch, or raw bytes";
@@ -252,6 +255,9 @@ config::spec http_poll_source_spec() {
     config::spec s;
     s.name = "http_poll";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; with `id_path` items keep their ids across re-fetches, so a de-duplicating "
+        "Iggy server stores each item once (exactly-once effect with an idempotent sink)";
     s.summary =
         "Calls an HTTP API on an interval and turns the items of each response into "
         "messages, following pagination";
@@ -325,6 +331,11 @@ bearer_token = "${env:API_TOKEN}")";
         config::optional_opt("key_path", opt_type::string,
                              "JSON path inside each item of the message key (the Iggy partitioning "
                              "key), e.g. `customer.id`."));
+    o.push_back(config::optional_opt(
+        "id_path", opt_type::string,
+        "JSON path inside each item of its identity (`id`, `event.uuid`): the message id is a "
+        "hash of it, so an item fetched again (an overlapping page, a restart before the "
+        "position was saved) gets the same id. None: random ids."));
     o.push_back(choice("pagination", {"none", "link_header", "next_url", "cursor"},
                        "How to find the next page (see above).", "none"));
     o.push_back(config::optional_opt("next_url_path", opt_type::string,
@@ -357,7 +368,8 @@ bearer_token = "${env:API_TOKEN}")";
         const auto& u = v.str("url");
         if (!u.starts_with("http://") && !u.starts_with("https://"))
             report("url", "must start with http:// or https://");
-        for (const char* k : {"items_path", "key_path", "next_url_path", "cursor_path"}) {
+        for (const char* k :
+             {"items_path", "key_path", "id_path", "next_url_path", "cursor_path"}) {
             if (auto p = v.opt_str(k)) {
                 if (auto jp = http_detail::json_path::parse(*p); !jp)
                     report(k, jp.error().message());
@@ -458,6 +470,10 @@ config::spec webhook_source_spec() {
     config::spec s;
     s.name = "webhook";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once (a 2xx only after Iggy stored the messages; a caller retries otherwise); "
+        "with `delivery_id_header`/`delivery_id_path` and a de-duplicating Iggy server each "
+        "delivery is stored once";
     s.summary =
         "Receives HTTP requests (webhooks) and writes their bodies to Iggy, answering "
         "only after Iggy stored them";
@@ -576,6 +592,15 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
     o.push_back(config::opt("allow_unauthenticated", opt_type::boolean,
                             "Allow routes without authentication on a non-loopback address.",
                             "false"));
+    o.push_back(config::optional_opt(
+        "delivery_id_header", opt_type::string,
+        "Request header naming the delivery (`X-GitHub-Delivery`, `X-Request-Id`): the message "
+        "ids come from it, so a caller's retry gets the same ids and a de-duplicating server "
+        "stores it once. Routes may set their own."));
+    o.push_back(config::optional_opt(
+        "delivery_id_path", opt_type::string,
+        "JSON path inside each message of its delivery id (Stripe's event `id`), used when "
+        "`delivery_id_header` is not set or absent from the request. Routes may set their own."));
     config::option auth;
     auth.name = "auth";
     auth.type = opt_type::table;
@@ -607,6 +632,12 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
         "key_header", opt_type::string, "Request header whose value is the messages' key."));
     routes.children.push_back(config::optional_opt(
         "key_path", opt_type::string, "JSON path inside each message of its key (JSON bodies)."));
+    routes.children.push_back(
+        config::optional_opt("delivery_id_header", opt_type::string,
+                             "This route's `delivery_id_header` (instead of the top-level one)."));
+    routes.children.push_back(
+        config::optional_opt("delivery_id_path", opt_type::string,
+                             "This route's `delivery_id_path` (instead of the top-level one)."));
     config::option rauth;
     rauth.name = "auth";
     rauth.type = opt_type::table;
@@ -626,6 +657,10 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
         if (status != 429 && status != 503)
             report("overload_status", "must be 429 or 503");
         check_auth(v.table("auth"), "auth", report);
+        if (auto p = v.opt_str("delivery_id_path")) {
+            if (auto jp = http_detail::json_path::parse(*p); !jp)
+                report("delivery_id_path", jp.error().message());
+        }
         std::set<std::string> seen;
         const auto rs = v.tables("routes");
         for (std::size_t i = 0; i < rs.size(); ++i) {
@@ -637,9 +672,11 @@ secret = "${env:GITHUB_WEBHOOK_SECRET}")";
                 report(at + ".path", "another route has the same method and path");
             if (r.has("stream") != r.has("topic"))
                 report(at + ".stream", "stream and topic go together");
-            if (auto k = r.opt_str("key_path")) {
-                if (auto jp = http_detail::json_path::parse(*k); !jp)
-                    report(at + ".key_path", jp.error().message());
+            for (const char* k : {"key_path", "delivery_id_path"}) {
+                if (auto p = r.opt_str(k)) {
+                    if (auto jp = http_detail::json_path::parse(*p); !jp)
+                        report(at + "." + k, jp.error().message());
+                }
             }
             if (r.has("auth"))
                 check_auth(r.table("auth"), at + ".auth", report);

@@ -11,6 +11,7 @@
 #include <charconv>
 #include <memory>
 
+#include "core/message_id.h"
 #include "core/text.h"
 
 namespace trib::connectors::http_detail {
@@ -388,6 +389,18 @@ std::string sign(const signature_scheme& s, std::string_view secret, std::string
     if (s.format == signature_scheme::format::keyed)
         return s.timestamp_key + "=" + ts + "," + s.signature_key + "=" + enc;
     return s.prefix + enc;
+}
+
+message_id delivery_id(std::string_view delivery, std::size_t part) {
+    return message_id_builder("webhook").add(delivery).add_u64(part).finish();
+}
+
+message_id delivery_path_id(std::string_view value) {
+    return message_id_builder("webhook").add("path").add(value).finish();
+}
+
+message_id item_id(std::string_view value) {
+    return message_id_of("http_poll", value);
 }
 
 }  // namespace trib::connectors::http_detail

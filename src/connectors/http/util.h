@@ -126,4 +126,13 @@ auth_result verify_signature(const signature_scheme& s,
 std::string sign(const signature_scheme& s, std::string_view secret, std::string_view body,
                  std::int64_t timestamp);
 
+/// The message id of part `part` (0-based: a JSON array or NDJSON body holds several) of the
+/// webhook delivery named `delivery` (a delivery-id header's value): ("webhook", delivery, part).
+message_id delivery_id(std::string_view delivery, std::size_t part);
+/// The message id of the webhook message whose delivery_id_path value is `value`:
+/// ("webhook", "path", value).
+message_id delivery_path_id(std::string_view value);
+/// The message id of an http_poll item whose id_path value is `value`: ("http_poll", value).
+message_id item_id(std::string_view value);
+
 }  // namespace trib::connectors::http_detail

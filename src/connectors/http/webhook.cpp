@@ -47,6 +47,8 @@ struct route_settings {
     std::vector<std::string> headers;  // request headers copied to Iggy user headers
     std::string key_header;
     std::optional<json_path> key_path;
+    std::string delivery_id_header;  // empty: none
+    std::optional<json_path> delivery_id_path;
     auth_settings auth;
 };
 
@@ -413,17 +415,28 @@ class webhook_source final : public source {
                 hdrs.push_back(header{name, value_kind::string, std::string(v)});
         }
         std::string key(r.key_header.empty() ? std::string_view() : req.header(r.key_header));
+        const std::string_view delivery =
+            r.delivery_id_header.empty() ? std::string_view() : req.header(r.delivery_id_header);
         p->messages.reserve(parts.size());
         rapidjson::Document d;
         std::string perr;
-        for (auto part : parts) {
+        for (std::size_t i = 0; i < parts.size(); ++i) {
             message m;
-            m.payload = part;
+            m.payload = parts[i];
             m.headers = hdrs;
             m.key = key;
-            if (r.key_path && f != body_format::raw && parse_exact(part, d, perr)) {
+            const bool want_doc =
+                (r.key_path || (delivery.empty() && r.delivery_id_path)) && f != body_format::raw;
+            const bool parsed = want_doc && parse_exact(parts[i], d, perr);
+            if (r.key_path && parsed) {
                 if (const auto* k = r.key_path->first(d))
                     m.key = scalar_text(*k);
+            }
+            if (!delivery.empty()) {
+                m.id = delivery_id(delivery, i);
+            } else if (r.delivery_id_path && parsed) {
+                if (const auto* v = r.delivery_id_path->first(d); v != nullptr && !v->IsNull())
+                    m.id = delivery_path_id(scalar_text(*v));
             }
             p->messages.push_back(std::move(m));
         }
@@ -613,11 +626,19 @@ result<std::unique_ptr<source>> make_webhook_source(const config::values& v) {
     s.health_path = v.opt_str("health_path").value_or("");
 
     const auto top_auth = auth_from(v.table("auth"));
+    const std::string top_delivery_header = v.opt_str("delivery_id_header").value_or("");
+    std::optional<json_path> top_delivery_path;
+    if (auto k = v.opt_str("delivery_id_path")) {
+        TRIB_ASSIGN_OR_RETURN(auto jp, json_path::parse(*k));
+        top_delivery_path = std::move(jp);
+    }
     auto routes = v.tables("routes");
     if (routes.empty()) {
         route_settings r;
         r.path = "/";
         r.auth = top_auth;
+        r.delivery_id_header = top_delivery_header;
+        r.delivery_id_path = top_delivery_path;
         s.routes.push_back(std::move(r));
     }
     for (const auto& rv : routes) {
@@ -633,6 +654,13 @@ result<std::unique_ptr<source>> make_webhook_source(const config::values& v) {
                                    : body_format::automatic;
         r.headers = rv.list("headers");
         r.key_header = rv.opt_str("key_header").value_or("");
+        r.delivery_id_header = rv.opt_str("delivery_id_header").value_or(top_delivery_header);
+        if (auto k = rv.opt_str("delivery_id_path")) {
+            TRIB_ASSIGN_OR_RETURN(auto jp, json_path::parse(*k));
+            r.delivery_id_path = std::move(jp);
+        } else {
+            r.delivery_id_path = top_delivery_path;
+        }
         if (auto k = rv.opt_str("key_path")) {
             TRIB_ASSIGN_OR_RETURN(auto jp, json_path::parse(*k));
             r.key_path = std::move(jp);

@@ -3,9 +3,9 @@
 
 #include "connectors/kafka/record.h"
 
-#include <xxhash.h>
-
 #include <cstring>
+
+#include "core/message_id.h"
 
 namespace trib::connectors::kafka {
 
@@ -71,28 +71,13 @@ bool valid_utf8(std::string_view s) {
 
 message_id record_id(std::string_view cluster_id, std::string_view topic, std::int32_t partition,
                      std::int64_t offset) {
-    // Length-prefixed fields: ("ab","c") and ("a","bc") must not collide.
-    std::string buf;
-    buf.reserve(cluster_id.size() + topic.size() + 24);
-    auto put_u32 = [&](std::uint32_t v) {
-        for (int i = 3; i >= 0; --i)
-            buf.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    };
-    auto put_u64 = [&](std::uint64_t v) {
-        for (int i = 7; i >= 0; --i)
-            buf.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-    };
-    put_u32(static_cast<std::uint32_t>(cluster_id.size()));
-    buf.append(cluster_id);
-    put_u32(static_cast<std::uint32_t>(topic.size()));
-    buf.append(topic);
-    put_u32(static_cast<std::uint32_t>(partition));
-    put_u64(static_cast<std::uint64_t>(offset));
-    XXH128_hash_t h = XXH3_128bits(buf.data(), buf.size());
-    message_id id{h.low64, h.high64};
-    if (id.is_zero())
-        id.lo = 1;
-    return id;
+    // The layout these ids had before core/message_id.h (no domain part; tests/core pins it).
+    return message_id_builder()
+        .add(cluster_id)
+        .add(topic)
+        .add_u32(static_cast<std::uint32_t>(partition))
+        .add_u64(static_cast<std::uint64_t>(offset))
+        .finish();
 }
 
 mapped map_record(const record_view& r, std::string_view cluster_id, const mapping_options& o) {

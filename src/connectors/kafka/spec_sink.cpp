@@ -26,6 +26,9 @@ config::spec kafka_sink_spec() {
     config::spec s;
     s.name = "kafka";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "at-least-once with the idempotent producer; exactly-once effect for read_committed "
+        "consumers with `transactional_id` set";
     s.summary =
         "Produces messages to Apache Kafka (or Redpanda) with an idempotent producer; offsets "
         "are committed after the broker acknowledged the whole batch";

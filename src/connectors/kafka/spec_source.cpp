@@ -37,6 +37,9 @@ config::spec kafka_source_spec() {
     config::spec s;
     s.name = "kafka";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; ids from (cluster, topic, partition, offset), so a de-duplicating Iggy "
+        "server drops replays (exactly-once effect with an idempotent sink)";
     s.summary =
         "Consumes Kafka (or Redpanda) topics in a consumer group and sends the records to "
         "Iggy";

@@ -269,6 +269,7 @@ void session::on_publish(const publish_packet& p, feed_result& r) {
     m.qos = p.qos;
     m.retain = p.retain;
     m.dup = p.dup;
+    m.packet_id = p.qos > 0 ? p.packet_id : 0;
     inbound_.push_back(std::move(m));
     r.delivered++;
 }

@@ -30,6 +30,8 @@ struct message {
     std::uint8_t qos = 0;
     bool retain = false;
     bool dup = false;
+    /// The broker's packet identifier (QoS 1/2; 0 for QoS 0). Reused once acknowledged.
+    std::uint16_t packet_id = 0;
     /// Pass to acknowledge()/reject(); 0 for QoS 0 (nothing to acknowledge).
     std::uint64_t handle = 0;
 };

@@ -11,6 +11,7 @@
 #include "connectors/mqtt/codec.h"
 #include "connectors/mqtt/mqtt.h"
 #include "connectors/mqtt/options.h"
+#include "core/message_id.h"
 
 namespace trib::connectors {
 namespace {
@@ -58,6 +59,7 @@ class mqtt_source final : public source {
         std::size_t max_batch = 1000;
         std::uint16_t receive_maximum = 65535;
         std::size_t max_buffered = 100'000;
+        bool packet_ids = false;  // message_ids = "packet"
     };
 
     explicit mqtt_source(options o) : o_(std::move(o)) {}
@@ -69,6 +71,7 @@ class mqtt_source final : public source {
         co.receive_maximum = o_.receive_maximum;
         co.max_queued = o_.max_buffered;
         v5_ = co.version == mqtt::protocol_version::v5;
+        client_id_ = co.client_id;
         for (auto& s : o_.subs)
             s.route = s.dest ? ctx.add_route(*s.dest) : 0;
         auto c = mqtt::client::connect(std::move(co));
@@ -206,6 +209,8 @@ class mqtt_source final : public source {
                 out.headers.push_back(string_header(k, v));
             }
         }
+        if (o_.packet_ids && m.qos > 0)
+            out.id = packet_message_id(client_id_, m.topic, m.packet_id, m.payload);
         out.payload = b.own(std::move(m.payload));
         return out;
     }
@@ -213,6 +218,7 @@ class mqtt_source final : public source {
     options o_;
     std::unique_ptr<mqtt::client> client_;
     std::string key_;
+    std::string client_id_;  // the session's (the broker redelivers within it)
     bool v5_ = true;
     std::uint64_t seq_ = 0;
     std::vector<mqtt::message> received_;
@@ -222,6 +228,16 @@ class mqtt_source final : public source {
 };
 
 }  // namespace
+
+message_id packet_message_id(std::string_view client_id, std::string_view topic,
+                             std::uint16_t packet_id, std::string_view payload) {
+    return message_id_builder("mqtt")
+        .add(client_id)
+        .add(topic)
+        .add_u32(packet_id)
+        .add(payload)
+        .finish();
+}
 
 result<std::unique_ptr<source>> make_mqtt_source(const config::values& v) {
     mqtt_source::options o;
@@ -268,6 +284,7 @@ result<std::unique_ptr<source>> make_mqtt_source(const config::values& v) {
     o.max_batch = static_cast<std::size_t>(v.integer("max_batch_messages"));
     o.receive_maximum = static_cast<std::uint16_t>(v.integer("receive_maximum"));
     o.max_buffered = static_cast<std::size_t>(v.integer("max_buffered_messages"));
+    o.packet_ids = v.str("message_ids") == "packet";
     return std::unique_ptr<source>(std::make_unique<mqtt_source>(std::move(o)));
 }
 

@@ -189,6 +189,9 @@ config::spec mqtt_source_spec() {
     config::spec s;
     s.name = "mqtt";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "QoS 0 at-most-once; QoS 1/2 at-least-once; with `message_ids = \"packet\"` and a "
+        "de-duplicating Iggy server the broker's redeliveries are dropped";
     s.summary = "Subscribes to MQTT topics (3.1.1 or 5, QoS 0/1/2) and sends the messages to Iggy";
     s.description =
         "Each PUBLISH the broker delivers becomes one Iggy message: the payload as it is, the "
@@ -329,6 +332,16 @@ ca_file = "/etc/ssl/certs/broker-ca.pem")";
     rm.min = 1;
     rm.max = 65535;
     s.options.push_back(rm);
+    auto ids = config::opt(
+        "message_ids", opt_type::enumeration,
+        "`random`: Iggy draws each message id. `packet`: QoS 1/2 messages get an id hashed "
+        "from the client id, topic, packet identifier and payload, so the broker's redelivery "
+        "after a crash (same packet identifier) gets the same id and a de-duplicating server "
+        "drops it; the identical payload on the same topic under a reused packet identifier "
+        "within the de-duplication window is dropped too (see the README). QoS 0: random.",
+        "\"random\"");
+    ids.choices = {"random", "packet"};
+    s.options.push_back(ids);
     auto mq = config::opt("max_buffered_messages", opt_type::integer,
                           "Received messages held before Tributary stops reading from the broker "
                           "(backpressure).",
@@ -362,6 +375,9 @@ config::spec mqtt_sink_spec() {
     config::spec s;
     s.name = "mqtt";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "QoS 0 at-most-once; QoS 1/2 at-least-once (a runtime crash publishes the unacknowledged "
+        "batch again)";
     s.summary = "Publishes Iggy messages to an MQTT broker (3.1.1 or 5, QoS 0/1/2)";
     s.description =
         "Each Iggy message becomes one PUBLISH with the message's payload, to a topic made from "

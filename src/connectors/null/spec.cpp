@@ -8,6 +8,7 @@ config::spec null_sink_spec() {
     config::spec s;
     s.name = "null";
     s.kind = config::spec_kind::sink;
+    s.guarantee = "exactly-once effect (nothing is kept, so a replay changes nothing)";
     s.summary = "Accepts and discards every message, counting them (benchmarks and tests)";
     s.description =
         "Measures the runtime without a target system: each batch is counted and dropped at "

@@ -17,6 +17,7 @@
 #include "connectors/postgres/source_common.h"
 #include "connectors/postgres/state.h"
 #include "core/json_text.h"
+#include "core/message_id.h"
 
 namespace trib::connectors::postgres {
 
@@ -74,6 +75,23 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 }
 
 }  // namespace
+
+/// A row's message id: ("postgres", the table as configured, the primary key's text, the
+/// tracking column's text), each value with a 0/1 NULL flag first; a row whose key is NULL adds
+/// its payload. The same row read again (a crash before the position was saved) gets the same
+/// id; the same key with a newer tracking value (an update, in timestamp mode) a new one.
+message_id row_id(message_id_builder& b, std::string_view table, const pg_result& r, int row,
+                  int pk_col, int tracking_col, std::string_view payload) {
+    b.clear();
+    b.add("postgres").add(table);
+    const bool pk_null = pk_col < 0 || r.is_null(row, pk_col);
+    b.add_u32(pk_null ? 0 : 1).add(pk_null ? std::string_view{} : r.value(row, pk_col));
+    const bool trk_null = tracking_col < 0 || r.is_null(row, tracking_col);
+    b.add_u32(trk_null ? 0 : 1).add(trk_null ? std::string_view{} : r.value(row, tracking_col));
+    if (pk_null)
+        b.add(payload);
+    return b.finish();
+}
 
 struct polling_source::impl {
     source_options o;
@@ -406,9 +424,11 @@ struct polling_source::impl {
                                   : PQfnumber(r->get(), quote_ident(o.payload_column).c_str());
             pending_op op;
             op.table = i;
+            message_id_builder idb;
             for (int row = 0; row < r->rows(); ++row) {
                 message m;
                 m.payload = out.batch.own(row_payload(*r, row, tables[i], payload_col));
+                m.id = row_id(idb, tables[i].key, *r, row, pkc, trk, m.payload);
                 out.batch.messages.push_back(std::move(m));
                 if (trk >= 0 && !r->is_null(row, trk)) {
                     end[i].offset = r->str(row, trk);

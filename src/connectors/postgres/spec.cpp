@@ -106,6 +106,9 @@ config::spec postgres_sink_spec() {
     config::spec s;
     s.name = "postgres";
     s.kind = config::spec_kind::sink;
+    s.guarantee =
+        "exactly-once effect in append mode (the `id` primary key) and mapped with an upsert or "
+        "the debezium envelope; at-least-once for a plain mapped insert";
     s.summary =
         "Writes Iggy messages to PostgreSQL with COPY or INSERT, appended or mapped to "
         "columns, with upserts";
@@ -263,6 +266,9 @@ config::spec postgres_source_spec() {
     config::spec s;
     s.name = "postgres";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; row ids (polling: table, key, tracking value; CDC: LSN, position) let a "
+        "de-duplicating Iggy server drop replays (exactly-once effect with an idempotent sink)";
     s.summary =
         "Reads PostgreSQL tables into Iggy by polling or by change data capture "
         "(logical replication)";

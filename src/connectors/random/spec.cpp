@@ -8,6 +8,9 @@ config::spec random_source_spec() {
     config::spec s;
     s.name = "random";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "not applicable: generated records have no identity (random ids); a restart generates new "
+        "ones";
     s.summary = "Generates random records (Iggy's random source), for demos, tests and benchmarks";
     s.description =
         "Every `interval` the source produces a batch of a random number of messages (uniform in "

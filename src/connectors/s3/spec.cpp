@@ -397,6 +397,7 @@ config::spec s3_detail::object_sink_spec(store_kind k) {
     config::spec s;
     s.name = "s3";
     s.kind = config::spec_kind::sink;
+    s.guarantee = "exactly-once effect (object names from offsets, conditional put)";
     s.summary =
         "Writes messages to S3 and S3-compatible stores (MinIO, R2) as JSON lines, JSON "
         "arrays, raw, CSV, Parquet or Avro objects, exactly once in effect";
@@ -641,6 +642,9 @@ config::spec s3_detail::object_source_spec(store_kind k) {
     config::spec s;
     s.name = "s3_source";
     s.kind = config::spec_kind::source;
+    s.guarantee =
+        "at-least-once; stable ids (bucket, key, ETag, byte position) let a de-duplicating Iggy "
+        "server drop replays (exactly-once effect with an idempotent sink)";
     s.summary =
         "Reads objects of an S3 bucket/prefix in key order into Iggy: one message per "
         "line (delimiter), JSON array element, CSV row, Parquet row or Avro record, resuming "

@@ -8,6 +8,7 @@ config::spec stdout_sink_spec() {
     config::spec s;
     s.name = "stdout";
     s.kind = config::spec_kind::sink;
+    s.guarantee = "at-least-once (a replay prints again)";
     s.summary = "Prints the messages it receives to standard output (Iggy's stdout sink)";
     s.description =
         "For debugging and demos. Each batch prints one line naming the connector, the number of "

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <set>
 
+#include "config/docs.h"
 #include "config/validate.h"
 #include "connectors/null/null.h"
 #include "connectors/random/random.h"
@@ -85,6 +86,23 @@ TEST(registry, every_builtin_spec_is_sound) {
         EXPECT_FALSE(s->description.empty()) << s->name;
         for (const auto& o : s->options)
             EXPECT_FALSE(o.doc.empty()) << s->name << "." << o.name;
+    }
+    // Every connector states its guarantee in one line, in the three terms (issue 27).
+    std::vector<const config::spec*> connectors;
+    for (const auto& e : (*r)->sinks())
+        connectors.push_back(&e.spec);
+    for (const auto& e : (*r)->sources())
+        connectors.push_back(&e.spec);
+    for (const auto* s : connectors) {
+        const auto& g = s->guarantee;
+        EXPECT_EQ(g.find('\n'), std::string::npos) << s->name;
+        EXPECT_TRUE(g.find("at-most-once") != std::string::npos ||
+                    g.find("at-least-once") != std::string::npos ||
+                    g.find("exactly-once effect") != std::string::npos ||
+                    g.starts_with("not applicable"))
+            << s->name << ": '" << g << "'";
+        EXPECT_NE(config::render_text(*s, false).find("Guarantee: " + g), std::string::npos)
+            << s->name;
     }
     // Each connector makes an instance from its defaults (plus its required options).
     auto required = [](const config::spec& s) -> std::string {

@@ -15,6 +15,7 @@
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
 #include "core/json_parse.h"
+#include "core/message_id.h"
 #include "core/metrics.h"
 #include "harness/hostile.h"
 #include "harness/hostile_json.h"
@@ -53,6 +54,7 @@ struct source_run {
     connector_context ctx;
     std::string state;
     std::vector<std::string> got;
+    std::vector<message_id> ids;
     std::uint64_t seq = 0;
 
     void open(const config::values& v, const std::string& st = "") {
@@ -71,8 +73,10 @@ struct source_run {
                 EXPECT_TRUE(b);
                 if (!b)
                     return true;
-                for (const auto& m : b->batch.messages)
+                for (const auto& m : b->batch.messages) {
                     got.emplace_back(m.payload);
+                    ids.push_back(m.id);
+                }
                 if (b->has_state)
                     state = b->state;
                 if (!b->batch.empty())
@@ -191,6 +195,77 @@ TEST(file_source, copytruncate_then_longer_rewrite_is_noticed_by_fingerprint) {
     ASSERT_TRUE(r.poll_until(5));
     EXPECT_EQ(r.got[2], "second-generation-1");
     EXPECT_EQ(r.got[4], "second-generation-3");
+}
+
+std::set<std::string> hex_set(const std::vector<message_id>& ids) {
+    std::set<std::string> out;
+    for (const auto& id : ids)
+        out.insert(to_hex(id));
+    return out;
+}
+
+TEST(file_source, line_ids_are_stable_across_restarts_and_distinct) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    std::string text;
+    for (int i = 0; i < 200; ++i)
+        text += "same line\n";  // equal text: only the position tells the lines apart
+    append_text(p, text);
+    const auto v = test::spec_values(file_source_spec(), src_toml(p, "max_batch_lines = 50\n"));
+    source_run r;
+    r.open(v);
+    ASSERT_TRUE(r.poll_until(200));
+    ASSERT_EQ(r.ids.size(), 200u);
+    EXPECT_EQ(hex_set(r.ids).size(), 200u);
+    for (const auto& id : r.ids)
+        EXPECT_FALSE(id.is_zero());
+    r.src->close();
+
+    // A restart that lost its state (a crash before the position was saved) reads the lines
+    // again: the same ids, which a de-duplicating server drops.
+    source_run again;
+    again.open(v);
+    ASSERT_TRUE(again.poll_until(200));
+    EXPECT_EQ(again.ids, r.ids);
+    again.src->close();
+
+    // A restart from a saved position mid-file: the remaining lines keep their ids.
+    source_run first_half;
+    first_half.open(v);
+    ASSERT_TRUE(first_half.poll_until(50));
+    const std::size_t n = first_half.ids.size();
+    first_half.src->close();
+    source_run rest;
+    rest.open(v, first_half.state);
+    ASSERT_TRUE(rest.poll_until(200 - n));
+    ASSERT_EQ(rest.ids.size(), 200 - n);
+    EXPECT_TRUE(std::equal(rest.ids.begin(), rest.ids.end(), r.ids.begin() + n));
+
+    // Another file (another inode) with the same text: other ids.
+    const auto q = dir.path() / "other.log";
+    append_text(q, text);
+    source_run other;
+    other.open(test::spec_values(file_source_spec(), src_toml(q)));
+    ASSERT_TRUE(other.poll_until(200));
+    auto all = hex_set(r.ids);
+    for (const auto& id : other.ids)
+        all.insert(to_hex(id));
+    EXPECT_EQ(all.size(), 400u);
+}
+
+TEST(file_source, lines_rewritten_after_copytruncate_get_new_ids) {
+    test::temp_dir dir("trib-fsrc");
+    const auto p = dir.path() / "app.log";
+    source_run r;
+    r.open(test::spec_values(file_source_spec(), src_toml(p)));
+    append_text(p, "2026-12-07T10:00:00 a1\n2026-12-07T10:00:01 a2\n");
+    ASSERT_TRUE(r.poll_until(2));
+    fs::resize_file(p, 0);
+    // Same lengths, so the same offsets: only the file's first line tells them apart.
+    append_text(p, "2026-12-07T11:00:00 b1\n2026-12-07T11:00:01 b2\n");
+    ASSERT_TRUE(r.poll_until(4));
+    ASSERT_EQ(r.ids.size(), 4u);
+    EXPECT_EQ(hex_set(r.ids).size(), 4u);
 }
 
 TEST(file_source, resumes_a_file_rotated_while_the_runtime_was_down) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "connectors/http/http.h"
+#include "connectors/http/util.h"
 #include "http_test_util.h"
 #include "runtime/memory_iggy.h"
 #include "runtime/source_pipeline.h"
@@ -117,6 +118,33 @@ TEST_F(http_poll_test, items_by_json_path_with_keys_then_waits_for_the_interval)
     auto reqs = rc_->requests();
     ASSERT_EQ(reqs.Size(), 1u);
     EXPECT_EQ(test::header_of(reqs[0], "X-Api"), "k1");
+}
+
+TEST_F(http_poll_test, id_path_gives_each_item_a_stable_id) {
+    rc_->configure(R"({"routes": {"/ev": {"body":
+        [{"id": 7, "v": "x"}, {"id": "7", "v": "y"}, {"id": 8, "v": "x"}, {"v": "none"}]}}})");
+    std::vector<message_id> first;
+    for (int run = 0; run < 2; ++run) {
+        // Two instances (a restart): the same items, the same ids.
+        auto s = open_source("url = \"" + base() + "/ev\"\nid_path = \"id\"\ninterval = \"1h\"\n");
+        ASSERT_TRUE(s);
+        auto r = s->poll(100ms);
+        ASSERT_TRUE(r) << r.error().to_string();
+        ASSERT_EQ(r->batch.size(), 4u);
+        std::vector<message_id> ids;
+        for (const auto& m : r->batch.messages)
+            ids.push_back(m.id);
+        if (run == 0)
+            first = ids;
+        else
+            EXPECT_EQ(ids, first);
+        s->close();
+    }
+    // 7 and "7" are the same text: the same identity. 8 differs; no id: random (0 here).
+    EXPECT_EQ(first[0], first[1]);
+    EXPECT_EQ(first[0], http_detail::item_id("7"));
+    EXPECT_NE(first[0], first[2]);
+    EXPECT_TRUE(first[3].is_zero());
 }
 
 TEST_F(http_poll_test, follows_link_headers_back_to_back) {

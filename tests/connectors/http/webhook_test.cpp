@@ -19,6 +19,7 @@
 
 #include "connectors/http/http.h"
 #include "connectors/http/util.h"
+#include "core/message_id.h"
 #include "core/metrics.h"
 #include "core/net/test_tls.h"
 #include "harness/hostile_json.h"
@@ -181,6 +182,53 @@ TEST_F(webhook_test, answers_only_after_the_ack_with_one_message_per_element) {
     EXPECT_EQ(r->body, R"({"accepted":3})");
     // Counted just after the answer is handed to the connection.
     EXPECT_TRUE(test::wait_until([&] { return counted("accepted") == 1u; }, 5s));
+}
+
+TEST_F(webhook_test, delivery_id_header_gives_the_same_ids_to_a_retry) {
+    open("delivery_id_header = \"X-GitHub-Delivery\"\n");
+    const net::header_map d1{{"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0958"}};
+    const net::header_map d2{{"X-GitHub-Delivery", "72d3162e-cc78-11e3-81ab-4c9367dc0959"}};
+    std::vector<std::vector<std::string>> ids;
+    for (const auto* h : {&d1, &d1, &d2}) {
+        auto f = post_async("/", R"([{"a": 1}, {"a": 1}])", *h);
+        auto b = poll_batch();
+        ASSERT_EQ(b.batch.size(), 2u);
+        ids.push_back({to_hex(b.batch.messages[0].id), to_hex(b.batch.messages[1].id)});
+        src_->ack(ids.size());
+        ASSERT_TRUE(f.get());
+    }
+    EXPECT_EQ(ids[0], ids[1]);        // the retry: the same ids
+    EXPECT_NE(ids[0][0], ids[0][1]);  // two parts of one delivery: two ids
+    EXPECT_NE(ids[0][0], ids[2][0]);  // another delivery: other ids
+    EXPECT_NE(ids[0][1], ids[2][1]);
+    EXPECT_EQ(ids[0][0],
+              to_hex(http_detail::delivery_id("72d3162e-cc78-11e3-81ab-4c9367dc0958", 0)));
+    // Without the header: no identity, id 0 (the producer draws a random one).
+    auto f = post_async("/", R"({"a": 1})");
+    auto b = poll_batch();
+    ASSERT_EQ(b.batch.size(), 1u);
+    EXPECT_TRUE(b.batch.messages[0].id.is_zero());
+    src_->ack(4);
+    ASSERT_TRUE(f.get());
+}
+
+TEST_F(webhook_test, delivery_id_path_reads_the_event_id_of_each_message) {
+    open("delivery_id_path = \"id\"\n");
+    auto f = post_async("/", R"([{"id": "evt_1", "n": 1}, {"id": "evt_2", "n": 1}, {"n": 3}])");
+    auto b = poll_batch();
+    ASSERT_EQ(b.batch.size(), 3u);
+    EXPECT_EQ(b.batch.messages[0].id, http_detail::delivery_path_id("evt_1"));
+    EXPECT_EQ(b.batch.messages[1].id, http_detail::delivery_path_id("evt_2"));
+    EXPECT_NE(b.batch.messages[0].id, b.batch.messages[1].id);
+    EXPECT_TRUE(b.batch.messages[2].id.is_zero());
+    src_->ack(1);
+    ASSERT_TRUE(f.get());
+    const auto p =
+        test::problems_of(webhook_source_spec(),
+                          "port = 1\ndelivery_id_path = \"a[\"\n[[routes]]\npath = \"/b\"\n"
+                          "delivery_id_path = \"b[\"\n");
+    EXPECT_NE(p.find("delivery_id_path"), std::string::npos) << p;
+    EXPECT_NE(p.find("routes[0].delivery_id_path"), std::string::npos) << p;
 }
 
 TEST_F(webhook_test, a_nack_is_answered_503_with_retry_after) {
