@@ -10,20 +10,13 @@
 #include "core/connector.h"
 #include "core/error.h"
 
-/// Declares, in trib::connectors, `config::spec NAME_source_spec()` and
-/// `result<std::unique_ptr<source>> make_NAME_source(const config::values& v)` (`v` validated
-/// against that spec). Use at file scope, followed by a semicolon.
-#define TRIB_SOURCE_FACE(NAME)                                                     \
-    namespace trib::connectors {                                                   \
-    config::spec NAME##_source_spec();                                             \
-    result<std::unique_ptr<source>> make_##NAME##_source(const config::values& v); \
-    }                                                                              \
-    static_assert(true)
-
-/// The same for a sink: `NAME_sink_spec()` and `make_NAME_sink(v)`.
-#define TRIB_SINK_FACE(NAME)                                                   \
-    namespace trib::connectors {                                               \
-    config::spec NAME##_sink_spec();                                           \
-    result<std::unique_ptr<sink>> make_##NAME##_sink(const config::values& v); \
-    }                                                                          \
+/// Declares, in trib::connectors, `config::spec NAME_KIND_spec()` and
+/// `result<std::unique_ptr<KIND>> make_NAME_KIND(const config::values& v)` (`v` validated against
+/// that spec), KIND being `source` or `sink`. Use at file scope, followed by a semicolon:
+/// `TRIB_CONNECTOR_FACE(kafka, sink);`.
+#define TRIB_CONNECTOR_FACE(NAME, KIND)                                          \
+    namespace trib::connectors {                                                 \
+    config::spec NAME##_##KIND##_spec();                                         \
+    result<std::unique_ptr<KIND>> make_##NAME##_##KIND(const config::values& v); \
+    }                                                                            \
     static_assert(true)

@@ -8,8 +8,8 @@
 
 #include "config/connector_face.h"
 
-TRIB_SOURCE_FACE(file);
-TRIB_SINK_FACE(file);
+TRIB_CONNECTOR_FACE(file, source);
+TRIB_CONNECTOR_FACE(file, sink);
 
 namespace trib::connectors {
 

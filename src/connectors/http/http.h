@@ -7,6 +7,6 @@
 
 #include "config/connector_face.h"
 
-TRIB_SINK_FACE(http);
-TRIB_SOURCE_FACE(http_poll);
-TRIB_SOURCE_FACE(webhook);
+TRIB_CONNECTOR_FACE(http, sink);
+TRIB_CONNECTOR_FACE(http_poll, source);
+TRIB_CONNECTOR_FACE(webhook, source);

@@ -6,5 +6,5 @@
 
 #include "config/connector_face.h"
 
-TRIB_SOURCE_FACE(kafka);
-TRIB_SINK_FACE(kafka);
+TRIB_CONNECTOR_FACE(kafka, source);
+TRIB_CONNECTOR_FACE(kafka, sink);

@@ -4,5 +4,5 @@
 
 #include "config/connector_face.h"
 
-TRIB_SOURCE_FACE(mqtt);
-TRIB_SINK_FACE(mqtt);
+TRIB_CONNECTOR_FACE(mqtt, source);
+TRIB_CONNECTOR_FACE(mqtt, sink);

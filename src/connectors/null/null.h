@@ -3,4 +3,4 @@
 
 #include "config/connector_face.h"
 
-TRIB_SINK_FACE(null);
+TRIB_CONNECTOR_FACE(null, sink);

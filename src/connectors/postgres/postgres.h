@@ -6,8 +6,8 @@
 #include "config/connector_face.h"
 #include "connectors/postgres/options.h"
 
-TRIB_SINK_FACE(postgres);
-TRIB_SOURCE_FACE(postgres);
+TRIB_CONNECTOR_FACE(postgres, sink);
+TRIB_CONNECTOR_FACE(postgres, source);
 
 namespace trib::connectors::postgres {
 /// Validated config values to option structs (also checks cross-option rules).

@@ -4,4 +4,4 @@
 
 #include "config/connector_face.h"
 
-TRIB_SOURCE_FACE(random);
+TRIB_CONNECTOR_FACE(random, source);

@@ -6,5 +6,5 @@
 
 #include "config/connector_face.h"
 
-TRIB_SINK_FACE(s3);
-TRIB_SOURCE_FACE(s3);
+TRIB_CONNECTOR_FACE(s3, sink);
+TRIB_CONNECTOR_FACE(s3, source);

@@ -3,4 +3,4 @@
 
 #include "config/connector_face.h"
 
-TRIB_SINK_FACE(stdout);
+TRIB_CONNECTOR_FACE(stdout, sink);
