@@ -15,6 +15,7 @@
 #include <random>
 #include <set>
 
+#include "harness/kill_rounds.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
@@ -158,12 +159,7 @@ std::size_t count_of(const std::string& s, std::string_view what) {
 
 /// Kill points: 10 increasing random counts inside (2%, 95%) of the run.
 std::vector<std::uint64_t> kill_points(std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<std::uint64_t> d(k_messages / 50, k_messages * 95 / 100);
-    std::set<std::uint64_t> s;
-    while (s.size() < k_kills)
-        s.insert(d(rng));
-    return {s.begin(), s.end()};
+    return test::kill_points(seed, k_kills, k_messages / 50, k_messages * 95 / 100 + 1);
 }
 
 std::uint64_t seed() {
@@ -212,33 +208,14 @@ void topic_to_file_sink(bool idempotent) {
     for (auto p : points)
         std::fprintf(stderr, " %llu", static_cast<unsigned long long>(p));
     std::fprintf(stderr, "\n");
-    // Each kill comes at its point and only once the restarted runtime wrote something new, so
-    // that every kill hits a runtime in the middle of its work (not one still starting up).
-    std::uint64_t at_restart = 0;
-    for (const auto point : points) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                out.scan();
-                return (out.lines() >= point && out.lines() > at_restart) || !rt->alive();
-            },
-            300s))
-            << "stuck at " << out.lines() << " lines\n"
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        out.scan();
-        std::fprintf(stderr, "  kill -9 at %llu lines written\n",
-                     static_cast<unsigned long long>(out.lines()));
-        at_restart = out.lines();
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= k_messages) {
-            // As in the file-source test: later kill points are below the count, and the sink
-            // may have nothing new to write after the restart.
-            std::fprintf(stderr, "  (the output passed %llu lines: no more kills)\n",
-                         static_cast<unsigned long long>(k_messages));
-            break;
-        }
-    }
+    ASSERT_TRUE(test::kill_rounds(*rt, {.points = points,
+                                        .progress =
+                                            [&] {
+                                                out.scan();
+                                                return out.lines();
+                                            },
+                                        .total = k_messages,
+                                        .what = "lines written"}));
     ASSERT_TRUE(wait_until(
         [&] {
             out.scan();
@@ -303,30 +280,10 @@ TEST(crash, file_source_to_topic_loses_nothing_across_kill9) {
     };
     const auto s = seed();
     std::fprintf(stderr, "crash seed %llu\n", static_cast<unsigned long long>(s));
-    std::uint64_t at_restart = 0;
-    for (const auto point : kill_points(s)) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                const auto n = topic_count();
-                return (n >= point && n > at_restart) || !rt->alive();
-            },
-            300s))
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        at_restart = topic_count();
-        std::fprintf(stderr, "  kill -9 at %llu messages in the topic\n",
-                     static_cast<unsigned long long>(at_restart));
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= k_messages) {
-            // Every later kill point is already below the count, and a runtime that had read the
-            // whole file before the kill may have nothing new to send: waiting for its progress
-            // would wait for ever (seen once in CI). The check below still needs every line.
-            std::fprintf(stderr, "  (the count passed %llu: no more kills)\n",
-                         static_cast<unsigned long long>(k_messages));
-            break;
-        }
-    }
+    ASSERT_TRUE(test::kill_rounds(*rt, {.points = kill_points(s),
+                                        .progress = topic_count,
+                                        .total = k_messages,
+                                        .what = "messages in the topic"}));
     // Done when every line is in the topic; then read it all back.
     iggy::consumer_options co;
     co.client = client_for(port);

@@ -5,21 +5,16 @@
 
 #include <chrono>
 #include <functional>
-#include <memory>
 
-#include "config/spec.h"
-#include "core/connector.h"
-#include "core/error.h"
+#include "config/connector_face.h"
+
+TRIB_CONNECTOR_FACE(file, source);
+TRIB_CONNECTOR_FACE(file, sink);
 
 namespace trib::connectors {
 
-config::spec file_source_spec();
-result<std::unique_ptr<source>> make_file_source(const config::values& v);
-
-config::spec file_sink_spec();
 /// The clock the sink reads for rotate_interval; tests pass one they advance by hand.
 using file_sink_clock = std::function<std::chrono::steady_clock::time_point()>;
-result<std::unique_ptr<sink>> make_file_sink(const config::values& v);
 /// As make_file_sink, reading `now` instead of std::chrono::steady_clock.
 result<std::unique_ptr<sink>> make_file_sink_with_clock(const config::values& v,
                                                         file_sink_clock now);

@@ -16,6 +16,7 @@
 #include <optional>
 #include <thread>
 
+#include "config/enum_option.h"
 #include "connectors/file/file.h"
 #include "connectors/file/state.h"
 #include "core/base64.h"
@@ -562,10 +563,10 @@ result<std::unique_ptr<source>> make_file_source(const config::values& v) {
     o.max_line = std::min(static_cast<std::size_t>(v.size("max_line_bytes")), o.max_bytes);
     o.skip_empty = v.boolean("skip_empty_lines");
     o.add_headers = v.boolean("add_headers");
-    const auto enc = v.str("line_encoding");
-    o.encoding = enc == "base64" ? line_encoding::base64
-                 : enc == "hex"  ? line_encoding::hex
-                                 : line_encoding::none;
+    o.encoding = config::enum_option<line_encoding>(v, "line_encoding",
+                                                    {{"none", line_encoding::none},
+                                                     {"base64", line_encoding::base64},
+                                                     {"hex", line_encoding::hex}});
     return std::unique_ptr<source>(std::make_unique<file_source>(std::move(o)));
 }
 

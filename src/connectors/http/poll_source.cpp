@@ -11,6 +11,7 @@
 #include <deque>
 #include <mutex>
 
+#include "config/enum_option.h"
 #include "config/spec.h"
 #include "connectors/http/http.h"
 #include "connectors/http/json.h"
@@ -353,10 +354,10 @@ result<std::unique_ptr<source>> make_http_poll_source(const config::values& v) {
     s.content_type = v.str("content_type");
     s.interval = v.duration("interval");
     s.timeout = v.duration("timeout");
-    const auto fmt_name = v.str("response_format");
-    s.format = fmt_name == "ndjson" ? response_format::ndjson
-               : fmt_name == "raw"  ? response_format::raw
-                                    : response_format::json;
+    s.format = config::enum_option<response_format>(v, "response_format",
+                                                    {{"json", response_format::json},
+                                                     {"ndjson", response_format::ndjson},
+                                                     {"raw", response_format::raw}});
     TRIB_ASSIGN_OR_RETURN(s.items, json_path::parse(v.str("items_path")));
     if (auto k = v.opt_str("key_path")) {
         TRIB_ASSIGN_OR_RETURN(auto p, json_path::parse(*k));

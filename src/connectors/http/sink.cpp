@@ -6,21 +6,22 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <set>
 #include <thread>
-#include <unordered_set>
 
 #include "config/spec.h"
 #include "connectors/http/http.h"
 #include "connectors/http/json.h"
 #include "connectors/http/util.h"
+#include "core/connector_metrics.h"
 #include "core/header_json.h"
+#include "core/json_members.h"
 #include "core/metrics.h"
 #include "core/net/http_client.h"
+#include "core/sink_memo.h"
 
 namespace trib::connectors {
 namespace {
@@ -151,20 +152,6 @@ struct request_outcome {
     error err;
 };
 
-/// A message identity for the memo: the offset alone is not enough if a topic is recreated.
-struct memo_key {
-    std::uint64_t offset = 0;
-    std::uint64_t id_lo = 0;
-    std::uint64_t id_hi = 0;
-    friend bool operator==(const memo_key&, const memo_key&) = default;
-};
-struct memo_hash {
-    std::size_t operator()(const memo_key& k) const {
-        return std::hash<std::uint64_t>()(k.offset * 0x9E3779B97F4A7C15ull ^ k.id_lo ^
-                                          (k.id_hi << 1));
-    }
-};
-
 class http_sink final : public sink {
   public:
     explicit http_sink(sink_settings s) : s_(std::move(s)) {}
@@ -173,13 +160,7 @@ class http_sink final : public sink {
     status open(connector_context& ctx) override {
         key_ = ctx.key;
         stop_ = ctx.stop;
-        metrics_registry* reg = ctx.metrics;
-        if (reg == nullptr) {
-            if (!own_metrics_)
-                own_metrics_ = std::make_unique<metrics_registry>();
-            reg = own_metrics_.get();
-        }
-        register_metrics(*reg);
+        register_metrics(metrics_of(ctx, own_metrics_));
         clients_.clear();
         for (std::size_t i = 0; i < s_.lanes; ++i)
             clients_.push_back(std::make_unique<net::http_client>(s_.client));
@@ -224,14 +205,14 @@ class http_sink final : public sink {
             return out;
         if (clients_.empty())
             return fail(errc::failed_precondition, "http sink: write before open");
-        prepare_memo(b);
+        memo_.prepare(b);
 
         // 1. Messages an earlier, failed attempt of this batch delivered are not sent again.
         std::vector<std::size_t> todo;
         todo.reserve(msgs.size());
         for (std::size_t i = 0; i < msgs.size(); ++i) {
-            if (!memo_.empty() && memo_.count(key_of(msgs[i])) != 0)
-                m_.skipped->inc();
+            if (memo_.delivered(msgs[i]))
+                m_.settled.skipped->inc();
             else
                 todo.push_back(i);
         }
@@ -253,9 +234,9 @@ class http_sink final : public sink {
             auto& res = results[r];
             const auto& req = plan[r];
             if (res.what == request_outcome::kind::delivered) {
-                m_.delivered->inc(req.idx.size());
+                m_.settled.delivered->inc(req.idx.size());
             } else if (res.what == request_outcome::kind::rejected && req.idx.size() == 1) {
-                m_.rejected->inc();
+                m_.settled.rejected->inc();
                 out.rejected.push_back(message_error{req.idx[0], res.err});
             } else {
                 // Failed, or refused with several messages in one body: which message the
@@ -267,13 +248,12 @@ class http_sink final : public sink {
             for (std::size_t r = 0; r < plan.size(); ++r) {
                 if (results[r].what == request_outcome::kind::delivered) {
                     for (auto i : plan[r].idx)
-                        memo_.insert(key_of(msgs[i]));
+                        memo_.remember(msgs[i]);
                 }
             }
             return *failure;
         }
-        std::sort(out.rejected.begin(), out.rejected.end(),
-                  [](const message_error& a, const message_error& c) { return a.index < c.index; });
+        sort_rejected(out);
         return out;
     }
 
@@ -285,19 +265,16 @@ class http_sink final : public sink {
         counter* requests_throttled = nullptr;
         counter* requests_transport = nullptr;
         counter* retries = nullptr;
-        counter* delivered = nullptr;
-        counter* rejected = nullptr;
-        counter* skipped = nullptr;
+        settled_counters settled;
         histogram* latency = nullptr;
     };
 
     void register_metrics(metrics_registry& r) {
         const metric_labels base{{"connector", key_}};
         auto req = [&](const char* outcome) {
-            auto l = base;
-            l.emplace_back("outcome", outcome);
             return &r.counter("trib_http_sink_requests_total",
-                              "Requests sent by the HTTP sink, by outcome.", l);
+                              "Requests sent by the HTTP sink, by outcome.",
+                              with_outcome(base, outcome));
         };
         m_.requests_ok = req("success");
         m_.requests_rejected = req("rejected");
@@ -306,42 +283,13 @@ class http_sink final : public sink {
         m_.requests_transport = req("transport_error");
         m_.retries = &r.counter("trib_http_sink_retries_total",
                                 "Requests the HTTP sink sent again after a failure.", base);
-        auto msg = [&](const char* outcome) {
-            auto l = base;
-            l.emplace_back("outcome", outcome);
-            return &r.counter("trib_http_sink_messages_total",
-                              "Messages the HTTP sink settled, by outcome (skipped_duplicate: "
-                              "delivered by an earlier attempt, not sent again).",
-                              l);
-        };
-        m_.delivered = msg("delivered");
-        m_.rejected = msg("rejected");
-        m_.skipped = msg("skipped_duplicate");
+        m_.settled = settled_counters::make(
+            r, "trib_http_sink_messages_total",
+            "Messages the HTTP sink settled, by outcome (skipped_duplicate: delivered by an "
+            "earlier attempt, not sent again).",
+            base);
         m_.latency = &r.histogram("trib_http_sink_request_duration_seconds",
                                   "Time of one HTTP request of the HTTP sink.", base);
-    }
-
-    static memo_key key_of(const message& m) { return memo_key{m.offset, m.id.lo, m.id.hi}; }
-
-    /// The memo holds the messages settled by attempts of the batch being written. The runtime
-    /// retries a failed batch (or halves of it) before it moves on, so the memo is dropped as
-    /// soon as a batch of another partition or entirely past it arrives.
-    void prepare_memo(const sink_batch& b) {
-        const auto& msgs = b.messages->messages;
-        std::uint64_t lo = msgs.front().offset, hi = msgs.front().offset;
-        for (const auto& m : msgs) {
-            lo = std::min(lo, m.offset);
-            hi = std::max(hi, m.offset);
-        }
-        if (b.stream != memo_stream_ || b.topic != memo_topic_ || b.partition != memo_partition_ ||
-            lo > memo_max_ || memo_.size() > 1'000'000) {
-            memo_.clear();
-            memo_stream_ = std::string(b.stream);
-            memo_topic_ = std::string(b.topic);
-            memo_partition_ = b.partition;
-            memo_max_ = hi;
-        }
-        memo_max_ = std::max(memo_max_, hi);
     }
 
     /// Appends the JSON form of a payload (see the spec's envelope rules); false when a `json`
@@ -359,20 +307,13 @@ class http_sink final : public sink {
         return true;
     }
 
-    static void append_uint(std::string& out, std::uint64_t v) {
-        char buf[24];
-        auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-        out.append(buf, end);
-    }
-
     /// The envelope's fields that are the same for every message of a batch.
     static std::string batch_metadata(const sink_batch& b) {
-        std::string s = ",\"iggy_stream\":";
-        append_json_string(s, b.stream);
-        s += ",\"iggy_topic\":";
-        append_json_string(s, b.topic);
-        s += ",\"iggy_partition_id\":";
-        append_uint(s, b.partition);
+        std::string s;
+        json_members(s, false)
+            .str("iggy_stream", b.stream)
+            .str("iggy_topic", b.topic)
+            .uint("iggy_partition_id", b.partition);
         return s;
     }
 
@@ -380,21 +321,16 @@ class http_sink final : public sink {
                 std::string& out) const {
         if (!s_.include_metadata)
             return append_payload(b, m, out);
-        out += "{\"metadata\":{\"iggy_id\":\"";
-        out += format_uuid(m.id);
-        out += "\",\"iggy_offset\":";
-        append_uint(out, m.offset);
-        out += ",\"iggy_timestamp\":";
-        append_uint(out, m.timestamp_us);
+        out += "{\"metadata\":{";
+        json_members meta(out);
+        meta.str("iggy_id", format_uuid(m.id))
+            .uint("iggy_offset", m.offset)
+            .uint("iggy_timestamp", m.timestamp_us);
         out += batch_meta;
-        if (s_.include_origin_timestamp) {
-            out += ",\"iggy_origin_timestamp\":";
-            append_uint(out, m.origin_timestamp_us);
-        }
-        if (s_.include_headers) {
-            out += ",\"iggy_headers\":";
-            append_headers_json(out, m.headers);
-        }
+        if (s_.include_origin_timestamp)
+            meta.uint("iggy_origin_timestamp", m.origin_timestamp_us);
+        if (s_.include_headers)
+            append_headers_json(meta.key("iggy_headers"), m.headers);
         out += "},\"payload\":";
         if (!append_payload(b, m, out))
             return false;
@@ -429,7 +365,7 @@ class http_sink final : public sink {
                        std::vector<planned_request>& plan, write_outcome& out) {
         const auto& msgs = b.messages->messages;
         auto reject = [&](std::size_t i, error e) {
-            m_.rejected->inc();
+            m_.settled.rejected->inc();
             out.rejected.push_back(message_error{i, std::move(e)});
         };
         auto too_large = [&](std::size_t i, std::size_t size) {
@@ -627,10 +563,7 @@ class http_sink final : public sink {
     std::mutex throttle_mu_;
     std::chrono::steady_clock::time_point throttle_until_{};
 
-    std::unordered_set<memo_key, memo_hash> memo_;
-    std::string memo_stream_, memo_topic_;
-    std::uint32_t memo_partition_ = 0;
-    std::uint64_t memo_max_ = 0;
+    sink_memo memo_;
 };
 
 batch_mode parse_mode(std::string_view m) {

@@ -1,4 +1,5 @@
-// The options the Kafka source and sink share and the librdkafka configuration made from them.
+// The options the Kafka source and sink share (declared in spec.toml, group "connection") and the
+// librdkafka configuration made from them.
 // Option names are Tributary's (Iggy has no Kafka connector); each says which librdkafka
 // property it sets, and anything else librdkafka knows goes through `properties` verbatim.
 
@@ -14,8 +15,6 @@
 namespace trib::connectors::kafka {
 
 namespace {
-
-using config::opt_type;
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -43,76 +42,6 @@ std::string property_path(std::string_view name) {
 }
 
 }  // namespace
-
-void add_common_options(config::spec& s, const std::string& default_client_id) {
-    s.options.push_back(config::opt(
-        "bootstrap_servers", opt_type::list,
-        "The brokers to start from, `host:port` each (librdkafka `bootstrap.servers`); the client "
-        "learns the rest of the cluster from them."));
-    s.options.push_back(config::opt("client_id", opt_type::string,
-                                    "The client id the brokers see in their logs and quotas "
-                                    "(`client.id`). `{key}` is the connector's key.",
-                                    "\"" + default_client_id + "\""));
-    auto proto =
-        config::opt("security_protocol", opt_type::enumeration,
-                    "How to talk to the brokers (`security.protocol`): `plaintext`, `ssl` (TLS), "
-                    "`sasl_plaintext` (SASL login without TLS) or `sasl_ssl` (both).",
-                    "\"plaintext\"");
-    proto.choices = {"plaintext", "ssl", "sasl_plaintext", "sasl_ssl"};
-    s.options.push_back(proto);
-
-    config::option sasl;
-    sasl.name = "sasl";
-    sasl.type = opt_type::table;
-    sasl.doc = "SASL login, with `security_protocol = \"sasl_plaintext\"` or `\"sasl_ssl\"`.";
-    auto mech = config::opt(
-        "mechanism", opt_type::enumeration,
-        "`sasl.mechanism`: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512. SCRAM against Kafka 4.x needs "
-        "librdkafka 2.6.1 or later (the build's own 2.12.1 has it; older versions send a proof "
-        "Kafka 4 rejects; the connector logs its librdkafka version when it opens). For "
-        "OAUTHBEARER set `properties`; GSSAPI needs a librdkafka built with Cyrus SASL, which "
-        "the build's own leaves out.",
-        "\"PLAIN\"");
-    mech.choices = {"PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"};
-    sasl.children.push_back(mech);
-    sasl.children.push_back(config::optional_opt("username", opt_type::string, "`sasl.username`."));
-    sasl.children.push_back(config::optional_opt("password", opt_type::secret, "`sasl.password`."));
-    s.options.push_back(sasl);
-
-    config::option tls;
-    tls.name = "tls";
-    tls.type = opt_type::table;
-    tls.doc = "TLS, with `security_protocol = \"ssl\"` or `\"sasl_ssl\"`.";
-    tls.children.push_back(config::optional_opt(
-        "ca_file", opt_type::string,
-        "PEM file of the CAs that may sign the brokers' certificates (`ssl.ca.location`; "
-        "default: the system's CAs)."));
-    tls.children.push_back(config::optional_opt(
-        "cert_file", opt_type::string,
-        "Client certificate (PEM) for brokers that require one (`ssl.certificate.location`)."));
-    tls.children.push_back(
-        config::optional_opt("key_file", opt_type::string,
-                             "The client certificate's private key (`ssl.key.location`)."));
-    tls.children.push_back(
-        config::optional_opt("key_password", opt_type::secret,
-                             "Password of an encrypted key file (`ssl.key.password`)."));
-    tls.children.push_back(config::opt(
-        "verify", opt_type::boolean,
-        "Verify the broker's certificate chain and that it names the broker's host "
-        "(`enable.ssl.certificate.verification`, `ssl.endpoint.identification.algorithm`). Turn "
-        "off only for tests.",
-        "true"));
-    s.options.push_back(tls);
-
-    auto props = config::optional_opt(
-        "properties", opt_type::map,
-        "Any other librdkafka property, passed verbatim and applied last (so it wins over the "
-        "options above), e.g. `properties = { \"fetch.max.bytes\" = \"52428800\" }`. Names and "
-        "values are checked at start-up: an unknown name or a refused value is a configuration "
-        "error. Credential properties (passwords, `sasl.jaas.config`, `sasl.oauthbearer.config`, "
-        "inline keys) must be given as `${env:NAME}` or `${file:/path}` and are never shown.");
-    s.options.push_back(props);
-}
 
 bool is_secret_property(std::string_view name) {
     const std::string n = lower(name);

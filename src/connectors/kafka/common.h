@@ -54,9 +54,6 @@ struct common_options {
     property_list properties;
 };
 
-/// Adds the shared options to a spec. `{key}` in `default_client_id` is the connector's key.
-void add_common_options(config::spec& s, const std::string& default_client_id);
-
 /// The shared cross-option rules (SASL settings with a SASL protocol, TLS files with a TLS
 /// protocol, `properties` that librdkafka does not know or refuses), for a spec's `check`.
 /// `reserved` lists properties the direction sets itself and a user must not override, each

@@ -12,15 +12,16 @@
 #include <map>
 #include <memory>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "config/spec.h"
 #include "connectors/kafka/common.h"
 #include "connectors/kafka/errors.h"
 #include "connectors/kafka/kafka.h"
 #include "connectors/kafka/sink_record.h"
+#include "core/connector_metrics.h"
 #include "core/metrics.h"
 #include "core/parse_number.h"
+#include "core/sink_memo.h"
 
 namespace trib::connectors {
 namespace {
@@ -87,24 +88,10 @@ error kafka_error(rd_kafka_resp_err_t e, std::string_view what, bool at_produce 
     return err;
 }
 
-/// A message identity for the memo of a batch being retried.
-struct memo_key {
-    std::uint64_t offset = 0;
-    std::uint64_t id_lo = 0;
-    std::uint64_t id_hi = 0;
-    friend bool operator==(const memo_key&, const memo_key&) = default;
-};
-struct memo_hash {
-    std::size_t operator()(const memo_key& k) const {
-        return std::hash<std::uint64_t>()(k.offset * 0x9E3779B97F4A7C15ull ^ k.id_lo ^
-                                          (k.id_hi << 1));
-    }
-};
-
 /// One produced record awaiting its delivery report (the report's opaque points here).
 struct slot {
     std::size_t index = 0;
-    memo_key key;
+    sink_memo::key key;
     bool done = false;
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_msg_status_t status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
@@ -119,13 +106,7 @@ class kafka_sink_impl final : public sink {
     status open(connector_context& ctx) override {
         key_ = ctx.key;
         stop_ = ctx.stop;
-        metrics_registry* reg = ctx.metrics;
-        if (reg == nullptr) {
-            if (!own_metrics_)
-                own_metrics_ = std::make_unique<metrics_registry>();
-            reg = own_metrics_.get();
-        }
-        register_metrics(*reg);
+        register_metrics(metrics_of(ctx, own_metrics_));
         fatal_ = false;
 
         kafka::common_options common = kafka::common_options_from(s_.values, key_);
@@ -227,7 +208,7 @@ class kafka_sink_impl final : public sink {
         }
         if (s_.transactional_id)
             return write_transaction(b);
-        prepare_memo(b);
+        memo_.prepare(b);
 
         // 1. Build and produce every record not delivered by an earlier attempt of this batch.
         slots_.clear();
@@ -235,8 +216,8 @@ class kafka_sink_impl final : public sink {
         std::vector<std::size_t> produced;
         produced.reserve(msgs.size());
         for (std::size_t i = 0; i < msgs.size(); ++i) {
-            if (!memo_.empty() && memo_.count(key_of(msgs[i])) != 0) {
-                m_.skipped->inc();
+            if (memo_.delivered(msgs[i])) {
+                m_.settled.skipped->inc();
                 continue;
             }
             auto rec = build_record(s_.rec, b, msgs[i]);
@@ -271,13 +252,13 @@ class kafka_sink_impl final : public sink {
         std::optional<error> failure;
         for (auto& sl : slots_) {
             if (sl.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                m_.delivered->inc();
+                m_.settled.delivered->inc();
                 continue;
             }
             error e = kafka_error(sl.err, "delivery");
             switch (fate_of(sl.err)) {
                 case fate::reject:
-                    m_.rejected->inc();
+                    m_.settled.rejected->inc();
                     out.rejected.push_back(message_error{sl.index, std::move(e)});
                     break;
                 case fate::reopen:
@@ -296,33 +277,24 @@ class kafka_sink_impl final : public sink {
             remember_delivered();
             return failure->wrap(fmt::format("kafka sink {}", key_));
         }
-        std::sort(out.rejected.begin(), out.rejected.end(),
-                  [](const message_error& a, const message_error& c) { return a.index < c.index; });
+        sort_rejected(out);
         return out;
     }
 
   private:
     struct metric_set {
-        counter* delivered = nullptr;
-        counter* rejected = nullptr;
-        counter* skipped = nullptr;
+        settled_counters settled;
         counter* queue_full = nullptr;
         counter* transactions = nullptr;
     };
 
     void register_metrics(metrics_registry& r) {
         const metric_labels base{{"connector", key_}};
-        auto msg = [&](const char* outcome) {
-            auto l = base;
-            l.emplace_back("outcome", outcome);
-            return &r.counter("trib_kafka_sink_records_total",
-                              "Records the Kafka sink settled, by outcome (skipped_duplicate: "
-                              "delivered by an earlier attempt of the batch, not sent again).",
-                              l);
-        };
-        m_.delivered = msg("delivered");
-        m_.rejected = msg("rejected");
-        m_.skipped = msg("skipped_duplicate");
+        m_.settled = settled_counters::make(
+            r, "trib_kafka_sink_records_total",
+            "Records the Kafka sink settled, by outcome (skipped_duplicate: delivered by an "
+            "earlier attempt of the batch, not sent again).",
+            base);
         m_.queue_full = &r.counter("trib_kafka_sink_queue_full_total",
                                    "Times the producer queue was full and the sink waited.", base);
         m_.transactions = &r.counter("trib_kafka_sink_transactions_total",
@@ -378,7 +350,7 @@ class kafka_sink_impl final : public sink {
         rd_kafka_topic_t* rkt = topic_handle(r.topic);
         if (rkt == nullptr)
             return kafka_error(rd_kafka_last_error(), fmt::format("topic '{}'", r.topic));
-        slots_.push_back(slot{index, key_of(m), false, RD_KAFKA_RESP_ERR_NO_ERROR,
+        slots_.push_back(slot{index, sink_memo::key_of(m), false, RD_KAFKA_RESP_ERR_NO_ERROR,
                               RD_KAFKA_MSG_STATUS_NOT_PERSISTED, &outstanding_});
         slot* sl = &slots_.back();
         for (;;) {
@@ -445,7 +417,7 @@ class kafka_sink_impl final : public sink {
             }
             error err = kafka_error(e, "produce", true);
             if (fate_of(e, true) == fate::reject) {
-                m_.rejected->inc();
+                m_.settled.rejected->inc();
                 record_fault = true;
             }
             return err;
@@ -474,7 +446,7 @@ class kafka_sink_impl final : public sink {
     void remember_delivered() {
         for (const auto& sl : slots_) {
             if (sl.done && sl.err == RD_KAFKA_RESP_ERR_NO_ERROR)
-                memo_.insert(sl.key);
+                memo_.remember(sl.key);
         }
     }
 
@@ -492,7 +464,7 @@ class kafka_sink_impl final : public sink {
             batch_max = std::max(batch_max, m.offset);
         if (done && batch_max <= *done) {
             // A replay after a crash: a committed transaction holds the whole batch already.
-            m_.skipped->inc(msgs.size());
+            m_.settled.skipped->inc(msgs.size());
             return out;
         }
         std::vector<bool> excluded(msgs.size(), false);
@@ -500,7 +472,7 @@ class kafka_sink_impl final : public sink {
         std::vector<std::size_t> idx;
         for (std::size_t i = 0; i < msgs.size(); ++i) {
             if (done && msgs[i].offset <= *done) {
-                m_.skipped->inc();
+                m_.settled.skipped->inc();
                 continue;
             }
             auto rec = build_record(s_.rec, b, msgs[i]);
@@ -583,8 +555,8 @@ class kafka_sink_impl final : public sink {
             TRIB_TRY(commit_transaction());
             offsets_[okey] = batch_max;
             m_.transactions->inc();
-            m_.delivered->inc(slots_.size() - 1);
-            m_.rejected->inc(out.rejected.size());
+            m_.settled.delivered->inc(slots_.size() - 1);
+            m_.settled.rejected->inc(out.rejected.size());
             std::sort(
                 out.rejected.begin(), out.rejected.end(),
                 [](const message_error& a, const message_error& c) { return a.index < c.index; });
@@ -725,28 +697,6 @@ class kafka_sink_impl final : public sink {
         return e;
     }
 
-    static memo_key key_of(const message& m) { return memo_key{m.offset, m.id.lo, m.id.hi}; }
-
-    /// The memo holds the records delivered by failed attempts of the batch being written; it
-    /// is dropped as soon as a batch of another partition, or past it, arrives.
-    void prepare_memo(const sink_batch& b) {
-        const auto& msgs = b.messages->messages;
-        std::uint64_t lo = msgs.front().offset, hi = msgs.front().offset;
-        for (const auto& m : msgs) {
-            lo = std::min(lo, m.offset);
-            hi = std::max(hi, m.offset);
-        }
-        if (b.stream != memo_stream_ || b.topic != memo_topic_ || b.partition != memo_partition_ ||
-            lo > memo_max_ || memo_.size() > 1'000'000) {
-            memo_.clear();
-            memo_stream_ = std::string(b.stream);
-            memo_topic_ = std::string(b.topic);
-            memo_partition_ = b.partition;
-            memo_max_ = hi;
-        }
-        memo_max_ = std::max(memo_max_, hi);
-    }
-
     sink_settings s_;
     std::string key_;
     std::string bootstrap_;
@@ -762,10 +712,7 @@ class kafka_sink_impl final : public sink {
     std::size_t outstanding_ = 0;
     bool fatal_ = false;
     std::string fatal_text_;
-    std::unordered_set<memo_key, memo_hash> memo_;
-    std::string memo_stream_, memo_topic_;
-    std::uint32_t memo_partition_ = 0;
-    std::uint64_t memo_max_ = 0;
+    sink_memo memo_;
 };
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "connectors/mqtt/mqtt.h"
 #include "connectors/mqtt/options.h"
 #include "core/json_parse.h"
+#include "core/json_path.h"
 
 namespace trib::connectors {
 namespace {
@@ -300,31 +301,8 @@ class mqtt_sink final : public sink {
     }
 
     std::optional<std::string> json_field(const std::vector<std::string>& path) const {
-        if (!doc_.IsObject())
-            return std::nullopt;
-        const rapidjson::Value* v = &doc_;
-        for (const auto& part : path) {
-            if (!v->IsObject())
-                return std::nullopt;
-            auto it = v->FindMember(rapidjson::StringRef(part.data(), part.size()));
-            if (it == v->MemberEnd())
-                return std::nullopt;
-            v = &it->value;
-        }
-        if (v->IsString())
-            return std::string(v->GetString(), v->GetStringLength());
-        if (v->IsBool())
-            return v->GetBool() ? "true" : "false";
-        if (v->IsInt64())
-            return std::to_string(v->GetInt64());
-        if (v->IsUint64())
-            return std::to_string(v->GetUint64());
-        if (v->IsDouble()) {
-            char buf[32];
-            auto r = std::to_chars(buf, buf + sizeof buf, v->GetDouble());
-            return std::string(buf, r.ptr);
-        }
-        return std::nullopt;
+        const rapidjson::Value* v = doc_.IsObject() ? json_member_at(doc_, path) : nullptr;
+        return v != nullptr ? json_scalar_text(*v) : std::nullopt;
     }
 
     static status bad(const message& m, const std::string& why) {

@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "core/json_parse.h"
+#include "core/json_path.h"
 
 namespace trib::connectors::s3_detail {
 namespace {
@@ -53,30 +54,9 @@ std::string payload_field(std::string_view payload, std::string_view path) {
     rapidjson::Document d;
     if (!parse_json_document(payload, d))
         return "unknown";
-    const rapidjson::Value* v = &d;
-    while (!path.empty()) {
-        const auto dot = path.find('.');
-        const auto name = path.substr(0, dot);
-        path = dot == std::string_view::npos ? std::string_view{} : path.substr(dot + 1);
-        if (!v->IsObject())
-            return "unknown";
-        auto it = v->FindMember(
-            rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size())));
-        if (it == v->MemberEnd())
-            return "unknown";
-        v = &it->value;
-    }
-    if (v->IsString())
-        return std::string(v->GetString(), v->GetStringLength());
-    if (v->IsBool())
-        return v->GetBool() ? "true" : "false";
-    if (v->IsInt64())
-        return std::to_string(v->GetInt64());
-    if (v->IsUint64())
-        return std::to_string(v->GetUint64());
-    if (v->IsDouble())
-        return fmt::format("{}", v->GetDouble());
-    return "unknown";
+    const rapidjson::Value* v = json_member_at(d, path);
+    auto text = v != nullptr ? json_scalar_text(*v) : std::nullopt;
+    return text ? *text : "unknown";
 }
 
 }  // namespace

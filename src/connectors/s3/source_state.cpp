@@ -3,6 +3,7 @@
 #include "connectors/s3/source_state.h"
 
 #include "connectors/s3/json_member.h"
+#include "core/json_members.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 
@@ -16,13 +17,14 @@ const rapidjson::Value* member(const rapidjson::Value& o, std::string_view name)
 }  // namespace
 
 std::string encode_position(const source_position& p) {
-    std::string out = "{\"v\":1,\"done\":";
-    append_json_string(out, p.done_key);
-    out += ",\"key\":";
-    append_json_string(out, p.key);
-    out += ",\"etag\":";
-    append_json_string(out, p.etag);
-    out += ",\"pos\":" + std::to_string(p.pos) + "}";
+    std::string out = "{";
+    json_members(out)
+        .uint("v", 1)
+        .str("done", p.done_key)
+        .str("key", p.key)
+        .str("etag", p.etag)
+        .uint("pos", p.pos);
+    out += '}';
     return out;
 }
 

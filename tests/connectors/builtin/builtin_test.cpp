@@ -5,7 +5,9 @@
 #include <cstring>
 #include <set>
 
+#include "config/connector_config.h"
 #include "config/docs.h"
+#include "config/environment.h"
 #include "config/validate.h"
 #include "connectors/null/null.h"
 #include "connectors/random/random.h"
@@ -138,6 +140,49 @@ TEST(registry, every_builtin_spec_is_sound) {
         auto v = test::spec_values(e.spec, required(e.spec));
         EXPECT_TRUE(e.make_source(v)) << e.spec.name;
     }
+}
+
+// The examples in the docs are connector files: each one loads and validates against its own spec
+// (so that an example cannot rot when an option is renamed or removed).
+TEST(registry, every_builtin_example_is_a_valid_connector_file) {
+    auto r = registry::builtins();
+    ASSERT_TRUE(r);
+    const auto& reg = **r;
+    config::catalog cat;
+    cat.find_connector = [&](config::connector_type t,
+                             std::string_view name) -> const config::spec* {
+        const auto* e =
+            t == config::connector_type::sink ? reg.find_sink(name) : reg.find_source(name);
+        return e != nullptr ? &e->spec : nullptr;
+    };
+    cat.connector_names = [&](config::connector_type t) {
+        return reg.names(t == config::connector_type::sink ? config::spec_kind::sink
+                                                           : config::spec_kind::source);
+    };
+    std::size_t checked = 0;
+    auto check = [&](const connector_entry& e) {
+        SCOPED_TRACE(e.spec.name + " " + std::string(config::to_string(e.spec.kind)));
+        ASSERT_FALSE(e.spec.example.empty());
+        // The examples name secrets as ${env:NAME}; any value will do.
+        config::environment env;
+        const std::string_view ref = "${env:";
+        for (auto p = e.spec.example.find(ref); p != std::string::npos;
+             p = e.spec.example.find(ref, p + 1)) {
+            const auto end = e.spec.example.find('}', p);
+            ASSERT_NE(end, std::string::npos);
+            env.set(e.spec.example.substr(p + ref.size(), end - p - ref.size()), "x");
+        }
+        auto c =
+            config::parse_connector_config(e.spec.example, e.spec.name + ".example.toml", cat, env);
+        ASSERT_TRUE(c) << c.issues.to_string();
+        EXPECT_EQ(c->plugin_spec, &e.spec);
+        ++checked;
+    };
+    for (const auto& e : reg.sinks())
+        check(e);
+    for (const auto& e : reg.sources())
+        check(e);
+    EXPECT_EQ(checked, reg.sinks().size() + reg.sources().size());
 }
 
 TEST(registry, refuses_duplicates) {

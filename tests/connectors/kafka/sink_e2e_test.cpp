@@ -19,6 +19,7 @@
 #include <random>
 #include <set>
 
+#include "harness/kill_rounds.h"
 #include "harness/peer.h"
 #include "kafka_fixture.h"
 #include "runtime/iggy_port.h"
@@ -146,25 +147,14 @@ void kill_rounds(bool transactional) {
         auto w = tk::watermark_total(bs, topic);
         return w ? *w : 0;
     };
-    std::int64_t at_restart = 0;
-    for (std::size_t k = 1; k <= kills; ++k) {
-        const auto point = static_cast<std::int64_t>(count * k / (kills + 1));
-        // Each kill comes at its point and only once the restarted runtime wrote something new.
-        ASSERT_TRUE(wait_until(
-            [&] {
-                auto n = records_in_kafka();
-                return (n >= point && n > at_restart) || !rt->alive();
-            },
-            300s))
-            << "stuck at " << records_in_kafka() << "\n"
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        at_restart = records_in_kafka();
-        std::fprintf(stderr, "  kill -9 with %lld records in Kafka\n",
-                     static_cast<long long>(at_restart));
-        ASSERT_TRUE(rt->restart()) << rt->log();
-    }
+    // Evenly spaced kill points.
+    std::vector<std::uint64_t> points;
+    for (std::size_t k = 1; k <= kills; ++k)
+        points.push_back(count * k / (kills + 1));
+    ASSERT_TRUE(test::kill_rounds(
+        *rt, {.points = points,
+              .progress = [&] { return static_cast<std::uint64_t>(records_in_kafka()); },
+              .what = "records in Kafka"}));
     // Done when every n is there (read_committed: records of aborted transactions don't count).
     std::vector<tk::record> got;
     ASSERT_TRUE(wait_until(

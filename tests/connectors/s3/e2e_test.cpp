@@ -22,6 +22,7 @@
 #include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
 #include "connectors/s3/s3_store.h"
+#include "harness/kill_rounds.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
@@ -304,26 +305,13 @@ void kill9_run(const std::string& format, std::uint64_t n, std::uint64_t kills) 
     std::set<std::uint64_t> points;
     while (points.size() < kills)
         points.insert(total / 50 + rng() % (total * 90 / 100));
-    std::uint64_t at_restart = 0;
-    for (auto point : points) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                const auto s = stored();
-                return (s >= point && s > at_restart) || s >= total || !rt->alive();
-            },
-            600s))
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        ++kills_done;
-        at_restart = stored();
-        std::fprintf(stderr, "  kill -9 with %llu of %llu messages stored\n",
-                     static_cast<unsigned long long>(at_restart),
-                     static_cast<unsigned long long>(total));
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= total)
-            break;
-    }
+    ASSERT_TRUE(kill_rounds(*rt,
+                            {.points = {points.begin(), points.end()},
+                             .progress = stored,
+                             .total = total,
+                             .deadline = 600s,
+                             .what = "of " + std::to_string(total) + " messages stored"},
+                            &kills_done));
     ASSERT_TRUE(wait_until([&] { return stored() >= total || !rt->alive(); }, 600s)) << rt->log();
     ASSERT_TRUE(rt->stop());
     expect_exactly_once(*minio, n);
@@ -464,26 +452,13 @@ TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothi
     std::set<std::uint64_t> points;
     while (points.size() < kills)
         points.insert(total / 50 + rng() % (total * 90 / 100));
-    std::uint64_t at_restart = 0;
     std::uint64_t kills_done = 0;
-    for (auto point : points) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                const auto c = in_topic();
-                return (c >= point && c > at_restart) || c >= total || !rt->alive();
-            },
-            300s))
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        ++kills_done;
-        at_restart = in_topic();
-        std::fprintf(stderr, "  kill -9 with %llu messages in the topic\n",
-                     static_cast<unsigned long long>(at_restart));
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= total)
-            break;
-    }
+    ASSERT_TRUE(kill_rounds(*rt,
+                            {.points = {points.begin(), points.end()},
+                             .progress = in_topic,
+                             .total = total,
+                             .what = "messages in the topic"},
+                            &kills_done));
     iggy::consumer_options co;
     co.client = client_for(port);
     co.stream = iggy::identifier::named("test_stream");
