@@ -63,6 +63,7 @@ key = "gcs"
 enabled = true
 version = 0
 name = "GCS sink"
+plugin = "gcs"
 
 [[streams]]
 stream = "application_logs"
@@ -97,6 +98,7 @@ key = "azure_blob"
 enabled = true
 version = 0
 name = "Azure Blob sink"
+plugin = "azure_blob"
 
 [[streams]]
 stream = "application_logs"
@@ -133,6 +135,7 @@ key = "hdfs"
 enabled = true
 version = 0
 name = "HDFS sink"
+plugin = "hdfs"
 
 [[streams]]
 stream = "application_logs"
@@ -206,8 +209,8 @@ void other_store_source_header(store_kind k, config::spec& s) {
     }
     s.description = common + store_doc;
     s.example = "type = \"source\"\nkey = \"" + s.name + "\"\nenabled = true\nversion = 0\n" +
-                "name = \"" + std::string(s3_detail::store_label(k)) +
-                " source\"\n\n[[streams]]\nstream = \"test_stream\"\ntopic = \"test_topic\"\n" +
+                "name = \"" + std::string(s3_detail::store_label(k)) + " source\"\nplugin = \"" +
+                s.name + "\"\n\n[[streams]]\nstream = \"test_stream\"\ntopic = \"test_topic\"\n" +
                 "schema = \"raw\"\nbatch_length = 1000\n\n[plugin_config]\n" + bucket_line +
                 "\npoll_interval = \"5s\"\nmax_batch_messages = 1000";
 }
