@@ -3,6 +3,7 @@
 // trim, one case-insensitive compare and one query-string splitter instead of a copy per file.
 // Header-only (hot paths: header parsing).
 
+#include <string>
 #include <string_view>
 
 namespace trib {
@@ -41,6 +42,14 @@ constexpr void for_each_query_param(std::string_view query, F&& fn) {
 /// ASCII lower case of one character (no locale).
 constexpr char ascii_lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+
+/// ASCII lower case of a text (option values, header and key names; no locale).
+inline std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        c = ascii_lower(c);
+    return out;
 }
 
 /// ASCII case-insensitive equality (header names, tokens such as "100-continue").

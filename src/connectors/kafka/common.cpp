@@ -11,17 +11,11 @@
 
 #include "config/node.h"
 #include "core/redact.h"
+#include "core/text.h"
 
 namespace trib::connectors::kafka {
 
 namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 bool protocol_has_sasl(std::string_view p) {
     return p == "sasl_plaintext" || p == "sasl_ssl";
@@ -44,7 +38,7 @@ std::string property_path(std::string_view name) {
 }  // namespace
 
 bool is_secret_property(std::string_view name) {
-    const std::string n = lower(name);
+    const std::string n = ascii_lower(name);
     static constexpr std::array<std::string_view, 7> marks = {
         "password", "secret", "jaas", "oauthbearer.config", "ssl.key.pem", "token", "credential"};
     for (auto m : marks) {

@@ -12,26 +12,9 @@
 #include <vector>
 
 #include "core/base64.h"
+#include "core/text.h"
 
 namespace trib::connectors::s3_detail {
-namespace {
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-        s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
-        s.remove_suffix(1);
-    return s;
-}
-
-}  // namespace
 
 result<azure_connection> parse_azure_connection_string(std::string_view s) {
     std::map<std::string, std::string> kv;
@@ -45,10 +28,10 @@ result<azure_connection> parse_azure_connection_string(std::string_view s) {
         if (eq == std::string_view::npos || eq == 0)
             return fail(errc::invalid_argument,
                         "connection_string: a part is not Key=Value (parts are separated by ';')");
-        kv[lower(trim(part.substr(0, eq)))] = std::string(trim(part.substr(eq + 1)));
+        kv[ascii_lower(trim(part.substr(0, eq)))] = std::string(trim(part.substr(eq + 1)));
     }
     azure_connection c;
-    if (kv.count("usedevelopmentstorage") && lower(kv["usedevelopmentstorage"]) == "true") {
+    if (kv.count("usedevelopmentstorage") && ascii_lower(kv["usedevelopmentstorage"]) == "true") {
         // Azurite's documented development account.
         c.account = "devstoreaccount1";
         c.key =
@@ -87,7 +70,7 @@ result<azure_connection> parse_azure_connection_string(std::string_view s) {
 std::string azure_string_to_sign(const azure_request_view& r, std::string_view account) {
     std::map<std::string, std::string> h;
     for (const auto& [k, v] : r.headers)
-        h[lower(k)] = std::string(trim(v));
+        h[ascii_lower(k)] = std::string(trim(v));
     auto get = [&](const char* name) {
         auto it = h.find(name);
         return it == h.end() ? std::string() : it->second;
@@ -115,7 +98,7 @@ std::string azure_string_to_sign(const azure_request_view& r, std::string_view a
     out += r.path.empty() ? std::string_view("/") : r.path;
     std::map<std::string, std::string> q;
     for (const auto& [k, v] : r.query)
-        q[lower(k)] = v;
+        q[ascii_lower(k)] = v;
     for (const auto& [k, v] : q)
         out += "\n" + k + ":" + v;
     return out;
