@@ -28,6 +28,7 @@
 #include "iggy/consumer.h"
 #include "minio_fixture.h"
 #include "runtime/iggy_port.h"
+#include "topic_census.h"
 
 namespace trib::test {
 namespace {
@@ -459,54 +460,19 @@ TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothi
                              .total = total,
                              .what = "messages in the topic"},
                             &kills_done));
-    iggy::consumer_options co;
-    co.client = client_for(port);
-    co.stream = iggy::identifier::named("test_stream");
-    co.topic = iggy::identifier::named("test_topic");
-    co.group = "";
-    co.consumer_id = iggy::identifier::named("checker");
-    co.batch_size = 5000;
-    auto c = iggy::consumer_client::create(co);
-    ASSERT_TRUE(c) << c.error().to_string();
-    std::vector<std::uint32_t> counts(total, 0);
-    std::uint64_t lines = 0, distinct = 0, bad = 0;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            for (int i = 0; i < 50; ++i) {
-                auto b = (*c)->poll();
-                if (!b || b->messages.empty())
-                    break;
-                for (const auto& m : b->messages) {
-                    std::string p(reinterpret_cast<const char*>(m.payload.data()),
-                                  m.payload.size());
-                    const auto at = p.find("\"n\":");
-                    const auto n = at == std::string::npos
-                                       ? total
-                                       : std::strtoull(p.c_str() + at + 4, nullptr, 10);
-                    if (n >= total) {
-                        ++bad;
-                        continue;
-                    }
-                    ++lines;
-                    if (counts[n]++ == 0)
-                        ++distinct;
-                }
-            }
-            return distinct == total || !rt->alive();
-        },
-        300s))
-        << distinct << " of " << total << "\n"
+    topic_census census;
+    ASSERT_TRUE(read_topic_census(
+        client_for(port), total, [&] { return rt->alive(); }, census))
         << rt->log();
     ASSERT_TRUE(rt->stop());
-    EXPECT_EQ(bad, 0u);
-    EXPECT_EQ(distinct, total);
+    EXPECT_EQ(census.bad, 0u);
+    EXPECT_EQ(census.distinct, total);
     // Resuming mid-object: a kill replays at most the batches in flight, never a whole object
     // from its start more than the in-flight window allows.
     std::fprintf(stderr, "s3 source e2e: %llu messages, %llu duplicates after %llu kills\n",
-                 static_cast<unsigned long long>(lines),
-                 static_cast<unsigned long long>(lines - distinct),
+                 static_cast<unsigned long long>(census.lines),
+                 static_cast<unsigned long long>(census.lines - census.distinct),
                  static_cast<unsigned long long>(kills_done));
-    (void)(*c)->close();
 }
 
 }  // namespace

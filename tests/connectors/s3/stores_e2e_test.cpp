@@ -19,11 +19,13 @@
 #include <set>
 
 #include "connectors/s3/path.h"
+#include "harness/kill_rounds.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
 #include "runtime/iggy_port.h"
 #include "store_peers.h"
+#include "topic_census.h"
 
 namespace trib::test {
 namespace {
@@ -164,12 +166,10 @@ std::uint64_t stored_count(object_store& store) {
     return sum;
 }
 
-std::set<std::uint64_t> kill_points(std::uint64_t total, std::uint64_t kills) {
-    std::mt19937_64 rng(env_or("TRIB_STORES_E2E_SEED", std::random_device{}()));
-    std::set<std::uint64_t> points;
-    while (points.size() < kills)
-        points.insert(total / 50 + rng() % (total * 90 / 100));
-    return points;
+/// Kill points in [2 %, 92 %) of the run, from TRIB_STORES_E2E_SEED or a random seed.
+std::vector<std::uint64_t> points_for(std::uint64_t total, std::uint64_t kills) {
+    return kill_points(env_or("TRIB_STORES_E2E_SEED", std::random_device{}()), kills, total / 50,
+                       total / 50 + total * 90 / 100);
 }
 
 class stores_e2e : public ::testing::TestWithParam<store_case> {};
@@ -214,23 +214,13 @@ retry_delay = "200ms"
                                   sc.name, sc.plugin_config(*store_peer, "lake"));
     TRIB_START_PEER(rt, run_spec(server->port(), sc.name + "_sink.toml", file));
     const std::uint64_t total = 2 * n;
-    std::uint64_t at_restart = 0, kills_done = 0;
-    for (auto point : kill_points(total, kills)) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                const auto s = stored_count(**store);
-                return (s >= point && s > at_restart) || s >= total || !rt->alive();
-            },
-            300s))
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        ++kills_done;
-        at_restart = stored_count(**store);
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= total)
-            break;
-    }
+    std::uint64_t kills_done = 0;
+    ASSERT_TRUE(kill_rounds(*rt,
+                            {.points = points_for(total, kills),
+                             .progress = [&] { return stored_count(**store); },
+                             .total = total,
+                             .what = "messages stored"},
+                            &kills_done));
     ASSERT_TRUE(wait_until([&] { return stored_count(**store) >= total || !rt->alive(); }, 300s))
         << rt->log();
     ASSERT_TRUE(rt->stop());
@@ -345,69 +335,24 @@ max_batch_messages = 1000
             return 0;
         return (*t)->topic.messages_count;
     };
-    std::uint64_t at_restart = 0, kills_done = 0;
-    for (auto point : kill_points(total, kills)) {
-        ASSERT_TRUE(wait_until(
-            [&] {
-                const auto c = in_topic();
-                return (c >= point && c > at_restart) || c >= total || !rt->alive();
-            },
-            300s))
-            << rt->log();
-        ASSERT_TRUE(rt->alive()) << rt->log();
-        ASSERT_TRUE(rt->kill9());
-        ++kills_done;
-        at_restart = in_topic();
-        ASSERT_TRUE(rt->restart()) << rt->log();
-        if (at_restart >= total)
-            break;
-    }
-    iggy::consumer_options co;
-    co.client = client_for(port);
-    co.stream = iggy::identifier::named("test_stream");
-    co.topic = iggy::identifier::named("test_topic");
-    co.group = "";
-    co.consumer_id = iggy::identifier::named("checker");
-    co.batch_size = 5000;
-    auto c = iggy::consumer_client::create(co);
-    ASSERT_TRUE(c) << c.error().to_string();
-    std::vector<std::uint32_t> counts(total, 0);
-    std::uint64_t lines = 0, distinct = 0, bad = 0;
-    ASSERT_TRUE(wait_until(
-        [&] {
-            for (int i = 0; i < 50; ++i) {
-                auto b = (*c)->poll();
-                if (!b || b->messages.empty())
-                    break;
-                for (const auto& m : b->messages) {
-                    std::string p(reinterpret_cast<const char*>(m.payload.data()),
-                                  m.payload.size());
-                    const auto at = p.find("\"n\":");
-                    const auto n = at == std::string::npos
-                                       ? total
-                                       : std::strtoull(p.c_str() + at + 4, nullptr, 10);
-                    if (n >= total) {
-                        ++bad;
-                        continue;
-                    }
-                    ++lines;
-                    if (counts[n]++ == 0)
-                        ++distinct;
-                }
-            }
-            return distinct == total || !rt->alive();
-        },
-        300s))
-        << distinct << " of " << total << "\n"
+    std::uint64_t kills_done = 0;
+    ASSERT_TRUE(kill_rounds(*rt,
+                            {.points = points_for(total, kills),
+                             .progress = in_topic,
+                             .total = total,
+                             .what = "messages in the topic"},
+                            &kills_done));
+    topic_census census;
+    ASSERT_TRUE(read_topic_census(
+        client_for(port), total, [&] { return rt->alive(); }, census))
         << rt->log();
     ASSERT_TRUE(rt->stop());
-    EXPECT_EQ(bad, 0u);
-    EXPECT_EQ(distinct, total);
+    EXPECT_EQ(census.bad, 0u);
+    EXPECT_EQ(census.distinct, total);
     std::fprintf(stderr, "%s source e2e: %llu lines, %llu duplicates after %llu kills\n",
-                 sc.name.c_str(), static_cast<unsigned long long>(lines),
-                 static_cast<unsigned long long>(lines - distinct),
+                 sc.name.c_str(), static_cast<unsigned long long>(census.lines),
+                 static_cast<unsigned long long>(census.lines - census.distinct),
                  static_cast<unsigned long long>(kills_done));
-    (void)(*c)->close();
 }
 
 INSTANTIATE_TEST_SUITE_P(stores, stores_e2e, ::testing::ValuesIn(cases()),
