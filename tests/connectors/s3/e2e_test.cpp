@@ -22,39 +22,19 @@
 #include "connectors/s3/format.h"
 #include "connectors/s3/path.h"
 #include "connectors/s3/s3_store.h"
+#include "e2e_support.h"
 #include "harness/kill_rounds.h"
 #include "harness/peer.h"
 #include "iggy/client.h"
 #include "iggy/consumer.h"
 #include "minio_fixture.h"
 #include "runtime/iggy_port.h"
-#include "topic_census.h"
 
 namespace trib::test {
 namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::uint64_t env_or(const char* name, std::uint64_t def) {
-    const char* v = std::getenv(name);
-    return v != nullptr ? std::strtoull(v, nullptr, 10) : def;
-}
-
-fs::path tributary_binary() {
-    if (const char* b = std::getenv("TRIB_BINARY_DIR"))
-        return fs::path(b) / "src/app/tributary";
-    return fs::read_symlink("/proc/self/exe").parent_path() / "../../../src/app/tributary";
-}
-
-peer_spec serve_spec() {
-    peer_spec s;
-    s.name = "tributary-serve";
-    s.program = tributary_binary().string();
-    s.args = {"serve",     "--data-dir",       "{dir}/data",
-              "--address", "127.0.0.1:{port}", "--with-default-root-credentials"};
-    return s;
-}
 
 /// Iggy's s3_sink config.toml as it is, the MinIO endpoint and keys added to [plugin_config].
 std::string iggy_example(const std::string& endpoint, const std::string& format) {
@@ -121,35 +101,6 @@ peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint,
     s.ready = [](const peer&) { return true; };
     s.attempts = 1;
     return s;
-}
-
-iggy::client_options client_for(std::uint16_t port) {
-    iggy::client_options o;
-    o.conn.address.host = "127.0.0.1";
-    o.conn.address.port = port;
-    o.conn.username = "iggy";
-    o.conn.password = "iggy";
-    return o;
-}
-
-void produce(std::uint16_t port, const std::string& topic, std::uint64_t n,
-             std::uint64_t from = 0) {
-    auto iggy = runtime::iggy_client_port::connect(client_for(port));
-    ASSERT_TRUE(iggy) << iggy.error().to_string();
-    ASSERT_TRUE((*iggy)->ensure_topic("application_logs", topic, 2));
-    auto p =
-        (*iggy)->open_producer(runtime::producer_options{"application_logs", topic, 1000, 1ms});
-    ASSERT_TRUE(p);
-    for (std::uint64_t first = from; first < n; first += 5000) {
-        auto b = std::make_shared<message_batch>();
-        for (std::uint64_t i = first; i < std::min(n, first + 5000); ++i) {
-            message m;
-            m.payload = b->own("{\"n\":" + std::to_string(i) + ",\"method\":\"GET\"}");
-            b->messages.push_back(std::move(m));
-        }
-        ASSERT_TRUE((*p)->send_sync(b));
-    }
-    (*p)->close();
 }
 
 /// What the bucket holds: per (topic, partition, offset) how many lines, per (topic, n) how
