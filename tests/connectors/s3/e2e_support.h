@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -45,6 +46,29 @@ inline peer_spec serve_spec() {
     s.program = tributary_binary().string();
     s.args = {"serve",     "--data-dir",       "{dir}/data",
               "--address", "127.0.0.1:{port}", "--with-default-root-credentials"};
+    return s;
+}
+
+/// `tributary run` against the server on `iggy_port`, with one connector file.
+inline peer_spec tributary_run_spec(std::uint16_t iggy_port, std::string connector_file,
+                                    std::string file_body) {
+    peer_spec s;
+    s.name = "tributary-run";
+    s.program = tributary_binary().string();
+    s.args = {"run", "{dir}/runtime.toml"};
+    s.prepare = [iggy_port, connector_file, file_body](const peer& p) {
+        const std::filesystem::path dir = p.dir();
+        std::filesystem::create_directories(dir / "connectors");
+        std::ofstream(dir / "runtime.toml")
+            << "[iggy]\naddress = \"127.0.0.1:" << iggy_port
+            << "\"\nusername = \"iggy\"\npassword = \"iggy\"\n[state]\npath = \""
+            << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
+            << "config_dir = \"" << (dir / "connectors").string()
+            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"info\"\n";
+        std::ofstream(dir / "connectors" / connector_file) << file_body;
+    };
+    s.ready = [](const peer&) { return true; };
+    s.attempts = 1;
     return s;
 }
 

@@ -83,24 +83,7 @@ retry_delay = "1s"
 
 peer_spec run_spec(std::uint16_t iggy_port, const std::string& endpoint,
                    const std::string& format = "json_lines") {
-    peer_spec s;
-    s.name = "tributary-run";
-    s.program = tributary_binary().string();
-    s.args = {"run", "{dir}/runtime.toml"};
-    s.prepare = [iggy_port, endpoint, format](const peer& p) {
-        const fs::path dir = p.dir();
-        fs::create_directories(dir / "connectors");
-        std::ofstream(dir / "runtime.toml")
-            << "[iggy]\naddress = \"127.0.0.1:" << iggy_port
-            << "\"\nusername = \"iggy\"\npassword = \"iggy\"\n[state]\npath = \""
-            << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
-            << "config_dir = \"" << (dir / "connectors").string()
-            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"info\"\n";
-        std::ofstream(dir / "connectors/s3_sink.toml") << iggy_example(endpoint, format);
-    };
-    s.ready = [](const peer&) { return true; };
-    s.attempts = 1;
-    return s;
+    return tributary_run_spec(iggy_port, "s3_sink.toml", iggy_example(endpoint, format));
 }
 
 /// What the bucket holds: per (topic, partition, offset) how many lines, per (topic, n) how

@@ -74,24 +74,8 @@ std::vector<store_case> cases() {
 }
 
 peer_spec run_spec(std::uint16_t iggy_port, std::string connector_file, std::string file_body) {
-    peer_spec s;
-    s.name = "tributary-run";
-    s.program = tributary_binary().string();
-    s.args = {"run", "{dir}/runtime.toml"};
-    s.prepare = [iggy_port, connector_file, file_body](const peer& p) {
-        const fs::path dir = p.dir();
-        fs::create_directories(dir / "connectors");
-        std::ofstream(dir / "runtime.toml")
-            << "[iggy]\naddress = \"127.0.0.1:" << iggy_port
-            << "\"\nusername = \"iggy\"\npassword = \"iggy\"\n[state]\npath = \""
-            << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
-            << "config_dir = \"" << (dir / "connectors").string()
-            << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"info\"\n";
-        std::ofstream(dir / "connectors" / connector_file) << file_body;
-    };
+    auto s = tributary_run_spec(iggy_port, std::move(connector_file), std::move(file_body));
     s.env = {{"TRIB_TEST_AZURE_KEY", azurite_key}};
-    s.ready = [](const peer&) { return true; };
-    s.attempts = 1;
     return s;
 }
 
