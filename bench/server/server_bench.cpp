@@ -39,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/wire_conn.h"
 #include "iggy/wire/batch.h"
 #include "iggy/wire/header.h"
 #include "iggy/wire/requests.h"
@@ -63,93 +64,7 @@ struct args_t {
 
 // ---- a minimal blocking client ----
 
-class conn {
-  public:
-    bool open(std::uint16_t port) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_port = htons(port);
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
-            return false;
-        int one = 1;
-        ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        client_ = random_u128();
-        return true;
-    }
-    ~conn() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    bool write_all(bytes_view b) {
-        std::size_t done = 0;
-        while (done < b.size()) {
-            auto n = ::send(fd_, b.data() + done, b.size() - done, MSG_NOSIGNAL);
-            if (n <= 0)
-                return false;
-            done += static_cast<std::size_t>(n);
-        }
-        return true;
-    }
-    bool read_exact(std::uint8_t* p, std::size_t n) {
-        std::size_t done = 0;
-        while (done < n) {
-            auto r = ::recv(fd_, p + done, n - done, 0);
-            if (r <= 0)
-                return false;
-            done += static_cast<std::size_t>(r);
-        }
-        return true;
-    }
-    bool read_frame(bytes& f) {
-        f.resize(header_size);
-        if (!read_exact(f.data(), header_size))
-            return false;
-        auto p = read_frame_prefix(f);
-        if (!p)
-            return false;
-        f.resize(p->size);
-        return p->body_size == 0 || read_exact(f.data() + header_size, p->body_size);
-    }
-    template <class R>
-    bool call(const R& req, bytes& reply) {
-        request_header h;
-        h.client = client_;
-        h.session = session_;
-        auto op = operation_for_command(R::code);
-        auto opv = static_cast<std::uint8_t>(op ? *op : operation::non_replicated);
-        h.request = is_metadata_operation(opv) ? counter_++ : counter_;
-        if (opv == static_cast<std::uint8_t>(operation::register_session))
-            h.request = 0;
-        encode_request_frame(buf_, req, h);
-        return write_all(buf_) && read_frame(reply);
-    }
-    bool login() {
-        login_register_request r;
-        r.username = "iggy";
-        r.password = "iggy";
-        bytes reply;
-        if (!call(r, reply))
-            return false;
-        auto p = decode_reply(reply);
-        if (!p)
-            return false;
-        auto lr = login_reply::decode(*p);
-        if (!lr)
-            return false;
-        session_ = lr->session;
-        return true;
-    }
-    int fd() const { return fd_; }
-
-  private:
-    int fd_ = -1;
-    u128 client_;
-    std::uint64_t session_ = 0;
-    std::uint64_t counter_ = 1;
-    bytes buf_;
-};
+using conn = trib::iggy::bench::conn;
 
 bytes make_batch(std::uint32_t count, std::uint32_t size) {
     std::string payload(size, 'x');
