@@ -393,7 +393,13 @@ class bson_codec final : public codec {
             TRIB_TRY(check_depth(it, 0, max_depth_));
         }
         bson_error_t e;
-        if (!bson_validate_with_error(&b, BSON_VALIDATE_UTF8, &e))
+        // String values are length-prefixed and may hold U+0000 (BSON spec; MongoDB stores them);
+        // without ALLOW_NULL libbson refuses them in some places and not in others, so a document
+        // we decoded could be refused when re-read (found by fuzz_codecs_bson).
+        if (!bson_validate_with_error(&b,
+                                      static_cast<bson_validate_flags_t>(
+                                          BSON_VALIDATE_UTF8 | BSON_VALIDATE_UTF8_ALLOW_NULL),
+                                      &e))
             return err(std::string("invalid document: ") + e.message);
         bson_iter_t it;
         if (!bson_iter_init(&it, &b))

@@ -272,5 +272,39 @@ TEST(bson, encode_refusals) {
     EXPECT_TRUE(out.empty());
 }
 
+// A string value holding U+0000 (length-prefixed, allowed by BSON), here inside an array: it
+// decodes, re-encodes to bytes that decode again, and keeps its NUL (found by fuzz_codecs_bson:
+// libbson refused the re-encoded form before ALLOW_NULL).
+TEST(bson, strings_with_nul_survive_a_round_trip) {
+    auto b = make(make_bson_codec);
+    arena a;
+    const std::string s = std::string("a\0b", 3);
+    // {"k": ["a\0b"]}
+    const std::string str_elem = std::string(1, '\x02') + "0" + std::string(1, '\0') +
+                                 le32(static_cast<std::uint32_t>(s.size() + 1)) + s +
+                                 std::string(1, '\0');
+    const std::string arr =
+        le32(static_cast<std::uint32_t>(4 + str_elem.size() + 1)) + str_elem + std::string(1, '\0');
+    const std::string arr_elem = std::string(1, '\x04') + "k" + std::string(1, '\0') + arr;
+    const std::string doc =
+        le32(static_cast<std::uint32_t>(4 + arr_elem.size() + 1)) + arr_elem + std::string(1, '\0');
+    record r;
+    ASSERT_TRUE(b->decode(doc, a, r));
+    r.modified = true;
+    std::string first;
+    ASSERT_TRUE(b->encode(r, a, first));
+    record again;
+    auto st = b->decode(first, a, again);
+    ASSERT_TRUE(st) << st.error().to_string();
+    const auto& root = typed_of(again);
+    ASSERT_EQ(root.type, value_type::record);
+    ASSERT_EQ(root.n, 1u);
+    const auto& list = root.entries[0].val;
+    ASSERT_EQ(list.type, value_type::list);
+    ASSERT_EQ(list.n, 1u);
+    ASSERT_EQ(list.items[0].type, value_type::string);
+    EXPECT_EQ(std::string_view(list.items[0].s, list.items[0].n), s);
+}
+
 }  // namespace
 }  // namespace trib::codecs

@@ -47,7 +47,7 @@ void other_store_sink_header(store_kind k, config::spec& s) {
             s.name = "gcs";
             s.summary =
                 "Writes messages to Google Cloud Storage objects (JSON API) as JSON lines, "
-                "JSON arrays, raw or CSV, exactly once in effect";
+                "JSON arrays, raw, CSV, Parquet or Avro, exactly once in effect";
             s.description =
                 common +
                 "**GCS:** objects go up by multipart upload (metadata and bytes in one request), "
@@ -84,7 +84,7 @@ output_format = "json_lines")";
             s.name = "azure_blob";
             s.summary =
                 "Writes messages to Azure Blob Storage block blobs as JSON lines, JSON arrays, "
-                "raw or CSV, exactly once in effect";
+                "raw, CSV, Parquet or Avro, exactly once in effect";
             s.description =
                 common +
                 "**Azure Blob:** Put Blob, above `part_size` Put Block and Put Block List; the "
@@ -119,8 +119,8 @@ output_format = "json_lines")";
         case store_kind::hdfs:
             s.name = "hdfs";
             s.summary =
-                "Writes messages to HDFS files through WebHDFS as JSON lines, JSON arrays, raw "
-                "or CSV, exactly once in effect (contract-tested)";
+                "Writes messages to HDFS files through WebHDFS as JSON lines, JSON arrays, raw, "
+                "CSV, Parquet or Avro, exactly once in effect (contract-tested)";
             s.description =
                 common +
                 "**HDFS (WebHDFS):** each object is CREATEd (the NameNode redirects, the "
