@@ -99,37 +99,55 @@ bool ends_with_path(std::string_view path, std::string_view tail) {
 
 }  // namespace
 
-result<list_page> parse_list_result(std::string_view xml, bool url_encoded) {
+namespace {
+
+/// Where a listing answer keeps its parts, and how its errors read.
+struct listing_shape {
+    std::string_view root;       // the answer's root element
+    std::string_view key;        // an entry's key
+    std::string_view etag;       // an entry's ETag
+    std::string_view size;       // an entry's size in bytes
+    std::string_view truncated;  // "true" when more pages follow; empty: a non-empty token says so
+    std::string_view token;      // the next page's token
+    const char* not_a_listing;   // the errors, as each store's own names put them
+    const char* bad_size;
+    const char* no_key;
+};
+
+/// One walk over the collected leaves: an entry ends where its element closed (c.closes).
+result<list_page> parse_listing(std::string_view xml, const listing_shape& s, bool url_encoded) {
     TRIB_ASSIGN_OR_RETURN(auto c, collect(xml));
-    if (c.leaves.empty() || !c.leaves.back().first.starts_with("ListBucketResult"))
-        return fail(errc::protocol_error, "the S3 answer is not a ListBucketResult");
+    if (c.leaves.empty() || !c.leaves.back().first.starts_with(s.root))
+        return fail(errc::protocol_error, s.not_a_listing);
     list_page page;
     object_info cur;
     bool have_key = false;
     std::size_t next_close = 0;
     for (std::size_t i = 0; i < c.leaves.size(); ++i) {
         const auto& [path, text] = c.leaves[i];
-        if (path == "ListBucketResult/Contents/Key") {
+        if (path == s.key) {
             cur.key = text;
             have_key = true;
-        } else if (path == "ListBucketResult/Contents/ETag") {
+        } else if (path == s.etag) {
             cur.etag = text;
-        } else if (path == "ListBucketResult/Contents/Size") {
+        } else if (path == s.size) {
             std::uint64_t n = 0;
             auto [q, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
             if (ec != std::errc{} || q != text.data() + text.size())
-                return fail(errc::protocol_error,
-                            "an object's Size in the listing is not a number");
+                return fail(errc::protocol_error, s.bad_size);
             cur.size = n;
-        } else if (path == "ListBucketResult/IsTruncated") {
+        } else if (!s.truncated.empty() && path == s.truncated) {
             page.truncated = text == "true";
-        } else if (path == "ListBucketResult/NextContinuationToken") {
+        } else if (path == s.token) {
+            // Tokens are opaque; S3 does not URL-encode them even with encoding-type=url.
             page.next_token = text;
+            if (s.truncated.empty())
+                page.truncated = !text.empty();
         }
         while (next_close < c.closes.size() && c.closes[next_close] == i + 1) {
             ++next_close;
             if (!have_key)
-                return fail(errc::protocol_error, "a listed object has no Key");
+                return fail(errc::protocol_error, s.no_key);
             if (url_encoded) {
                 auto k = percent_decode(cur.key, true);
                 if (!k)
@@ -141,48 +159,35 @@ result<list_page> parse_list_result(std::string_view xml, bool url_encoded) {
             have_key = false;
         }
     }
-    if (url_encoded && !page.next_token.empty()) {
-        // Tokens are opaque; S3 does not URL-encode them even with encoding-type=url.
-    }
     return page;
 }
 
+}  // namespace
+
+result<list_page> parse_list_result(std::string_view xml, bool url_encoded) {
+    static constexpr listing_shape s3{"ListBucketResult",
+                                      "ListBucketResult/Contents/Key",
+                                      "ListBucketResult/Contents/ETag",
+                                      "ListBucketResult/Contents/Size",
+                                      "ListBucketResult/IsTruncated",
+                                      "ListBucketResult/NextContinuationToken",
+                                      "the S3 answer is not a ListBucketResult",
+                                      "an object's Size in the listing is not a number",
+                                      "a listed object has no Key"};
+    return parse_listing(xml, s3, url_encoded);
+}
+
 result<list_page> parse_azure_list(std::string_view xml) {
-    TRIB_ASSIGN_OR_RETURN(auto c, collect(xml));
-    if (c.leaves.empty() || !c.leaves.back().first.starts_with("EnumerationResults"))
-        return fail(errc::protocol_error, "the Azure answer is not an EnumerationResults");
-    list_page page;
-    object_info cur;
-    bool have_key = false;
-    std::size_t next_close = 0;
-    for (std::size_t i = 0; i < c.leaves.size(); ++i) {
-        const auto& [path, text] = c.leaves[i];
-        if (path == "EnumerationResults/Blobs/Blob/Name") {
-            cur.key = text;
-            have_key = true;
-        } else if (path == "EnumerationResults/Blobs/Blob/Properties/Etag") {
-            cur.etag = text;
-        } else if (path == "EnumerationResults/Blobs/Blob/Properties/Content-Length") {
-            std::uint64_t n = 0;
-            auto [q, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-            if (ec != std::errc{} || q != text.data() + text.size())
-                return fail(errc::protocol_error,
-                            "a blob's Content-Length in the listing is not a number");
-            cur.size = n;
-        } else if (path == "EnumerationResults/NextMarker") {
-            page.next_token = text;
-            page.truncated = !text.empty();
-        }
-        while (next_close < c.closes.size() && c.closes[next_close] == i + 1) {
-            ++next_close;
-            if (!have_key)
-                return fail(errc::protocol_error, "a listed blob has no Name");
-            page.objects.push_back(std::move(cur));
-            cur = {};
-            have_key = false;
-        }
-    }
-    return page;
+    static constexpr listing_shape azure{"EnumerationResults",
+                                         "EnumerationResults/Blobs/Blob/Name",
+                                         "EnumerationResults/Blobs/Blob/Properties/Etag",
+                                         "EnumerationResults/Blobs/Blob/Properties/Content-Length",
+                                         "",
+                                         "EnumerationResults/NextMarker",
+                                         "the Azure answer is not an EnumerationResults",
+                                         "a blob's Content-Length in the listing is not a number",
+                                         "a listed blob has no Name"};
+    return parse_listing(xml, azure, false);
 }
 
 result<std::string> parse_upload_id(std::string_view xml) {
