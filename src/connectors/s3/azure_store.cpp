@@ -160,10 +160,7 @@ class azure_store final : public object_store {
             if (!r.ok())
                 return classify(r, what);
             TRIB_ASSIGN_OR_RETURN(auto page, parse_azure_list(r.body));
-            if (!start_after.empty()) {
-                std::erase_if(page.objects,
-                              [&](const object_info& o) { return o.key <= start_after; });
-            }
+            drop_up_to(page, start_after);
             if (!page.objects.empty() || !page.truncated)
                 return page;
             marker = page.next_token;
@@ -174,10 +171,8 @@ class azure_store final : public object_store {
     result<std::string> get(std::string_view key, std::uint64_t first, std::uint64_t count,
                             std::string_view if_match) override {
         net::header_map h;
-        if (count > 0)
-            h["x-ms-range"] = fmt::format("bytes={}-{}", first, first + count - 1);
-        else if (first > 0)
-            h["x-ms-range"] = fmt::format("bytes={}-", first);
+        if (auto range = byte_range(first, count); !range.empty())
+            h["x-ms-range"] = std::move(range);
         if (!if_match.empty())
             h["If-Match"] = std::string(if_match);
         const auto what = fmt::format("get blob '{}'", key);

@@ -165,9 +165,7 @@ class gcs_store final : public object_store {
             TRIB_ASSIGN_OR_RETURN(auto page, parse_gcs_list(r.body));
             // startOffset is inclusive (S3's start-after is not); a store that ignores it is
             // filtered here as well.
-            if (!start_after.empty())
-                std::erase_if(page.objects,
-                              [&](const object_info& o) { return o.key <= start_after; });
+            drop_up_to(page, start_after);
             if (!page.objects.empty() || !page.truncated)
                 return page;
             token = page.next_token;
@@ -178,10 +176,8 @@ class gcs_store final : public object_store {
     result<std::string> get(std::string_view key, std::uint64_t first, std::uint64_t count,
                             std::string_view if_match) override {
         net::header_map h;
-        if (count > 0)
-            h["Range"] = fmt::format("bytes={}-{}", first, first + count - 1);
-        else if (first > 0)
-            h["Range"] = fmt::format("bytes={}-", first);
+        if (auto range = byte_range(first, count); !range.empty())
+            h["Range"] = std::move(range);
         std::string u = object_url(key) + "?alt=media";
         if (!if_match.empty())
             u += "&ifGenerationMatch=" + percent_encode(if_match, false);

@@ -2,6 +2,7 @@
 // The object-store interface the object sink and source are written against, so that GCS, Azure
 // Blob and HDFS can plug in beside S3 (issue 14). Internal to connectors/s3; public to its tests.
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -103,5 +104,22 @@ struct hdfs_auth {
     std::string user;        // user.name; empty: none sent
     std::string delegation;  // secret; `delegation=` token
 };
+
+/// The HTTP byte range of a ranged get (`count` bytes from `first`, or from `first` to the end
+/// when `count` is 0): "bytes=F-L" / "bytes=F-", or "" for the whole object.
+inline std::string byte_range(std::uint64_t first, std::uint64_t count) {
+    if (count > 0)
+        return "bytes=" + std::to_string(first) + "-" + std::to_string(first + count - 1);
+    if (first > 0)
+        return "bytes=" + std::to_string(first) + "-";
+    return {};
+}
+
+/// Drops the listed objects at or before `start_after` (stores whose listing cannot start after
+/// a key, or start at it inclusively).
+inline void drop_up_to(list_page& page, std::string_view start_after) {
+    if (!start_after.empty())
+        std::erase_if(page.objects, [&](const object_info& o) { return o.key <= start_after; });
+}
 
 }  // namespace trib::connectors::s3_detail

@@ -121,10 +121,8 @@ class s3_store final : public object_store {
     result<std::string> get(std::string_view key, std::uint64_t first, std::uint64_t count,
                             std::string_view if_match) override {
         net::header_map h;
-        if (count > 0)
-            h["Range"] = fmt::format("bytes={}-{}", first, first + count - 1);
-        else if (first > 0)
-            h["Range"] = fmt::format("bytes={}-", first);
+        if (auto range = byte_range(first, count); !range.empty())
+            h["Range"] = std::move(range);
         if (!if_match.empty())
             h["If-Match"] = std::string(if_match);
         TRIB_ASSIGN_OR_RETURN(auto r, call("GET", url(key), h, {}));

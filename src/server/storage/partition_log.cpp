@@ -1,5 +1,6 @@
 // Over 1,000 lines: one partition's segmented log: append with group commit, the offset and time
-// indexes, recovery with torn-write truncation, retention and the recent-batch cache share the
+// indexes, recovery with torn-write truncation, retention, the recent-batch cache and the
+// de-duplication check of an append (message_deduplicator.h holds the window) share the
 // segment list and its lock, so they stay together.
 
 #include "server/storage/partition_log.h"
