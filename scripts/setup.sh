@@ -19,11 +19,13 @@ BUILD_PKGS=(
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
   ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
   libsnappy-dev libzstd-dev zlib1g-dev librdkafka-dev libexpat1-dev
+  librabbitmq-dev libnats-dev libhiredis-dev libmariadb-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client
   wrk nginx-light procps iproute2 json-schema-test-suite kcat openjdk-17-jre-headless maven
   libhwloc15  # the reference iggy-server (shared/iggy-reference) of bench/server_dedup
+  mariadb-server rabbitmq-server nats-server
 )
 pkgs=("${BUILD_PKGS[@]}")
 [ "${1:-}" = "--build-only" ] || pkgs+=("${PEER_PKGS[@]}")
@@ -98,10 +100,14 @@ fi
 # framed bytes the registry tests read. protobuf 6.x: confluent-kafka's generated modules need it.
 # cramjam and backports.zstd: fastavro's snappy and zstandard container codecs. duckdb: the second
 # Parquet reader of the S3 tests (pyarrow, the first, is installed above with Arrow C++).
+# deltalake and pyiceberg read the tables the lakehouse sinks write; pika, nats-py, redis and pymysql
+# are the independent clients the broker and database tests cross-check with.
 PY_PKGS=("apache-iggy==0.9.0" "msgpack==1.1.0" "protobuf==6.33.5" "fastavro==1.13.1"
   "cramjam==2.14.0" "backports.zstd==1.8.0"
   "flatbuffers==25.12.19" "pymongo==4.20.0" "jsonschema==4.26.0" "duckdb==2.0.1"
-  "confluent-kafka[schemaregistry,avro,protobuf,json]==2.16.1")
+  "confluent-kafka[schemaregistry,avro,protobuf,json]==2.16.1"
+  "deltalake==1.6.6" "pyiceberg[sql-sqlite,pyarrow]==0.12.0"
+  "pika==1.4.4" "nats-py==2.16.0" "redis==8.1.0" "pymysql==1.2.4")
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
   installed+=("python venv .venv")
