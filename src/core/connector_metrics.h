@@ -3,6 +3,7 @@
 // counters of a sink's settled messages.
 
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <string_view>
 
@@ -20,6 +21,16 @@ inline metrics_registry& metrics_of(const connector_context& ctx,
     if (!own)
         own = std::make_unique<metrics_registry>();
     return *own;
+}
+
+/// What a connector keeps from `ctx` when it opens (its key and stop token, into `key` and
+/// `stop`); returns the registry its metrics go in, as metrics_of does.
+inline metrics_registry& adopt_context(const connector_context& ctx, std::string& key,
+                                       std::stop_token& stop,
+                                       std::unique_ptr<metrics_registry>& own) {
+    key = ctx.key;
+    stop = ctx.stop;
+    return metrics_of(ctx, own);
 }
 
 /// `base` plus the label outcome = `outcome` (counter families split by outcome).

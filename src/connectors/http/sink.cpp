@@ -158,9 +158,7 @@ class http_sink final : public sink {
     ~http_sink() override { close(); }
 
     status open(connector_context& ctx) override {
-        key_ = ctx.key;
-        stop_ = ctx.stop;
-        register_metrics(metrics_of(ctx, own_metrics_));
+        register_metrics(adopt_context(ctx, key_, stop_, own_metrics_));
         clients_.clear();
         for (std::size_t i = 0; i < s_.lanes; ++i)
             clients_.push_back(std::make_unique<net::http_client>(s_.client));

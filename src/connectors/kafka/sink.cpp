@@ -104,9 +104,7 @@ class kafka_sink_impl final : public sink {
     ~kafka_sink_impl() override { close(); }
 
     status open(connector_context& ctx) override {
-        key_ = ctx.key;
-        stop_ = ctx.stop;
-        register_metrics(metrics_of(ctx, own_metrics_));
+        register_metrics(adopt_context(ctx, key_, stop_, own_metrics_));
         fatal_ = false;
 
         kafka::common_options common = kafka::common_options_from(s_.values, key_);
