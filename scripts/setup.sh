@@ -19,7 +19,7 @@ BUILD_PKGS=(
   libmosquitto-dev libprotobuf-dev libprotoc-dev protobuf-compiler python3 python3-venv curl
   ca-certificates libavro-dev libflatbuffers-dev flatbuffers-compiler libbson-dev libvalijson-dev
   libsnappy-dev libzstd-dev zlib1g-dev librdkafka-dev libexpat1-dev
-  librabbitmq-dev libnats-dev libhiredis-dev libmariadb-dev
+  librabbitmq-dev libnats-dev libhiredis-dev libmariadb-dev libsqlite3-dev
 )
 PEER_PKGS=(
   redis-server mosquitto mosquitto-clients postgresql postgresql-15-wal2json postgresql-client

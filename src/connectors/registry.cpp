@@ -17,6 +17,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
 #include "connectors/postgres/postgres.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_SQLITE
+#include "connectors/sqlite/sqlite.h"
+#endif
 #include "connectors/random/random.h"
 #ifdef TRIB_HAVE_CONNECTOR_S3
 #include "connectors/s3/s3.h"
@@ -78,6 +81,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_sink(kafka_sink_spec(), make_kafka_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_SQLITE
+    check(r.add_sink(sqlite_sink_spec(), make_sqlite_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();
