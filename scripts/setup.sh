@@ -134,6 +134,16 @@ case $kafka_rc in
   *) exit 1 ;;
 esac
 
+# --- Hadoop's MiniDFSCluster (jars from Maven Central, for the hdfs connector's test cluster) ----
+# One NameNode + DataNode per hdfs test binary runs from .deps/hadoop/lib (tests/connectors/s3/
+# store_peers.cpp hdfs_cluster_spec; about 100 MB of jars).
+scripts/setup_hadoop.sh "$ROOT/.deps/hadoop" && hadoop_rc=0 || hadoop_rc=$?
+case $hadoop_rc in
+  0) ;;
+  10) installed+=("maven: Hadoop $(cat "$ROOT/.deps/hadoop/VERSION") minicluster jars in .deps/hadoop/lib") ;;
+  *) exit 1 ;;
+esac
+
 # --- Crates (project-local cargo root) -----------------------------------------------------------
 # iggy-cli 0.14.0 speaks protocol 0.11 (Iggy server 0.9); --locked keeps its dependency tree.
 CARGO_ROOT=$ROOT/.deps/cargo
