@@ -26,7 +26,7 @@ peer_spec azurite_spec();
 /// `extra` is added to the stand-in's arguments ("--token", "T", "--deny-user", "U").
 peer_spec webhdfs_spec(std::vector<std::string> extra = {});
 /// A real HDFS: Hadoop 3.4.1's MiniDFSCluster (one NameNode, one DataNode) from the jars
-/// scripts/setup_hadoop.sh puts into .deps/hadoop/lib, run by `java`; WebHDFS on port(0) (so
+/// scripts/setup.sh puts into .deps/hadoop/lib, run by `java`; WebHDFS on port(0) (so
 /// peer_url, webhdfs_mkdirs and webhdfs_settings work with it as with the stand-in), the
 /// NameNode's RPC on port(1). Ready in 10-60 s (slower under load).
 peer_spec hdfs_cluster_spec();
