@@ -178,6 +178,40 @@ listed list_prefix(std::uint16_t port, const std::string& prefix) {
     return out;
 }
 
+/// Messages [first, end): JSON payloads of about `payload` bytes.
+message_batch make_batch(std::uint64_t first, std::uint64_t end, std::size_t payload,
+                         std::uint32_t partition) {
+    message_batch b;
+    for (std::uint64_t o = first; o < end; ++o) {
+        message msg;
+        msg.offset = o;
+        msg.partition = partition;
+        msg.timestamp_us = 1'773'669'600'000'000ull + o;
+        std::string p = fmt::format(R"({{"n":{},"device":"d{}","v":")", o, o % 100);
+        p.append(payload > p.size() + 2 ? payload - p.size() - 2 : 1, 'x');
+        p += "\"}";
+        msg.payload = b.own(std::move(p));
+        b.messages.push_back(std::move(msg));
+    }
+    return b;
+}
+
+/// The s3 sink made and opened with `v`; nullptr (the reason on stderr) when that fails.
+std::unique_ptr<sink> open_sink(const config::values& v) {
+    auto made = connectors::make_s3_sink(v);
+    if (!made) {
+        std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        return nullptr;
+    }
+    connector_context ctx;
+    ctx.key = "bench";
+    if (auto st = (*made)->open(ctx); !st) {
+        std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+        return nullptr;
+    }
+    return std::move(made).value();
+}
+
 /// A field of /proc/self/status in KiB (VmRSS, VmHWM).
 long self_status_kb(const char* field) {
     std::ifstream f("/proc/self/status");
@@ -196,36 +230,16 @@ int partitions_run(const minio_proc& m, std::uint64_t messages, std::size_t payl
     std::vector<std::vector<message_batch>> batches(partitions);
     const std::uint64_t per = messages / partitions;
     for (std::uint32_t p = 0; p < partitions; ++p) {
-        for (std::uint64_t first = 0; first < per; first += batch) {
-            message_batch b;
-            for (std::uint64_t o = first; o < std::min<std::uint64_t>(per, first + batch); ++o) {
-                message msg;
-                msg.offset = o;
-                msg.partition = p + 1;
-                msg.timestamp_us = 1'773'669'600'000'000ull + o;
-                std::string s = fmt::format(R"({{"n":{},"device":"d{}","v":")", o, o % 100);
-                s.append(payload > s.size() + 2 ? payload - s.size() - 2 : 1, 'x');
-                s += "\"}";
-                msg.payload = b.own(std::move(s));
-                b.messages.push_back(std::move(msg));
-            }
-            batches[p].push_back(std::move(b));
-        }
+        for (std::uint64_t first = 0; first < per; first += batch)
+            batches[p].push_back(
+                make_batch(first, std::min<std::uint64_t>(per, first + batch), payload, p + 1));
     }
     const long baseline_kb = self_status_kb("VmRSS");
     const std::string prefix = "parts-" + format;
-    auto made = connectors::make_s3_sink(sink_values(m.port, prefix, true, format));
-    if (!made) {
-        std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+    auto opened = open_sink(sink_values(m.port, prefix, true, format));
+    if (!opened)
         return 1;
-    }
-    auto& sink = **made;
-    connector_context ctx;
-    ctx.key = "bench";
-    if (auto st = sink.open(ctx); !st) {
-        std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-        return 1;
-    }
+    auto& sink = *opened;
     const auto t0 = clock_type::now();
     for (std::size_t k = 0; k < batches[0].size(); ++k) {
         for (std::uint32_t p = 0; p < partitions; ++p) {
@@ -304,20 +318,9 @@ int main(int argc, char** argv) {
                               format);
     // The messages: JSON payloads of about `payload` bytes.
     std::vector<message_batch> batches;
-    for (std::uint64_t first = 0; first < messages; first += batch) {
-        message_batch b;
-        for (std::uint64_t o = first; o < std::min<std::uint64_t>(messages, first + batch); ++o) {
-            message msg;
-            msg.offset = o;
-            msg.timestamp_us = 1'773'669'600'000'000ull + o;
-            std::string p = fmt::format(R"({{"n":{},"device":"d{}","v":")", o, o % 100);
-            p.append(payload > p.size() + 2 ? payload - p.size() - 2 : 1, 'x');
-            p += "\"}";
-            msg.payload = b.own(std::move(p));
-            b.messages.push_back(std::move(msg));
-        }
-        batches.push_back(std::move(b));
-    }
+    for (std::uint64_t first = 0; first < messages; first += batch)
+        batches.push_back(
+            make_batch(first, std::min<std::uint64_t>(messages, first + batch), payload, 0));
 
     // 0. Formatting alone (the sink's CPU share): the JSON lines of every batch, no upload.
     {
@@ -372,18 +375,10 @@ int main(int argc, char** argv) {
     listed written;
     for (const bool conditional : {true, false}) {
         const std::string prefix = conditional ? "sink" : "sinku";
-        auto made = connectors::make_s3_sink(sink_values(m.port, prefix, conditional));
-        if (!made) {
-            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        auto opened = open_sink(sink_values(m.port, prefix, conditional));
+        if (!opened)
             return 1;
-        }
-        auto& sink = **made;
-        connector_context ctx;
-        ctx.key = "bench";
-        if (auto st = sink.open(ctx); !st) {
-            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-            return 1;
-        }
+        auto& sink = *opened;
         const auto t0 = clock_type::now();
         for (const auto& b : batches) {
             auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
@@ -451,18 +446,10 @@ int main(int argc, char** argv) {
     // its mb_per_s is of the smaller Parquet bytes, so `json_lines_equivalent_mb_per_s` gives the
     // JSON-lines bytes of the same messages per second as well.
     {
-        auto made = connectors::make_s3_sink(sink_values(m.port, "sinkpq", true, "parquet"));
-        if (!made) {
-            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        auto opened = open_sink(sink_values(m.port, "sinkpq", true, "parquet"));
+        if (!opened)
             return 1;
-        }
-        auto& sink = **made;
-        connector_context ctx;
-        ctx.key = "bench";
-        if (auto st = sink.open(ctx); !st) {
-            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-            return 1;
-        }
+        auto& sink = *opened;
         const auto t3 = clock_type::now();
         for (const auto& b : batches) {
             auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
