@@ -443,7 +443,7 @@ TEST(s3_e2e, avro_source_reads_large_objects_block_by_block_across_kill9) {
            "first, end = int(sys.argv[2]), int(sys.argv[3])\n"
            "recs = ({'n': i, 'v': 'value-%08d-' % i + 'x' * 48} for i in range(first, end))\n"
            "with open(sys.argv[1], 'wb') as f:\n"
-           "    fastavro.writer(f, schema, recs, codec='deflate', sync_interval=4000)\n";
+           "    fastavro.writer(f, schema, recs, codec='null', sync_interval=4000)\n";
     source_kill_run(
         total, env_or("TRIB_S3_E2E_KILLS", 3),
         [&](connectors::s3_detail::object_store& store) {
