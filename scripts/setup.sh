@@ -134,6 +134,24 @@ case $kafka_rc in
   *) exit 1 ;;
 esac
 
+# --- Hadoop's MiniDFSCluster (jars from Maven Central, for the hdfs connector's test cluster) ----
+# One NameNode + DataNode per hdfs test binary runs from .deps/hadoop/lib (tests/connectors/s3/
+# store_peers.cpp hdfs_cluster_spec; about 100 MB of jars).
+# The JAXB API: Hadoop needs it on Java 17, which no longer ships it.
+HADOOP_VERSION=3.4.1
+scripts/setup_maven_jars.sh "$ROOT/.deps/hadoop" hdfs-test-cluster "$HADOOP_VERSION" \
+  "hadoop-client-minicluster-$HADOOP_VERSION.jar hadoop-client-runtime-$HADOOP_VERSION.jar \
+ hadoop-client-api-$HADOOP_VERSION.jar jaxb-api-2.3.1.jar" \
+  "org.apache.hadoop:hadoop-client-minicluster:$HADOOP_VERSION" \
+  "org.apache.hadoop:hadoop-client-runtime:$HADOOP_VERSION" \
+  "org.apache.hadoop:hadoop-client-api:$HADOOP_VERSION" "javax.xml.bind:jaxb-api:2.3.1" \
+  && hadoop_rc=0 || hadoop_rc=$?
+case $hadoop_rc in
+  0) ;;
+  10) installed+=("maven: Hadoop $(cat "$ROOT/.deps/hadoop/VERSION") minicluster jars in .deps/hadoop/lib") ;;
+  *) exit 1 ;;
+esac
+
 # --- Crates (project-local cargo root) -----------------------------------------------------------
 # iggy-cli 0.14.0 speaks protocol 0.11 (Iggy server 0.9); --locked keeps its dependency tree.
 CARGO_ROOT=$ROOT/.deps/cargo

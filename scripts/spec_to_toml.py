@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # One-off converter used to move the connector specs from code into spec.toml (issue 24): writes
 # src/connectors/<folder>/spec.toml from `tributary connectors list --json`, with options that
-# several specs of a folder share as [[groups.NAME]]. Kept for the s3 specs, which stay in code
-# until the work on their options lands: convert, check that `tributary docs` and
+# several specs of a folder share as [[groups.NAME]] (chosen by hand for the s3 folder:
+# fixed_groups). Used last for the eight s3-family specs: convert, check that `tributary docs` and
 # `connectors list --json` give the same bytes, then cut spec.cpp down to its checks.
 import json, sys, tomllib, re, os
 # usage: tributary connectors list --json > specs.json
@@ -15,7 +15,10 @@ where = {('source','file'):('file','source'),('sink','file'):('file','sink'),
  ('source','mqtt'):('mqtt','source'),('sink','mqtt'):('mqtt','sink'),
  ('sink','null'):('null','sink'),('source','random'):('random','source'),('sink','stdout'):('stdout','sink'),
  ('source','postgres'):('postgres','source'),('sink','postgres'):('postgres','sink'),
- ('sink','s3'):('s3','sink'),('source','s3_source'):('s3','source')}
+ ('sink','s3'):('s3','s3'),('source','s3_source'):('s3','s3_source'),
+ ('sink','gcs'):('s3','gcs'),('source','gcs_source'):('s3','gcs_source'),
+ ('sink','azure_blob'):('s3','azure_blob'),('source','azure_blob_source'):('s3','azure_blob_source'),
+ ('sink','hdfs'):('s3','hdfs'),('source','hdfs_source'):('s3','hdfs_source')}
 W=98
 def esc(s):
     out=''
@@ -94,6 +97,30 @@ def emit_opts(opts, hdr, out):
         if o.get('children'): emit_opts(o['children'], hdr+'.children', out)
 names={'bootstrap_servers':'connection','protocol_version':'session','connection_string':'connection',
        'endpoint':'endpoint','bearer_token':'client','type':'auth'}
+# Folders whose groups are chosen by hand (a greedy search makes groups of groups there): name ->
+# the option names of the run. A spec uses a group where its run of options is the same, option
+# for option, as the first run found.
+fixed_groups={'s3':[('s3_access',['endpoint','path_style','access_key_id','secret_access_key','session_token','profile']),
+ ('connection',['connect_timeout','tls_ca_file','tls_danger_accept_invalid_certs']),
+ ('gcs_store',['bucket','endpoint','credentials_file','token']),
+ ('azure_store',['container','endpoint','account_name','account_key','sas_token','connection_string']),
+ ('hdfs_store',['endpoint','directory','user','delegation_token']),
+ ('object_names',['prefix','path_template','file_rotation','max_file_size','max_messages_per_file','max_file_age','output_format','include_metadata','include_headers']),
+ ('sink_formats',['verbose_logging','parquet_schema','parquet_compression','parquet_row_group_size','avro_schema','avro_codec']),
+ ('reading',['prefix','start_after','pattern','poll_interval','format','custom_delimiter','max_record_bytes','max_batch_bytes','max_batch_messages','read_chunk_size','after_read','move_prefix','verbose_logging','max_row_group_bytes','max_object_bytes'])]}
+def fixed_group_folder(folder_specs, fixed):
+    groups={}
+    for name,run in fixed:
+        for s in folder_specs:
+            opts=s['options']
+            names_=[o.get('name') for o in opts]
+            for a in range(len(opts)-len(run)+1):
+                if names_[a:a+len(run)]!=run: continue
+                if name not in groups: groups[name]=opts[a:a+len(run)]
+                if [json.dumps(o,sort_keys=True) for o in opts[a:a+len(run)]]==[json.dumps(o,sort_keys=True) for o in groups[name]]:
+                    opts[a:a+len(run)]=[{'group':name}]
+                break
+    return groups
 def group_folder(folder_specs):
     groups={}
     changed=True
@@ -117,8 +144,9 @@ def group_folder(folder_specs):
         if best:
             n,i,j,a,b=best
             run=lists[i][a:a+n]
-            name=names[run[0]['name']]
-            assert name not in groups
+            name=names.get(run[0]['name'], run[0]['name'])
+            k=2
+            while name in groups: name=names.get(run[0]['name'], run[0]['name'])+str(k); k+=1
             groups[name]=run
             lists[i][a:a+n]=[{'group':name}]
             lists[j][b:b+n]=[{'group':name}]
@@ -128,13 +156,17 @@ files={}
 folder_groups={}
 for f in sorted(set(v[0] for v in where.values())):
     if not any(where.get((s['kind'],s['name']),('',))[0]==f for s in specs): continue
+    if f in fixed_groups:
+        folder_groups[f]=fixed_group_folder([s for s in specs if where.get((s['kind'],s['name']),('',))[0]==f], fixed_groups[f]); continue
     folder_groups[f]=group_folder([s for s in specs if where[(s['kind'],s['name'])][0]==f])
-for s in specs:
+order=list(where.keys())
+for s in sorted(specs, key=lambda s: order.index((s['kind'],s['name'])) if (s['kind'],s['name']) in where else -1):
     if (s['kind'],s['name']) not in where: continue
     folder,id=where[(s['kind'],s['name'])]
     out=files.setdefault(folder,[])
     out.append('');out.append(f'[{id}]')
     out.append(f'name = "{s["name"]}"'); out.append(f'kind = "{s["kind"]}"')
+    if s.get('guarantee'): out.append(tstr('guarantee',s['guarantee']))
     out.append(tstr('summary',s['summary']))
     out.append(tstr('description',s['description']))
     if s['idempotent']: out.append('idempotent = true')

@@ -5,6 +5,11 @@
 // the PUT loop of those. One JSON record per line on stdout.
 //
 // s3_bench [--messages N] [--payload BYTES] [--batch N] [--minio PATH]
+//
+// With --partitions P it measures only the sink's memory over P open partitions: the messages go
+// to P partitions of one topic, one batch of --batch messages per write, round robin (as the
+// runtime hands over batches of many partitions), in --format json_lines or parquet; the record
+// holds the process's VmRSS before the sink (the messages themselves) and its VmHWM after.
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -173,6 +178,98 @@ listed list_prefix(std::uint16_t port, const std::string& prefix) {
     return out;
 }
 
+/// Messages [first, end): JSON payloads of about `payload` bytes.
+message_batch make_batch(std::uint64_t first, std::uint64_t end, std::size_t payload,
+                         std::uint32_t partition) {
+    message_batch b;
+    for (std::uint64_t o = first; o < end; ++o) {
+        message msg;
+        msg.offset = o;
+        msg.partition = partition;
+        msg.timestamp_us = 1'773'669'600'000'000ull + o;
+        std::string p = fmt::format(R"({{"n":{},"device":"d{}","v":")", o, o % 100);
+        p.append(payload > p.size() + 2 ? payload - p.size() - 2 : 1, 'x');
+        p += "\"}";
+        msg.payload = b.own(std::move(p));
+        b.messages.push_back(std::move(msg));
+    }
+    return b;
+}
+
+/// The s3 sink made and opened with `v`; nullptr (the reason on stderr) when that fails.
+std::unique_ptr<sink> open_sink(const config::values& v) {
+    auto made = connectors::make_s3_sink(v);
+    if (!made) {
+        std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        return nullptr;
+    }
+    connector_context ctx;
+    ctx.key = "bench";
+    if (auto st = (*made)->open(ctx); !st) {
+        std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
+        return nullptr;
+    }
+    return std::move(made).value();
+}
+
+/// A field of /proc/self/status in KiB (VmRSS, VmHWM).
+long self_status_kb(const char* field) {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    const std::string want = std::string(field) + ":";
+    while (std::getline(f, line))
+        if (line.rfind(want, 0) == 0)
+            return std::strtol(line.c_str() + want.size(), nullptr, 10);
+    return 0;
+}
+
+/// The sink over `partitions` partitions of one topic, writes interleaved round robin.
+int partitions_run(const minio_proc& m, std::uint64_t messages, std::size_t payload,
+                   std::size_t batch, std::uint32_t partitions, const std::string& format) {
+    // batches[p][k]: partition p's k-th batch.
+    std::vector<std::vector<message_batch>> batches(partitions);
+    const std::uint64_t per = messages / partitions;
+    for (std::uint32_t p = 0; p < partitions; ++p) {
+        for (std::uint64_t first = 0; first < per; first += batch)
+            batches[p].push_back(
+                make_batch(first, std::min<std::uint64_t>(per, first + batch), payload, p + 1));
+    }
+    const long baseline_kb = self_status_kb("VmRSS");
+    const std::string prefix = "parts-" + format;
+    auto opened = open_sink(sink_values(m.port, prefix, true, format));
+    if (!opened)
+        return 1;
+    auto& sink = *opened;
+    const auto t0 = clock_type::now();
+    for (std::size_t k = 0; k < batches[0].size(); ++k) {
+        for (std::uint32_t p = 0; p < partitions; ++p) {
+            if (k >= batches[p].size())
+                continue;
+            auto r = sink.write(sink_batch{"bench", "events", p + 1, "json", &batches[p][k]});
+            if (!r) {
+                std::fprintf(stderr, "%s\n", r.error().to_string().c_str());
+                return 1;
+            }
+        }
+    }
+    const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const long peak_kb = self_status_kb("VmHWM");
+    sink.close();
+    auto w = list_prefix(m.port, prefix + "/");
+    std::uint64_t n = per * partitions;
+    std::printf(
+        "{\"bench\":\"s3\",\"impl\":\"tributary-s3-sink-partitions\",\"op\":\"put\","
+        "\"format\":\"%s\",\"partitions\":%u,\"batch\":%zu,\"messages\":%llu,"
+        "\"objects\":%zu,\"bytes\":%llu,\"seconds\":%.3f,\"messages_per_s\":%.0f,"
+        "\"mb_per_s\":%.2f,\"baseline_rss_kb\":%ld,\"peak_rss_kb\":%ld,"
+        "\"sink_peak_kb\":%ld}\n",
+        format.c_str(), partitions, batch, static_cast<unsigned long long>(n), w.keys.size(),
+        static_cast<unsigned long long>(w.bytes), s, s > 0 ? n / s : 0.0,
+        s > 0 ? w.bytes / s / 1e6 : 0.0, baseline_kb, peak_kb, peak_kb - baseline_kb);
+    std::fflush(stdout);
+    return 0;
+}
+
 /// `format`: the objects' format; `bytes`: the objects' bytes (mb_per_s is of those).
 void record(const std::string& impl, std::uint64_t messages, std::uint64_t objects,
             std::uint64_t bytes, double seconds, long rss_kb,
@@ -194,6 +291,8 @@ int main(int argc, char** argv) {
     std::size_t payload = 200;
     std::size_t batch = 10000;
     std::string minio = std::string(TRIB_SOURCE_DIR) + "/.deps/go/bin/minio";
+    std::uint32_t partitions = 0;
+    std::string format = "json_lines";
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string a = argv[i];
         if (a == "--messages")
@@ -204,28 +303,24 @@ int main(int argc, char** argv) {
             batch = std::strtoull(argv[i + 1], nullptr, 10);
         else if (a == "--minio")
             minio = argv[i + 1];
+        else if (a == "--partitions")
+            partitions = static_cast<std::uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
+        else if (a == "--format")
+            format = argv[i + 1];
     }
     minio_proc m;
     if (!start_minio(m, minio)) {
         std::fprintf(stderr, "MinIO (%s) did not start\n", minio.c_str());
         return 1;
     }
+    if (partitions > 0)
+        return partitions_run(m, messages, payload, std::max<std::size_t>(batch, 1), partitions,
+                              format);
     // The messages: JSON payloads of about `payload` bytes.
     std::vector<message_batch> batches;
-    for (std::uint64_t first = 0; first < messages; first += batch) {
-        message_batch b;
-        for (std::uint64_t o = first; o < std::min<std::uint64_t>(messages, first + batch); ++o) {
-            message msg;
-            msg.offset = o;
-            msg.timestamp_us = 1'773'669'600'000'000ull + o;
-            std::string p = fmt::format(R"({{"n":{},"device":"d{}","v":")", o, o % 100);
-            p.append(payload > p.size() + 2 ? payload - p.size() - 2 : 1, 'x');
-            p += "\"}";
-            msg.payload = b.own(std::move(p));
-            b.messages.push_back(std::move(msg));
-        }
-        batches.push_back(std::move(b));
-    }
+    for (std::uint64_t first = 0; first < messages; first += batch)
+        batches.push_back(
+            make_batch(first, std::min<std::uint64_t>(messages, first + batch), payload, 0));
 
     // 0. Formatting alone (the sink's CPU share): the JSON lines of every batch, no upload.
     {
@@ -280,18 +375,10 @@ int main(int argc, char** argv) {
     listed written;
     for (const bool conditional : {true, false}) {
         const std::string prefix = conditional ? "sink" : "sinku";
-        auto made = connectors::make_s3_sink(sink_values(m.port, prefix, conditional));
-        if (!made) {
-            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        auto opened = open_sink(sink_values(m.port, prefix, conditional));
+        if (!opened)
             return 1;
-        }
-        auto& sink = **made;
-        connector_context ctx;
-        ctx.key = "bench";
-        if (auto st = sink.open(ctx); !st) {
-            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-            return 1;
-        }
+        auto& sink = *opened;
         const auto t0 = clock_type::now();
         for (const auto& b : batches) {
             auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});
@@ -359,18 +446,10 @@ int main(int argc, char** argv) {
     // its mb_per_s is of the smaller Parquet bytes, so `json_lines_equivalent_mb_per_s` gives the
     // JSON-lines bytes of the same messages per second as well.
     {
-        auto made = connectors::make_s3_sink(sink_values(m.port, "sinkpq", true, "parquet"));
-        if (!made) {
-            std::fprintf(stderr, "%s\n", made.error().to_string().c_str());
+        auto opened = open_sink(sink_values(m.port, "sinkpq", true, "parquet"));
+        if (!opened)
             return 1;
-        }
-        auto& sink = **made;
-        connector_context ctx;
-        ctx.key = "bench";
-        if (auto st = sink.open(ctx); !st) {
-            std::fprintf(stderr, "%s\n", st.error().to_string().c_str());
-            return 1;
-        }
+        auto& sink = *opened;
         const auto t3 = clock_type::now();
         for (const auto& b : batches) {
             auto r = sink.write(sink_batch{"bench", "events", 1, "json", &b});

@@ -11,13 +11,9 @@
 
 namespace trib::connectors::s3_detail {
 
-/// The options both directions declare (endpoint, credentials, TLS), added to `out`.
-void add_store_options(std::vector<config::option>& out, bool region_required);
 /// The store settings from those options (credentials not resolved yet).
 result<s3_settings> store_settings(const config::values& v);
-/// The store options of `k` (S3: add_store_options; GCS, Azure Blob, HDFS: their own).
-void add_options_for(store_kind k, std::vector<config::option>& out, bool region_required);
-/// Cross-option checks of add_options_for.
+/// Cross-option checks of the store options of `k` (spec.toml declares them).
 void check_options_for(store_kind k, const config::values& v, const config::check_report& report);
 /// The settings of a store of kind `k` from its options.
 result<s3_settings> store_settings_for(store_kind k, const config::values& v);
@@ -30,7 +26,7 @@ result<std::unique_ptr<source>> make_object_source(store_kind k, const config::v
 /// Fills s.credentials from s.credential_source, the environment and the credentials file (at
 /// open(); the error is fatal and names where it looked).
 status resolve_store_credentials(s3_settings& s);
-/// Cross-option checks of add_store_options (report with the option's name).
+/// Cross-option checks of S3's store options (report with the option's name).
 void check_store_options(const config::values& v, const config::check_report& report);
 
 }  // namespace trib::connectors::s3_detail

@@ -87,6 +87,22 @@ result<std::unique_ptr<format_writer>> make_format_writer(output_format f, recor
 /// decompressed blocks are limited to 64 MiB each.
 result<std::vector<std::string>> avro_container_rows_json(std::string_view file);
 
+/// Reading a container file block by block (the source's bounded reads): the header's length
+/// (magic, metadata, sync marker) from a prefix of the file, 0 when the prefix is too short to
+/// tell; invalid_argument for a file that is not a container or a malformed header.
+result<std::size_t> avro_header_length(std::string_view prefix);
+/// The record count and data size at the start of a block, and how many bytes they took
+/// (head_len 0: more bytes needed). A block is head_len + size + 16 (sync marker) bytes.
+struct avro_block_head {
+    std::uint64_t count = 0;
+    std::uint64_t size = 0;
+    std::size_t head_len = 0;
+};
+result<avro_block_head> read_avro_block_head(std::string_view bytes);
+/// The records of one block (its head, data and sync marker) read with the file's `header`.
+result<std::vector<std::string>> avro_block_rows_json(std::string_view header,
+                                                      std::string_view block);
+
 /// The payload as a JSON value, Iggy's way: a JSON payload as it is, `text` as a string, other
 /// bytes as JSON when they parse, else as a base64 string.
 void append_payload_json(std::string& out, std::string_view payload, std::string_view schema);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <optional>
 #include <unordered_set>
 
 #include "codecs/avro.h"
@@ -366,12 +367,12 @@ class avro_writer final : public columnar_writer {
     std::string scratch_;
 };
 
-/// The avro.schema entry of a container file's header (the codec reads the rest).
-result<std::string> header_schema(std::string_view f) {
-    if (f.size() < 4 || f.substr(0, 4) != std::string_view("Obj\x01", 4))
-        return fail(errc::invalid_argument, "avro: not an object container file (no Obj\\x01)");
-    std::size_t p = 4;
-    auto varint = [&](std::int64_t& out) -> bool {
+/// Reads the zig-zag varints and length-prefixed bytes of a container file's framing.
+struct ocf_cursor {
+    std::string_view f;
+    std::size_t p = 0;
+
+    bool varint(std::int64_t& out) {
         std::uint64_t v = 0;
         for (int shift = 0; shift < 64; shift += 7) {
             if (p >= f.size())
@@ -384,35 +385,70 @@ result<std::string> header_schema(std::string_view f) {
             }
         }
         return false;
-    };
-    auto bytes = [&](std::string_view& out) -> bool {
+    }
+    bool bytes(std::string_view& out) {
         std::int64_t n = 0;
         if (!varint(n) || n < 0 || static_cast<std::uint64_t>(n) > f.size() - p)
             return false;
         out = f.substr(p, static_cast<std::size_t>(n));
         p += static_cast<std::size_t>(n);
         return true;
-    };
+    }
+};
+
+enum class header_walk : std::uint8_t { complete, truncated, malformed };
+
+/// Walks a container header's metadata map; `on_entry` sees each key and value. `end` is the
+/// offset after the sync marker when complete.
+template <typename F>
+header_walk walk_header(std::string_view f, std::size_t& end, F&& on_entry) {
+    ocf_cursor c{f, 4};
     for (int blocks = 0; blocks < 1000; ++blocks) {
         std::int64_t count = 0;
-        if (!varint(count))
-            break;
-        if (count == 0)
-            return fail(errc::invalid_argument, "avro: no avro.schema in the container header");
+        if (!c.varint(count))
+            return header_walk::truncated;
+        if (count == 0) {
+            if (f.size() - c.p < 16)
+                return header_walk::truncated;
+            end = c.p + 16;
+            return header_walk::complete;
+        }
         if (count < 0) {
             std::int64_t size = 0;
-            if (!varint(size) || count == INT64_MIN)
-                break;
+            if (!c.varint(size))
+                return header_walk::truncated;
+            if (count == INT64_MIN)
+                return header_walk::malformed;
             count = -count;
         }
         for (std::int64_t k = 0; k < count; ++k) {
             std::string_view key, val;
-            if (!bytes(key) || !bytes(val))
-                return fail(errc::invalid_argument, "avro: the container header is truncated");
-            if (key == "avro.schema")
-                return std::string(val);
+            if (!c.bytes(key) || !c.bytes(val))
+                return header_walk::truncated;
+            on_entry(key, val);
         }
     }
+    return header_walk::malformed;
+}
+
+bool has_magic(std::string_view f) {
+    return f.size() >= 4 && f.substr(0, 4) == std::string_view("Obj\x01", 4);
+}
+
+/// The avro.schema entry of a container file's header (the codec reads the rest).
+result<std::string> header_schema(std::string_view f) {
+    if (!has_magic(f))
+        return fail(errc::invalid_argument, "avro: not an object container file (no Obj\\x01)");
+    std::optional<std::string> schema;
+    std::size_t end = 0;
+    const auto walk = walk_header(f, end, [&](std::string_view key, std::string_view val) {
+        if (key == "avro.schema" && !schema)
+            schema = std::string(val);
+    });
+    if (schema)
+        return *schema;
+    if (walk == header_walk::complete)
+        return fail(errc::invalid_argument, "avro: no avro.schema in the container header");
     return fail(errc::invalid_argument, "avro: the container header is truncated");
 }
 
@@ -445,6 +481,46 @@ result<std::vector<std::string>> avro_container_rows_json(std::string_view file)
         TRIB_TRY(one(v));
     }
     return out;
+}
+
+result<std::size_t> avro_header_length(std::string_view prefix) {
+    if (prefix.size() < 4)
+        return std::size_t{0};
+    if (!has_magic(prefix))
+        return fail(errc::invalid_argument, "avro: not an object container file (no Obj\\x01)");
+    std::size_t end = 0;
+    switch (walk_header(prefix, end, [](std::string_view, std::string_view) {})) {
+        case header_walk::complete:
+            return end;
+        case header_walk::truncated:
+            return std::size_t{0};
+        case header_walk::malformed:
+            break;
+    }
+    return fail(errc::invalid_argument, "avro: a malformed container header");
+}
+
+result<avro_block_head> read_avro_block_head(std::string_view bytes) {
+    ocf_cursor c{bytes, 0};
+    std::int64_t count = 0, size = 0;
+    avro_block_head h;
+    if (!c.varint(count) || !c.varint(size))
+        return h;  // head_len 0: more bytes needed
+    if (count < 0 || size < 0)
+        return fail(errc::invalid_argument, "avro: a block with a negative count or size");
+    h.count = static_cast<std::uint64_t>(count);
+    h.size = static_cast<std::uint64_t>(size);
+    h.head_len = c.p;
+    return h;
+}
+
+result<std::vector<std::string>> avro_block_rows_json(std::string_view header,
+                                                      std::string_view block) {
+    std::string file;
+    file.reserve(header.size() + block.size());
+    file.append(header);
+    file.append(block);
+    return avro_container_rows_json(file);
 }
 
 result<std::unique_ptr<format_writer>> make_format_writer(output_format f, record_options o,

@@ -43,7 +43,7 @@ struct source_options {
     std::string move_prefix;
     bool verbose = false;
     std::uint64_t max_row_group = 256u << 20;  // parquet
-    std::uint64_t max_object = 256u << 20;     // avro (read whole)
+    std::uint64_t max_object = 256u << 20;     // avro: the largest header or block
 };
 
 bool columnar(record_format f) {
@@ -322,36 +322,8 @@ class s3_source final : public source {
     /// Loads the rows holding pos_.pos into rows_ (`done`: the object has no more rows).
     status load_rows(bool& done) {
         done = false;
-        if (!rows_loaded_for_object_ && o_.format == record_format::avro) {
-            auto size = object_size();
-            if (!size)
-                return gone_or(size.error());
-            if (*size > o_.max_object)
-                return fail(errc::invalid_argument,
-                            fmt::format("the Avro file is {} bytes, above max_object_bytes ({})",
-                                        *size, o_.max_object));
-            std::string file;
-            while (file.size() < *size) {
-                auto r =
-                    store_->get(pos_.key, file.size(),
-                                std::min<std::uint64_t>(o_.chunk, *size - file.size()), pos_.etag);
-                if (!r)
-                    return gone_or(r.error());
-                if (r->empty())
-                    break;
-                file += *r;
-            }
-            TRIB_ASSIGN_OR_RETURN(rows_, avro_container_rows_json(file));
-            rows_base_ = 0;
-            rows_loaded_for_object_ = true;
-        } else if (o_.format == record_format::avro) {
-            done = true;  // every record was handed out
-            return ok();
-        }
-        if (o_.format == record_format::avro) {
-            done = pos_.pos >= rows_.size();
-            return ok();
-        }
+        if (o_.format == record_format::avro)
+            return load_avro_block(done);
         if (!pq_) {
             auto size = object_size();
             if (!size)
@@ -393,6 +365,118 @@ class s3_source final : public source {
         return ok();
     }
 
+    /// Bytes [off, off + len) of the object in ranged gets of read_chunk_size; `gone` set (and
+    /// the object handed to gone_or) when it changed or vanished.
+    status read_range(std::uint64_t off, std::uint64_t len, std::string& out, bool& gone) {
+        out.clear();
+        gone = false;
+        while (out.size() < len) {
+            auto r = store_->get(pos_.key, off + out.size(),
+                                 std::min<std::uint64_t>(o_.chunk, len - out.size()), pos_.etag);
+            if (!r) {
+                gone = true;
+                return gone_or(r.error());
+            }
+            if (r->empty())
+                break;
+            out += *r;
+        }
+        return ok();
+    }
+
+    /// Avro: the block holding pos_.pos into rows_, read by ranged gets: the header once per
+    /// object, then each block's two-varint head; blocks before pos_.pos are skipped unread.
+    /// Memory: the header and one block (each at most max_object_bytes) and its records.
+    status load_avro_block(bool& done) {
+        done = false;
+        bool gone = false;
+        if (!rows_loaded_for_object_) {
+            auto size = object_size();
+            if (!size)
+                return gone_or(size.error());
+            std::string head;
+            std::size_t header_len = 0;
+            while (header_len == 0) {
+                if (head.size() >= *size)
+                    return fail(errc::invalid_argument, "avro: the container header is truncated");
+                if (head.size() >= o_.max_object)
+                    return fail(errc::invalid_argument,
+                                fmt::format("avro: the container header is above "
+                                            "max_object_bytes ({})",
+                                            o_.max_object));
+                std::string more;
+                const auto want = std::min<std::uint64_t>(
+                    {o_.chunk, *size - head.size(), o_.max_object - head.size() + 1});
+                TRIB_TRY(read_range(head.size(), want, more, gone));
+                if (gone)
+                    return ok();
+                if (more.empty())
+                    return fail(errc::invalid_argument, "avro: the container header is truncated");
+                head += more;
+                TRIB_ASSIGN_OR_RETURN(header_len, avro_header_length(head));
+            }
+            head.resize(header_len);
+            avro_header_ = std::move(head);
+            avro_size_ = *size;
+            // A saved block (after a restart) is where the walk starts; else after the header.
+            if (pos_.block >= header_len && pos_.block_row <= pos_.pos) {
+                avro_next_ = pos_.block;
+                avro_next_row_ = pos_.block_row;
+            } else {
+                avro_next_ = header_len;
+                avro_next_row_ = 0;
+            }
+            rows_loaded_for_object_ = true;
+        }
+        for (;;) {
+            if (avro_next_ >= avro_size_) {
+                done = true;
+                return ok();
+            }
+            std::string hb;
+            TRIB_TRY(read_range(avro_next_, std::min<std::uint64_t>(20, avro_size_ - avro_next_),
+                                hb, gone));
+            if (gone)
+                return ok();
+            TRIB_ASSIGN_OR_RETURN(auto bh, read_avro_block_head(hb));
+            if (bh.head_len == 0 || bh.size > avro_size_ ||
+                avro_next_ + bh.head_len + bh.size + 16 > avro_size_)
+                return fail(errc::invalid_argument,
+                            fmt::format("avro: the block at byte {} is truncated", avro_next_));
+            const std::uint64_t total = bh.head_len + bh.size + 16;
+            if (avro_next_row_ + bh.count <= pos_.pos) {  // read before: skipped unread
+                avro_next_ += total;
+                avro_next_row_ += bh.count;
+                continue;
+            }
+            if (total > o_.max_object)
+                return fail(errc::invalid_argument,
+                            fmt::format("avro: the block at byte {} is {} bytes, above "
+                                        "max_object_bytes ({})",
+                                        avro_next_, total, o_.max_object));
+            std::string block;
+            TRIB_TRY(read_range(avro_next_, total, block, gone));
+            if (gone)
+                return ok();
+            if (block.size() != total)
+                return fail(errc::invalid_argument,
+                            fmt::format("avro: the block at byte {} is truncated", avro_next_));
+            rows_.clear();
+            TRIB_ASSIGN_OR_RETURN(rows_, avro_block_rows_json(avro_header_, block));
+            if (rows_.size() != bh.count)
+                return fail(errc::invalid_argument,
+                            fmt::format("avro: the block at byte {} holds {} records, its head "
+                                        "says {}",
+                                        avro_next_, rows_.size(), bh.count));
+            rows_base_ = avro_next_row_;
+            pos_.block = avro_next_;
+            pos_.block_row = avro_next_row_;
+            avro_next_ += total;
+            avro_next_row_ += bh.count;
+            return ok();
+        }
+    }
+
     /// A store error while reading an object: a changed object is read again from its start,
     /// a deleted one is skipped; anything else is returned.
     status gone_or(const error& e) {
@@ -420,6 +504,7 @@ class s3_source final : public source {
         rows_.clear();
         rows_base_ = 0;
         rows_loaded_for_object_ = false;
+        avro_header_.clear();
         buf_.clear();
         eof_ = false;
         framer_.reset(pos_.pos == 0);
@@ -438,6 +523,7 @@ class s3_source final : public source {
         pos_.key.clear();
         pos_.etag.clear();
         pos_.pos = 0;
+        pos_.block = pos_.block_row = 0;
         restart_object();
         need_first_row_header_ = false;
     }
@@ -464,6 +550,7 @@ class s3_source final : public source {
                 pos_.key = obj.key;
                 pos_.etag = obj.etag;
                 pos_.pos = 0;
+                pos_.block = pos_.block_row = 0;
                 restart_object();
                 if (o_.verbose)
                     spdlog::info("s3 source {}: reading '{}' ({} bytes)", key_, obj.key, obj.size);
@@ -524,6 +611,7 @@ class s3_source final : public source {
         pos_.key.clear();
         pos_.etag.clear();
         pos_.pos = 0;
+        pos_.block = pos_.block_row = 0;
         // List from just before this key so that the new version is picked up.
         pos_.done_key = k.substr(0, k.size() - 1);
         restart_object();
@@ -595,7 +683,11 @@ class s3_source final : public source {
     std::unique_ptr<codecs::parquet::file_reader> pq_;
     std::vector<std::string> rows_;  // JSON rows from index rows_base_ on
     std::uint64_t rows_base_ = 0;
-    bool rows_loaded_for_object_ = false;
+    bool rows_loaded_for_object_ = false;  // parquet: unused; avro: the header was read
+    std::string avro_header_;
+    std::uint64_t avro_size_ = 0;
+    std::uint64_t avro_next_ = 0;      // byte offset of the block after the one in rows_
+    std::uint64_t avro_next_row_ = 0;  // index of that block's first record
     clock::time_point next_listing_{};
     std::string skipped_after_;
 

@@ -24,6 +24,8 @@ std::string encode_position(const source_position& p) {
         .str("key", p.key)
         .str("etag", p.etag)
         .uint("pos", p.pos);
+    if (p.block != 0)
+        json_members(out, false).uint("block", p.block).uint("brow", p.block_row);
     out += '}';
     return out;
 }
@@ -57,7 +59,19 @@ result<source_position> decode_position(std::string_view text) {
     if (!pos || !pos->IsUint64())
         return bad("pos is missing or not an unsigned integer");
     p.pos = pos->GetUint64();
-    if (p.key.empty() && p.pos != 0)
+    const auto* block = member(d, "block");
+    const auto* brow = member(d, "brow");
+    if ((block == nullptr) != (brow == nullptr))
+        return bad("block and brow go together");
+    if (block != nullptr) {
+        if (!block->IsUint64() || !brow->IsUint64())
+            return bad("block or brow is not an unsigned integer");
+        p.block = block->GetUint64();
+        p.block_row = brow->GetUint64();
+        if (p.block_row > p.pos)
+            return bad("the block's first record is after the position");
+    }
+    if (p.key.empty() && (p.pos != 0 || p.block != 0))
         return bad("a position without an object");
     return p;
 }

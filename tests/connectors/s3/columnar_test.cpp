@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -416,6 +417,75 @@ TEST_F(s3_columnar_test, given_an_avro_object_above_max_object_bytes_should_reje
         << p.rejected[0];
 }
 
+TEST_F(s3_columnar_test, given_an_avro_file_of_many_blocks_the_source_should_read_block_by_block) {
+    // fastavro writes 4,000 records in blocks of about 4 KiB (sync_interval): a file far larger
+    // than the source's read window (read_chunk_size 4 KiB) and its largest block or header
+    // (max_object_bytes 16 KiB), so it can only be read block by block.
+    const std::size_t n = 4000;
+    const auto file = dir_ / "many-blocks.avro";
+    const std::string script =
+        "import fastavro, hashlib, sys\n"
+        "schema = {'type': 'record', 'name': 'r', 'fields': [{'name': 'n', 'type': 'long'}, "
+        "{'name': 'v', 'type': 'string'}]}\n"
+        "recs = ({'n': i, 'v': hashlib.sha256(str(i).encode()).hexdigest()} for i in "
+        "range(int(sys.argv[2])))\n"
+        "with open(sys.argv[1], 'wb') as f:\n"
+        "    fastavro.writer(f, schema, recs, codec='null', sync_interval=4000)\n";
+    std::ofstream(dir_ / "write_avro.py") << script;
+    std::string out;
+    ASSERT_EQ(run(python_.string() + " " + (dir_ / "write_avro.py").string() + " " + file.string() +
+                      " " + std::to_string(n),
+                  out),
+              0)
+        << out;
+    std::ifstream in(file, std::ios::binary);
+    const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_GT(body.size(), 64u * 1024u);
+    ASSERT_TRUE(store_->put_if_absent("blocks/a.avro", body, "application/octet-stream"));
+
+    const std::string opts =
+        "format = \"avro\"\nprefix = \"blocks/\"\nmax_batch_messages = 70\n"
+        "read_chunk_size = \"4KiB\"\nmax_object_bytes = \"16KiB\"\n";
+    auto src = open_source(opts);
+    ASSERT_TRUE(src);
+    auto first = drain(*src, 1500);
+    ASSERT_GE(first.payloads.size(), 1500u);
+    ASSERT_LT(first.payloads.size(), n);
+    EXPECT_TRUE(first.rejected.empty());
+    // The saved position names the block being read (as the runtime persists it after Iggy's
+    // acknowledgement), past the first block and at or before the next record.
+    rapidjson::Document st;
+    st.Parse(first.state.data(), first.state.size());
+    ASSERT_FALSE(st.HasParseError()) << first.state;
+    ASSERT_TRUE(st.HasMember("block") && st.HasMember("brow")) << first.state;
+    EXPECT_GT(st["block"].GetUint64(), 1000u) << first.state;
+    EXPECT_GT(st["brow"].GetUint64(), 0u) << first.state;
+    EXPECT_LE(st["brow"].GetUint64(), st["pos"].GetUint64()) << first.state;
+    EXPECT_EQ(st["pos"].GetUint64(), first.payloads.size()) << first.state;
+    src->close();  // as after kill -9: only the saved state survives
+
+    auto src2 = open_source(opts, first.state);
+    ASSERT_TRUE(src2);
+    auto rest = drain(*src2, n - first.payloads.size());
+    EXPECT_TRUE(rest.rejected.empty());
+    auto all = first.payloads;
+    all.insert(all.end(), rest.payloads.begin(), rest.payloads.end());
+    ASSERT_EQ(all.size(), n);  // resumed at the record after the acknowledged ones
+    std::map<std::int64_t, int> seen;
+    for (const auto& p : all) {
+        rapidjson::Document d;
+        d.Parse(p.data(), p.size());
+        ASSERT_FALSE(d.HasParseError()) << p;
+        ASSERT_TRUE(d.HasMember("n") && d["n"].IsInt64()) << p;
+        ++seen[d["n"].GetInt64()];
+    }
+    ASSERT_EQ(seen.size(), n);
+    EXPECT_EQ(seen.begin()->first, 0);
+    EXPECT_EQ(seen.rbegin()->first, static_cast<std::int64_t>(n - 1));
+    for (const auto& [k, c] : seen)
+        EXPECT_EQ(c, 1) << "record " << k;
+}
+
 // --- the writers and the Parquet library alone ------------------------------------------------
 
 TEST(columnar_writers, given_payloads_of_every_kind_should_write_the_documented_records) {
@@ -473,6 +543,57 @@ TEST(columnar_writers, given_payloads_of_every_kind_should_write_the_documented_
         EXPECT_NE(rows[2].find(R"("payload":"/wAB")"), std::string::npos) << rows[2];
         EXPECT_NE(rows[3].find(R"("payload":"[1,2]")"), std::string::npos) << rows[3];
     }
+}
+
+TEST(columnar_writers, given_an_avro_file_its_header_and_blocks_should_be_found_in_pieces) {
+    using namespace s3_detail;
+    message_batch b;
+    for (int i = 0; i < 30; ++i) {
+        message m;
+        m.offset = static_cast<std::uint64_t>(i);
+        m.timestamp_us = k_t0;
+        m.payload = b.own(fmt::format(R"({{"n":{}}})", i));
+        b.messages.push_back(std::move(m));
+    }
+    const object_context ctx{"s", "t", 3, "json"};
+    columnar_options co;
+    co.avro_codec = "deflate";
+    auto w = make_format_writer(output_format::avro, {true, false}, co);
+    ASSERT_TRUE(w) << w.error().to_string();
+    std::string file;
+    (*w)->begin(file, ctx);
+    for (const auto& m : b.messages)
+        (*w)->add(file, ctx, m);
+    ASSERT_TRUE((*w)->end(file));
+    auto whole = avro_container_rows_json(file);
+    ASSERT_TRUE(whole) << whole.error().to_string();
+    ASSERT_EQ(whole->size(), 30u);
+
+    auto hl = avro_header_length(file);
+    ASSERT_TRUE(hl) << hl.error().to_string();
+    ASSERT_GT(*hl, 20u);
+    ASSERT_LT(*hl, file.size());
+    for (std::size_t cut : {std::size_t{0}, std::size_t{3}, std::size_t{10}, *hl - 1}) {
+        auto part = avro_header_length(std::string_view(file).substr(0, cut));
+        ASSERT_TRUE(part) << cut;
+        EXPECT_EQ(*part, 0u) << cut;  // more bytes needed
+    }
+    auto head = read_avro_block_head(std::string_view(file).substr(*hl, 20));
+    ASSERT_TRUE(head) << head.error().to_string();
+    ASSERT_GT(head->head_len, 0u);
+    EXPECT_EQ(head->count, 30u);
+    EXPECT_EQ(*hl + head->head_len + head->size + 16, file.size());  // one block, then the end
+    auto none = read_avro_block_head(std::string_view(file).substr(*hl, 1));
+    ASSERT_TRUE(none);
+    EXPECT_EQ(none->head_len, 0u);
+    auto rows = avro_block_rows_json(std::string_view(file).substr(0, *hl),
+                                     std::string_view(file).substr(*hl));
+    ASSERT_TRUE(rows) << rows.error().to_string();
+    EXPECT_EQ(*rows, *whole);
+    // Not a container; a block whose bytes are cut.
+    EXPECT_FALSE(avro_header_length("hello"));
+    EXPECT_FALSE(avro_block_rows_json(std::string_view(file).substr(0, *hl),
+                                      std::string_view(file).substr(*hl, 10)));
 }
 
 TEST(columnar_writers, given_bad_options_should_say_which) {

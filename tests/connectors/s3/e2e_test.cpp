@@ -14,6 +14,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -337,10 +339,12 @@ verbose_logging = false
 )";
 }
 
-TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothing) {
-    const std::uint64_t total = env_or("TRIB_S3_E2E_MESSAGES", 20000);
-    const std::uint64_t kills = env_or("TRIB_S3_E2E_KILLS", 3);
-    const std::uint64_t per_object = 2500;  // several batches of 1000 per object
+/// The source through `tributary run` with Iggy's s3_source file (`extra` appended to its
+/// plugin_config) over the objects `put_objects` stores in bucket "events", killed with SIGKILL
+/// `kills` times: every n of [0, total) must reach the topic.
+void source_kill_run(std::uint64_t total, std::uint64_t kills,
+                     const std::function<void(connectors::s3_detail::object_store&)>& put_objects,
+                     const std::string& extra, const char* what) {
     TRIB_START_PEER(minio, minio_spec());
     ASSERT_TRUE(minio_make_bucket(*minio, "events"));
     {
@@ -350,18 +354,15 @@ TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothi
         st.path_style = true;
         st.credentials = {minio_user, minio_password, "", "test"};
         auto store = connectors::s3_detail::make_s3_store(st);
-        for (std::uint64_t first = 0; first < total; first += per_object) {
-            std::string body;
-            for (std::uint64_t i = first; i < std::min(total, first + per_object); ++i)
-                body += "{\"n\":" + std::to_string(i) + "}\n";
-            ASSERT_TRUE(store->put_if_absent(fmt::format("logs/{:08}.jsonl", first), body, {}));
-        }
+        put_objects(*store);
+        if (::testing::Test::HasFatalFailure())
+            return;
     }
     TRIB_START_PEER(server, serve_spec());
     const auto port = server->port();
     auto spec = run_spec(port, minio_endpoint(*minio));
     const auto endpoint = minio_endpoint(*minio);
-    spec.prepare = [port, endpoint](const peer& p) {
+    spec.prepare = [port, endpoint, extra](const peer& p) {
         const fs::path dir = p.dir();
         fs::create_directories(dir / "connectors");
         std::ofstream(dir / "runtime.toml")
@@ -370,7 +371,7 @@ TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothi
             << (dir / "state").string() << "\"\n[connectors]\nconfig_type = \"local\"\n"
             << "config_dir = \"" << (dir / "connectors").string()
             << "\"\n[http]\nenabled = false\n[logging]\nlevel = \"warn\"\n";
-        std::ofstream(dir / "connectors/s3_source.toml") << iggy_source_example(endpoint);
+        std::ofstream(dir / "connectors/s3_source.toml") << iggy_source_example(endpoint) + extra;
     };
     spec.env = {{"AWS_ACCESS_KEY_ID", minio_user}, {"AWS_SECRET_ACCESS_KEY", minio_password}};
     TRIB_START_PEER(rt, spec);
@@ -403,10 +404,63 @@ TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothi
     EXPECT_EQ(census.distinct, total);
     // Resuming mid-object: a kill replays at most the batches in flight, never a whole object
     // from its start more than the in-flight window allows.
-    std::fprintf(stderr, "s3 source e2e: %llu messages, %llu duplicates after %llu kills\n",
-                 static_cast<unsigned long long>(census.lines),
+    std::fprintf(stderr, "s3 source e2e (%s): %llu messages, %llu duplicates after %llu kills\n",
+                 what, static_cast<unsigned long long>(census.lines),
                  static_cast<unsigned long long>(census.lines - census.distinct),
                  static_cast<unsigned long long>(kills_done));
+}
+
+TEST(s3_e2e, iggy_source_example_resumes_mid_object_across_kill9_and_loses_nothing) {
+    const std::uint64_t total = env_or("TRIB_S3_E2E_MESSAGES", 20000);
+    const std::uint64_t per_object = 2500;  // several batches of 1000 per object
+    source_kill_run(
+        total, env_or("TRIB_S3_E2E_KILLS", 3),
+        [&](connectors::s3_detail::object_store& store) {
+            for (std::uint64_t first = 0; first < total; first += per_object) {
+                std::string body;
+                for (std::uint64_t i = first; i < std::min(total, first + per_object); ++i)
+                    body += "{\"n\":" + std::to_string(i) + "}\n";
+                ASSERT_TRUE(store.put_if_absent(fmt::format("logs/{:08}.jsonl", first), body, {}));
+            }
+        },
+        "", "lines");
+}
+
+TEST(s3_e2e, avro_source_reads_large_objects_block_by_block_across_kill9) {
+    // Avro container files written by fastavro, 10,000 records each in blocks of about 4 KiB:
+    // each object is far larger than the read window (read_chunk_size 4 KiB) and than the
+    // largest block the source may hold (max_object_bytes 16 KiB), so the source reads them
+    // block by block, and each kill lands in the middle of an object.
+    const std::uint64_t total = env_or("TRIB_S3_E2E_AVRO_MESSAGES", 20000);
+    const std::uint64_t per_object = 10000;
+    const fs::path python = fs::path(TRIB_TEST_SOURCE_DIR) / ".venv" / "bin" / "python";
+    temp_dir tmp("trib-avro-e2e");
+    const auto script = tmp.path() / "write_avro.py";
+    std::ofstream(script)
+        << "import fastavro, sys\n"
+           "schema = {'type': 'record', 'name': 'r', 'fields': [{'name': 'n', 'type': 'long'}, "
+           "{'name': 'v', 'type': 'string'}]}\n"
+           "first, end = int(sys.argv[2]), int(sys.argv[3])\n"
+           "recs = ({'n': i, 'v': 'value-%08d-' % i + 'x' * 48} for i in range(first, end))\n"
+           "with open(sys.argv[1], 'wb') as f:\n"
+           "    fastavro.writer(f, schema, recs, codec='null', sync_interval=4000)\n";
+    source_kill_run(
+        total, env_or("TRIB_S3_E2E_KILLS", 3),
+        [&](connectors::s3_detail::object_store& store) {
+            for (std::uint64_t first = 0; first < total; first += per_object) {
+                const auto file = tmp.path() / fmt::format("{:08}.avro", first);
+                const auto cmd =
+                    fmt::format("{} {} {} {} {}", python.string(), script.string(), file.string(),
+                                first, std::min(total, first + per_object));
+                ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd << " (fastavro in .venv?)";
+                std::ifstream in(file, std::ios::binary);
+                const std::string body((std::istreambuf_iterator<char>(in)),
+                                       std::istreambuf_iterator<char>());
+                ASSERT_GT(body.size(), 64u * 1024u);
+                ASSERT_TRUE(store.put_if_absent(fmt::format("logs/{:08}.avro", first), body, {}));
+            }
+        },
+        "format = \"avro\"\nread_chunk_size = \"4KiB\"\nmax_object_bytes = \"16KiB\"\n", "avro");
 }
 
 }  // namespace

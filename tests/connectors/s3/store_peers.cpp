@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include "connectors/s3/azure_util.h"
 #include "connectors/s3/rest_util.h"
 #include "core/net/http_client.h"
@@ -81,6 +83,44 @@ peer_spec webhdfs_spec(std::vector<std::string> extra) {
     for (auto& a : extra)
         s.args.push_back(std::move(a));
     s.ready = [](const peer& p) { return http_up(peer_url(p) + "/webhdfs/v1/?op=GETFILESTATUS"); };
+    return s;
+}
+
+std::string hadoop_lib_dir() {
+    const auto lib = std::filesystem::path(source_dir()) / ".deps" / "hadoop" / "lib";
+    return std::filesystem::exists(lib / "hadoop-client-minicluster-3.4.1.jar") ? lib.string()
+                                                                                : std::string();
+}
+
+peer_spec hdfs_cluster_spec() {
+    peer_spec s;
+    s.name = "hdfs-minicluster";
+    const auto lib = hadoop_lib_dir();
+    // A missing jar makes the start fail with this name in the reason (a skip outside CI).
+    // MiniDFSClusterManager (in hadoop-client-minicluster) starts one NameNode and one DataNode
+    // in {dir}: the NameNode's RPC and HTTP (WebHDFS) ports are ours, the DataNode's are chosen
+    // by the cluster (port 0 on 127.0.0.1). HADOOP_USER_NAME makes `iggy` the superuser that
+    // owns the file system, so the tests write as `iggy` and another user is refused. The first
+    // start formats the file system; a restart (peer::restart, the outage test) keeps it.
+    const std::string java =
+        "exec java -Xmx512m -XX:+UseSerialGC -cp '" + lib +
+        "/*' org.apache.hadoop.test.MiniDFSClusterManager $F -datanodes 1 -nnport {port1} "
+        "-httpport {port} -D hdfs.minidfs.basedir={dir}/dfs -D dfs.webhdfs.enabled=true "
+        "-writeDetails {dir}/details.json";
+    s.program = lib.empty() ? "hadoop-jars-missing-run-scripts-setup.sh" : "sh";
+    s.args = {
+        "-c",
+        "F=-format; if [ -f {dir}/details.json ]; then F=; rm {dir}/details.json; fi; " + java};
+    s.env = {{"HADOOP_USER_NAME", "iggy"}};
+    s.extra_ports = 1;
+    // The details file is written once the cluster is up (NameNode out of safe mode, the
+    // DataNode registered); WebHDFS answering as well.
+    s.ready = [](const peer& p) {
+        return std::filesystem::exists(p.dir() / "details.json") &&
+               http_up(peer_url(p) + "/webhdfs/v1/?op=GETFILESTATUS&user.name=iggy");
+    };
+    s.ready_timeout = std::chrono::milliseconds(180000);
+    s.attempts = 2;
     return s;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 // The real peers of the GCS, Azure Blob and HDFS stores for their tests, on tests/harness/peer.h
 // (free loopback ports, data in the peer's temporary folder): fake-gcs-server (Go module proxy,
-// .deps/go/bin), Azurite's blob service (npm, .deps/npm) and the WebHDFS stand-in
-// (webhdfs_standin.py beside this file). scripts/setup.sh installs the first two.
+// .deps/go/bin), Azurite's blob service (npm, .deps/npm), Hadoop's MiniDFSCluster (Maven Central,
+// .deps/hadoop) and the WebHDFS stand-in (webhdfs_standin.py beside this file, for what a
+// simple-auth cluster cannot show: delegation tokens). scripts/setup.sh installs the first three.
 
 #include <memory>
 #include <string>
@@ -24,6 +25,13 @@ peer_spec fake_gcs_spec();
 peer_spec azurite_spec();
 /// `extra` is added to the stand-in's arguments ("--token", "T", "--deny-user", "U").
 peer_spec webhdfs_spec(std::vector<std::string> extra = {});
+/// A real HDFS: Hadoop 3.4.1's MiniDFSCluster (one NameNode, one DataNode) from the jars
+/// scripts/setup.sh puts into .deps/hadoop/lib, run by `java`; WebHDFS on port(0) (so
+/// peer_url, webhdfs_mkdirs and webhdfs_settings work with it as with the stand-in), the
+/// NameNode's RPC on port(1). Ready in 10-60 s (slower under load).
+peer_spec hdfs_cluster_spec();
+/// .deps/hadoop/lib when the minicluster jars are there, else empty.
+std::string hadoop_lib_dir();
 
 /// "http://127.0.0.1:<port>" (GCS, WebHDFS); Azurite's: ".../devstoreaccount1".
 std::string peer_url(const peer& p);

@@ -1,6 +1,6 @@
 // The gcs, azure_blob and hdfs sinks and their sources through `tributary run` against a
-// `tributary serve` Iggy server and the store's peer (fake-gcs-server, Azurite, the WebHDFS
-// stand-in), the runtime killed with SIGKILL a few times while it works:
+// `tributary serve` Iggy server and the store's peer (fake-gcs-server, Azurite, Hadoop's
+// MiniDFSCluster), the runtime killed with SIGKILL a few times while it works:
 // - sink: two topics of two partitions, every message in exactly one object, no two objects
 //   overlapping;
 // - source: objects of several batches each, every line in the topic (at least once).
@@ -63,7 +63,7 @@ std::vector<store_case> cases() {
                  b, azurite_endpoint(p), azurite_account);
          },
          azurite_settings},
-        {"hdfs", [] { return webhdfs_spec(); },
+        {"hdfs", [] { return hdfs_cluster_spec(); },
          [](const peer& p, const std::string& b) { return webhdfs_mkdirs(p, "/" + b); },
          [](const peer& p, const std::string& b) {
              return fmt::format("endpoint = \"{}\"\ndirectory = \"/{}\"\nuser = \"iggy\"\n",

@@ -358,6 +358,21 @@ TEST(s3_state, given_positions_should_round_trip_and_refuse_damage) {
     EXPECT_FALSE(decode_position(R"({"v":2,"done":"","key":"","etag":"","pos":0})"));
     EXPECT_FALSE(decode_position(R"({"v":1,"done":"","key":"","etag":"","pos":5})"));
     EXPECT_FALSE(decode_position(R"({"v":1,"done":"","key":"k","etag":"","pos":-1})"));
+    // Avro's block: both fields or none, the block's first record not after the position.
+    source_position b{"", "k.avro", "e", 700, 40960, 650};
+    auto db = decode_position(encode_position(b));
+    ASSERT_TRUE(db);
+    EXPECT_EQ(*db, b);
+    EXPECT_EQ(encode_position(p).find("block"), std::string::npos);  // older states unchanged
+    EXPECT_TRUE(
+        decode_position(R"({"v":1,"done":"","key":"k","etag":"","pos":7,"block":9,"brow":7})"));
+    EXPECT_FALSE(decode_position(R"({"v":1,"done":"","key":"k","etag":"","pos":7,"block":9})"));
+    EXPECT_FALSE(
+        decode_position(R"({"v":1,"done":"","key":"k","etag":"","pos":7,"block":9,"brow":8})"));
+    EXPECT_FALSE(
+        decode_position(R"({"v":1,"done":"","key":"k","etag":"","pos":7,"block":"9","brow":1})"));
+    EXPECT_FALSE(
+        decode_position(R"({"v":1,"done":"","key":"","etag":"","pos":0,"block":9,"brow":0})"));
     const auto corpus = test::hostile_inputs("json");
     EXPECT_GE(corpus.size(), 5u);
     for (const auto& [name, h] : corpus)
