@@ -1,0 +1,327 @@
+// The pure part of the NATS connector; see mapping.h.
+
+#include "connectors/nats/mapping.h"
+
+#include <fmt/format.h>
+#include <rapidjson/document.h>
+
+#include <array>
+#include <charconv>
+#include <optional>
+
+#include "core/header_json.h"
+#include "core/json_path.h"
+#include "core/message_id.h"
+
+namespace trib::connectors::nats {
+namespace {
+
+error bad(std::string msg) {
+    return error(errc::invalid_argument, retry_class::fatal, std::move(msg));
+}
+
+using kind = subject_template::part::kind;
+
+/// The placeholders a template knows, with their kind; `prefixed` ones take a name after ':'.
+struct placeholder {
+    std::string_view name;
+    kind what;
+    bool prefixed;
+};
+constexpr std::array<placeholder, 5> placeholders{{
+    {"stream", kind::stream, false},
+    {"topic", kind::topic, false},
+    {"partition", kind::partition, false},
+    {"header", kind::header, true},
+    {"field", kind::field, true},
+}};
+
+std::optional<subject_template::part> read_placeholder(std::string_view inside) {
+    for (const auto& p : placeholders) {
+        if (!p.prefixed && inside == p.name)
+            return subject_template::part{p.what, {}};
+        if (p.prefixed && inside.size() > p.name.size() + 1 && inside.starts_with(p.name) &&
+            inside[p.name.size()] == ':')
+            return subject_template::part{p.what, std::string(inside.substr(p.name.size() + 1))};
+    }
+    return std::nullopt;
+}
+
+bool control_or_space(unsigned char c) {
+    return c <= ' ' || c == 0x7f;
+}
+
+status check_subject(std::string_view s, bool wildcards) {
+    if (s.empty())
+        return bad("the subject is empty");
+    if (s.size() > 4096)
+        return bad(fmt::format("the subject is {} bytes long (at most 4096)", s.size()));
+    std::size_t start = 0;
+    for (;;) {
+        const std::size_t dot = s.find('.', start);
+        const std::string_view token =
+            s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        if (token.empty())
+            return bad(
+                fmt::format("subject '{}' has an empty token (two dots, or a dot at an end)", s));
+        for (char c : token) {
+            if (control_or_space(static_cast<unsigned char>(c)))
+                return bad(fmt::format("subject '{}' holds a space or control byte", s));
+        }
+        const bool last = dot == std::string_view::npos;
+        if (token == "*" || token == ">") {
+            if (!wildcards)
+                return bad(
+                    fmt::format("subject '{}' holds a wildcard token; one can only "
+                                "publish to a concrete subject",
+                                s));
+            if (token == ">" && !last)
+                return bad(fmt::format("subject '{}': '>' must be the last token", s));
+        }
+        if (last)
+            break;
+        start = dot + 1;
+    }
+    return ok();
+}
+
+bool header_name_ok(std::string_view n) {
+    if (n.empty())
+        return false;
+    for (char ch : n) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c <= ' ' || c >= 0x7f || c == ':')
+            return false;
+    }
+    return true;
+}
+
+bool header_value_ok(std::string_view v) {
+    return v.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos;
+}
+
+}  // namespace
+
+result<subject_template> subject_template::parse(std::string_view text) {
+    subject_template t;
+    std::string literal;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        const char c = text[i];
+        const bool doubled = i + 1 < text.size() && text[i + 1] == c;
+        if ((c == '{' || c == '}') && doubled) {
+            literal += c;
+            i += 2;
+            continue;
+        }
+        if (c == '}')
+            return bad(fmt::format("unmatched '}}' at byte {} (write '}}}}' for a brace)", i));
+        if (c != '{') {
+            literal += c;
+            ++i;
+            continue;
+        }
+        const std::size_t end = text.find('}', i);
+        if (end == std::string_view::npos)
+            return bad(fmt::format("unclosed '{{' at byte {}", i));
+        auto p = read_placeholder(text.substr(i + 1, end - i - 1));
+        if (!p) {
+            return bad(fmt::format(
+                "unknown placeholder {{{}}} (known: {{stream}}, {{topic}}, {{partition}}, "
+                "{{header:NAME}}, {{field:PATH}})",
+                text.substr(i + 1, end - i - 1)));
+        }
+        if (!literal.empty())
+            t.parts_.push_back(part{kind::literal, std::exchange(literal, {})});
+        t.parts_.push_back(std::move(*p));
+        i = end + 1;
+    }
+    if (!literal.empty())
+        t.parts_.push_back(part{kind::literal, std::move(literal)});
+    if (t.parts_.empty())
+        return bad("the subject is empty");
+    if (t.parts_.size() == 1 && t.parts_[0].what == kind::literal)
+        TRIB_TRY(check_publish_subject(t.parts_[0].text));
+    return t;
+}
+
+bool subject_template::needs_payload() const {
+    for (const auto& p : parts_) {
+        if (p.what == kind::field)
+            return true;
+    }
+    return false;
+}
+
+status check_publish_subject(std::string_view subject) {
+    return check_subject(subject, false);
+}
+status check_subscribe_subject(std::string_view subject) {
+    return check_subject(subject, true);
+}
+
+result<std::string> render_subject(const subject_template& t, const sink_batch& b,
+                                   const message& m) {
+    std::string out;
+    std::optional<rapidjson::Document> doc;
+    for (const auto& p : t.parts()) {
+        switch (p.what) {
+            case kind::literal:
+                out += p.text;
+                break;
+            case kind::stream:
+                out += b.stream;
+                break;
+            case kind::topic:
+                out += b.topic;
+                break;
+            case kind::partition:
+                out += std::to_string(b.partition);
+                break;
+            case kind::header: {
+                const header* h = m.find_header(p.text);
+                if (h == nullptr)
+                    return bad(
+                        fmt::format("the subject needs header '{}', which the message "
+                                    "does not have",
+                                    p.text));
+                out += header_text(*h);
+                break;
+            }
+            case kind::field: {
+                if (!doc) {
+                    doc.emplace();
+                    doc->Parse<rapidjson::kParseIterativeFlag>(m.payload.data(), m.payload.size());
+                    if (doc->HasParseError())
+                        return bad(
+                            fmt::format("the subject needs field '{}', but the payload "
+                                        "is not JSON",
+                                        p.text));
+                }
+                const rapidjson::Value* v = json_member_at(*doc, std::string_view(p.text));
+                std::optional<std::string> s;
+                if (v != nullptr)
+                    s = json_scalar_text(*v);
+                if (!s)
+                    return bad(
+                        fmt::format("the subject needs field '{}' as a string, number or "
+                                    "boolean; the payload has {}",
+                                    p.text, v == nullptr ? "none" : "another value"));
+                out += *s;
+                break;
+            }
+        }
+    }
+    TRIB_TRY(check_publish_subject(out));
+    return out;
+}
+
+bool header_excluded(std::string_view name, const std::vector<std::string>& patterns) {
+    for (const auto& p : patterns) {
+        if (!p.empty() && p.back() == '*') {
+            if (name.starts_with(std::string_view(p).substr(0, p.size() - 1)))
+                return true;
+        } else if (name == p) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string header_text(const header& h) {
+    if (h.kind == value_kind::string)
+        return h.value;
+    std::string json;
+    append_header_json_value(json, h);
+    // Raw (base64) and 128-bit (hex) values come quoted; neither holds a character JSON escapes.
+    if (json.size() >= 2 && json.front() == '"' && json.back() == '"')
+        return json.substr(1, json.size() - 2);
+    return json;
+}
+
+result<std::vector<std::pair<std::string, std::string>>> nats_headers(const header_out_options& o,
+                                                                      const message& m,
+                                                                      bool msg_id) {
+    std::vector<std::pair<std::string, std::string>> out;
+    if (o.include) {
+        for (const auto& h : m.headers) {
+            if (h.key == subject_header || h.key == stream_header || h.key == sequence_header)
+                continue;
+            if (msg_id && h.key == msg_id_header)
+                continue;
+            if (header_excluded(h.key, o.exclude))
+                continue;
+            if (!header_name_ok(h.key))
+                return bad(
+                    fmt::format("header name '{}' cannot be a NATS header (empty, or "
+                                "holds ':', a space or a control byte)",
+                                h.key));
+            std::string text = header_text(h);
+            if (!header_value_ok(text))
+                return bad(
+                    fmt::format("the value of header '{}' holds CR, LF or NUL, which a "
+                                "NATS header cannot carry",
+                                h.key));
+            out.emplace_back(h.key, std::move(text));
+        }
+    }
+    if (msg_id)
+        out.emplace_back(std::string(msg_id_header), to_hex(m.id));
+    return out;
+}
+
+result<std::vector<header>> iggy_headers(const std::vector<nats_header>& in,
+                                         std::string_view subject, std::string_view stream,
+                                         std::uint64_t stream_sequence, bool metadata,
+                                         unfit_policy unfit) {
+    std::vector<header> out;
+    out.reserve(in.size() + 3);
+    auto seen = [&](std::string_view name) {
+        for (const auto& h : out) {
+            if (h.key == name)
+                return true;
+        }
+        return false;
+    };
+    for (const auto& nh : in) {
+        if (seen(nh.name))
+            continue;
+        std::string value;
+        for (std::size_t i = 0; i < nh.values.size(); ++i) {
+            if (i > 0)
+                value += ", ";
+            value += nh.values[i];
+        }
+        const bool fits = !nh.name.empty() && nh.name.size() <= max_header_bytes &&
+                          !value.empty() && value.size() <= max_header_bytes;
+        if (!fits) {
+            if (unfit == unfit_policy::skip)
+                continue;
+            return bad(fmt::format(
+                "NATS header '{}' does not fit an Iggy header (name {} bytes, value {} bytes; "
+                "Iggy takes 1..255 each); set unfit_headers = \"skip\" to drop such headers",
+                nh.name.substr(0, 64), nh.name.size(), value.size()));
+        }
+        out.push_back(header{std::string(nh.name), value_kind::string, std::move(value)});
+    }
+    if (metadata) {
+        if (!subject.empty() && subject.size() <= max_header_bytes)
+            out.push_back(
+                header{std::string(subject_header), value_kind::string, std::string(subject)});
+        if (!stream.empty() && stream.size() <= max_header_bytes) {
+            out.push_back(
+                header{std::string(stream_header), value_kind::string, std::string(stream)});
+            std::string le(8, '\0');
+            for (int i = 0; i < 8; ++i)
+                le[static_cast<std::size_t>(i)] = static_cast<char>(stream_sequence >> (8 * i));
+            out.push_back(header{std::string(sequence_header), value_kind::uint64, std::move(le)});
+        }
+    }
+    return out;
+}
+
+message_id jetstream_message_id(std::string_view stream, std::uint64_t stream_sequence) {
+    return message_id_builder("nats").add(stream).add_u64(stream_sequence).finish();
+}
+
+}  // namespace trib::connectors::nats
