@@ -73,7 +73,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_out(m, true);
         check_out(m, false);
     }
-    if (auto t = subject_template::parse(in)) {
+    if (auto t = parse_subject(in)) {
         message_batch mb;
         message m;
         m.payload = in;

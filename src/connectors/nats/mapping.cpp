@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <rapidjson/document.h>
 
-#include <array>
 #include <charconv>
 #include <optional>
 
@@ -18,33 +17,6 @@ namespace {
 
 error bad(std::string msg) {
     return error(errc::invalid_argument, retry_class::fatal, std::move(msg));
-}
-
-using kind = subject_template::part::kind;
-
-/// The placeholders a template knows, with their kind; `prefixed` ones take a name after ':'.
-struct placeholder {
-    std::string_view name;
-    kind what;
-    bool prefixed;
-};
-constexpr std::array<placeholder, 5> placeholders{{
-    {"stream", kind::stream, false},
-    {"topic", kind::topic, false},
-    {"partition", kind::partition, false},
-    {"header", kind::header, true},
-    {"field", kind::field, true},
-}};
-
-std::optional<subject_template::part> read_placeholder(std::string_view inside) {
-    for (const auto& p : placeholders) {
-        if (!p.prefixed && inside == p.name)
-            return subject_template::part{p.what, {}};
-        if (p.prefixed && inside.size() > p.name.size() + 1 && inside.starts_with(p.name) &&
-            inside[p.name.size()] == ':')
-            return subject_template::part{p.what, std::string(inside.substr(p.name.size() + 1))};
-    }
-    return std::nullopt;
 }
 
 bool control_or_space(unsigned char c) {
@@ -102,55 +74,11 @@ bool header_value_ok(std::string_view v) {
 
 }  // namespace
 
-result<subject_template> subject_template::parse(std::string_view text) {
-    subject_template t;
-    std::string literal;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const char c = text[i];
-        const bool doubled = i + 1 < text.size() && text[i + 1] == c;
-        if ((c == '{' || c == '}') && doubled) {
-            literal += c;
-            i += 2;
-            continue;
-        }
-        if (c == '}')
-            return bad(fmt::format("unmatched '}}' at byte {} (write '}}}}' for a brace)", i));
-        if (c != '{') {
-            literal += c;
-            ++i;
-            continue;
-        }
-        const std::size_t end = text.find('}', i);
-        if (end == std::string_view::npos)
-            return bad(fmt::format("unclosed '{{' at byte {}", i));
-        auto p = read_placeholder(text.substr(i + 1, end - i - 1));
-        if (!p) {
-            return bad(fmt::format(
-                "unknown placeholder {{{}}} (known: {{stream}}, {{topic}}, {{partition}}, "
-                "{{header:NAME}}, {{field:PATH}})",
-                text.substr(i + 1, end - i - 1)));
-        }
-        if (!literal.empty())
-            t.parts_.push_back(part{kind::literal, std::exchange(literal, {})});
-        t.parts_.push_back(std::move(*p));
-        i = end + 1;
-    }
-    if (!literal.empty())
-        t.parts_.push_back(part{kind::literal, std::move(literal)});
-    if (t.parts_.empty())
-        return bad("the subject is empty");
-    if (t.parts_.size() == 1 && t.parts_[0].what == kind::literal)
-        TRIB_TRY(check_publish_subject(t.parts_[0].text));
+result<name_template> parse_subject(std::string_view text) {
+    TRIB_ASSIGN_OR_RETURN(auto t, name_template::parse(text));
+    if (const std::string* lit = t.literal())
+        TRIB_TRY(check_publish_subject(*lit));
     return t;
-}
-
-bool subject_template::needs_payload() const {
-    for (const auto& p : parts_) {
-        if (p.what == kind::field)
-            return true;
-    }
-    return false;
 }
 
 status check_publish_subject(std::string_view subject) {
@@ -160,58 +88,27 @@ status check_subscribe_subject(std::string_view subject) {
     return check_subject(subject, true);
 }
 
-result<std::string> render_subject(const subject_template& t, const sink_batch& b,
-                                   const message& m) {
-    std::string out;
+result<std::string> render_subject(const name_template& t, const sink_batch& b, const message& m) {
     std::optional<rapidjson::Document> doc;
-    for (const auto& p : t.parts()) {
-        switch (p.what) {
-            case kind::literal:
-                out += p.text;
-                break;
-            case kind::stream:
-                out += b.stream;
-                break;
-            case kind::topic:
-                out += b.topic;
-                break;
-            case kind::partition:
-                out += std::to_string(b.partition);
-                break;
-            case kind::header: {
-                const header* h = m.find_header(p.text);
-                if (h == nullptr)
-                    return bad(
-                        fmt::format("the subject needs header '{}', which the message "
-                                    "does not have",
-                                    p.text));
-                out += header_text(*h);
-                break;
-            }
-            case kind::field: {
-                if (!doc) {
-                    doc.emplace();
-                    doc->Parse<rapidjson::kParseIterativeFlag>(m.payload.data(), m.payload.size());
-                    if (doc->HasParseError())
-                        return bad(
-                            fmt::format("the subject needs field '{}', but the payload "
-                                        "is not JSON",
-                                        p.text));
-                }
-                const rapidjson::Value* v = json_member_at(*doc, std::string_view(p.text));
-                std::optional<std::string> s;
-                if (v != nullptr)
-                    s = json_scalar_text(*v);
-                if (!s)
-                    return bad(
-                        fmt::format("the subject needs field '{}' as a string, number or "
-                                    "boolean; the payload has {}",
-                                    p.text, v == nullptr ? "none" : "another value"));
-                out += *s;
-                break;
-            }
+    name_template::renderers r;
+    r.header_text = header_text;
+    r.field_text = [&](std::string_view path) -> result<std::string> {
+        if (!doc) {
+            doc.emplace();
+            doc->Parse<rapidjson::kParseIterativeFlag>(m.payload.data(), m.payload.size());
         }
-    }
+        if (doc->HasParseError())
+            return bad(fmt::format("field '{}': the payload is not JSON", path));
+        const rapidjson::Value* v = json_member_at(*doc, path);
+        std::optional<std::string> s;
+        if (v != nullptr)
+            s = json_scalar_text(*v);
+        if (!s)
+            return bad(fmt::format("field '{}' is {} (a string, number or boolean is needed)", path,
+                                   v == nullptr ? "missing" : "not a scalar"));
+        return *std::move(s);
+    };
+    TRIB_ASSIGN_OR_RETURN(auto out, t.render(b, m, r));
     TRIB_TRY(check_publish_subject(out));
     return out;
 }

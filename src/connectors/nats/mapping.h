@@ -12,6 +12,7 @@
 #include "core/connector.h"
 #include "core/error.h"
 #include "core/message.h"
+#include "core/name_template.h"
 
 namespace trib::connectors::nats {
 
@@ -25,24 +26,10 @@ inline constexpr std::string_view msg_id_header = "Nats-Msg-Id";
 /// Iggy's limit on a user header's key and value (1..255 bytes each).
 inline constexpr std::size_t max_header_bytes = 255;
 
-/// A parsed subject template: literal text and `{stream}`, `{topic}`, `{partition}`,
-/// `{header:NAME}`, `{field:a.b}` placeholders (`{{` and `}}` are literal braces).
-class subject_template {
-  public:
-    struct part {
-        enum class kind { literal, stream, topic, partition, header, field } what = kind::literal;
-        std::string text;  // the literal, the header name or the field path
-    };
-    /// Parses `text`; the error names the offending placeholder. A template without
-    /// placeholders must itself be a valid subject to publish to.
-    static result<subject_template> parse(std::string_view text);
-    const std::vector<part>& parts() const { return parts_; }
-    /// True when rendering needs the message's JSON payload.
-    bool needs_payload() const;
-
-  private:
-    std::vector<part> parts_;
-};
+/// Parses a subject template (core/name_template.h: `{stream}`, `{topic}`, `{partition}`,
+/// `{header:NAME}`, `{field:a.b}`); a template without placeholders must itself be a subject one
+/// may publish to.
+result<name_template> parse_subject(std::string_view text);
 
 /// A subject one may publish to: non-empty, at most 4096 bytes, tokens separated by single dots,
 /// no empty token, no whitespace or control byte, no wildcard token (`*`, `>`).
@@ -52,8 +39,7 @@ status check_subscribe_subject(std::string_view subject);
 
 /// The subject of message `m` of batch `b`. An error (missing header or field, a rendered
 /// subject NATS refuses) is the message's: it goes to the error policy.
-result<std::string> render_subject(const subject_template& t, const sink_batch& b,
-                                   const message& m);
+result<std::string> render_subject(const name_template& t, const sink_batch& b, const message& m);
 
 /// How the sink copies Iggy headers to NATS headers.
 struct header_out_options {

@@ -31,7 +31,7 @@ struct sink_settings {
     config::values values;  // the connection options, read at open (they name the key)
     stream_options stream;
     sink_mode mode = sink_mode::jetstream;
-    subject_template subject;
+    name_template subject;
     header_out_options headers;
     bool msg_id = true;
     std::chrono::milliseconds ack_timeout{30000};
@@ -366,7 +366,7 @@ result<std::unique_ptr<sink>> make_nats_sink(const config::values& v) {
     s.values = v;
     s.stream = stream_options_from(v);
     s.mode = v.str("mode") == "core" ? sink_mode::core : sink_mode::jetstream;
-    auto t = subject_template::parse(v.str("subject"));
+    auto t = parse_subject(v.str("subject"));
     if (!t)
         return t.error().wrap("subject");
     s.subject = std::move(*t);

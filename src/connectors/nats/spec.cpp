@@ -40,7 +40,7 @@ config::spec nats_sink_spec() {
     auto s = config::builtin_spec(embedded::nats_spec, embedded::nats_spec_file, "sink");
     s.check = [](const config::values& v, const config::check_report& report) {
         nats::check_connection_options(v, report);
-        auto t = nats::subject_template::parse(v.str("subject"));
+        auto t = nats::parse_subject(v.str("subject"));
         if (!t)
             report("subject", t.error().message());
         if (v.boolean("create_stream") && !v.has("stream"))

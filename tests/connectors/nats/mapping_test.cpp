@@ -34,8 +34,7 @@ struct batch_fixture {
 };
 
 TEST(nats_subject, given_placeholders_should_render_stream_topic_partition_header_and_field) {
-    auto t =
-        subject_template::parse("out.{stream}.{topic}.{partition}.{header:region}.{field:a.b}");
+    auto t = parse_subject("out.{stream}.{topic}.{partition}.{header:region}.{field:a.b}");
     ASSERT_TRUE(t) << t.error().message();
     EXPECT_TRUE(t->needs_payload());
     batch_fixture f;
@@ -48,7 +47,7 @@ TEST(nats_subject, given_placeholders_should_render_stream_topic_partition_heade
 }
 
 TEST(nats_subject, given_doubled_braces_should_keep_literal_braces) {
-    auto t = subject_template::parse("a.{{x}}");
+    auto t = parse_subject("a.{{x}}");
     ASSERT_TRUE(t) << t.error().message();
     batch_fixture f;
     message m;
@@ -58,36 +57,36 @@ TEST(nats_subject, given_doubled_braces_should_keep_literal_braces) {
 }
 
 TEST(nats_subject, given_bad_templates_should_name_the_problem) {
-    auto unknown = subject_template::parse("a.{nope}");
+    auto unknown = parse_subject("a.{nope}");
     ASSERT_FALSE(unknown);
     EXPECT_NE(unknown.error().message().find("{nope}"), std::string::npos);
-    EXPECT_FALSE(subject_template::parse("a.{stream"));
-    EXPECT_FALSE(subject_template::parse("a}"));
-    EXPECT_FALSE(subject_template::parse(""));
+    EXPECT_FALSE(parse_subject("a.{stream"));
+    EXPECT_FALSE(parse_subject("a}"));
+    EXPECT_FALSE(parse_subject(""));
     // A literal subject is checked at once: wildcards and empty tokens cannot be published to.
-    EXPECT_FALSE(subject_template::parse("a.*"));
-    EXPECT_FALSE(subject_template::parse("a..b"));
-    EXPECT_FALSE(subject_template::parse("a b"));
-    EXPECT_TRUE(subject_template::parse("a.b-c_d"));
+    EXPECT_FALSE(parse_subject("a.*"));
+    EXPECT_FALSE(parse_subject("a..b"));
+    EXPECT_FALSE(parse_subject("a b"));
+    EXPECT_TRUE(parse_subject("a.b-c_d"));
 }
 
 TEST(nats_subject, given_a_message_without_the_header_or_field_should_fail_that_message) {
     batch_fixture f;
     message m;
     m.payload = "not json";
-    auto h = render_subject(*subject_template::parse("x.{header:h}"), f.b, m);
+    auto h = render_subject(*parse_subject("x.{header:h}"), f.b, m);
     ASSERT_FALSE(h);
     EXPECT_EQ(h.error().retry(), retry_class::fatal);
     EXPECT_NE(h.error().message().find("'h'"), std::string::npos);
-    auto j = render_subject(*subject_template::parse("x.{field:a}"), f.b, m);
+    auto j = render_subject(*parse_subject("x.{field:a}"), f.b, m);
     ASSERT_FALSE(j);
     EXPECT_NE(j.error().message().find("not JSON"), std::string::npos);
     m.payload = R"({"a":{"b":1}})";
-    EXPECT_FALSE(render_subject(*subject_template::parse("x.{field:a}"), f.b, m));  // an object
+    EXPECT_FALSE(render_subject(*parse_subject("x.{field:a}"), f.b, m));  // an object
     m.headers = {str("h", "has space")};
-    EXPECT_FALSE(render_subject(*subject_template::parse("x.{header:h}"), f.b, m));
+    EXPECT_FALSE(render_subject(*parse_subject("x.{header:h}"), f.b, m));
     m.headers = {str("h", "")};
-    EXPECT_FALSE(render_subject(*subject_template::parse("x.{header:h}"), f.b, m));  // x.
+    EXPECT_FALSE(render_subject(*parse_subject("x.{header:h}"), f.b, m));  // x.
 }
 
 TEST(nats_subject, given_subscribe_filters_should_allow_wildcards_in_place) {
