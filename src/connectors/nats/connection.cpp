@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 
 #include "connectors/nats/errors.h"
 
@@ -30,6 +32,18 @@ struct options_deleter {
 struct connection::callbacks {
     std::string log_name;
     std::chrono::milliseconds wait{}, max{};
+    // cnats calls back on its own threads, the closed callback last: the object must outlive
+    // it, so the destructor waits for it.
+    std::mutex mu;
+    std::condition_variable cv;
+    bool closed = false;
+
+    static void on_closed(natsConnection*, void* closure) {
+        auto* self = static_cast<callbacks*>(closure);
+        std::lock_guard lk(self->mu);
+        self->closed = true;
+        self->cv.notify_all();
+    }
 
     static int64_t delay(natsConnection*, int attempts, void* closure) {
         auto* self = static_cast<callbacks*>(closure);
@@ -225,6 +239,8 @@ result<std::unique_ptr<connection>> connection::open(const connection_options& o
                   "callbacks"));
     TRIB_TRY(step(natsOptions_SetErrorHandler(opts.get(), &callbacks::async_error, c->cb_.get()),
                   "callbacks"));
+    TRIB_TRY(step(natsOptions_SetClosedCB(opts.get(), &callbacks::on_closed, c->cb_.get()),
+                  "callbacks"));
 
     s = natsConnection_Connect(&c->nc_, opts.get());
     if (s != NATS_OK) {
@@ -249,10 +265,17 @@ result<std::unique_ptr<connection>> connection::open(const connection_options& o
 connection::~connection() {
     if (js_ != nullptr)
         jsCtx_Destroy(js_);
-    if (nc_ != nullptr) {
-        natsConnection_Close(nc_);
-        natsConnection_Destroy(nc_);
+    if (nc_ == nullptr)
+        return;
+    natsConnection_Close(nc_);
+    bool closed = false;
+    {
+        std::unique_lock lk(cb_->mu);
+        closed = cb_->cv.wait_for(lk, std::chrono::seconds(10), [&] { return cb_->closed; });
     }
+    natsConnection_Destroy(nc_);
+    if (!closed)
+        (void)cb_.release();  // a late callback must not find it freed: leak it (a few bytes)
 }
 
 std::string connection::connected_url() const {

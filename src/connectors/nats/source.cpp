@@ -191,25 +191,54 @@ class nats_source_impl final : public source {
     status open_consumer() {
         TRIB_TRY(ensure_stream(conn_->js(), s_.stream, log_name_));
         const std::string durable = with_key(s_.consumer, key_);
+        const char* stream = s_.stream.name.c_str();
+        jsErrCode code = static_cast<jsErrCode>(0);
+        jsConsumerInfo* ci = nullptr;
+        natsStatus st =
+            js_GetConsumerInfo(&ci, conn_->js(), stream, durable.c_str(), nullptr, &code);
+        if (ci != nullptr)
+            jsConsumerInfo_Destroy(ci);
+        const bool missing = st == NATS_NOT_FOUND || code == JSConsumerNotFoundErr;
+        if (st != NATS_OK && !(missing && s_.create_consumer)) {
+            return from_status(st,
+                               fmt::format("{}: durable consumer '{}' of stream '{}'", log_name_,
+                                           durable, s_.stream.name),
+                               code);
+        }
+        if (st != NATS_OK) {
+            // Created with our settings; an existing consumer is used as it is (its settings are
+            // the operator's, or an earlier start's).
+            jsConsumerConfig cc;
+            jsConsumerConfig_Init(&cc);
+            cc.Durable = durable.c_str();
+            cc.AckPolicy = js_AckExplicit;
+            cc.AckWait = static_cast<int64_t>(s_.ack_wait.count()) * 1000000;
+            cc.MaxAckPending = s_.max_ack_pending;
+            cc.DeliverPolicy = s_.deliver;
+            cc.OptStartSeq = s_.start_sequence;
+            cc.MaxDeliver = -1;
+            if (!s_.subjects.empty())
+                cc.FilterSubject = s_.subjects.front().c_str();
+            code = static_cast<jsErrCode>(0);
+            st = js_AddConsumer(&ci, conn_->js(), stream, &cc, nullptr, &code);
+            if (ci != nullptr)
+                jsConsumerInfo_Destroy(ci);
+            if (st != NATS_OK && code != JSConsumerNameExistErr) {
+                return from_status(st,
+                                   fmt::format("{}: create durable consumer '{}' on stream '{}'",
+                                               log_name_, durable, s_.stream.name),
+                                   code);
+            }
+            spdlog::info("{}: created durable consumer '{}' on stream '{}'", log_name_, durable,
+                         s_.stream.name);
+        }
         jsSubOptions so;
         jsSubOptions_Init(&so);
-        so.Stream = s_.stream.name.c_str();
+        so.Stream = stream;
+        so.Consumer = durable.c_str();  // bind to it
         so.ManualAck = true;
-        if (!s_.create_consumer) {
-            so.Consumer = durable.c_str();  // bind: the consumer must exist
-        } else {
-            so.Config.Durable = durable.c_str();
-            so.Config.AckPolicy = js_AckExplicit;
-            so.Config.AckWait = static_cast<int64_t>(s_.ack_wait.count()) * 1000000;
-            so.Config.MaxAckPending = s_.max_ack_pending;
-            so.Config.DeliverPolicy = s_.deliver;
-            so.Config.OptStartSeq = s_.start_sequence;
-            so.Config.MaxDeliver = -1;
-        }
-        const char* filter = s_.subjects.empty() ? nullptr : s_.subjects.front().c_str();
-        jsErrCode code = static_cast<jsErrCode>(0);
-        natsStatus st =
-            js_PullSubscribe(&sub_, conn_->js(), filter, durable.c_str(), nullptr, &so, &code);
+        code = static_cast<jsErrCode>(0);
+        st = js_PullSubscribe(&sub_, conn_->js(), nullptr, durable.c_str(), nullptr, &so, &code);
         if (st != NATS_OK) {
             sub_ = nullptr;
             return from_status(st,

@@ -47,8 +47,9 @@ class nats_connector : public ::testing::Test {
                 FAIL() << "nats-server could not start (CI=true): " << why;
             GTEST_SKIP() << "nats-server not available: " << why;
         }
-        if (!server_->alive())
+        if (!server_->alive()) {
             ASSERT_TRUE(server_->restart());
+        }
         auto c = nats_test_client::connect(server_->port());
         ASSERT_TRUE(c) << c.error().message();
         client_ = std::move(*c);
@@ -318,7 +319,11 @@ TEST_F(nats_connector,
     for (std::uint64_t s = 1; s <= seq; ++s)
         rig.src->ack(s);
     EXPECT_TRUE(test::wait_until(
-        [&] { return client_->consumer_backlog("IN1", "c1") == std::make_pair(0ull, 0ull); }, 10s));
+        [&] {
+            return client_->consumer_backlog("IN1", "c1") ==
+                   std::pair<std::uint64_t, std::uint64_t>{0, 0};
+        },
+        10s));
     EXPECT_EQ(rig.count("trib_nats_source_acked_total"), 100u);
 }
 
@@ -413,7 +418,9 @@ TEST_F(nats_connector, given_a_server_restart_mid_stream_should_lose_nothing_eit
     auto b2 = make_batch("o", 500, 500);
     ASSERT_TRUE(test::wait_until([&] { return out.write(b2).has_value(); }, 60s));
     std::set<std::string> outs;
-    for (const auto& r : *client_->read_stream("RS"))
+    auto all = client_->read_stream("RS");
+    ASSERT_TRUE(all) << all.error().message();
+    for (const auto& r : *all)
         if (r.subject.starts_with("rs.out."))
             outs.insert(r.payload);
     EXPECT_EQ(outs.size(), 1000u);

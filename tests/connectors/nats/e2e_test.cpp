@@ -142,7 +142,10 @@ TEST_F(nats_e2e, kill_9_of_the_runtime_in_rounds_loses_nothing_and_stores_nothin
         << rt->log().substr(0, 6000);
     // Everything acknowledged to the source stream's consumer.
     EXPECT_TRUE(wait_until(
-        [&] { return client.consumer_backlog("IN", "tributary") == std::make_pair(0ull, 0ull); },
+        [&] {
+            return client.consumer_backlog("IN", "tributary") ==
+                   std::pair<std::uint64_t, std::uint64_t>{0, 0};
+        },
         60s));
     const auto st = check_out(client, n);
     std::printf(

@@ -153,14 +153,21 @@ result<std::vector<nats_record>> nats_test_client::read_stream(const std::string
     if (total == 0)
         return out;
     const std::string durable = "reader" + std::to_string(::getpid()) + "_" + std::to_string(++n);
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = durable.c_str();
+    cc.AckPolicy = js_AckNone;
+    cc.DeliverPolicy = js_DeliverAll;
+    jsErrCode code = static_cast<jsErrCode>(0);
+    natsStatus s = js_AddConsumer(nullptr, js_, stream.c_str(), &cc, nullptr, &code);
+    if (s != NATS_OK)
+        return nats_error(s, "reader consumer (js " + std::to_string(code) + ")");
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = stream.c_str();
-    so.Config.AckPolicy = js_AckNone;
-    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Consumer = durable.c_str();
     natsSubscription* sub = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    natsStatus s = js_PullSubscribe(&sub, js_, nullptr, durable.c_str(), nullptr, &so, &code);
+    s = js_PullSubscribe(&sub, js_, nullptr, durable.c_str(), nullptr, &so, &code);
     if (s != NATS_OK)
         return nats_error(s, "reader subscribe (js " + std::to_string(code) + ")");
     int empty_fetches = 0;
@@ -198,8 +205,8 @@ result<std::vector<nats_record>> nats_test_client::read_stream(const std::string
         }
         natsMsgList_Destroy(&list);
     }
-    natsSubscription_Unsubscribe(sub);  // deletes the reader consumer the library created
     natsSubscription_Destroy(sub);
+    (void)js_DeleteConsumer(js_, stream.c_str(), durable.c_str(), nullptr, nullptr);
     return out;
 }
 
