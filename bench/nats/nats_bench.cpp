@@ -22,12 +22,12 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/bench_util.h"
-#include "config/node.h"
-#include "config/problems.h"
-#include "config/validate.h"
+#include "common/spec_values.h"
 #include "connectors/nats/nats.h"
 
 namespace {
@@ -80,17 +80,6 @@ int measure(const options& o, const char* impl, const char* op, const std::funct
     return 0;
 }
 
-result<config::values> values(const config::spec& spec, const std::string& toml) {
-    auto n = config::parse_toml(toml, "bench.toml");
-    if (!n)
-        return n.error();
-    config::problems pr;
-    auto v = config::validate(spec, *n, "bench.toml", "plugin_config", pr);
-    if (pr.has_errors())
-        return error(errc::invalid_argument, pr.to_string());
-    return v;
-}
-
 std::string payload_of(std::size_t n) {
     std::string p(n, 'x');
     for (std::size_t i = 0; i < n; ++i)
@@ -99,8 +88,9 @@ std::string payload_of(std::size_t n) {
 }
 
 int sink_run(const options& o) {
-    auto v = values(connectors::nats_sink_spec(),
-                    "urls = [\"" + o.url + "\"]\nsubject = \"" + o.stream + ".sink\"\n");
+    auto v =
+        bench::spec_values(connectors::nats_sink_spec(),
+                           "urls = [\"" + o.url + "\"]\nsubject = \"" + o.stream + ".sink\"\n");
     if (!v)
         return std::fprintf(stderr, "%s\n", v.error().to_string().c_str()), 2;
     auto s = connectors::make_nats_sink(*v);
@@ -179,10 +169,10 @@ int cnats_publish_run(const options& o) {
 }
 
 int source_run(const options& o) {
-    auto v = values(connectors::nats_source_spec(),
-                    "urls = [\"" + o.url + "\"]\nstream = \"" + o.stream +
-                        "\"\nconsumer = \"bench-src\"\nbatch_size = " + std::to_string(o.batch) +
-                        "\nmax_ack_pending = 100000\n");
+    auto v = bench::spec_values(connectors::nats_source_spec(),
+                                "urls = [\"" + o.url + "\"]\nstream = \"" + o.stream +
+                                    "\"\nconsumer = \"bench-src\"\nbatch_size = " +
+                                    std::to_string(o.batch) + "\nmax_ack_pending = 100000\n");
     if (!v)
         return std::fprintf(stderr, "%s\n", v.error().to_string().c_str()), 2;
     auto s = connectors::make_nats_source(*v);
@@ -238,20 +228,18 @@ int cnats_fetch_run(const options& o) {
 
 int main(int argc, char** argv) {
     options o;
+    const std::pair<std::string_view, std::string*> texts[] = {
+        {"--mode", &o.mode}, {"--url", &o.url}, {"--stream", &o.stream}};
+    const std::pair<std::string_view, std::size_t*> counts[] = {
+        {"--messages", &o.messages}, {"--payload", &o.payload}, {"--batch", &o.batch}};
     for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], val = argv[i + 1];
-        if (k == "--mode")
-            o.mode = val;
-        else if (k == "--url")
-            o.url = val;
-        else if (k == "--stream")
-            o.stream = val;
-        else if (k == "--messages")
-            o.messages = std::strtoull(val.c_str(), nullptr, 10);
-        else if (k == "--payload")
-            o.payload = std::strtoull(val.c_str(), nullptr, 10);
-        else if (k == "--batch")
-            o.batch = std::strtoull(val.c_str(), nullptr, 10);
+        const std::string_view flag = argv[i];
+        for (const auto& [name, field] : texts)
+            if (flag == name)
+                *field = argv[i + 1];
+        for (const auto& [name, field] : counts)
+            if (flag == name)
+                *field = std::strtoull(argv[i + 1], nullptr, 10);
     }
     if (o.url.empty() || o.stream.empty() || o.batch == 0) {
         std::fprintf(stderr,

@@ -15,6 +15,7 @@
 #include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/parse_number.h"
+#include "core/text.h"
 
 namespace trib::connectors::kafka_sink {
 namespace {
@@ -258,15 +259,7 @@ std::optional<std::int64_t> header_integer(const header& h) {
 }
 
 bool header_excluded(std::string_view name, const std::vector<std::string>& patterns) {
-    for (const auto& p : patterns) {
-        if (!p.empty() && p.back() == '*') {
-            if (name.starts_with(std::string_view(p).substr(0, p.size() - 1)))
-                return true;
-        } else if (name == p) {
-            return true;
-        }
-    }
-    return false;
+    return matches_name_pattern(name, patterns);
 }
 
 // ---- records -------------------------------------------------------------------------------

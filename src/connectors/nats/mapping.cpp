@@ -11,6 +11,7 @@
 #include "core/header_json.h"
 #include "core/json_path.h"
 #include "core/message_id.h"
+#include "core/text.h"
 
 namespace trib::connectors::nats {
 namespace {
@@ -113,18 +114,6 @@ result<std::string> render_subject(const name_template& t, const sink_batch& b, 
     return out;
 }
 
-bool header_excluded(std::string_view name, const std::vector<std::string>& patterns) {
-    for (const auto& p : patterns) {
-        if (!p.empty() && p.back() == '*') {
-            if (name.starts_with(std::string_view(p).substr(0, p.size() - 1)))
-                return true;
-        } else if (name == p) {
-            return true;
-        }
-    }
-    return false;
-}
-
 std::string header_text(const header& h) {
     if (h.kind == value_kind::string)
         return h.value;
@@ -146,7 +135,7 @@ result<std::vector<std::pair<std::string, std::string>>> nats_headers(const head
                 continue;
             if (msg_id && h.key == msg_id_header)
                 continue;
-            if (header_excluded(h.key, o.exclude))
+            if (matches_name_pattern(h.key, o.exclude))
                 continue;
             if (!header_name_ok(h.key))
                 return bad(

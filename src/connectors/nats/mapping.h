@@ -48,9 +48,6 @@ struct header_out_options {
     std::vector<std::string> exclude;
 };
 
-/// True when `name` matches one of `patterns` (exact, or a prefix when it ends in '*').
-bool header_excluded(std::string_view name, const std::vector<std::string>& patterns);
-
 /// An Iggy header value as NATS header text: strings as they are, booleans `true`/`false`,
 /// numbers in decimal (floats shortest round-trip, NaN/inf `null`), 128-bit values as 32 hex
 /// digits and raw bytes as base64 (as core/header_json renders them).

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "config/enum_option.h"
 #include "config/spec.h"
 #include "connectors/nats/connection.h"
 #include "connectors/nats/errors.h"
@@ -365,7 +366,8 @@ result<std::unique_ptr<sink>> make_nats_sink(const config::values& v) {
     sink_settings s;
     s.values = v;
     s.stream = stream_options_from(v);
-    s.mode = v.str("mode") == "core" ? sink_mode::core : sink_mode::jetstream;
+    s.mode = config::enum_option<sink_mode>(
+        v, "mode", {{"jetstream", sink_mode::jetstream}, {"core", sink_mode::core}});
     auto t = parse_subject(v.str("subject"));
     if (!t)
         return t.error().wrap("subject");

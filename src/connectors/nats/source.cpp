@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 
+#include "config/enum_option.h"
 #include "config/spec.h"
 #include "connectors/nats/connection.h"
 #include "connectors/nats/errors.h"
@@ -411,24 +412,27 @@ result<std::unique_ptr<source>> make_nats_source(const config::values& v) {
     source_settings s;
     s.values = v;
     s.stream = stream_options_from(v);
-    s.mode = v.str("mode") == "core" ? source_mode::core : source_mode::jetstream;
+    s.mode = config::enum_option<source_mode>(
+        v, "mode", {{"jetstream", source_mode::jetstream}, {"core", source_mode::core}});
     s.consumer = v.str("consumer");
     s.create_consumer = v.boolean("create_consumer");
     s.subjects = v.list("subjects");
     s.queue_group = v.opt_str("queue_group").value_or("");
     s.ack_wait = v.duration("ack_wait");
     s.max_ack_pending = v.integer("max_ack_pending");
-    const std::string d = v.str("deliver_policy");
-    s.deliver = d == "last"                ? js_DeliverLast
-                : d == "new"               ? js_DeliverNew
-                : d == "by_start_sequence" ? js_DeliverByStartSequence
-                : d == "last_per_subject"  ? js_DeliverLastPerSubject
-                                           : js_DeliverAll;
+    s.deliver =
+        config::enum_option<jsDeliverPolicy>(v, "deliver_policy",
+                                             {{"all", js_DeliverAll},
+                                              {"last", js_DeliverLast},
+                                              {"new", js_DeliverNew},
+                                              {"by_start_sequence", js_DeliverByStartSequence},
+                                              {"last_per_subject", js_DeliverLastPerSubject}});
     s.start_sequence = static_cast<std::uint64_t>(v.opt_integer("start_sequence").value_or(0));
     s.batch_size = static_cast<int>(v.integer("batch_size"));
     s.key_subject = v.str("key") == "subject";
     s.metadata_headers = v.boolean("metadata_headers");
-    s.unfit = v.str("unfit_headers") == "skip" ? unfit_policy::skip : unfit_policy::reject;
+    s.unfit = config::enum_option<unfit_policy>(
+        v, "unfit_headers", {{"reject", unfit_policy::reject}, {"skip", unfit_policy::skip}});
     s.max_buffered = v.integer("max_buffered");
     return std::unique_ptr<source>(std::make_unique<nats_source_impl>(std::move(s)));
 }

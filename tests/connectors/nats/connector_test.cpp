@@ -135,17 +135,19 @@ struct source_rig {
     }
 };
 
-/// Polls until `n` messages came (or `within` passed), keeping every batch and its sequence.
+/// The batches polls returned (batch i has sequence i + 1) and their message count. A deque:
+/// the payload views of a batch point into its own arena, so batches must not be copied.
 struct polled {
     std::deque<source_batch> batches;
-    std::size_t count() const {
-        std::size_t n = 0;
-        for (const auto& b : batches)
-            n += b.batch.size();
-        return n;
+    std::size_t messages = 0;
+    std::size_t count() const { return messages; }
+    void take(source_batch b) {
+        messages += b.batch.size();
+        batches.push_back(std::move(b));
     }
 };
 
+/// Polls until `n` messages came (or `within` passed), acknowledging nothing.
 polled poll_n(source& s, std::size_t n, std::chrono::milliseconds within = 20s) {
     polled p;
     const auto deadline = std::chrono::steady_clock::now() + within;
@@ -153,7 +155,7 @@ polled poll_n(source& s, std::size_t n, std::chrono::milliseconds within = 20s) 
         auto r = s.poll(200ms);
         EXPECT_TRUE(r) << r.error().message();
         if (r && (!r->batch.empty() || !r->rejected.empty()))
-            p.batches.push_back(std::move(*r));
+            p.take(std::move(*r));
     }
     return p;
 }
@@ -353,7 +355,7 @@ TEST_F(nats_connector, given_headers_iggy_cannot_hold_should_reject_or_skip) {
         [&] {
             auto r = rig.src->poll(200ms);
             if (r && (!r->batch.empty() || !r->rejected.empty()))
-                p.batches.push_back(std::move(*r));
+                p.take(std::move(*r));
             std::size_t rej = 0;
             for (const auto& b : p.batches)
                 rej += b.rejected.size();
@@ -433,7 +435,7 @@ TEST_F(nats_connector, given_a_server_restart_mid_stream_should_lose_nothing_eit
             if (r && !r->batch.empty()) {
                 for (const auto& m : r->batch.messages)
                     ins.emplace(m.payload);
-                rest.batches.push_back(std::move(*r));
+                rest.take(std::move(*r));
             }
             return ins.size() >= 500;
         },
