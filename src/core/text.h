@@ -5,7 +5,6 @@
 
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace trib {
 
@@ -62,17 +61,6 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
             return false;
     }
     return true;
-}
-
-/// True when `name` equals one of `patterns`, or starts with what comes before the final `*` of
-/// one (a prefix pattern): the sinks' `exclude_headers` lists.
-inline bool matches_name_pattern(std::string_view name, const std::vector<std::string>& patterns) {
-    for (const auto& p : patterns) {
-        const std::string_view pv(p);
-        if (pv.ends_with('*') ? name.starts_with(pv.substr(0, pv.size() - 1)) : name == pv)
-            return true;
-    }
-    return false;
 }
 
 }  // namespace trib

@@ -14,8 +14,8 @@
 
 #include "core/hex.h"
 #include "core/json_parse.h"
+#include "core/name_pattern.h"
 #include "core/parse_number.h"
-#include "core/text.h"
 
 namespace trib::connectors::kafka_sink {
 namespace {

@@ -11,7 +11,7 @@
 #include "core/header_json.h"
 #include "core/json_path.h"
 #include "core/message_id.h"
-#include "core/text.h"
+#include "core/name_pattern.h"
 
 namespace trib::connectors::nats {
 namespace {
