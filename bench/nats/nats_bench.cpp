@@ -199,11 +199,17 @@ int cnats_fetch_run(const options& o) {
     cnats_conn c(o.url);
     if (c.js == nullptr)
         return std::fprintf(stderr, "connect failed\n"), 1;
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = "bench-base";
+    cc.AckPolicy = js_AckExplicit;
+    cc.MaxAckPending = 100000;
+    if (js_AddConsumer(nullptr, c.js, o.stream.c_str(), &cc, nullptr, nullptr) != NATS_OK)
+        return std::fprintf(stderr, "add consumer failed\n"), 1;
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = o.stream.c_str();
-    so.Config.AckPolicy = js_AckExplicit;
-    so.Config.MaxAckPending = 100000;
+    so.Consumer = "bench-base";
     natsSubscription* sub = nullptr;
     if (js_PullSubscribe(&sub, c.js, nullptr, "bench-base", nullptr, &so, nullptr) != NATS_OK)
         return std::fprintf(stderr, "pull subscribe failed\n"), 1;

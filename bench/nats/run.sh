@@ -56,7 +56,7 @@ async def main():
 asyncio.run(main())
 PYEOF
 
-emit() { echo "$1"; echo "$1" >> "$OUT"; }
+emit() { [ -n "$1" ] || { echo "a run failed:" >&2; cat "$R/bench.err" >&2; exit 1; }; echo "$1"; echo "$1" >> "$OUT"; }
 run() { "$BENCH" --url "$URL" --messages "$N" --payload "$SIZE" --batch "$BATCH" "$@" 2>>"$R/bench.err" || { cat "$R/bench.err" >&2; exit 1; }; }
 emit "$(run --mode cnats-publish --stream BASE)"
 emit "$(run --mode sink --stream TRIB)"

@@ -49,7 +49,9 @@ struct connection::callbacks {
         auto* self = static_cast<callbacks*>(closure);
         return backoff_delay(attempts, self->wait, self->max).count();
     }
-    static void disconnected(natsConnection*, void* closure) {
+    static void disconnected(natsConnection* nc, void* closure) {
+        if (natsConnection_IsClosed(nc))
+            return;  // our own close
         spdlog::warn("{}: disconnected from NATS; reconnecting",
                      static_cast<callbacks*>(closure)->log_name);
     }
