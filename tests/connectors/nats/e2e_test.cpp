@@ -205,7 +205,7 @@ TEST_F(nats_e2e, given_a_bad_connector_file_should_exit_2_naming_the_file_and_ke
         << "type = \"sink\"\nkey = \"bad\"\nenabled = true\nversion = 0\nname = \"bad\"\n"
            "plugin = \"nats\"\n[[streams]]\nstream = \"s\"\ntopics = [\"t\"]\n"
            "consumer_group = \"g\"\n[plugin_config]\nsubject = \"out.{stream\"\n"
-           "ack_timeout = \"soon\"\n";
+           "create_stream = true\n";
     const std::string cmd = runtime_binary().string() + " run " +
                             (dir.path() / "config.toml").string() + " > " +
                             (dir.path() / "out.txt").string() + " 2>&1";
@@ -216,7 +216,8 @@ TEST_F(nats_e2e, given_a_bad_connector_file_should_exit_2_naming_the_file_and_ke
     text << std::ifstream(dir.path() / "out.txt").rdbuf();
     EXPECT_NE(text.str().find("bad_nats.toml"), std::string::npos) << text.str();
     EXPECT_NE(text.str().find("subject"), std::string::npos) << text.str();
-    EXPECT_NE(text.str().find("ack_timeout"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("unclosed '{'"), std::string::npos) << text.str();
+    EXPECT_NE(text.str().find("create_stream"), std::string::npos) << text.str();
 }
 
 }  // namespace
