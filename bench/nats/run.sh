@@ -9,7 +9,8 @@
 #
 # usage: bench/nats/run.sh [MESSAGES]     (default 200,000)
 # env:   BENCH_BIN (default build/release/bench/nats/bench_nats), OUT (default
-#        bench/nats/results-<date>.jsonl), PAYLOAD (default 1024), BATCH (default 1000)
+#        bench/nats/results-<date>.jsonl), PAYLOAD (default 1024), BATCH (default 1000), PYTHON
+#        (default .venv/bin/python: nats-py creates the streams)
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH=${BENCH_BIN:-$ROOT/build/release/bench/nats/bench_nats}
@@ -17,7 +18,8 @@ N=${1:-200000}
 SIZE=${PAYLOAD:-1024}
 BATCH=${BATCH:-1000}
 OUT=${OUT:-$ROOT/bench/nats/results-$(date -u +%F).jsonl}
-PY=${PYTHON:-python3}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+[ -x "$PY" ] || PY=python3
 [ -x "$BENCH" ] || { echo "build bench_nats first: cmake --preset release && cmake --build build/release --target bench_nats" >&2; exit 2; }
 command -v nats-server >/dev/null || { echo "nats-server is not installed (scripts/setup.sh)" >&2; exit 2; }
 
