@@ -445,5 +445,27 @@ TEST_F(nats_connector, given_a_server_restart_mid_stream_should_lose_nothing_eit
     EXPECT_EQ(client_->stream_messages("RS"), 2000u) << "a duplicate was stored";
 }
 
+// A second server that wants a user and password (this test's own, started here).
+TEST(nats_auth, given_wrong_or_right_credentials_should_refuse_clearly_or_connect) {
+    TRIB_START_PEER(secured, test::nats_spec({"--user", "trib", "--pass", "s3cret"}));
+    const std::string urls = "urls = [\"nats://127.0.0.1:" + std::to_string(secured->port()) +
+                             "\"]\nsubject = \"a.b\"\nmode = \"core\"\n";
+    sink_rig none;
+    auto st = none.open(urls);
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), errc::unauthenticated) << st.error().message();
+    EXPECT_EQ(st.error().retry(), retry_class::fatal);
+    sink_rig wrong;
+    st = wrong.open(urls + "user = \"trib\"\npassword = \"nope\"\n");
+    ASSERT_FALSE(st);
+    EXPECT_EQ(st.error().code(), errc::unauthenticated);
+    EXPECT_EQ(st.error().message().find("nope"), std::string::npos);  // no secret in the text
+    sink_rig right;
+    st = right.open(urls + "user = \"trib\"\npassword = \"s3cret\"\n");
+    ASSERT_TRUE(st) << st.error().message();
+    auto mb = make_batch("a", 3);
+    EXPECT_TRUE(right.write(mb));
+}
+
 }  // namespace
 }  // namespace trib::connectors
