@@ -16,7 +16,6 @@
 #include "connectors/nats/mapping.h"
 #include "connectors/nats/nats.h"
 #include "core/connector_metrics.h"
-#include "core/message_id.h"
 #include "core/metrics.h"
 #include "core/sink_memo.h"
 
@@ -97,7 +96,7 @@ class nats_sink_impl final : public sink {
         conn_.reset();
         std::lock_guard lk(mu_);
         slots_.clear();
-        by_id_.clear();
+        by_msg_.clear();
     }
 
     bool idempotent() const override { return s_.mode == sink_mode::jetstream && s_.msg_id; }
@@ -113,7 +112,7 @@ class nats_sink_impl final : public sink {
         {
             std::lock_guard lk(mu_);
             slots_.clear();
-            by_id_.clear();
+            by_msg_.clear();
         }
         for (std::size_t i = 0; i < msgs.size(); ++i) {
             const message& m = msgs[i];
@@ -229,11 +228,13 @@ class nats_sink_impl final : public sink {
     }
 
     status publish_async(msg_ptr msg, std::size_t index, const message& m) {
-        const std::string id = to_hex(m.id);
+        // cnats hands the same natsMsg back to on_ack: its address finds the slot (registered
+        // before the publish, as the ack may come before js_PublishMsgAsync returns).
+        const natsMsg* key = msg.get();
         {
             std::lock_guard lk(mu_);
             slots_.push_back(slot{index, sink_memo::key_of(m)});
-            by_id_.emplace(id, slots_.size() - 1);
+            by_msg_[key] = slots_.size() - 1;
         }
         jsPubOptions po;
         jsPubOptions_Init(&po);
@@ -256,22 +257,11 @@ class nats_sink_impl final : public sink {
                 continue;
             }
             std::lock_guard lk(mu_);
-            forget(id);
+            by_msg_.erase(key);
             slots_.pop_back();
             if (stop_.stop_requested())
                 return fail(errc::cancelled, "nats sink: stopped while publishing");
             return from_status(st, "publish");
-        }
-    }
-
-    /// Removes the index entry of the last slot (a publish that did not leave).
-    void forget(const std::string& id) {
-        auto range = by_id_.equal_range(id);
-        for (auto it = range.first; it != range.second; ++it) {
-            if (it->second == slots_.size() - 1) {
-                by_id_.erase(it);
-                return;
-            }
         }
     }
 
@@ -319,19 +309,17 @@ class nats_sink_impl final : public sink {
         }
     }
 
-    /// cnats's thread: one ack (or failure) of an async publish. Finds the slot by Nats-Msg-Id.
+    /// cnats's thread: one ack (or failure) of an async publish. Finds the slot by the message's
+    /// address (an ack of a message of an earlier, failed write finds none and is dropped).
     static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
         auto* self = static_cast<nats_sink_impl*>(closure);
-        const char* id = nullptr;
-        if (msg != nullptr)
-            (void)natsMsgHeader_Get(msg, msg_id_header.data(), &id);
         {
             std::lock_guard lk(self->mu_);
-            if (id != nullptr) {
-                auto it = self->by_id_.find(id);
-                if (it != self->by_id_.end()) {
+            {
+                auto it = self->by_msg_.find(msg);
+                if (it != self->by_msg_.end()) {
                     slot& sl = self->slots_[it->second];
-                    self->by_id_.erase(it);
+                    self->by_msg_.erase(it);
                     sl.done = true;
                     if (pa != nullptr) {
                         sl.duplicate = pa->Duplicate;
@@ -354,9 +342,9 @@ class nats_sink_impl final : public sink {
     std::unique_ptr<metrics_registry> own_metrics_;
     metric_set m_;
     std::unique_ptr<connection> conn_;
-    std::mutex mu_;  // slots_ and by_id_: written by write(), settled by cnats's ack thread
+    std::mutex mu_;  // slots_ and by_msg_: written by write(), settled by cnats's ack thread
     std::vector<slot> slots_;
-    std::unordered_multimap<std::string, std::size_t> by_id_;
+    std::unordered_map<const natsMsg*, std::size_t> by_msg_;
     sink_memo memo_;
 };
 

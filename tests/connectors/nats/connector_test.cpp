@@ -215,6 +215,14 @@ TEST_F(nats_connector, given_a_jetstream_sink_should_publish_with_msg_ids_and_dr
     EXPECT_EQ(client_->stream_messages("OUT1"), 200u);
     EXPECT_EQ(again.count("trib_nats_sink_server_duplicates_total"), 200u);
     EXPECT_TRUE(again.snk->idempotent());
+    // Without Nats-Msg-Id the server cannot tell a replay: the copies are stored.
+    sink_rig no_ids;
+    ASSERT_TRUE(
+        no_ids.open(conn_toml() + "subject = \"out1.{topic}.{header:idx}\"\nmsg_id = false\n"));
+    auto w3 = no_ids.write(mb);
+    ASSERT_TRUE(w3) << w3.error().message();
+    EXPECT_EQ(client_->stream_messages("OUT1"), 400u);
+    EXPECT_FALSE(no_ids.snk->idempotent());
 }
 
 TEST_F(nats_connector, given_messages_nats_cannot_take_should_reject_only_those) {
