@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/bench_util.h"
+#include "common/spec_values.h"
 #include "config/node.h"
 #include "config/problems.h"
 #include "config/validate.h"
@@ -69,23 +70,12 @@ bool parse_args(int argc, char** argv, args& a) {
     return !a.bootstrap.empty() && !a.topic.empty() && a.batch > 0 && a.messages > 0;
 }
 
-result<config::values> values_of(const config::spec& spec, const std::string& toml) {
-    auto n = config::parse_toml(toml, "bench.toml");
-    if (!n)
-        return n.error();
-    config::problems pr;
-    auto v = config::validate(spec, *n, "bench.toml", "plugin_config", pr);
-    if (pr.has_errors())
-        return error(errc::invalid_argument, pr.to_string());
-    return v;
-}
-
 int run_source(const args& a) {
     const std::string toml =
         "bootstrap_servers = [\"" + a.bootstrap + "\"]\ntopics = [\"" + a.topic +
         "\"]\ngroup_id = \"bench-" + a.topic + "-" + std::to_string(::getpid()) +
         "\"\nstart_position = \"earliest\"\nmax_batch_messages = " + std::to_string(a.batch) + "\n";
-    auto v = values_of(connectors::kafka_source_spec(), toml);
+    auto v = bench::spec_values(connectors::kafka_source_spec(), toml);
     if (!v) {
         std::fprintf(stderr, "%s\n", v.error().to_string().c_str());
         return 2;

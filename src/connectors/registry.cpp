@@ -10,6 +10,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
 #include "connectors/kafka/kafka.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_NATS
+#include "connectors/nats/nats.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -50,6 +53,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_source(kafka_source_spec(), make_kafka_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_NATS
+    check(r.add_source(nats_source_spec(), make_nats_source));
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_source(http_poll_source_spec(), make_http_poll_source));
     check(r.add_source(webhook_source_spec(), make_webhook_source));
@@ -84,6 +90,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_SQLITE
     check(r.add_sink(sqlite_sink_spec(), make_sqlite_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_NATS
+    check(r.add_sink(nats_sink_spec(), make_nats_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

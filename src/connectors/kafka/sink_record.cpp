@@ -14,6 +14,7 @@
 
 #include "core/hex.h"
 #include "core/json_parse.h"
+#include "core/name_pattern.h"
 #include "core/parse_number.h"
 
 namespace trib::connectors::kafka_sink {
@@ -110,83 +111,6 @@ std::optional<timestamp_source> parse_timestamp_source(std::string_view s) {
     if (s == "none")
         return timestamp_source::none;
     return std::nullopt;
-}
-
-// ---- topic template ----------------------------------------------------------------------
-
-result<topic_template> topic_template::parse(std::string_view text) {
-    topic_template t;
-    std::string lit;
-    auto flush = [&] {
-        if (!lit.empty())
-            t.parts_.push_back(part{part::kind::literal, std::move(lit)});
-        lit.clear();
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-            lit += '{';
-            ++i;
-            continue;
-        }
-        if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
-            lit += '}';
-            ++i;
-            continue;
-        }
-        if (c == '}')
-            return bad(fmt::format("unmatched '}}' at byte {} (write '}}}}' for a brace)", i));
-        if (c != '{') {
-            lit += c;
-            continue;
-        }
-        auto close = text.find('}', i);
-        if (close == std::string_view::npos)
-            return bad(fmt::format("unclosed '{{' at byte {}", i));
-        std::string_view name = text.substr(i + 1, close - i - 1);
-        part p;
-        if (name == "stream") {
-            p.what = part::kind::stream;
-        } else if (name == "topic") {
-            p.what = part::kind::topic;
-        } else if (name == "partition") {
-            p.what = part::kind::partition;
-        } else if (name.starts_with("header:") && name.size() > 7) {
-            p.what = part::kind::header;
-            p.text = std::string(name.substr(7));
-        } else if (name.starts_with("field:") && name.size() > 6) {
-            p.what = part::kind::field;
-            p.text = std::string(name.substr(6));
-        } else {
-            return bad(fmt::format(
-                "unknown placeholder {{{}}} (known: {{stream}}, {{topic}}, {{partition}}, "
-                "{{header:NAME}}, {{field:PATH}})",
-                name));
-        }
-        flush();
-        t.parts_.push_back(std::move(p));
-        i = close;
-    }
-    flush();
-    if (t.parts_.empty())
-        return bad("the topic is empty");
-    return t;
-}
-
-bool topic_template::needs_payload() const {
-    for (const auto& p : parts_) {
-        if (p.what == part::kind::field)
-            return true;
-    }
-    return false;
-}
-
-bool topic_template::per_batch() const {
-    for (const auto& p : parts_) {
-        if (p.what == part::kind::field || p.what == part::kind::header)
-            return false;
-    }
-    return true;
 }
 
 status check_topic_name(std::string_view name) {
@@ -335,52 +259,20 @@ std::optional<std::int64_t> header_integer(const header& h) {
 }
 
 bool header_excluded(std::string_view name, const std::vector<std::string>& patterns) {
-    for (const auto& p : patterns) {
-        if (!p.empty() && p.back() == '*') {
-            if (name.starts_with(std::string_view(p).substr(0, p.size() - 1)))
-                return true;
-        } else if (name == p) {
-            return true;
-        }
-    }
-    return false;
+    return matches_name_pattern(name, patterns);
 }
 
 // ---- records -------------------------------------------------------------------------------
 
 result<std::string> render_topic(const topic_template& t, const sink_batch& b, const message& m,
                                  payload_fields& fields) {
-    std::string out;
-    using kind = topic_template::part::kind;
-    for (const auto& p : t.parts()) {
-        switch (p.what) {
-            case kind::literal:
-                out += p.text;
-                break;
-            case kind::stream:
-                out += b.stream;
-                break;
-            case kind::topic:
-                out += b.topic;
-                break;
-            case kind::partition:
-                out += decimal(b.partition);
-                break;
-            case kind::header: {
-                const header* h = m.find_header(p.text);
-                if (h == nullptr)
-                    return bad(fmt::format("topic: header '{}' is missing", p.text));
-                out += header_bytes(*h);
-                break;
-            }
-            case kind::field: {
-                TRIB_ASSIGN_OR_RETURN(auto v, fields.text(p.text));
-                out += v;
-                break;
-            }
-        }
-    }
-    auto st = check_topic_name(out);
+    topic_template::renderers r;
+    r.header_text = header_bytes;
+    r.field_text = [&](std::string_view path) { return fields.text(path); };
+    auto out = t.render(b, m, r);
+    if (!out)
+        return out.error().wrap("topic");
+    auto st = check_topic_name(*out);
     if (!st)
         return st.error().wrap("topic");
     return out;

@@ -13,6 +13,7 @@
 #include "core/connector.h"
 #include "core/error.h"
 #include "core/message.h"
+#include "core/name_template.h"
 
 namespace trib::connectors::kafka_sink {
 
@@ -27,25 +28,9 @@ std::optional<key_source> parse_key_source(std::string_view s);
 std::optional<partition_source> parse_partition_source(std::string_view s);
 std::optional<timestamp_source> parse_timestamp_source(std::string_view s);
 
-/// A parsed topic template: literal text and `{stream}`, `{topic}`, `{partition}`,
-/// `{header:NAME}`, `{field:a.b}` placeholders (`{{` and `}}` are literal braces).
-class topic_template {
-  public:
-    struct part {
-        enum class kind { literal, stream, topic, partition, header, field } what = kind::literal;
-        std::string text;  // the literal, the header name or the field path
-    };
-    /// Parses `text`; the error names the offending placeholder.
-    static result<topic_template> parse(std::string_view text);
-    const std::vector<part>& parts() const { return parts_; }
-    /// True when rendering needs the message's JSON payload.
-    bool needs_payload() const;
-    /// True when every message of a batch gets the same topic (no header/field placeholder).
-    bool per_batch() const;
-
-  private:
-    std::vector<part> parts_;
-};
+/// A parsed topic template (core/name_template.h): literal text and `{stream}`, `{topic}`,
+/// `{partition}`, `{header:NAME}`, `{field:a.b}` placeholders (`{{` and `}}` are literal braces).
+using topic_template = name_template;
 
 /// A Kafka topic name the broker accepts: 1..249 of [a-zA-Z0-9._-], not "." or "..".
 status check_topic_name(std::string_view name);
