@@ -35,7 +35,9 @@ result<connection_options> connection_options_from(const config::values& v) {
             "amqp_url: not an amqp:// or amqps:// URL (amqp://user:password@host:port/vhost)");
     o.host = info.host != nullptr ? info.host : "localhost";
     o.port = info.port;
-    o.vhost = info.vhost != nullptr ? info.vhost : "/";
+    // amqp_parse_url reads "amqp://host/" as the vhost "" (the AMQP URI spec); no broker has
+    // one by default, so an empty vhost means "/" here.
+    o.vhost = info.vhost != nullptr && *info.vhost != '\0' ? info.vhost : "/";
     o.user = info.user != nullptr ? info.user : "guest";
     o.password = info.password != nullptr ? info.password : "guest";
     o.tls = info.ssl != 0;

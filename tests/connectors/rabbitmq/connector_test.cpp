@@ -49,7 +49,7 @@ class broker_env : public ::testing::Environment {
     std::unique_ptr<rabbitmq_broker> broker_;
 };
 
-broker_env* g_env = ::testing::AddGlobalTestEnvironment(new broker_env);
+broker_env* g_env = static_cast<broker_env*>(::testing::AddGlobalTestEnvironment(new broker_env));
 
 #define REQUIRE_BROKER()                                                           \
     do {                                                                           \
@@ -67,7 +67,7 @@ std::unique_ptr<amqp_client> client() {
 }
 
 std::string conn_toml() {
-    return "amqp_url = \"" + g_broker->url() + "\"\ntimeout_secs = 10\nretry_delay_secs = 0\n";
+    return "amqp_url = \"" + g_broker->url() + "\"\ntimeout_secs = 10\n";
 }
 
 struct batch_fixture {
@@ -94,7 +94,7 @@ struct batch_fixture {
 };
 
 std::unique_ptr<sink> open_sink(const std::string& extra, connector_context& ctx) {
-    auto v = spec_values(rabbitmq_sink_spec(), conn_toml() + extra);
+    auto v = spec_values(rabbitmq_sink_spec(), conn_toml() + "retry_delay_secs = 0\n" + extra);
     auto s = make_rabbitmq_sink(v);
     EXPECT_TRUE(s) << s.error().message();
     if (!s)

@@ -29,8 +29,9 @@ class rabbitmq_broker {
     ~rabbitmq_broker();
     std::uint16_t port() const { return broker_->port(); }
     std::string url(const std::string& user = "guest", const std::string& pass = "guest") const;
-    /// Stops the broker (SIGTERM, graceful) and starts it again on the same port and data.
-    status restart();
+    /// Stops the broker (SIGTERM, graceful; with `crash` SIGKILL) and starts it again on the same
+    /// port and data.
+    status restart(bool crash = false);
     /// Runs rabbitmqctl with the broker's environment (`add_user u p`, ...).
     status ctl(const std::vector<std::string>& args);
     peer& broker() { return *broker_; }
