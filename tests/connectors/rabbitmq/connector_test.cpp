@@ -483,7 +483,7 @@ TEST(rabbitmq_connectors, a_broker_restart_in_the_middle_loses_nothing) {
     ASSERT_TRUE(wait_until(
         [&] {
             if (!restarted && moved.size() >= 60) {
-                EXPECT_TRUE(g_broker->restart());
+                EXPECT_TRUE(g_broker->restart(true));  // kill -9 of the broker, then a start
                 restarted = true;
             }
             auto b = src->poll(100ms);
