@@ -19,14 +19,6 @@ std::string_view view(const amqp_bytes_t& b) {
     return {static_cast<const char*>(b.bytes), b.len};
 }
 
-template <class T>
-header num(std::string key, value_kind k, T v) {
-    std::string b(sizeof(T), '\0');
-    // Iggy numeric headers are little-endian; every machine this builds on is.
-    std::memcpy(b.data(), &v, sizeof(T));
-    return header{std::move(key), k, std::move(b)};
-}
-
 std::string decimal_text(const amqp_decimal_t& d) {
     std::string digits = std::to_string(d.value);
     if (d.decimals == 0)
@@ -71,8 +63,9 @@ bool append_json(const amqp_field_value_t& v, std::string& out, int depth, std::
             return true;
         case AMQP_FIELD_KIND_F32:
         case AMQP_FIELD_KIND_F64: {
-            header h = v.kind == AMQP_FIELD_KIND_F32 ? num("", value_kind::float32, v.value.f32)
-                                                     : num("", value_kind::float64, v.value.f64);
+            header h = v.kind == AMQP_FIELD_KIND_F32
+                           ? num_header("", value_kind::float32, v.value.f32)
+                           : num_header("", value_kind::float64, v.value.f64);
             append_header_json_value(out, h);  // NaN and the infinities as null
             return true;
         }
@@ -168,35 +161,35 @@ read_headers headers_from_table(const amqp_table_t& table, unfit_policy policy,
                     header{name, value_kind::boolean, std::string(1, v.value.boolean ? 1 : 0)});
                 break;
             case AMQP_FIELD_KIND_I8:
-                r.headers.push_back(num(name, value_kind::int8, v.value.i8));
+                r.headers.push_back(num_header(name, value_kind::int8, v.value.i8));
                 break;
             case AMQP_FIELD_KIND_U8:
-                r.headers.push_back(num(name, value_kind::uint8, v.value.u8));
+                r.headers.push_back(num_header(name, value_kind::uint8, v.value.u8));
                 break;
             case AMQP_FIELD_KIND_I16:
-                r.headers.push_back(num(name, value_kind::int16, v.value.i16));
+                r.headers.push_back(num_header(name, value_kind::int16, v.value.i16));
                 break;
             case AMQP_FIELD_KIND_U16:
-                r.headers.push_back(num(name, value_kind::uint16, v.value.u16));
+                r.headers.push_back(num_header(name, value_kind::uint16, v.value.u16));
                 break;
             case AMQP_FIELD_KIND_I32:
-                r.headers.push_back(num(name, value_kind::int32, v.value.i32));
+                r.headers.push_back(num_header(name, value_kind::int32, v.value.i32));
                 break;
             case AMQP_FIELD_KIND_U32:
-                r.headers.push_back(num(name, value_kind::uint32, v.value.u32));
+                r.headers.push_back(num_header(name, value_kind::uint32, v.value.u32));
                 break;
             case AMQP_FIELD_KIND_I64:
-                r.headers.push_back(num(name, value_kind::int64, v.value.i64));
+                r.headers.push_back(num_header(name, value_kind::int64, v.value.i64));
                 break;
             case AMQP_FIELD_KIND_U64:
             case AMQP_FIELD_KIND_TIMESTAMP:
-                r.headers.push_back(num(name, value_kind::uint64, v.value.u64));
+                r.headers.push_back(num_header(name, value_kind::uint64, v.value.u64));
                 break;
             case AMQP_FIELD_KIND_F32:
-                r.headers.push_back(num(name, value_kind::float32, v.value.f32));
+                r.headers.push_back(num_header(name, value_kind::float32, v.value.f32));
                 break;
             case AMQP_FIELD_KIND_F64:
-                r.headers.push_back(num(name, value_kind::float64, v.value.f64));
+                r.headers.push_back(num_header(name, value_kind::float64, v.value.f64));
                 break;
             case AMQP_FIELD_KIND_DECIMAL:
                 r.headers.push_back(

@@ -6,6 +6,7 @@
 #include <amqp.h>
 
 #include <cstddef>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,15 @@
 #include "core/message.h"
 
 namespace trib::connectors::rabbitmq {
+
+/// A numeric Iggy header (little-endian value bytes, as Iggy stores them; every machine this
+/// builds on is little-endian).
+template <class T>
+header num_header(std::string key, value_kind kind, T v) {
+    std::string b(sizeof(T), '\0');
+    std::memcpy(b.data(), &v, sizeof(T));
+    return header{std::move(key), kind, std::move(b)};
+}
 
 /// What to do with a table entry Iggy cannot carry (key or value empty or longer than 255
 /// bytes, a void value, a name the source sets itself).

@@ -380,13 +380,6 @@ class rabbitmq_sink final : public sink {
         }
     }
 
-    template <class T>
-    static header num_header(std::string key, value_kind k, T v) {
-        std::string b(sizeof(T), '\0');
-        std::memcpy(b.data(), &v, sizeof(T));
-        return header{std::move(key), k, std::move(b)};
-    }
-
     struct target {
         std::string exchange;
         std::string routing_key;

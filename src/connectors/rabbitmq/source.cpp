@@ -85,13 +85,6 @@ result<std::optional<std::uint64_t>> read_state(std::string_view text, const std
     return std::optional<std::uint64_t>(o->value.GetUint64());
 }
 
-template <class T>
-header num_header(std::string key, value_kind k, T v) {
-    std::string b(sizeof(T), '\0');
-    std::memcpy(b.data(), &v, sizeof(T));
-    return header{std::move(key), k, std::move(b)};
-}
-
 class rabbitmq_source final : public source {
   public:
     explicit rabbitmq_source(source_options o) : o_(std::move(o)) {}
