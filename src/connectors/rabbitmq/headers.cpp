@@ -120,6 +120,44 @@ bool append_json(const amqp_field_value_t& v, std::string& out, int depth, std::
     }
 }
 
+// A boolean, integer or float header as the AMQP field of the same width and sign; false for
+// other kinds and for a value of the wrong width.
+bool fixed_width_value(const header& h, amqp_field_value_t& v) {
+    struct kind_map {
+        value_kind kind;
+        std::size_t width;
+        std::uint8_t field;
+    };
+    static constexpr kind_map table[] = {{value_kind::boolean, 1, AMQP_FIELD_KIND_BOOLEAN},
+                                         {value_kind::int8, 1, AMQP_FIELD_KIND_I8},
+                                         {value_kind::uint8, 1, AMQP_FIELD_KIND_U8},
+                                         {value_kind::int16, 2, AMQP_FIELD_KIND_I16},
+                                         {value_kind::uint16, 2, AMQP_FIELD_KIND_U16},
+                                         {value_kind::int32, 4, AMQP_FIELD_KIND_I32},
+                                         {value_kind::uint32, 4, AMQP_FIELD_KIND_U32},
+                                         {value_kind::int64, 8, AMQP_FIELD_KIND_I64},
+                                         {value_kind::uint64, 8, AMQP_FIELD_KIND_U64},
+                                         {value_kind::float32, 4, AMQP_FIELD_KIND_F32},
+                                         {value_kind::float64, 8, AMQP_FIELD_KIND_F64}};
+    for (const auto& m : table) {
+        if (m.kind != h.kind)
+            continue;
+        if (h.value.size() != m.width)
+            return false;
+        v.kind = m.field;
+        if (h.kind == value_kind::boolean) {
+            v.value.boolean = h.value[0] != 0;
+        } else {
+            // The union's integer and float members all start at its first byte; Iggy's values
+            // are little-endian like the machine.
+            std::memset(&v.value, 0, sizeof v.value);
+            std::memcpy(&v.value, h.value.data(), m.width);
+        }
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 bool field_json(const amqp_field_value_t& v, std::string& out, int max_depth,
@@ -242,93 +280,17 @@ void table_of(const std::vector<header>& headers, const std::vector<header>& ext
     auto add = [&](const header& h) {
         amqp_table_entry_t e{};
         e.key = bytes_of(h.key);
-        auto& v = e.value;
-        auto fixed = [&](std::size_t w) { return h.value.size() == w; };
-        auto load = [&](auto& dst) { std::memcpy(&dst, h.value.data(), sizeof dst); };
-        switch (h.kind) {
-            case value_kind::string:
-                v.kind = AMQP_FIELD_KIND_UTF8;
-                v.value.bytes = bytes_of(h.value);
-                break;
-            case value_kind::boolean:
-                if (!fixed(1))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_BOOLEAN;
-                v.value.boolean = h.value[0] != 0;
-                break;
-            case value_kind::int8:
-                if (!fixed(1))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_I8;
-                load(v.value.i8);
-                break;
-            case value_kind::uint8:
-                if (!fixed(1))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_U8;
-                load(v.value.u8);
-                break;
-            case value_kind::int16:
-                if (!fixed(2))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_I16;
-                load(v.value.i16);
-                break;
-            case value_kind::uint16:
-                if (!fixed(2))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_U16;
-                load(v.value.u16);
-                break;
-            case value_kind::int32:
-                if (!fixed(4))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_I32;
-                load(v.value.i32);
-                break;
-            case value_kind::uint32:
-                if (!fixed(4))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_U32;
-                load(v.value.u32);
-                break;
-            case value_kind::int64:
-                if (!fixed(8))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_I64;
-                load(v.value.i64);
-                break;
-            case value_kind::uint64:
-                if (!fixed(8))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_U64;
-                load(v.value.u64);
-                break;
-            case value_kind::float32:
-                if (!fixed(4))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_F32;
-                load(v.value.f32);
-                break;
-            case value_kind::float64:
-                if (!fixed(8))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_F64;
-                load(v.value.f64);
-                break;
-            case value_kind::int128:
-            case value_kind::uint128:
-                if (!fixed(16))
-                    goto as_bytes;
-                v.kind = AMQP_FIELD_KIND_UTF8;
-                v.value.bytes = bytes_of(header_text(h));
-                break;
-            case value_kind::raw:
-            default:
-            as_bytes:
-                v.kind = AMQP_FIELD_KIND_BYTES;
-                v.value.bytes = bytes_of(h.value);
-                break;
+        if (h.kind == value_kind::string) {
+            e.value.kind = AMQP_FIELD_KIND_UTF8;
+            e.value.value.bytes = bytes_of(h.value);
+        } else if ((h.kind == value_kind::int128 || h.kind == value_kind::uint128) &&
+                   h.value.size() == 16) {
+            e.value.kind = AMQP_FIELD_KIND_UTF8;
+            e.value.value.bytes = bytes_of(header_text(h));
+        } else if (!fixed_width_value(h, e.value)) {
+            // raw, or a numeric header of the wrong width: the bytes as they are
+            e.value.kind = AMQP_FIELD_KIND_BYTES;
+            e.value.value.bytes = bytes_of(h.value);
         }
         out.entries.push_back(e);
     };

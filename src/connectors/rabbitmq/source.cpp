@@ -269,7 +269,8 @@ class rabbitmq_source final : public source {
 
     status other_frame() {
         amqp_frame_t frame{};
-        int st = amqp_simple_wait_frame(conn_.get(), &frame);
+        timeval tv{static_cast<time_t>(o_.conn.timeout.count()), 0};
+        int st = amqp_simple_wait_frame_noblock(conn_.get(), &frame, &tv);
         if (st != AMQP_STATUS_OK) {
             conn_.drop();
             ++generation_;

@@ -215,6 +215,9 @@ result<std::unique_ptr<amqp_client>> amqp_client::connect(std::uint16_t port,
     c->c_ = amqp_new_connection();
     auto* sock = amqp_tcp_socket_new(c->c_);
     timeval tv{10, 0};
+    // A broker that is still starting may accept the connection and not answer: bound every wait.
+    (void)amqp_set_handshake_timeout(c->c_, &tv);
+    (void)amqp_set_rpc_timeout(c->c_, &tv);
     if (amqp_socket_open_noblock(sock, "127.0.0.1", port, &tv) != AMQP_STATUS_OK)
         return fail(errc::unavailable, "connect failed");
     auto r = amqp_login(c->c_, "/", 0, AMQP_DEFAULT_FRAME_SIZE, 0, AMQP_SASL_METHOD_PLAIN,
