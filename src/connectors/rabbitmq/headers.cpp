@@ -229,10 +229,17 @@ read_headers headers_from_table(const amqp_table_t& table, unfit_policy policy,
             case AMQP_FIELD_KIND_F64:
                 r.headers.push_back(num_header(name, value_kind::float64, v.value.f64));
                 break;
-            case AMQP_FIELD_KIND_DECIMAL:
-                r.headers.push_back(
-                    header{name, value_kind::string, decimal_text(v.value.decimal)});
+            case AMQP_FIELD_KIND_DECIMAL: {
+                // Up to 255 decimal places: the text may pass Iggy's 255 bytes.
+                std::string text = decimal_text(v.value.decimal);
+                if (text.size() > max_header_bytes) {
+                    unfit("header \"" + name + "\" is a decimal of " + std::to_string(text.size()) +
+                          " characters (Iggy: at most 255)");
+                    break;
+                }
+                r.headers.push_back(header{name, value_kind::string, std::move(text)});
                 break;
+            }
             case AMQP_FIELD_KIND_UTF8:
             case AMQP_FIELD_KIND_BYTES: {
                 const auto val = view(v.value.bytes);

@@ -155,5 +155,17 @@ TEST(rabbitmq_headers, given_repeated_names_should_keep_the_first) {
     EXPECT_EQ(out.headers[0].value, "first");
 }
 
+TEST(rabbitmq_headers, given_a_decimal_with_255_places_should_refuse_its_long_text) {
+    // Found by fuzz_rabbitmq_headers: 255 decimal places make a 257-character text.
+    const std::string k = "d";
+    amqp_table_entry_t e{};
+    e.key = bytes(k);
+    e.value.kind = AMQP_FIELD_KIND_DECIMAL;
+    e.value.value.decimal = amqp_decimal_t{255, 7};
+    auto out = headers_from_table(amqp_table_t{1, &e}, unfit_policy::reject, "");
+    EXPECT_NE(out.problem.find("decimal of 257 characters"), std::string::npos) << out.problem;
+    EXPECT_TRUE(out.headers.empty());
+}
+
 }  // namespace
 }  // namespace trib::connectors::rabbitmq
