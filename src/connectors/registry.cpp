@@ -24,6 +24,9 @@
 #include "connectors/sqlite/sqlite.h"
 #endif
 #include "connectors/random/random.h"
+#ifdef TRIB_HAVE_CONNECTOR_RABBITMQ
+#include "connectors/rabbitmq/rabbitmq.h"
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
 #include "connectors/s3/s3.h"
 #endif
@@ -55,6 +58,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_NATS
     check(r.add_source(nats_source_spec(), make_nats_source));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_RABBITMQ
+    check(r.add_source(rabbitmq_source_spec(), make_rabbitmq_source));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_source(http_poll_source_spec(), make_http_poll_source));
@@ -93,6 +99,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_NATS
     check(r.add_sink(nats_sink_spec(), make_nats_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_RABBITMQ
+    check(r.add_sink(rabbitmq_sink_spec(), make_rabbitmq_sink));
 #endif
     // Codecs and transforms: src/codecs and src/transforms (added as they land).
     return ok();

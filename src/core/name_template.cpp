@@ -1,11 +1,21 @@
-// Names made from a template; see name_template.h.
+// Names made from a template; see name_template.h. (Moved here from the Kafka sink so that the
+// RabbitMQ sink renders exchanges and routing keys the same way.)
 
 #include "core/name_template.h"
 
 #include <fmt/format.h>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <array>
-#include <optional>
+#include <charconv>
+#include <cstring>
+#include <limits>
+
+#include "core/hex.h"
+#include "core/json_parse.h"
+#include "core/parse_number.h"
 
 namespace trib {
 namespace {
@@ -14,79 +24,122 @@ error bad(std::string msg) {
     return error(errc::invalid_argument, retry_class::fatal, std::move(msg));
 }
 
-using kind = name_template::part::kind;
-
-struct placeholder {
-    std::string_view name;
-    kind what;
-    bool takes_name;  // `{header:NAME}`, `{field:PATH}`
-};
-constexpr std::array<placeholder, 5> placeholders{{
-    {"stream", kind::stream, false},
-    {"topic", kind::topic, false},
-    {"partition", kind::partition, false},
-    {"header", kind::header, true},
-    {"field", kind::field, true},
-}};
-
-std::optional<name_template::part> read_placeholder(std::string_view inside) {
-    for (const auto& p : placeholders) {
-        if (!p.takes_name && inside == p.name)
-            return name_template::part{p.what, {}};
-        if (p.takes_name && inside.size() > p.name.size() + 1 && inside.starts_with(p.name) &&
-            inside[p.name.size()] == ':')
-            return name_template::part{p.what, std::string(inside.substr(p.name.size() + 1))};
+template <class T>
+T load_le(std::string_view v) {
+    T out{};
+    std::array<unsigned char, sizeof(T)> b{};
+    std::memcpy(b.data(), v.data(), sizeof(T));
+    std::uint64_t acc = 0;
+    for (std::size_t i = sizeof(T); i-- > 0;)
+        acc = (acc << 8) | b[i];
+    if constexpr (std::is_signed_v<T>) {
+        using U = std::make_unsigned_t<T>;
+        out = static_cast<T>(static_cast<U>(acc));
+    } else {
+        out = static_cast<T>(acc);
     }
-    return std::nullopt;
+    return out;
+}
+
+template <class T>
+std::string decimal(T v) {
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return std::string(buf, end);
+}
+
+std::size_t width(value_kind k) {
+    switch (k) {
+        case value_kind::boolean:
+        case value_kind::int8:
+        case value_kind::uint8:
+            return 1;
+        case value_kind::int16:
+        case value_kind::uint16:
+            return 2;
+        case value_kind::int32:
+        case value_kind::uint32:
+        case value_kind::float32:
+            return 4;
+        case value_kind::int64:
+        case value_kind::uint64:
+        case value_kind::float64:
+            return 8;
+        case value_kind::int128:
+        case value_kind::uint128:
+            return 16;
+        default:
+            return 0;
+    }
 }
 
 }  // namespace
 
-result<name_template> name_template::parse(std::string_view text) {
+// ---- template ----------------------------------------------------------------------
+
+result<name_template> name_template::parse(std::string_view text, std::string_view what,
+                                           bool allow_empty) {
     name_template t;
-    std::string literal;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        const char c = text[i];
-        const bool doubled = i + 1 < text.size() && text[i + 1] == c;
-        if ((c == '{' || c == '}') && doubled) {
-            literal += c;
-            i += 2;
+    std::string lit;
+    auto flush = [&] {
+        if (!lit.empty())
+            t.parts_.push_back(part{part::kind::literal, std::move(lit)});
+        lit.clear();
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+            lit += '{';
+            ++i;
+            continue;
+        }
+        if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
+            lit += '}';
+            ++i;
             continue;
         }
         if (c == '}')
             return bad(fmt::format("unmatched '}}' at byte {} (write '}}}}' for a brace)", i));
         if (c != '{') {
-            literal += c;
-            ++i;
+            lit += c;
             continue;
         }
-        const std::size_t end = text.find('}', i);
-        if (end == std::string_view::npos)
+        auto close = text.find('}', i);
+        if (close == std::string_view::npos)
             return bad(fmt::format("unclosed '{{' at byte {}", i));
-        const std::string_view inside = text.substr(i + 1, end - i - 1);
-        auto p = read_placeholder(inside);
-        if (!p) {
+        std::string_view name = text.substr(i + 1, close - i - 1);
+        part p;
+        if (name == "stream") {
+            p.what = part::kind::stream;
+        } else if (name == "topic") {
+            p.what = part::kind::topic;
+        } else if (name == "partition") {
+            p.what = part::kind::partition;
+        } else if (name.starts_with("header:") && name.size() > 7) {
+            p.what = part::kind::header;
+            p.text = std::string(name.substr(7));
+        } else if (name.starts_with("field:") && name.size() > 6) {
+            p.what = part::kind::field;
+            p.text = std::string(name.substr(6));
+        } else {
             return bad(fmt::format(
                 "unknown placeholder {{{}}} (known: {{stream}}, {{topic}}, {{partition}}, "
                 "{{header:NAME}}, {{field:PATH}})",
-                inside));
+                name));
         }
-        if (!literal.empty())
-            t.parts_.push_back(part{kind::literal, std::exchange(literal, {})});
-        t.parts_.push_back(std::move(*p));
-        i = end + 1;
+        flush();
+        t.parts_.push_back(std::move(p));
+        i = close;
     }
-    if (!literal.empty())
-        t.parts_.push_back(part{kind::literal, std::move(literal)});
-    if (t.parts_.empty())
-        return bad("the template is empty");
+    flush();
+    if (t.parts_.empty() && !allow_empty)
+        return bad(fmt::format("the {} is empty", what));
     return t;
 }
 
 bool name_template::needs_payload() const {
     for (const auto& p : parts_) {
-        if (p.what == kind::field)
+        if (p.what == part::kind::field)
             return true;
     }
     return false;
@@ -94,42 +147,165 @@ bool name_template::needs_payload() const {
 
 bool name_template::per_batch() const {
     for (const auto& p : parts_) {
-        if (p.what == kind::field || p.what == kind::header)
+        if (p.what == part::kind::field || p.what == part::kind::header)
             return false;
     }
     return true;
 }
 
-const std::string* name_template::literal() const {
-    return parts_.size() == 1 && parts_[0].what == kind::literal ? &parts_[0].text : nullptr;
+// ---- payload fields ------------------------------------------------------------------------
+
+struct payload_fields::doc {
+    rapidjson::Document d;
+};
+
+payload_fields::~payload_fields() {
+    delete doc_;
 }
 
-result<std::string> name_template::render(const sink_batch& b, const message& m,
-                                          const renderers& r) const {
+result<std::string> payload_fields::text(std::string_view path) {
+    if (!parsed_) {
+        parsed_ = true;
+        doc_ = new doc;
+        auto st = parse_json_document(payload_, doc_->d);
+        if (!st)
+            parse_error_ = st.error().wrap("the payload is not JSON");
+        else if (!doc_->d.IsObject())
+            parse_error_ = bad("the payload is not a JSON object");
+    }
+    if (parse_error_)
+        return *parse_error_;
+    const rapidjson::Value* v = &doc_->d;
+    std::string_view rest = path;
+    while (!rest.empty()) {
+        auto dot = rest.find('.');
+        std::string_view name = rest.substr(0, dot);
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        if (!v->IsObject())
+            return bad(fmt::format("field '{}': '{}' is not inside an object", path, name));
+        auto it = v->FindMember(
+            rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size())));
+        if (it == v->MemberEnd())
+            return bad(fmt::format("field '{}' is missing from the payload", path));
+        v = &it->value;
+    }
+    if (v->IsString())
+        return std::string(v->GetString(), v->GetStringLength());
+    if (v->IsNumber() || v->IsBool()) {
+        rapidjson::StringBuffer sb;
+        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+        v->Accept(w);
+        return std::string(sb.GetString(), sb.GetSize());
+    }
+    return bad(fmt::format("field '{}' is {}, not a string, number or boolean", path,
+                           v->IsNull() ? "null" : (v->IsObject() ? "an object" : "an array")));
+}
+
+// ---- headers -------------------------------------------------------------------------------
+
+std::string header_text(const header& h) {
+    const std::size_t w = width(h.kind);
+    if (w != 0 && h.value.size() != w)
+        return h.value;  // malformed numeric header: pass the bytes on unchanged
+    switch (h.kind) {
+        case value_kind::boolean:
+            return h.value[0] != 0 ? "true" : "false";
+        case value_kind::int8:
+            return decimal(load_le<std::int8_t>(h.value));
+        case value_kind::int16:
+            return decimal(load_le<std::int16_t>(h.value));
+        case value_kind::int32:
+            return decimal(load_le<std::int32_t>(h.value));
+        case value_kind::int64:
+            return decimal(load_le<std::int64_t>(h.value));
+        case value_kind::uint8:
+            return decimal(load_le<std::uint8_t>(h.value));
+        case value_kind::uint16:
+            return decimal(load_le<std::uint16_t>(h.value));
+        case value_kind::uint32:
+            return decimal(load_le<std::uint32_t>(h.value));
+        case value_kind::uint64:
+            return decimal(load_le<std::uint64_t>(h.value));
+        case value_kind::float32: {
+            float f;
+            std::memcpy(&f, h.value.data(), 4);
+            return decimal(f);
+        }
+        case value_kind::float64: {
+            double d;
+            std::memcpy(&d, h.value.data(), 8);
+            return decimal(d);
+        }
+        case value_kind::int128:
+        case value_kind::uint128:
+            return hex_encode(h.value);
+        case value_kind::raw:
+        case value_kind::string:
+        default:
+            return h.value;
+    }
+}
+
+std::optional<std::int64_t> header_integer(const header& h) {
+    const std::size_t w = width(h.kind);
+    if (w != 0 && h.value.size() != w)
+        return std::nullopt;
+    switch (h.kind) {
+        case value_kind::int8:
+            return load_le<std::int8_t>(h.value);
+        case value_kind::int16:
+            return load_le<std::int16_t>(h.value);
+        case value_kind::int32:
+            return load_le<std::int32_t>(h.value);
+        case value_kind::int64:
+            return load_le<std::int64_t>(h.value);
+        case value_kind::uint8:
+            return load_le<std::uint8_t>(h.value);
+        case value_kind::uint16:
+            return load_le<std::uint16_t>(h.value);
+        case value_kind::uint32:
+            return load_le<std::uint32_t>(h.value);
+        case value_kind::uint64: {
+            auto v = load_le<std::uint64_t>(h.value);
+            if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+                return std::nullopt;
+            return static_cast<std::int64_t>(v);
+        }
+        case value_kind::string:
+        case value_kind::raw:
+            return parse_i64(h.value);
+        default:
+            return std::nullopt;
+    }
+}
+
+result<std::string> render_name(const name_template& t, const name_context& c, const message& m,
+                                payload_fields& fields, std::string_view what) {
     std::string out;
-    for (const auto& p : parts_) {
+    using kind = name_template::part::kind;
+    for (const auto& p : t.parts()) {
         switch (p.what) {
             case kind::literal:
                 out += p.text;
                 break;
             case kind::stream:
-                out += b.stream;
+                out += c.stream;
                 break;
             case kind::topic:
-                out += b.topic;
+                out += c.topic;
                 break;
             case kind::partition:
-                out += std::to_string(b.partition);
+                out += decimal(c.partition);
                 break;
             case kind::header: {
                 const header* h = m.find_header(p.text);
                 if (h == nullptr)
-                    return bad(fmt::format("header '{}' is missing", p.text));
-                out += r.header_text(*h);
+                    return bad(fmt::format("{}: header '{}' is missing", what, p.text));
+                out += header_text(*h);
                 break;
             }
             case kind::field: {
-                TRIB_ASSIGN_OR_RETURN(auto v, r.field_text(p.text));
+                TRIB_ASSIGN_OR_RETURN(auto v, fields.text(p.text));
                 out += v;
                 break;
             }

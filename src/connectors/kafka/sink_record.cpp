@@ -13,8 +13,8 @@
 #include <limits>
 
 #include "core/hex.h"
-#include "core/json_parse.h"
 #include "core/name_pattern.h"
+#include "core/json_parse.h"
 #include "core/parse_number.h"
 
 namespace trib::connectors::kafka_sink {
@@ -22,55 +22,6 @@ namespace {
 
 error bad(std::string msg) {
     return error(errc::invalid_argument, retry_class::fatal, std::move(msg));
-}
-
-template <class T>
-T load_le(std::string_view v) {
-    T out{};
-    std::array<unsigned char, sizeof(T)> b{};
-    std::memcpy(b.data(), v.data(), sizeof(T));
-    std::uint64_t acc = 0;
-    for (std::size_t i = sizeof(T); i-- > 0;)
-        acc = (acc << 8) | b[i];
-    if constexpr (std::is_signed_v<T>) {
-        using U = std::make_unsigned_t<T>;
-        out = static_cast<T>(static_cast<U>(acc));
-    } else {
-        out = static_cast<T>(acc);
-    }
-    return out;
-}
-
-template <class T>
-std::string decimal(T v) {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    return std::string(buf, end);
-}
-
-std::size_t width(value_kind k) {
-    switch (k) {
-        case value_kind::boolean:
-        case value_kind::int8:
-        case value_kind::uint8:
-            return 1;
-        case value_kind::int16:
-        case value_kind::uint16:
-            return 2;
-        case value_kind::int32:
-        case value_kind::uint32:
-        case value_kind::float32:
-            return 4;
-        case value_kind::int64:
-        case value_kind::uint64:
-        case value_kind::float64:
-            return 8;
-        case value_kind::int128:
-        case value_kind::uint128:
-            return 16;
-        default:
-            return 0;
-    }
 }
 
 }  // namespace
@@ -132,132 +83,6 @@ status check_topic_name(std::string_view name) {
     return ok();
 }
 
-// ---- payload fields ------------------------------------------------------------------------
-
-struct payload_fields::doc {
-    rapidjson::Document d;
-};
-
-payload_fields::~payload_fields() {
-    delete doc_;
-}
-
-result<std::string> payload_fields::text(std::string_view path) {
-    if (!parsed_) {
-        parsed_ = true;
-        doc_ = new doc;
-        auto st = parse_json_document(payload_, doc_->d);
-        if (!st)
-            parse_error_ = st.error().wrap("the payload is not JSON");
-        else if (!doc_->d.IsObject())
-            parse_error_ = bad("the payload is not a JSON object");
-    }
-    if (parse_error_)
-        return *parse_error_;
-    const rapidjson::Value* v = &doc_->d;
-    std::string_view rest = path;
-    while (!rest.empty()) {
-        auto dot = rest.find('.');
-        std::string_view name = rest.substr(0, dot);
-        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
-        if (!v->IsObject())
-            return bad(fmt::format("field '{}': '{}' is not inside an object", path, name));
-        auto it = v->FindMember(
-            rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size())));
-        if (it == v->MemberEnd())
-            return bad(fmt::format("field '{}' is missing from the payload", path));
-        v = &it->value;
-    }
-    if (v->IsString())
-        return std::string(v->GetString(), v->GetStringLength());
-    if (v->IsNumber() || v->IsBool()) {
-        rapidjson::StringBuffer sb;
-        rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-        v->Accept(w);
-        return std::string(sb.GetString(), sb.GetSize());
-    }
-    return bad(fmt::format("field '{}' is {}, not a string, number or boolean", path,
-                           v->IsNull() ? "null" : (v->IsObject() ? "an object" : "an array")));
-}
-
-// ---- headers -------------------------------------------------------------------------------
-
-std::string header_bytes(const header& h) {
-    const std::size_t w = width(h.kind);
-    if (w != 0 && h.value.size() != w)
-        return h.value;  // malformed numeric header: pass the bytes on unchanged
-    switch (h.kind) {
-        case value_kind::boolean:
-            return h.value[0] != 0 ? "true" : "false";
-        case value_kind::int8:
-            return decimal(load_le<std::int8_t>(h.value));
-        case value_kind::int16:
-            return decimal(load_le<std::int16_t>(h.value));
-        case value_kind::int32:
-            return decimal(load_le<std::int32_t>(h.value));
-        case value_kind::int64:
-            return decimal(load_le<std::int64_t>(h.value));
-        case value_kind::uint8:
-            return decimal(load_le<std::uint8_t>(h.value));
-        case value_kind::uint16:
-            return decimal(load_le<std::uint16_t>(h.value));
-        case value_kind::uint32:
-            return decimal(load_le<std::uint32_t>(h.value));
-        case value_kind::uint64:
-            return decimal(load_le<std::uint64_t>(h.value));
-        case value_kind::float32: {
-            float f;
-            std::memcpy(&f, h.value.data(), 4);
-            return decimal(f);
-        }
-        case value_kind::float64: {
-            double d;
-            std::memcpy(&d, h.value.data(), 8);
-            return decimal(d);
-        }
-        case value_kind::int128:
-        case value_kind::uint128:
-            return hex_encode(h.value);
-        case value_kind::raw:
-        case value_kind::string:
-        default:
-            return h.value;
-    }
-}
-
-std::optional<std::int64_t> header_integer(const header& h) {
-    const std::size_t w = width(h.kind);
-    if (w != 0 && h.value.size() != w)
-        return std::nullopt;
-    switch (h.kind) {
-        case value_kind::int8:
-            return load_le<std::int8_t>(h.value);
-        case value_kind::int16:
-            return load_le<std::int16_t>(h.value);
-        case value_kind::int32:
-            return load_le<std::int32_t>(h.value);
-        case value_kind::int64:
-            return load_le<std::int64_t>(h.value);
-        case value_kind::uint8:
-            return load_le<std::uint8_t>(h.value);
-        case value_kind::uint16:
-            return load_le<std::uint16_t>(h.value);
-        case value_kind::uint32:
-            return load_le<std::uint32_t>(h.value);
-        case value_kind::uint64: {
-            auto v = load_le<std::uint64_t>(h.value);
-            if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
-                return std::nullopt;
-            return static_cast<std::int64_t>(v);
-        }
-        case value_kind::string:
-        case value_kind::raw:
-            return parse_i64(h.value);
-        default:
-            return std::nullopt;
-    }
-}
-
 bool header_excluded(std::string_view name, const std::vector<std::string>& patterns) {
     return matches_name_pattern(name, patterns);
 }
@@ -266,13 +91,9 @@ bool header_excluded(std::string_view name, const std::vector<std::string>& patt
 
 result<std::string> render_topic(const topic_template& t, const sink_batch& b, const message& m,
                                  payload_fields& fields) {
-    topic_template::renderers r;
-    r.header_text = header_bytes;
-    r.field_text = [&](std::string_view path) { return fields.text(path); };
-    auto out = t.render(b, m, r);
-    if (!out)
-        return out.error().wrap("topic");
-    auto st = check_topic_name(*out);
+    TRIB_ASSIGN_OR_RETURN(auto out,
+                          render_name(t, name_context{b.stream, b.topic, b.partition}, m, fields));
+    auto st = check_topic_name(out);
     if (!st)
         return st.error().wrap("topic");
     return out;
@@ -298,7 +119,7 @@ result<record> build_record(const record_options& o, const sink_batch& b, const 
             break;
         }
         case key_source::iggy_partition:
-            r.key = decimal(b.partition);
+            r.key = std::to_string(b.partition);
             break;
         case key_source::message_id: {
             std::string raw(16, '\0');
@@ -312,7 +133,7 @@ result<record> build_record(const record_options& o, const sink_batch& b, const 
             break;
         }
         case key_source::offset:
-            r.key = decimal(m.offset);
+            r.key = std::to_string(m.offset);
             break;
     }
 

@@ -28,9 +28,10 @@ std::optional<key_source> parse_key_source(std::string_view s);
 std::optional<partition_source> parse_partition_source(std::string_view s);
 std::optional<timestamp_source> parse_timestamp_source(std::string_view s);
 
-/// A parsed topic template (core/name_template.h): literal text and `{stream}`, `{topic}`,
-/// `{partition}`, `{header:NAME}`, `{field:a.b}` placeholders (`{{` and `}}` are literal braces).
-using topic_template = name_template;
+/// The topic template (core/name_template.h, shared with the RabbitMQ sink).
+using topic_template = trib::name_template;
+using trib::header_integer;
+using trib::payload_fields;
 
 /// A Kafka topic name the broker accepts: 1..249 of [a-zA-Z0-9._-], not "." or "..".
 status check_topic_name(std::string_view name);
@@ -49,26 +50,6 @@ struct record_options {
     std::vector<std::string> exclude_headers;
 };
 
-/// A payload parsed as JSON once per message, on first use (field lookups).
-class payload_fields {
-  public:
-    explicit payload_fields(std::string_view payload) : payload_(payload) {}
-    ~payload_fields();
-    payload_fields(const payload_fields&) = delete;
-    payload_fields& operator=(const payload_fields&) = delete;
-    /// The value at a dotted path of the payload's JSON object, as text (strings as they are,
-    /// numbers and booleans as JSON writes them). The error says why (not JSON, missing, an
-    /// object or array, null).
-    result<std::string> text(std::string_view path);
-
-  private:
-    struct doc;
-    std::string_view payload_;
-    doc* doc_ = nullptr;
-    std::optional<error> parse_error_;
-    bool parsed_ = false;
-};
-
 /// One Kafka record, ready to produce. Views point into the message (payload, headers).
 struct record {
     std::string topic;
@@ -78,13 +59,10 @@ struct record {
     std::vector<std::pair<std::string_view, std::string>> headers;
 };
 
-/// A header value as Kafka header bytes: raw and string as they are, booleans `true`/`false`,
-/// numbers in decimal (floats shortest round-trip), 128-bit values as 32 hex digits
-/// (little-endian bytes as stored, like core/header_json).
-std::string header_bytes(const header& h);
-
-/// An integer carried by a header: a numeric kind, or decimal text in a string/raw header.
-std::optional<std::int64_t> header_integer(const header& h);
+/// A header value as Kafka header bytes: core/name_template.h's header_text.
+inline std::string header_bytes(const header& h) {
+    return header_text(h);
+}
 
 /// True when `name` matches one of `patterns` (exact, or a prefix when the pattern ends in '*').
 bool header_excluded(std::string_view name, const std::vector<std::string>& patterns);

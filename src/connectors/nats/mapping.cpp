@@ -3,13 +3,11 @@
 #include "connectors/nats/mapping.h"
 
 #include <fmt/format.h>
-#include <rapidjson/document.h>
 
 #include <charconv>
 #include <optional>
 
 #include "core/header_json.h"
-#include "core/json_path.h"
 #include "core/message_id.h"
 #include "core/name_pattern.h"
 
@@ -76,9 +74,10 @@ bool header_value_ok(std::string_view v) {
 }  // namespace
 
 result<name_template> parse_subject(std::string_view text) {
-    TRIB_ASSIGN_OR_RETURN(auto t, name_template::parse(text));
-    if (const std::string* lit = t.literal())
-        TRIB_TRY(check_publish_subject(*lit));
+    TRIB_ASSIGN_OR_RETURN(auto t, name_template::parse(text, "subject"));
+    const auto& parts = t.parts();
+    if (parts.size() == 1 && parts[0].what == name_template::part::kind::literal)
+        TRIB_TRY(check_publish_subject(parts[0].text));
     return t;
 }
 
@@ -90,31 +89,14 @@ status check_subscribe_subject(std::string_view subject) {
 }
 
 result<std::string> render_subject(const name_template& t, const sink_batch& b, const message& m) {
-    std::optional<rapidjson::Document> doc;
-    name_template::renderers r;
-    r.header_text = header_text;
-    r.field_text = [&](std::string_view path) -> result<std::string> {
-        if (!doc) {
-            doc.emplace();
-            doc->Parse<rapidjson::kParseIterativeFlag>(m.payload.data(), m.payload.size());
-        }
-        if (doc->HasParseError())
-            return bad(fmt::format("field '{}': the payload is not JSON", path));
-        const rapidjson::Value* v = json_member_at(*doc, path);
-        std::optional<std::string> s;
-        if (v != nullptr)
-            s = json_scalar_text(*v);
-        if (!s)
-            return bad(fmt::format("field '{}' is {} (a string, number or boolean is needed)", path,
-                                   v == nullptr ? "missing" : "not a scalar"));
-        return *std::move(s);
-    };
-    TRIB_ASSIGN_OR_RETURN(auto out, t.render(b, m, r));
+    payload_fields fields(m.payload);
+    TRIB_ASSIGN_OR_RETURN(auto out, render_name(t, name_context{b.stream, b.topic, b.partition}, m,
+                                                fields, "subject"));
     TRIB_TRY(check_publish_subject(out));
     return out;
 }
 
-std::string header_text(const header& h) {
+std::string nats_header_text(const header& h) {
     if (h.kind == value_kind::string)
         return h.value;
     std::string json;
@@ -142,7 +124,7 @@ result<std::vector<std::pair<std::string, std::string>>> nats_headers(const head
                     fmt::format("header name '{}' cannot be a NATS header (empty, or "
                                 "holds ':', a space or a control byte)",
                                 h.key));
-            std::string text = header_text(h);
+            std::string text = nats_header_text(h);
             if (!header_value_ok(text))
                 return bad(
                     fmt::format("the value of header '{}' holds CR, LF or NUL, which a "

@@ -51,7 +51,7 @@ struct header_out_options {
 /// An Iggy header value as NATS header text: strings as they are, booleans `true`/`false`,
 /// numbers in decimal (floats shortest round-trip, NaN/inf `null`), 128-bit values as 32 hex
 /// digits and raw bytes as base64 (as core/header_json renders them).
-std::string header_text(const header& h);
+std::string nats_header_text(const header& h);
 
 /// The NATS headers of message `m`, in its order, without the source's nats.* headers and the
 /// excluded ones, then `Nats-Msg-Id` = the Iggy id as 32 hex digits when `msg_id` is set (an Iggy

@@ -132,6 +132,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "path = \"/tmp/x.db\"\ntarget_table = \"t\"";
         if (s.name == "nats")
             return s.kind == config::spec_kind::sink ? "subject = \"s\"" : "stream = \"S\"";
+        if (s.name == "rabbitmq" && s.kind == config::spec_kind::source)
+            return "queue = \"q\"";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
