@@ -10,6 +10,7 @@
 #include "core/json_text.h"
 #include "core/message_id.h"
 #include "core/parse_number.h"
+#include "core/template_text.h"
 
 namespace trib::connectors::redis {
 namespace {
@@ -58,37 +59,14 @@ bool key_template::has(kind k) const {
 }
 
 result<key_template> parse_template(std::string_view text) {
+    TRIB_ASSIGN_OR_RETURN(auto tokens, split_template(text));
     key_template t;
-    std::string lit;
-    auto flush = [&] {
-        if (!lit.empty())
-            t.parts.push_back({key_template::kind::literal, std::move(lit)});
-        lit.clear();
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-            lit += '{';
-            ++i;
-            continue;
-        }
-        if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
-            lit += '}';
-            ++i;
-            continue;
-        }
-        if (c == '}')
-            return fail(errc::invalid_argument, "a lone '}' (write '}}' for a brace)");
-        if (c != '{') {
-            lit += c;
-            continue;
-        }
-        auto close = text.find('}', i);
-        if (close == std::string_view::npos)
-            return fail(errc::invalid_argument, "unclosed '{' (write '{{' for a brace)");
-        std::string_view name = text.substr(i + 1, close - i - 1);
+    for (auto& tok : tokens) {
         key_template::part p;
-        if (name == "stream") {
+        const std::string_view name = tok.text;
+        if (!tok.placeholder) {
+            p.text = std::move(tok.text);
+        } else if (name == "stream") {
             p.k = key_template::kind::stream;
         } else if (name == "topic") {
             p.k = key_template::kind::topic;
@@ -110,11 +88,8 @@ result<key_template> parse_template(std::string_view text) {
                             "} (known: {stream} {topic} {partition} {offset} {id} {field:a.b} "
                             "{header:name})");
         }
-        flush();
         t.parts.push_back(std::move(p));
-        i = close;
     }
-    flush();
     if (t.parts.empty())
         return fail(errc::invalid_argument, "empty template");
     return t;
@@ -397,9 +372,15 @@ message message_of(const entry_layout& l, const stream_entry& e, message_batch& 
     m.headers.push_back({"redis_key", value_kind::string, e.key});
     m.headers.push_back({"redis_id", value_kind::string, e.id});
     if (l.fields_as_headers && payload != nullptr) {
+        // Iggy has no empty header values and one value per key: an empty field (or name) is left
+        // out and a repeated field name keeps its first value. Names or values over 255 bytes stay,
+        // and the runtime sends such a message to the error policy (as for any source).
         for (const auto& f : e.fields) {
-            if (&f != payload && f.first != "redis_key" && f.first != "redis_id")
-                m.headers.push_back({f.first, value_kind::string, f.second});
+            if (&f == payload || f.first.empty() || f.second.empty() ||
+                m.find_header(f.first) != nullptr)
+                continue;
+            m.headers.push_back(
+                {f.first, valid_utf8(f.second) ? value_kind::string : value_kind::raw, f.second});
         }
     }
     message_id_builder ids("redis");

@@ -245,6 +245,26 @@ TEST(redis_entries, given_xreadgroup_reply_should_give_entries_per_key) {
     EXPECT_EQ(j.payload, R"({"a":"b"})");
 }
 
+TEST(redis_entries, given_fields_iggy_cannot_hold_as_headers_should_leave_them_out) {
+    stream_entry e;
+    e.key = "k";
+    e.id = "2-0";
+    e.fields = {{"payload", "p"},     {"empty", ""},     {"", "no name"},
+                {"dup", "first"},     {"dup", "second"}, {"bin", std::string("\xff\xfe", 2)},
+                {"redis_id", "spoof"}};
+    message_batch b;
+    message m = message_of(entry_layout{}, e, b);
+    EXPECT_EQ(m.payload, "p");
+    EXPECT_EQ(m.find_header("empty"), nullptr);
+    EXPECT_EQ(m.find_header(""), nullptr);
+    ASSERT_NE(m.find_header("dup"), nullptr);
+    EXPECT_EQ(m.find_header("dup")->value, "first");
+    ASSERT_NE(m.find_header("bin"), nullptr);
+    EXPECT_EQ(m.find_header("bin")->kind, value_kind::raw);
+    EXPECT_EQ(m.find_header("redis_id")->value, "2-0");
+    EXPECT_EQ(m.headers.size(), 4u);  // redis_key, redis_id, dup, bin
+}
+
 TEST(redis_entries, given_xautoclaim_reply_should_give_cursor_and_entries) {
     std::string resp = "*3\r\n" + bulk("9-0") + "*1\r\n*2\r\n" + bulk("3-0") + "*2\r\n" +
                        bulk("payload") + bulk("x") + "*0\r\n";
