@@ -113,10 +113,11 @@ class redis_e2e : public ::testing::Test {
                     for (std::size_t j = 0; j + 1 < f->elements; j += 2) {
                         std::string name(f->element[j]->str, f->element[j]->len);
                         std::string value(f->element[j + 1]->str, f->element[j + 1]->len);
-                        if (name == "payload")
+                        if (name == "payload") {
                             payloads.insert(value);
-                        else if (name == "iggy_offset")
+                        } else if (name == "iggy_offset") {
                             EXPECT_TRUE(offsets.insert(value).second) << key << " " << value;
+                        }
                     }
                     ++entries;
                 }
