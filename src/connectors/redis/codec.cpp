@@ -35,6 +35,16 @@ std::string header_text(const header& h) {
     return out;
 }
 
+// Each member of a JSON object as a field name and its text. Indexed rather than a range-for:
+// RapidJSON's member iterators compare ambiguously under C++20 (clang refuses it).
+void append_members(const rapidjson::Value& obj, std::vector<std::string>& out) {
+    for (rapidjson::SizeType i = 0; i < obj.MemberCount(); ++i) {
+        const auto& mem = *(obj.MemberBegin() + i);
+        out.emplace_back(mem.name.GetString(), mem.name.GetStringLength());
+        out.push_back(json_text_of(mem.value));
+    }
+}
+
 struct parsed_payload {
     rapidjson::Document doc;
     bool ok = false;
@@ -180,10 +190,7 @@ result<std::vector<command>> commands_for(const sink_layout& l, const sink_batch
                         bad_message("fields_from_payload: the payload is not a JSON object"));
                 if (p.doc.MemberCount() == 0)
                     return unexpected(bad_message("fields_from_payload: the JSON object is empty"));
-                for (const auto& mem : p.doc.GetObject()) {
-                    c.emplace_back(mem.name.GetString(), mem.name.GetStringLength());
-                    c.push_back(json_text_of(mem.value));
-                }
+                append_members(p.doc, c);
             } else {
                 c.push_back(l.payload_field);
                 c.emplace_back(m.payload);
@@ -217,10 +224,7 @@ result<std::vector<command>> commands_for(const sink_layout& l, const sink_batch
             if (p.doc.MemberCount() == 0)
                 return unexpected(bad_message("hash mode: the JSON object is empty"));
             command c{"HSET", key};
-            for (const auto& mem : p.doc.GetObject()) {
-                c.emplace_back(mem.name.GetString(), mem.name.GetStringLength());
-                c.push_back(json_text_of(mem.value));
-            }
+            append_members(p.doc, c);
             out.push_back(std::move(c));
             expire();
             break;
