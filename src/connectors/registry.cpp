@@ -27,6 +27,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_RABBITMQ
 #include "connectors/rabbitmq/rabbitmq.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_REDIS
+#include "connectors/redis/redis.h"
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
 #include "connectors/s3/s3.h"
 #endif
@@ -72,6 +75,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     check(r.add_source(azure_blob_source_spec(), make_azure_blob_source));
     check(r.add_source(hdfs_source_spec(), make_hdfs_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_REDIS
+    check(r.add_source(redis_source_spec(), make_redis_source));
+#endif
     // Sinks
     check(r.add_sink(stdout_sink_spec(), make_stdout_sink));
     check(r.add_sink(null_sink_spec(), make_null_sink));
@@ -84,6 +90,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
     check(r.add_sink(http_sink_spec(), make_http_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_REDIS
+    check(r.add_sink(redis_sink_spec(), make_redis_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_S3
     check(r.add_sink(s3_sink_spec(), make_s3_sink));

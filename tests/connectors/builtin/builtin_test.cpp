@@ -134,6 +134,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return s.kind == config::spec_kind::sink ? "subject = \"s\"" : "stream = \"S\"";
         if (s.name == "rabbitmq" && s.kind == config::spec_kind::source)
             return "queue = \"q\"";
+        if (s.name == "redis" && s.kind == config::spec_kind::source)
+            return "keys = [\"k\"]";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
