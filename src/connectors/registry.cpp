@@ -44,6 +44,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
     check(r.add_source(postgres_source_spec(), make_postgres_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_MYSQL
+    check(r.add_source(mysql_source_spec(), make_mysql_source));
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_source(mqtt_source_spec(), make_mqtt_source));
 #endif

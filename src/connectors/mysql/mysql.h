@@ -7,8 +7,10 @@
 #include "connectors/mysql/options.h"
 
 TRIB_CONNECTOR_FACE(mysql, sink);
+TRIB_CONNECTOR_FACE(mysql, source);
 
 namespace trib::connectors::mysql {
 /// Validated config values to option structs.
 result<sink_options> sink_options_from(const config::values& v);
+result<source_options> source_options_from(const config::values& v);
 }  // namespace trib::connectors::mysql

@@ -8,6 +8,7 @@
 #include "config/spec_data.h"
 #include "connectors/mysql/mysql.h"
 #include "connectors/mysql/sink.h"
+#include "connectors/mysql/source.h"
 #include "embedded/mysql_spec.h"
 
 namespace trib::connectors {
@@ -65,7 +66,56 @@ config::spec mysql_sink_spec() {
     return s;
 }
 
+config::spec mysql_source_spec() {
+    auto s = config::builtin_spec(embedded::mysql_spec, embedded::mysql_spec_file, "source");
+    s.check = [](const config::values& v, const config::check_report& report) {
+        if (v.list("tables").empty() && !v.opt_str("custom_query"))
+            report("tables", "name at least one table (or give a custom_query)");
+        if (v.str("tracking_mode") == "timestamp" && !v.opt_str("primary_key_column") &&
+            !v.opt_str("custom_query"))
+            report("primary_key_column",
+                   "timestamp tracking needs primary_key_column to order rows that share a "
+                   "timestamp (without it rows at a page boundary could be skipped)");
+        if (v.boolean("delete_after_read") && v.opt_str("processed_column"))
+            report("processed_column", "either delete_after_read or processed_column, not both");
+    };
+    return s;
+}
+
 namespace mysql {
+
+result<source_options> source_options_from(const config::values& v) {
+    source_options o;
+    o.conn = conn_from(v);
+    o.tables = v.list("tables");
+    o.poll_interval = v.duration("poll_interval");
+    o.batch_size = static_cast<std::size_t>(v.integer("batch_size"));
+    o.tracking_column = v.str("tracking_column");
+    if (auto io = v.opt_str("initial_offset")) {
+        o.initial_offset = *io;
+        o.has_initial_offset = true;
+    }
+    o.tracking = v.str("tracking_mode") == "timestamp" ? tracking_mode::timestamp
+                                                       : tracking_mode::incrementing;
+    o.custom_query = v.opt_str("custom_query").value_or("");
+    o.snake_case_columns = v.boolean("snake_case_columns");
+    o.include_metadata = v.boolean("include_metadata");
+    o.payload_column = v.opt_str("payload_column").value_or("");
+    std::string pf = v.str("payload_format");
+    if (o.payload_column.empty())
+        o.payload = source_payload::json;
+    else if (pf == "bytea" || pf == "raw")
+        o.payload = source_payload::blob;
+    else if (pf == "text")
+        o.payload = source_payload::text;
+    else
+        o.payload = source_payload::json_direct;
+    o.delete_after_read = v.boolean("delete_after_read");
+    o.processed_column = v.opt_str("processed_column").value_or("");
+    o.primary_key_column = v.opt_str("primary_key_column").value_or("");
+    o.verbose_logging = v.boolean("verbose_logging");
+    return o;
+}
 
 result<sink_options> sink_options_from(const config::values& v) {
     sink_options o;
@@ -98,6 +148,11 @@ result<sink_options> sink_options_from(const config::values& v) {
 }
 
 }  // namespace mysql
+
+result<std::unique_ptr<source>> make_mysql_source(const config::values& v) {
+    TRIB_ASSIGN_OR_RETURN(auto o, mysql::source_options_from(v));
+    return std::unique_ptr<source>(std::make_unique<mysql::polling_source>(std::move(o)));
+}
 
 result<std::unique_ptr<sink>> make_mysql_sink(const config::values& v) {
     TRIB_ASSIGN_OR_RETURN(auto o, mysql::sink_options_from(v));
