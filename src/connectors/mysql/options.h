@@ -81,6 +81,9 @@ struct sink_options {
 // ---- polling source ---------------------------------------------------------------------------
 
 enum class source_payload { json, blob, text, json_direct };
+/// polling: query the tables. cdc: read the binlog (ROW format) as a replica does.
+enum class source_mode { polling, cdc };
+enum class snapshot_mode { never, initial };
 enum class tracking_mode { incrementing, timestamp };
 
 struct source_options {
@@ -101,6 +104,11 @@ struct source_options {
     std::string processed_column;
     std::string primary_key_column;  // empty: tracking_column
     bool verbose_logging = false;
+    // CDC
+    source_mode mode = source_mode::polling;
+    snapshot_mode snapshot = snapshot_mode::never;
+    std::uint32_t server_id = 6417;  // the replica id this reader announces (unique per server)
+    std::string server_name;         // Debezium source.name; empty: the connector key
 };
 
 }  // namespace trib::connectors::mysql

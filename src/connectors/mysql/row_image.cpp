@@ -94,11 +94,23 @@ struct reader {
     }
 };
 
-void text_json(std::string& out, std::string_view bytes) {
-    if (valid_utf8(bytes))
+void text_json(std::string& out, std::string_view bytes, text_charset cs) {
+    if (cs == text_charset::latin1) {
+        std::string u;
+        for (unsigned char c : bytes) {
+            if (c < 0x80) {
+                u += static_cast<char>(c);
+            } else {
+                u += static_cast<char>(0xC0 | (c >> 6));
+                u += static_cast<char>(0x80 | (c & 0x3F));
+            }
+        }
+        append_json_string(out, u);
+    } else if (cs != text_charset::binary && valid_utf8(bytes)) {
         append_json_string(out, bytes);
-    else
+    } else {
         append_json_string(out, base64_encode(bytes));
+    }
 }
 
 std::string fraction(std::uint64_t usec, unsigned fsp) {
@@ -191,7 +203,7 @@ result<std::string> time2(reader& r, unsigned fsp) {
 }  // namespace
 
 result<std::string> decode_value(std::uint8_t type, std::uint16_t meta, bool is_unsigned,
-                                 std::string_view data, std::size_t& pos) {
+                                 std::string_view data, std::size_t& pos, text_charset cs) {
     reader r{data, pos};
     std::string out;
     auto integer = [&](std::size_t n) -> result<std::string> {
@@ -296,7 +308,7 @@ result<std::string> decode_value(std::uint8_t type, std::uint16_t meta, bool is_
         case t_varchar:
         case t_var_string: {
             TRIB_ASSIGN_OR_RETURN(auto s, length_prefixed(meta < 256 ? 1 : 2, "VARCHAR"));
-            text_json(out, s);
+            text_json(out, s, cs);
             return out;
         }
         case t_string:
@@ -320,7 +332,7 @@ result<std::string> decode_value(std::uint8_t type, std::uint16_t meta, bool is_
             std::size_t max_len =
                 static_cast<std::size_t>(((meta >> 4) & 0x300) ^ 0x300) + (meta & 0xff);
             TRIB_ASSIGN_OR_RETURN(auto s, length_prefixed(max_len > 255 ? 2 : 1, "CHAR"));
-            text_json(out, s);
+            text_json(out, s, cs);
             return out;
         }
         case t_tiny_blob:
@@ -336,7 +348,7 @@ result<std::string> decode_value(std::uint8_t type, std::uint16_t meta, bool is_
             if (type == t_json || type == t_geometry)
                 append_json_string(out, base64_encode(s));
             else
-                text_json(out, s);
+                text_json(out, s, cs);
             return out;
         }
         default:
@@ -468,7 +480,8 @@ result<row_image> decode_row_image(const table_map& t, std::string_view data, st
             continue;
         }
         bool uns = i < t.is_unsigned.size() && t.is_unsigned[i];
-        auto v = decode_value(t.types[i], t.meta[i], uns, data, pos);
+        text_charset cs = i < t.charsets.size() ? t.charsets[i] : text_charset::unknown;
+        auto v = decode_value(t.types[i], t.meta[i], uns, data, pos, cs);
         if (!v) {
             std::string col = i < t.names.size() ? t.names[i] : "#" + std::to_string(i);
             return unexpected(v.error().wrap("column " + col));

@@ -15,6 +15,10 @@
 
 namespace trib::connectors::mysql {
 
+/// How a string column's bytes become JSON: UTF-8 text as it is, latin1 converted to UTF-8,
+/// binary as base64 (Debezium's bytes), unknown: text when the bytes are UTF-8, else base64.
+enum class text_charset : std::uint8_t { unknown, utf8, latin1, binary };
+
 /// What a TABLE_MAP event says about a table's columns.
 struct table_map {
     std::uint64_t table_id = 0;
@@ -25,6 +29,7 @@ struct table_map {
     std::vector<bool> is_unsigned;         // from the SIGNEDNESS optional metadata (else signed)
     std::vector<std::string> names;        // from COLUMN_NAME metadata (binlog_row_metadata=FULL)
     std::vector<std::size_t> primary_key;  // from SIMPLE_PRIMARY_KEY metadata
+    std::vector<text_charset> charsets;    // per column (from the schema); empty: unknown
 };
 
 /// Splits the table map's metadata block into one value per column (by type: how many bytes
@@ -49,6 +54,7 @@ result<row_image> decode_row_image(const table_map& t, std::string_view data, st
 /// strings ("2024-01-02 03:04:05.678900"), text as a string when it is UTF-8 (else base64),
 /// BIT as a number, ENUM as its 1-based index, SET as its bit mask. Advances `pos`.
 result<std::string> decode_value(std::uint8_t type, std::uint16_t meta, bool is_unsigned,
-                                 std::string_view data, std::size_t& pos);
+                                 std::string_view data, std::size_t& pos,
+                                 text_charset cs = text_charset::unknown);
 
 }  // namespace trib::connectors::mysql

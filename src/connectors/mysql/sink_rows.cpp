@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "core/base64.h"
 #include "core/header_json.h"
 #include "core/json_parse.h"
 #include "core/json_path.h"
@@ -17,10 +18,16 @@ namespace {
 
 using rj_value = rapidjson::Value;
 
-// One JSON value as a SQL literal for `col`.
-void value_literal(std::string& out, const rj_value& v, const column_info& col) {
+// One JSON value as a SQL literal for `col`. With `bytes_base64` (Debezium envelopes) a string
+// for a binary column is base64 (Debezium's bytes), decoded here; false when it is not.
+bool value_literal(std::string& out, const rj_value& v, const column_info& col, bool bytes_base64) {
     if (v.IsNull()) {
         out += "NULL";
+    } else if (v.IsString() && col.binary && bytes_base64) {
+        auto raw = base64_decode(std::string_view(v.GetString(), v.GetStringLength()));
+        if (!raw)
+            return false;
+        append_literal(out, *raw, true);
     } else if (v.IsString()) {
         append_literal(out, std::string_view(v.GetString(), v.GetStringLength()), col.binary);
     } else if (v.IsBool()) {
@@ -33,6 +40,7 @@ void value_literal(std::string& out, const rj_value& v, const column_info& col) 
         v.Accept(w);
         append_literal(out, std::string_view(sb.GetString(), sb.GetSize()), false);
     }
+    return true;
 }
 
 std::string datetime_or_null(std::uint64_t us, bool quoted) {
@@ -50,9 +58,13 @@ struct cell {
 bool object_row(const sink_options& o, const table_desc& t, const rj_value& obj, bool keys_only,
                 std::vector<cell>& cells, std::string& why) {
     cells.clear();
+    bool ok_values = true;
     auto add = [&](std::size_t col, const rj_value& v) {
         cell c{col, {}};
-        value_literal(c.literal, v, t.columns[col]);
+        if (!value_literal(c.literal, v, t.columns[col], o.envelope == envelope_kind::debezium)) {
+            why = "column '" + t.columns[col].name + "' is binary and its value is not base64";
+            ok_values = false;
+        }
         cells.push_back(std::move(c));
     };
     if (keys_only) {
@@ -73,7 +85,7 @@ bool object_row(const sink_options& o, const table_desc& t, const rj_value& obj,
             }
             add(k, *v);
         }
-        return true;
+        return ok_values;
     }
     if (!t.mapping.empty()) {
         for (const auto& [col, path] : t.mapping) {
@@ -97,6 +109,8 @@ bool object_row(const sink_options& o, const table_desc& t, const rj_value& obj,
             add(c->second, it->value);
         }
     }
+    if (!ok_values)
+        return false;
     if (cells.empty()) {
         why = "no field of the message names a column of " + t.table.text();
         return false;

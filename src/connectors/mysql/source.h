@@ -39,4 +39,28 @@ class polling_source final : public source {
     source_stats stats_;
 };
 
+/// The binlog CDC source: reads the server's binlog as a replica (libmariadb's mariadb_rpl_*),
+/// decodes ROW events (row_image.h) into Debezium-style envelopes, optionally after a snapshot
+/// under START TRANSACTION WITH CONSISTENT SNAPSHOT. The state is the binlog file and position
+/// after the last whole transaction of a batch; the runtime persists it only after Iggy
+/// acknowledged the batch. poll() from one thread, ack()/nack() from another.
+class cdc_source final : public source {
+  public:
+    explicit cdc_source(source_options o);
+    ~cdc_source() override;
+    status open(connector_context& ctx, std::string_view state) override;
+    result<source_batch> poll(std::chrono::milliseconds max_wait) override;
+    void ack(std::uint64_t seq) override;
+    void nack(std::uint64_t seq) override;
+    void close() override;
+
+    struct impl;
+
+  private:
+    std::unique_ptr<impl> impl_;
+};
+
+/// The source for `o.mode`.
+std::unique_ptr<source> make_source(source_options o);
+
 }  // namespace trib::connectors::mysql

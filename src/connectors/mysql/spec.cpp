@@ -69,7 +69,7 @@ config::spec mysql_sink_spec() {
 config::spec mysql_source_spec() {
     auto s = config::builtin_spec(embedded::mysql_spec, embedded::mysql_spec_file, "source");
     s.check = [](const config::values& v, const config::check_report& report) {
-        if (v.list("tables").empty() && !v.opt_str("custom_query"))
+        if (v.str("mode") == "polling" && v.list("tables").empty() && !v.opt_str("custom_query"))
             report("tables", "name at least one table (or give a custom_query)");
         if (v.str("tracking_mode") == "timestamp" && !v.opt_str("primary_key_column") &&
             !v.opt_str("custom_query"))
@@ -114,6 +114,11 @@ result<source_options> source_options_from(const config::values& v) {
     o.processed_column = v.opt_str("processed_column").value_or("");
     o.primary_key_column = v.opt_str("primary_key_column").value_or("");
     o.verbose_logging = v.boolean("verbose_logging");
+    o.mode = v.str("mode") == "cdc" ? source_mode::cdc : source_mode::polling;
+    o.snapshot =
+        v.str("snapshot_mode") == "initial" ? snapshot_mode::initial : snapshot_mode::never;
+    o.server_id = static_cast<std::uint32_t>(v.integer("server_id"));
+    o.server_name = v.opt_str("server_name").value_or("");
     return o;
 }
 
@@ -151,7 +156,7 @@ result<sink_options> sink_options_from(const config::values& v) {
 
 result<std::unique_ptr<source>> make_mysql_source(const config::values& v) {
     TRIB_ASSIGN_OR_RETURN(auto o, mysql::source_options_from(v));
-    return std::unique_ptr<source>(std::make_unique<mysql::polling_source>(std::move(o)));
+    return mysql::make_source(std::move(o));
 }
 
 result<std::unique_ptr<sink>> make_mysql_sink(const config::values& v) {
