@@ -5,11 +5,11 @@
 #include <rapidjson/error/en.h>
 
 #include <algorithm>
-#include <ctime>
 
 #include "core/json_text.h"
 #include "core/message_id.h"
 #include "core/parse_number.h"
+#include "core/utc_text.h"
 
 namespace trib {
 
@@ -172,6 +172,30 @@ std::string poll_ledger::state_json(const std::vector<table_position>& p,
            ",\"processed_rows\":" + std::to_string(rows) + "}";
 }
 
+void check_poll_columns(const poll_columns& need, std::string_view table,
+                        const std::function<bool(const std::string&)>& has,
+                        std::vector<std::string>& problems) {
+    const std::pair<const std::string*, const char*> cols[] = {
+        {&need.tracking, "tracking_column"},
+        {&need.key, "primary_key_column"},
+        {&need.processed, "processed_column"},
+        {&need.payload, "payload_column"},
+    };
+    for (const auto& [c, option] : cols) {
+        if (!c->empty() && !has(*c))
+            problems.push_back(fmt::format("{} has no column '{}' ({})", table, *c, option));
+    }
+}
+
+status poll_columns_status(const std::vector<std::string>& problems) {
+    if (problems.empty())
+        return ok();
+    std::string msg;
+    for (const auto& p : problems)
+        msg += (msg.empty() ? "" : "; ") + p;
+    return fail(errc::failed_precondition, msg);
+}
+
 message_id polled_row_id(std::string_view domain, std::string_view table,
                          std::optional<std::string_view> key,
                          std::optional<std::string_view> tracking, std::string_view payload) {
@@ -201,14 +225,7 @@ std::string expand_poll_query(std::string q, std::string_view table_sql, std::st
 }
 
 std::string rfc3339_us(std::uint64_t unix_us) {
-    std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned>(unix_us % 1000000));
-    return buf;
+    return utc_text(unix_us, 'T', "Z");
 }
 
 std::string snake_case(std::string_view s) {

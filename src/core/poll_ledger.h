@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -100,6 +101,21 @@ class poll_ledger {
     std::uint64_t processed_ = 0;
     clock::time_point next_query_{};
 };
+
+/// The columns a polling source needs in every table, by the option that names them (empty:
+/// not needed).
+struct poll_columns {
+    std::string tracking;   // tracking_column
+    std::string key;        // primary_key_column (deletes, marks, timestamp ties)
+    std::string processed;  // processed_column
+    std::string payload;    // payload_column
+};
+/// Adds "<table> has no column 'c' (option)" to `problems` for each needed column `has` denies.
+void check_poll_columns(const poll_columns& need, std::string_view table,
+                        const std::function<bool(const std::string&)>& has,
+                        std::vector<std::string>& problems);
+/// All problems in one failed_precondition error; ok when there are none.
+status poll_columns_status(const std::vector<std::string>& problems);
 
 /// A polled row's message id: (`domain`, the table as configured, the primary key's text, the
 /// tracking column's text), each value with a 0/1 NULL flag first; a row whose key is NULL adds

@@ -89,25 +89,16 @@ struct polling_source::impl {
                 }
                 return unexpected(r.error());
             }
-            auto need = [&](const std::string& c, const char* what) {
-                if (column_index(*r, c) < 0)
-                    problems.push_back(t.key + " has no column '" + c + "' (" + what + ")");
-            };
-            need(o.tracking_column, "tracking_column");
-            if (processes_rows() || tie_break())
-                need(pk_column, "primary_key_column");
-            if (!o.processed_column.empty())
-                need(o.processed_column, "processed_column");
-            if (!o.payload_column.empty())
-                need(o.payload_column, "payload_column");
+            check_poll_columns(
+                needed_columns(), t.key,
+                [&](const std::string& c) { return column_index(*r, c) >= 0; }, problems);
         }
-        if (!problems.empty()) {
-            std::string msg;
-            for (const auto& p : problems)
-                msg += (msg.empty() ? "" : "; ") + p;
-            return fail(errc::failed_precondition, msg);
-        }
-        return ok();
+        return poll_columns_status(problems);
+    }
+
+    poll_columns needed_columns() const {
+        const bool key = processes_rows() || tie_break();
+        return {o.tracking_column, key ? pk_column : "", o.processed_column, o.payload_column};
     }
 
     status open(std::string_view state) {

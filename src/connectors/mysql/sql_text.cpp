@@ -1,10 +1,8 @@
 #include "connectors/mysql/sql_text.h"
 
-#include <cstdio>
-#include <ctime>
-
 #include "core/hex.h"
 #include "core/parse_number.h"
+#include "core/utc_text.h"
 
 namespace trib::connectors::mysql {
 
@@ -171,76 +169,39 @@ result<table_name> parse_table_name(std::string_view text) {
     return t;
 }
 
+namespace {
+
+// Writes `bytes` with each byte of `specials` replaced by a backslash and the letter at the same
+// place in `letters`.
+void append_escaped(std::string& out, std::string_view bytes, std::string_view specials,
+                    std::string_view letters) {
+    for (char c : bytes) {
+        auto k = specials.find(c);
+        if (k == std::string_view::npos) {
+            out += c;
+        } else {
+            out += '\\';
+            out += letters[k];
+        }
+    }
+}
+
+}  // namespace
+
 void append_literal(std::string& out, std::string_view bytes, bool binary) {
     if (binary)
         out += "_binary";
     out += '\'';
-    for (char c : bytes) {
-        switch (c) {
-            case '\0':
-                out += "\\0";
-                break;
-            case '\'':
-                out += "\\'";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\x1a':
-                out += "\\Z";
-                break;
-            default:
-                out += c;
-        }
-    }
+    append_escaped(out, bytes, std::string_view("\0'\\\n\r\x1a", 6), "0'\\nrZ");
     out += '\'';
 }
 
 void append_tsv_field(std::string& out, std::string_view bytes) {
-    for (char c : bytes) {
-        switch (c) {
-            case '\0':
-                out += "\\0";
-                break;
-            case '\b':
-                out += "\\b";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            case '\x1a':
-                out += "\\Z";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            default:
-                out += c;
-        }
-    }
+    append_escaped(out, bytes, std::string_view("\0\b\n\r\t\x1a\\", 7), "0bnrtZ\\");
 }
 
 std::string datetime_text(std::uint64_t unix_us) {
-    std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06u", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned>(unix_us % 1000000));
-    return buf;
+    return utc_text(unix_us, ' ');
 }
 
 }  // namespace trib::connectors::mysql

@@ -109,25 +109,16 @@ struct polling_source::impl {
             std::vector<std::string> cols;
             for (int i = 0; i < r->rows(); ++i)
                 cols.push_back(r->str(i, 0));
-            auto need = [&](const std::string& c, const char* what) {
-                if (std::find(cols.begin(), cols.end(), c) == cols.end())
-                    problems.push_back(t.key + " has no column '" + c + "' (" + what + ")");
-            };
-            need(o.tracking_column, "tracking_column");
-            if (processes_rows() || tie_break())
-                need(pk_column, "primary_key_column");
-            if (!o.processed_column.empty())
-                need(o.processed_column, "processed_column");
-            if (!o.payload_column.empty())
-                need(o.payload_column, "payload_column");
+            const bool key = processes_rows() || tie_break();
+            check_poll_columns(
+                {o.tracking_column, key ? pk_column : "", o.processed_column, o.payload_column},
+                t.key,
+                [&](const std::string& c) {
+                    return std::find(cols.begin(), cols.end(), c) != cols.end();
+                },
+                problems);
         }
-        if (!problems.empty()) {
-            std::string msg;
-            for (const auto& p : problems)
-                msg += (msg.empty() ? "" : "; ") + p;
-            return fail(errc::failed_precondition, msg);
-        }
-        return ok();
+        return poll_columns_status(problems);
     }
 
     status open(std::string_view state) {
