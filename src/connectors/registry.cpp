@@ -13,6 +13,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_NATS
 #include "connectors/nats/nats.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_MYSQL
+#include "connectors/mysql/mysql.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -53,6 +56,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
     check(r.add_source(postgres_source_spec(), make_postgres_source));
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_MYSQL
+    check(r.add_source(mysql_source_spec(), make_mysql_source));
+#endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_source(mqtt_source_spec(), make_mqtt_source));
 #endif
@@ -84,6 +90,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     check(r.add_sink(file_sink_spec(), make_file_sink));
 #ifdef TRIB_HAVE_CONNECTOR_POSTGRES
     check(r.add_sink(postgres_sink_spec(), make_postgres_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_MYSQL
+    check(r.add_sink(mysql_sink_spec(), make_mysql_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
     check(r.add_sink(mqtt_sink_spec(), make_mqtt_sink));

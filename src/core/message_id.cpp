@@ -40,4 +40,22 @@ std::string to_hex(const message_id& id) {
     return fmt::format("{:016x}{:016x}", id.hi, id.lo);
 }
 
+std::string to_decimal(const message_id& id) {
+    __extension__ typedef unsigned __int128 u128;
+    u128 v = (static_cast<u128>(id.hi) << 64) | id.lo;
+    if (v == 0)
+        return "0";
+    char buf[40];
+    int n = 0;
+    while (v != 0) {
+        buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
+        v /= 10;
+    }
+    std::string out;
+    out.reserve(static_cast<std::size_t>(n));
+    while (n > 0)
+        out += buf[--n];
+    return out;
+}
+
 }  // namespace trib

@@ -51,4 +51,8 @@ message_id message_id_of(std::string_view domain, std::string_view identity);
 /// The id as 32 lower-case hex digits, hi first (for logs and tests).
 std::string to_hex(const message_id& id);
 
+/// The id as an unsigned 128-bit decimal number (hi * 2^64 + lo), the form SQL sinks store in a
+/// DECIMAL(39,0) column.
+std::string to_decimal(const message_id& id);
+
 }  // namespace trib

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "connectors/postgres/errors.h"
+#include "core/message_id.h"
 #include "core/parse_number.h"
 #include "core/redact.h"
 
@@ -401,20 +402,7 @@ void copy_text_escape(std::string& out, std::string_view v) {
 }
 
 std::string u128_to_decimal(std::uint64_t hi, std::uint64_t lo) {
-    uint128_t v = (static_cast<uint128_t>(hi) << 64) | lo;
-    if (v == 0)
-        return "0";
-    char buf[48];
-    int n = 0;
-    while (v != 0) {
-        buf[n++] = static_cast<char>('0' + static_cast<int>(v % 10));
-        v /= 10;
-    }
-    std::string out;
-    out.reserve(n);
-    while (n > 0)
-        out += buf[--n];
-    return out;
+    return to_decimal(message_id{lo, hi});
 }
 
 std::optional<std::uint64_t> parse_lsn(std::string_view s) {

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <mutex>
 #include <thread>
 
 #include "connectors/postgres/errors.h"
@@ -18,36 +17,18 @@
 #include "connectors/postgres/state.h"
 #include "core/json_text.h"
 #include "core/message_id.h"
+#include "core/poll_ledger.h"
 
 namespace trib::connectors::postgres {
 
 namespace {
 
 using clock = std::chrono::steady_clock;
-
-struct table_pos {
-    std::string offset;
-    bool has_offset = false;
-    std::string tie;  // primary key of the last row (timestamp mode)
-    bool has_tie = false;
-};
+using table_pos = table_position;
 
 struct table_cfg {
     std::string key;  // as configured (the state's key)
     qualified_name name;
-};
-
-struct pending_op {
-    std::size_t table = 0;
-    std::vector<std::string> pks;
-    std::string max_offset;
-    bool has_max_offset = false;
-};
-
-struct flight {
-    std::uint64_t seq = 0;
-    std::vector<table_pos> before;
-    std::vector<pending_op> ops;
 };
 
 // {"a","b\"c"} for `col = ANY($1)`: the server infers the array's element type from col.
@@ -67,30 +48,18 @@ std::string array_literal(const std::vector<std::string>& items) {
     return s + "}";
 }
 
-void replace_all(std::string& s, std::string_view from, std::string_view to) {
-    for (std::size_t p = 0; (p = s.find(from, p)) != std::string::npos;) {
-        s.replace(p, from.size(), to);
-        p += to.size();
-    }
-}
-
 }  // namespace
 
-/// A row's message id: ("postgres", the table as configured, the primary key's text, the
-/// tracking column's text), each value with a 0/1 NULL flag first; a row whose key is NULL adds
-/// its payload. The same row read again (a crash before the position was saved) gets the same
-/// id; the same key with a newer tracking value (an update, in timestamp mode) a new one.
-message_id row_id(message_id_builder& b, std::string_view table, const pg_result& r, int row,
-                  int pk_col, int tracking_col, std::string_view payload) {
-    b.clear();
-    b.add("postgres").add(table);
-    const bool pk_null = pk_col < 0 || r.is_null(row, pk_col);
-    b.add_u32(pk_null ? 0 : 1).add(pk_null ? std::string_view{} : r.value(row, pk_col));
-    const bool trk_null = tracking_col < 0 || r.is_null(row, tracking_col);
-    b.add_u32(trk_null ? 0 : 1).add(trk_null ? std::string_view{} : r.value(row, tracking_col));
-    if (pk_null)
-        b.add(payload);
-    return b.finish();
+/// A row's message id: core/poll_ledger.h polled_row_id with domain "postgres" (the layout the
+/// ids had before it moved there, so they do not change).
+static message_id row_id(std::string_view table, const pg_result& r, int row, int pk_col,
+                         int tracking_col, std::string_view payload) {
+    auto text = [&](int col) -> std::optional<std::string_view> {
+        if (col < 0 || r.is_null(row, col))
+            return std::nullopt;
+        return r.value(row, col);
+    };
+    return polled_row_id("postgres", table, text(pk_col), text(tracking_col), payload);
 }
 
 struct polling_source::impl {
@@ -100,15 +69,7 @@ struct polling_source::impl {
     std::string pk_column;
     db_conn conn;  // poll thread only
 
-    std::mutex mu;  // guards everything below
-    std::vector<table_pos> pos;
-    std::deque<flight> flights;
-    std::deque<pending_op> todo;  // acknowledged, not yet applied
-    std::uint64_t next_seq = 1;
-    std::uint64_t generation = 0;  // bumped by nack(): a poll in progress must not commit
-    std::uint64_t processed = 0;
-
-    clock::time_point next_query{};  // guarded by mu (nack resets it)
+    poll_ledger ledger;  // positions, flights, acknowledged deletes/marks (the ack gate)
 
     impl(source_options opts, source_stats& s) : o(std::move(opts)), st(s) {
         pk_column = o.primary_key_column.empty() ? o.tracking_column : o.primary_key_column;
@@ -126,53 +87,6 @@ struct polling_source::impl {
             st.reconnects++;
         TRIB_ASSIGN_OR_RETURN(conn, db_conn::connect(o.conn));
         return conn.set_output_defaults();
-    }
-
-    std::string state_json(const std::vector<table_pos>& p, std::uint64_t rows) const {
-        std::string s = "{\"tracking_offsets\":{";
-        bool first = true;
-        for (std::size_t i = 0; i < tables.size(); ++i) {
-            if (!p[i].has_offset)
-                continue;
-            if (!first)
-                s += ',';
-            first = false;
-            append_json_string(s, tables[i].key);
-            s += ':';
-            append_json_string(s, p[i].offset);
-        }
-        s += "},\"tie_breakers\":{";
-        first = true;
-        for (std::size_t i = 0; i < tables.size(); ++i) {
-            if (!p[i].has_tie)
-                continue;
-            if (!first)
-                s += ',';
-            first = false;
-            append_json_string(s, tables[i].key);
-            s += ':';
-            append_json_string(s, p[i].tie);
-        }
-        s += "},\"processed_rows\":" + std::to_string(rows) + "}";
-        return s;
-    }
-
-    status load_state(std::string_view state) {
-        if (state.empty())
-            return ok();
-        TRIB_ASSIGN_OR_RETURN(const polling_state s, parse_polling_state(state));
-        for (std::size_t i = 0; i < tables.size(); ++i) {
-            if (auto it = s.offsets.find(tables[i].key); it != s.offsets.end()) {
-                pos[i].offset = it->second;
-                pos[i].has_offset = true;
-            }
-            if (auto it = s.ties.find(tables[i].key); it != s.ties.end()) {
-                pos[i].tie = it->second;
-                pos[i].has_tie = true;
-            }
-        }
-        processed = s.processed_rows;
-        return ok();
     }
 
     status check_columns() {
@@ -195,25 +109,16 @@ struct polling_source::impl {
             std::vector<std::string> cols;
             for (int i = 0; i < r->rows(); ++i)
                 cols.push_back(r->str(i, 0));
-            auto need = [&](const std::string& c, const char* what) {
-                if (std::find(cols.begin(), cols.end(), c) == cols.end())
-                    problems.push_back(t.key + " has no column '" + c + "' (" + what + ")");
-            };
-            need(o.tracking_column, "tracking_column");
-            if (processes_rows() || tie_break())
-                need(pk_column, "primary_key_column");
-            if (!o.processed_column.empty())
-                need(o.processed_column, "processed_column");
-            if (!o.payload_column.empty())
-                need(o.payload_column, "payload_column");
+            const bool key = processes_rows() || tie_break();
+            check_poll_columns(
+                {o.tracking_column, key ? pk_column : "", o.processed_column, o.payload_column},
+                t.key,
+                [&](const std::string& c) {
+                    return std::find(cols.begin(), cols.end(), c) != cols.end();
+                },
+                problems);
         }
-        if (!problems.empty()) {
-            std::string msg;
-            for (const auto& p : problems)
-                msg += (msg.empty() ? "" : "; ") + p;
-            return fail(errc::failed_precondition, msg);
-        }
-        return ok();
+        return poll_columns_status(problems);
     }
 
     status open(std::string_view state) {
@@ -228,8 +133,10 @@ struct polling_source::impl {
         }
         if (tables.empty())
             tables.push_back({"custom_query", qualified_name{}});
-        pos.assign(tables.size(), {});
-        TRIB_TRY(load_state(state));
+        std::vector<std::string> keys;
+        for (const auto& t : tables)
+            keys.push_back(t.key);
+        TRIB_TRY(ledger.init(std::move(keys), state, "postgres source state"));
         TRIB_TRY(connect());
         TRIB_TRY(check_columns());
         return ok();
@@ -242,14 +149,9 @@ struct polling_source::impl {
         const std::string offset = p.has_offset ? p.offset : o.initial_offset;
         const bool has_offset = p.has_offset || o.has_initial_offset;
         if (!o.custom_query.empty()) {
-            auto now = unix_now_us();
-            std::string q = o.custom_query;
-            replace_all(q, "$table", t.name.sql());
-            replace_all(q, "$offset", has_offset ? offset : std::string());
-            replace_all(q, "$limit", std::to_string(o.batch_size));
-            replace_all(q, "$now_unix", std::to_string(now / 1000000));
-            replace_all(q, "$now", detail::rfc3339(now));
-            return q;
+            return expand_poll_query(o.custom_query, t.name.sql(),
+                                     has_offset ? offset : std::string(), o.batch_size,
+                                     unix_now_us());
         }
         const std::string trk = quote_ident(o.tracking_column);
         const std::string pk = quote_ident(pk_column);
@@ -328,25 +230,17 @@ struct polling_source::impl {
 
     // Runs acknowledged deletes/marks. A failure keeps the op queued for the next poll.
     void apply_todo() {
-        std::deque<pending_op> ops;
-        {
-            std::lock_guard lk(mu);
-            ops.swap(todo);
-        }
+        std::deque<delivered_rows> ops = ledger.take_todo();
         while (!ops.empty()) {
-            pending_op& op = ops.front();
+            delivered_rows& op = ops.front();
             auto st_ = apply_op(op);
             if (!st_) {
                 st.failed_ops++;
                 spdlog::warn(
                     "postgres source: {} of {} delivered rows of {} failed, will retry: {}",
-                    o.delete_after_read ? "delete" : "marking", op.pks.size(), tables[op.table].key,
-                    st_.error().to_string());
-                std::lock_guard lk(mu);
-                while (!ops.empty()) {
-                    todo.push_front(std::move(ops.back()));
-                    ops.pop_back();
-                }
+                    o.delete_after_read ? "delete" : "marking", op.keys.size(),
+                    tables[op.table].key, st_.error().to_string());
+                ledger.requeue(std::move(ops));
                 return;
             }
             st.acked_ops++;
@@ -354,10 +248,10 @@ struct polling_source::impl {
         }
     }
 
-    status apply_op(const pending_op& op) {
+    status apply_op(const delivered_rows& op) {
         TRIB_TRY(connect());
         const table_cfg& t = tables[op.table];
-        std::string keys = array_literal(op.pks);
+        std::string keys = array_literal(op.keys);
         std::vector<const char*> params = {keys.c_str()};
         std::string cond = quote_ident(pk_column) + " = ANY($1)";
         if (op.has_max_offset) {
@@ -376,15 +270,10 @@ struct polling_source::impl {
     }
 
     result<source_batch> poll(std::chrono::milliseconds max_wait) {
-        bool any_todo;
-        clock::time_point not_before;
-        {
-            std::lock_guard lk(mu);
-            any_todo = !todo.empty();
-            not_before = next_query;
-        }
-        if (any_todo)
+        poll_ledger::start snap = ledger.begin();
+        if (snap.has_todo)
             apply_todo();
+        const clock::time_point not_before = snap.not_before;
         auto now = clock::now();
         if (now < not_before) {
             auto wait = std::min(
@@ -394,16 +283,11 @@ struct polling_source::impl {
                 return source_batch{};
         }
         TRIB_TRY(connect());
-        std::vector<table_pos> start;
-        std::uint64_t gen;
-        {
-            std::lock_guard lk(mu);
-            start = pos;
-            gen = generation;
-        }
+        snap = ledger.begin();
+        const std::vector<table_pos>& start = snap.pos;
         std::vector<table_pos> end = start;
         source_batch out;
-        std::vector<pending_op> ops;
+        std::vector<delivered_rows> ops;
         bool full = false;
         std::vector<std::string> params;
         for (std::size_t i = 0; i < tables.size(); ++i) {
@@ -422,13 +306,12 @@ struct polling_source::impl {
             int payload_col = o.payload_column.empty()
                                   ? -1
                                   : PQfnumber(r->get(), quote_ident(o.payload_column).c_str());
-            pending_op op;
+            delivered_rows op;
             op.table = i;
-            message_id_builder idb;
             for (int row = 0; row < r->rows(); ++row) {
                 message m;
                 m.payload = out.batch.own(row_payload(*r, row, tables[i], payload_col));
-                m.id = row_id(idb, tables[i].key, *r, row, pkc, trk, m.payload);
+                m.id = row_id(tables[i].key, *r, row, pkc, trk, m.payload);
                 out.batch.messages.push_back(std::move(m));
                 if (trk >= 0 && !r->is_null(row, trk)) {
                     end[i].offset = r->str(row, trk);
@@ -442,52 +325,30 @@ struct polling_source::impl {
                         end[i].has_tie = true;
                     }
                     if (processes_rows())
-                        op.pks.push_back(r->str(row, pkc));
+                        op.keys.push_back(r->str(row, pkc));
                 }
             }
             if (static_cast<std::size_t>(r->rows()) >= o.batch_size)
                 full = true;
-            if (!op.pks.empty())
+            if (!op.keys.empty())
                 ops.push_back(std::move(op));
         }
-        std::lock_guard lk(mu);
-        // A full page means more rows are waiting: query again at once.
-        next_query = full ? clock::now() : clock::now() + o.poll_interval;
-        if (out.batch.empty())
-            return out;
-        if (gen != generation)
-            return source_batch{};  // a nack rewound the position while we read
-        pos = end;
-        processed += out.batch.size();
-        flights.push_back({next_seq++, std::move(start), std::move(ops)});
-        out.state = state_json(end, processed);
+        const std::size_t rows = out.batch.size();
+        auto state =
+            ledger.commit(snap, std::move(end), std::move(ops), rows, full, o.poll_interval);
+        if (!state)
+            return source_batch{};  // nothing read, or a nack rewound the position meanwhile
+        out.state = std::move(*state);
         out.has_state = true;
-        st.rows += out.batch.size();
+        st.rows += rows;
         if (o.verbose_logging)
-            spdlog::info("postgres source: {} rows", out.batch.size());
+            spdlog::info("postgres source: {} rows", rows);
         return out;
     }
 
-    void ack(std::uint64_t seq) {
-        std::lock_guard lk(mu);
-        while (!flights.empty() && flights.front().seq <= seq) {
-            for (auto& op : flights.front().ops)
-                todo.push_back(std::move(op));
-            flights.pop_front();
-        }
-    }
+    void ack(std::uint64_t seq) { ledger.ack(seq); }
 
-    void nack(std::uint64_t seq) {
-        std::lock_guard lk(mu);
-        auto it = std::find_if(flights.begin(), flights.end(),
-                               [&](const flight& f) { return f.seq >= seq; });
-        if (it == flights.end())
-            return;
-        pos = it->before;  // read those rows again
-        flights.erase(it, flights.end());
-        generation++;
-        next_query = clock::time_point{};
-    }
+    void nack(std::uint64_t seq) { ledger.nack(seq); }
 
     void close() {
         apply_todo();  // best effort: what still fails stays undone (the offset skips the rows)

@@ -4,18 +4,12 @@
 #include <ctime>
 
 #include "connectors/postgres/pg.h"
+#include "core/utc_text.h"
 
 namespace trib::connectors::postgres {
 
 std::string iso_timestamp(std::uint64_t unix_us) {
-    std::time_t secs = static_cast<std::time_t>(unix_us / 1000000);
-    std::tm tm{};
-    ::gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06u+00", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                  static_cast<unsigned>(unix_us % 1000000));
-    return buf;
+    return utc_text(unix_us, ' ', "+00");
 }
 
 void json_array_literal(const json::document& d, const json::node& n, std::string& out) {

@@ -12,9 +12,6 @@ namespace {
 
 // The parser keeps no recursion, so nesting cannot exhaust the stack.
 constexpr unsigned k_flags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-// Polling: numbers stay the text they were written as (a numeric tracking column must not go
-// through a double).
-constexpr unsigned k_numbers_as_text = k_flags | rapidjson::kParseNumbersAsStringsFlag;
 
 template <unsigned Flags>
 status parse_object(std::string_view text, const char* what, rapidjson::Document& d) {
@@ -75,40 +72,7 @@ result<cdc_state> parse_cdc_state(std::string_view text) {
 }
 
 result<polling_state> parse_polling_state(std::string_view text) {
-    constexpr const char* what = "postgres source state";
-    rapidjson::Document d;
-    TRIB_TRY(parse_object<k_numbers_as_text>(text, what, d));
-    polling_state s;
-    auto read_map = [&](const char* name, std::map<std::string, std::string>& out) -> status {
-        const rapidjson::Value* obj = member(d, name);
-        if (obj == nullptr || obj->IsNull())
-            return ok();
-        if (!obj->IsObject())
-            return fail(errc::data_loss, fmt::format("{}: `{}` is not an object", what, name));
-        for (const auto& m : obj->GetObject()) {
-            if (m.value.IsNull())
-                continue;
-            if (!m.value.IsString()) {  // numbers arrive as their text
-                return fail(errc::data_loss,
-                            fmt::format("{}: `{}` of table \"{}\" is not a string or number", what,
-                                        name, text_of(m.name)));
-            }
-            out[std::string(text_of(m.name))] = std::string(text_of(m.value));
-        }
-        return ok();
-    };
-    TRIB_TRY(read_map("tracking_offsets", s.offsets));
-    TRIB_TRY(read_map("tie_breakers", s.ties));
-    if (const rapidjson::Value* m = member(d, "processed_rows"); m != nullptr && !m->IsNull()) {
-        const auto v = m->IsString() ? parse_u64(text_of(*m)) : std::nullopt;
-        if (!v) {
-            return fail(
-                errc::data_loss,
-                fmt::format("{}: `processed_rows` is not an unsigned 64-bit integer", what));
-        }
-        s.processed_rows = *v;
-    }
-    return s;
+    return parse_poll_state(text, "postgres source state");
 }
 
 }  // namespace trib::connectors::postgres

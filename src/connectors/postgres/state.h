@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/error.h"
+#include "core/poll_ledger.h"
 
 namespace trib::connectors::postgres {
 
@@ -25,11 +26,8 @@ struct cdc_state {
 result<cdc_state> parse_cdc_state(std::string_view text);
 
 /// {"tracking_offsets":{table:value},"tie_breakers":{table:value},"processed_rows":N}
-struct polling_state {
-    std::map<std::string, std::string> offsets;  // table key -> last tracking value (as text)
-    std::map<std::string, std::string> ties;     // table key -> primary key of the last row
-    std::uint64_t processed_rows = 0;
-};
+/// (core/poll_ledger.h, shared with the mysql source).
+using polling_state = poll_state;
 /// Values may be strings or numbers (kept as written); null means none. Anything else, or a
 /// processed_rows that is not an unsigned 64-bit integer: errc::data_loss with the reason.
 result<polling_state> parse_polling_state(std::string_view text);

@@ -116,6 +116,10 @@ TEST(registry, every_builtin_spec_is_sound) {
             return s.kind == config::spec_kind::sink
                        ? "connection_string = \"x\"\ntarget_table = \"t\""
                        : "connection_string = \"x\"\nmode = \"polling\"\ntables = [\"t\"]";
+        if (s.name == "mysql")
+            return s.kind == config::spec_kind::sink
+                       ? "connection_string = \"mysql://u:p@127.0.0.1/db\"\ntarget_table = \"t\""
+                       : "connection_string = \"mysql://u:p@127.0.0.1/db\"\ntables = [\"t\"]";
         if (s.name == "http" || s.name == "http_poll")
             return "url = \"http://127.0.0.1:1/\"";
         if (s.name == "webhook")
