@@ -52,11 +52,26 @@ std::string new_table_id() {
         b[14], b[15]);
 }
 
-const value* field_of(const value& row, std::string_view name) {
+value* field_of(const value& row, std::string_view name) {
     for (std::uint32_t k = 0; k < row.n; ++k)
         if (row.entries[k].key.type == value_type::string && row.entries[k].key.str() == name)
             return &row.entries[k].val;
     return nullptr;
+}
+
+/// Iggy's coercion of numbers into timestamp columns: an integer is microseconds since the
+/// epoch (as Delta stores them).
+void coerce(value& v, pq::column_type t) {
+    if ((t == pq::column_type::timestamp || t == pq::column_type::timestamp_ntz) &&
+        v.type == value_type::int64) {
+        std::int64_t s = v.i / 1000000;
+        std::int64_t us = v.i % 1000000;
+        if (us < 0) {
+            us += 1000000;
+            --s;
+        }
+        v = value::timestamp_value(s, static_cast<std::uint32_t>(us) * 1000);
+    }
 }
 
 struct settings {
@@ -157,7 +172,9 @@ class delta_sink final : public sink {
                 const value* bad = nullptr;
                 std::size_t bad_col = 0;
                 for (std::size_t c = 0; c < cols.size() && !bad; ++c) {
-                    const value* v = field_of(rows_[r], cols[c].name);
+                    value* v = field_of(rows_[r], cols[c].name);
+                    if (v)
+                        coerce(*v, cols[c].type);
                     if (v && !pq::fits(*v, cols[c].type)) {
                         bad = v;
                         bad_col = c;
@@ -187,6 +204,7 @@ class delta_sink final : public sink {
         add.path = delta::data_file_name(key_, b.stream, b.topic, b.partition, first, last);
         TRIB_ASSIGN_OR_RETURN(add.size, dir_->put_data_file(add.path, bytes));
         add.num_records = rows_.size();
+        add.modification_time_ms = now_ms();
         TRIB_TRY(commit(app, done, static_cast<std::int64_t>(last), add, create_fields));
         return out;
     }

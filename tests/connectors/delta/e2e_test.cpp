@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -19,6 +18,7 @@
 #include "connectors/s3/e2e_support.h"
 #include "harness/kill_rounds.h"
 #include "harness/peer.h"
+#include "harness/run_command.h"
 #include "runtime/iggy_port.h"
 
 namespace trib::test {
@@ -26,18 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-int run_cmd(const std::string& cmd, std::string& out) {
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr)
-        return -1;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /// Iggy's delta_sink config.toml, table_uri replaced.
 std::string iggy_example(const std::string& table_uri) {
@@ -108,7 +96,7 @@ fs::path python() {
 
 TEST(delta_e2e, iggy_example_config_holds_every_row_once_across_kill9) {
     std::string out;
-    if (run_cmd(python().string() + " -c 'import deltalake'", out) != 0) {
+    if (run_command(python().string() + " -c 'import deltalake'", out) != 0) {
         if (std::getenv("CI") != nullptr)
             FAIL() << "deltalake missing in .venv (CI=true): " << out;
         GTEST_SKIP() << "deltalake missing in .venv: " << out;
@@ -139,8 +127,8 @@ TEST(delta_e2e, iggy_example_config_holds_every_row_once_across_kill9) {
     const fs::path script =
         fs::path(TRIB_TEST_SOURCE_DIR) / "tests/connectors/delta/delta_check.py";
     ASSERT_EQ(
-        run_cmd(python().string() + " " + script.string() + " summary " + table.string() + " id",
-                out),
+        run_command(
+            python().string() + " " + script.string() + " summary " + table.string() + " id", out),
         0)
         << out;
     rapidjson::Document d;
@@ -176,7 +164,7 @@ TEST(delta_e2e, bad_connector_file_exits_2_naming_the_file_and_key) {
             if (std::string(cmd) == "run" && target.ends_with("delta_sink.toml"))
                 continue;  // run takes the runtime config
             std::string out;
-            const int rc = run_cmd(tributary_binary().string() + " " + cmd + " " + target, out);
+            const int rc = run_command(tributary_binary().string() + " " + cmd + " " + target, out);
             EXPECT_EQ(rc, 2) << cmd << " " << target << ": " << out;
             EXPECT_NE(out.find("delta_sink.toml"), std::string::npos) << out;
             EXPECT_NE(out.find("plugin_config.table_uri"), std::string::npos) << out;

@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -16,24 +15,13 @@
 
 #include "connectors/delta/delta.h"
 #include "connectors/delta/delta_log.h"
+#include "harness/run_command.h"
 #include "runtime/spec_values.h"
 
 namespace trib::connectors {
 namespace {
 
 namespace fs = std::filesystem;
-
-int run(const std::string& cmd, std::string& out) {
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr)
-        return -1;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /// A member of the checker's answer: -1 (and a failure) when it is missing.
 std::int64_t num(const rapidjson::Value& d, const char* k) {
@@ -55,7 +43,8 @@ class delta_sink_test : public ::testing::Test {
         python_ = fs::path(TRIB_TEST_SOURCE_DIR) / ".venv" / "bin" / "python";
         script_ = fs::path(TRIB_TEST_SOURCE_DIR) / "tests/connectors/delta/delta_check.py";
         std::string out;
-        if (run(python_.string() + " -c 'import deltalake, pyarrow, duckdb'", out) != 0) {
+        if (test::run_command(python_.string() + " -c 'import deltalake, pyarrow, duckdb'", out) !=
+            0) {
             if (std::getenv("CI") != nullptr)
                 FAIL() << "deltalake/pyarrow/duckdb missing in .venv (CI=true): " << out;
             GTEST_SKIP() << "deltalake/pyarrow/duckdb missing in .venv: " << out;
@@ -75,7 +64,8 @@ class delta_sink_test : public ::testing::Test {
     /// delta_check.py's JSON answer.
     rapidjson::Document check(const std::string& args) {
         std::string out;
-        const int rc = run(python_.string() + " " + script_.string() + " " + args, out);
+        const int rc =
+            test::run_command(python_.string() + " " + script_.string() + " " + args, out);
         rapidjson::Document d;
         EXPECT_EQ(rc, 0) << out;
         const auto start = out.find_last_of('\n', out.size() >= 2 ? out.size() - 2 : 0);
@@ -138,11 +128,11 @@ schema = ["id long", "name string", "count integer", "amount double", "active bo
     add(10,
         R"({"id":1,"name":"a","count":3,"amount":1.5,"active":true,"created_at":"2021-11-11T22:11:58Z"})");
     add(11, R"({"id":2,"name":{"nested":[1,2]},"count":-7,"amount":2,"extra":"ignored"})");
-    add(12, R"([1,2,3])");                      // not an object: error policy
-    add(13, R"({"id":4,"count":3000000000})");  // does not fit integer: error policy
-    add(14, R"({"id":"five"})");                // text in a long column: error policy
-    add(15, R"(not json)");                     // error policy
-    add(16, R"({"id":7})");
+    add(12, R"([1,2,3])");                                 // not an object: error policy
+    add(13, R"({"id":4,"count":3000000000})");             // does not fit integer: error policy
+    add(14, R"({"id":"five"})");                           // text in a long column: error policy
+    add(15, R"(not json)");                                // error policy
+    add(16, R"({"id":7,"created_at":1636668718000001})");  // an integer: microseconds
     auto w = write(*s, b);
     ASSERT_TRUE(w) << w.error().message();
     ASSERT_EQ(w->rejected.size(), 4u);
@@ -177,6 +167,8 @@ schema = ["id long", "name string", "count integer", "amount double", "active bo
     EXPECT_EQ(std::string((*by_id[2])["name"].GetString()), R"({"nested":[1,2]})");
     EXPECT_DOUBLE_EQ((*by_id[2])["amount"].GetDouble(), 2.0);
     EXPECT_TRUE((*by_id[7])["name"].IsNull());
+    EXPECT_EQ(std::string((*by_id[7])["created_at"].GetString()),
+              "2021-11-11 22:11:58.000001+00:00");
     auto txn = check("txn " + table_.string() + " " + delta::app_id("delta", "st", "tp", 1));
     EXPECT_EQ(num(txn, "version"), 16);
 }
@@ -235,6 +227,7 @@ TEST_F(delta_sink_test, given_another_writer_took_the_version_should_commit_at_t
     std::stringstream t3;
     t3 << v3.rdbuf();
     EXPECT_NE(t3.str().find(delta::app_id("delta", "st", "tp", 1)), std::string::npos) << t3.str();
+    EXPECT_NE(t3.str().find("\"modificationTime\":1"), std::string::npos) << t3.str();
     auto sum = check("summary " + table_.string() + " id");
     EXPECT_EQ(num(sum, "version"), 3);
     EXPECT_EQ(num(sum, "rows"), 250);
