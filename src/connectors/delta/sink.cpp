@@ -52,10 +52,11 @@ std::string new_table_id() {
         b[14], b[15]);
 }
 
-value* field_of(const value& row, std::string_view name) {
+/// The member `name` of a row this sink decoded into its own arena (so it may change it).
+value* field_of(value& row, std::string_view name) {
     for (std::uint32_t k = 0; k < row.n; ++k)
         if (row.entries[k].key.type == value_type::string && row.entries[k].key.str() == name)
-            return &row.entries[k].val;
+            return const_cast<value*>(&row.entries[k].val);
     return nullptr;
 }
 
