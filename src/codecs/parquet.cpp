@@ -52,6 +52,16 @@ std::shared_ptr<::arrow::DataType> arrow_type(column_type t) {
             return ::arrow::timestamp(::arrow::TimeUnit::MICRO, "UTC");
         case column_type::date:
             return ::arrow::date32();
+        case column_type::int32:
+            return ::arrow::int32();
+        case column_type::int16:
+            return ::arrow::int16();
+        case column_type::int8:
+            return ::arrow::int8();
+        case column_type::float32:
+            return ::arrow::float32();
+        case column_type::timestamp_ntz:
+            return ::arrow::timestamp(::arrow::TimeUnit::MICRO);
         case column_type::string:
         case column_type::json:
             return ::arrow::utf8();
@@ -106,6 +116,18 @@ class column_builder {
                 return static_cast<::arrow::BooleanBuilder&>(*b_).Append(v->b);
             case column_type::int64:
                 return static_cast<::arrow::Int64Builder&>(*b_).Append(v->i);
+            case column_type::int32:
+                return static_cast<::arrow::Int32Builder&>(*b_).Append(static_cast<int32_t>(v->i));
+            case column_type::int16:
+                return static_cast<::arrow::Int16Builder&>(*b_).Append(static_cast<int16_t>(v->i));
+            case column_type::int8:
+                return static_cast<::arrow::Int8Builder&>(*b_).Append(static_cast<int8_t>(v->i));
+            case column_type::float32: {
+                const double d = v->type == value_type::int64    ? static_cast<double>(v->i)
+                                 : v->type == value_type::uint64 ? static_cast<double>(v->u)
+                                                                 : v->d;
+                return static_cast<::arrow::FloatBuilder&>(*b_).Append(static_cast<float>(d));
+            }
             case column_type::float64: {
                 const double d = v->type == value_type::int64    ? static_cast<double>(v->i)
                                  : v->type == value_type::uint64 ? static_cast<double>(v->u)
@@ -115,7 +137,8 @@ class column_builder {
             case column_type::bytes:
                 return static_cast<::arrow::BinaryBuilder&>(*b_).Append(v->s,
                                                                         static_cast<int32_t>(v->n));
-            case column_type::timestamp: {
+            case column_type::timestamp:
+            case column_type::timestamp_ntz: {
                 std::int64_t s = v->i;
                 std::uint32_t ns = v->n;
                 if (v->type == value_type::string)

@@ -29,6 +29,13 @@ enum class column_type : std::uint8_t {
     timestamp,  // timestamp(us, UTC)
     date,       // date32
     json,       // UTF-8 string holding the value's JSON text (nested values)
+    // Narrower types for table formats whose schema names them (Delta Lake's integer, short,
+    // byte, float, timestampNtz): only by an explicit column list, never inferred.
+    int32,
+    int16,
+    int8,
+    float32,
+    timestamp_ntz,  // timestamp(us) without a time zone
 };
 std::string_view to_string(column_type t);
 
@@ -61,7 +68,8 @@ struct write_options {
 };
 
 /// Whether `v` can be written into a column of type `t` (for rejecting a row before it is
-/// added): null always; int64 from integers; float64 from numbers; boolean from booleans;
+/// added): null always; int64 from integers; int32/int16/int8 from integers in their range;
+/// float32 from numbers; timestamp_ntz as timestamp; float64 from numbers; boolean from booleans;
 /// timestamp from timestamps and RFC 3339 strings; date from dates and "YYYY-MM-DD"; string and
 /// json from anything (non-strings as JSON text); bytes from bytes and strings.
 bool fits(const value& v, column_type t);

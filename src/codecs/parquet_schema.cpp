@@ -94,6 +94,16 @@ std::string_view to_string(column_type t) {
             return "date";
         case column_type::json:
             return "json";
+        case column_type::int32:
+            return "int32";
+        case column_type::int16:
+            return "int16";
+        case column_type::int8:
+            return "int8";
+        case column_type::float32:
+            return "float32";
+        case column_type::timestamp_ntz:
+            return "timestamp_ntz";
     }
     return "?";
 }
@@ -267,10 +277,18 @@ bool fits(const value& v, column_type t) {
             return v.type == value_type::boolean;
         case column_type::int64:
             return v.type == value_type::int64;
+        case column_type::int32:
+            return v.type == value_type::int64 && v.i >= INT32_MIN && v.i <= INT32_MAX;
+        case column_type::int16:
+            return v.type == value_type::int64 && v.i >= INT16_MIN && v.i <= INT16_MAX;
+        case column_type::int8:
+            return v.type == value_type::int64 && v.i >= INT8_MIN && v.i <= INT8_MAX;
         case column_type::float64:
+        case column_type::float32:
             return v.type == value_type::int64 || v.type == value_type::uint64 ||
                    v.type == value_type::float64;
-        case column_type::timestamp: {
+        case column_type::timestamp:
+        case column_type::timestamp_ntz: {
             if (v.type == value_type::timestamp)
                 return true;
             std::int64_t s = 0;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <mutex>
 
+#ifdef TRIB_HAVE_CONNECTOR_DELTA
+#include "connectors/delta/delta.h"
+#endif
 #include "connectors/file/file.h"
 #ifdef TRIB_HAVE_CONNECTOR_HTTP
 #include "connectors/http/http.h"
@@ -108,6 +111,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     check(r.add_sink(gcs_sink_spec(), make_gcs_sink));
     check(r.add_sink(azure_blob_sink_spec(), make_azure_blob_sink));
     check(r.add_sink(hdfs_sink_spec(), make_hdfs_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_DELTA
+    check(r.add_sink(delta_sink_spec(), make_delta_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_sink(kafka_sink_spec(), make_kafka_sink));

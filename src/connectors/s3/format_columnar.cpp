@@ -245,12 +245,20 @@ std::string avro_type_of(pq::column_type t) {
             return "\"boolean\"";
         case pq::column_type::int64:
             return "\"long\"";
+        case pq::column_type::int32:
+        case pq::column_type::int16:
+        case pq::column_type::int8:
+            return "\"int\"";
         case pq::column_type::float64:
             return "\"double\"";
+        case pq::column_type::float32:
+            return "\"float\"";
         case pq::column_type::bytes:
             return "\"bytes\"";
         case pq::column_type::timestamp:
             return R"({"type":"long","logicalType":"timestamp-micros"})";
+        case pq::column_type::timestamp_ntz:
+            return R"({"type":"long","logicalType":"local-timestamp-micros"})";
         case pq::column_type::date:
             return R"({"type":"int","logicalType":"date"})";
         case pq::column_type::string:

@@ -142,6 +142,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "keys = [\"k\"]";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
+        if (s.name == "delta")
+            return "table_uri = \"/tmp/t\"";
         return "";
     };
     for (const auto& e : (*r)->sinks()) {
