@@ -10,6 +10,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
 #include "connectors/kafka/kafka.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_ICEBERG
+#include "connectors/iceberg/iceberg.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -75,6 +78,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
     check(r.add_sink(gcs_sink_spec(), make_gcs_sink));
     check(r.add_sink(azure_blob_sink_spec(), make_azure_blob_sink));
     check(r.add_sink(hdfs_sink_spec(), make_hdfs_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_ICEBERG
+    check(r.add_sink(iceberg_sink_spec(), make_iceberg_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_sink(kafka_sink_spec(), make_kafka_sink));

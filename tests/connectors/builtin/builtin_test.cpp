@@ -128,6 +128,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "container = \"c\"\naccount_name = \"a\"\nsas_token = \"sv=1\"";
         if (s.name == "hdfs" || s.name == "hdfs_source")
             return "endpoint = \"http://127.0.0.1:1\"\ndirectory = \"/d\"";
+        if (s.name == "iceberg")
+            return "uri = \"http://127.0.0.1:1\"\ntables = [\"ns.t\"]";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         return "";
