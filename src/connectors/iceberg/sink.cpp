@@ -93,7 +93,11 @@ class iceberg_sink final : public sink {
             st.ident = id;
             // Tables that exist are loaded now (a wrong schema fails at start); the others are
             // created with the first batch when their schema is inferred.
-            TRIB_TRY(load(st, /*create=*/o_.create_tables && !o_.schema_cols.empty()));
+            auto loaded = load(st, /*create=*/o_.create_tables && !o_.schema_cols.empty());
+            const bool deferred = !loaded && loaded.error().code() == errc::not_found &&
+                                  o_.create_tables && o_.schema_cols.empty();
+            if (!loaded && !deferred)
+                return loaded;
         }
         spdlog::info("iceberg sink {}: catalog {} ({} table(s))", key_, api_, tables_.size());
         return ok();
