@@ -1,7 +1,8 @@
 """Reads an Iceberg table through the REST catalog with pyiceberg (and its data files with
 pyarrow.parquet) for the Iceberg sink's tests. Prints key=value lines.
 
-Usage: check.py URI TABLE read            rows, distinct ids, id sum, snapshots, summary props
+Usage: check.py URI TABLE read [KEY]      rows, distinct KEY (default id) values, their sum and
+                                          highest count, snapshots, summary props
        check.py URI TABLE append N FIRST  appends N rows (ids FIRST..) as another writer
 """
 import sys
@@ -29,10 +30,15 @@ def main():
         return
     data = t.scan().to_arrow()
     print("rows=%d" % data.num_rows)
-    if "id" in data.column_names:
-        ids = data.column("id").to_pylist()
-        print("distinct_ids=%d" % len(set(ids)))
+    key = sys.argv[4] if len(sys.argv) > 4 else "id"
+    if key in data.column_names:
+        ids = data.column(key).to_pylist()
+        counts = {}
+        for i in ids:
+            counts[i] = counts.get(i, 0) + 1
+        print("distinct_ids=%d" % len(counts))
         print("id_sum=%d" % sum(i for i in ids if i is not None))
+        print("max_per_id=%d" % max(counts.values(), default=0))
     if "name" in data.column_names:
         names = sorted(x for x in data.column("name").to_pylist() if x is not None)
         print("name_first=%s" % (names[0] if names else ""))
