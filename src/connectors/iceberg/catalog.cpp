@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
 
@@ -239,20 +240,7 @@ result<table_ident> parse_table_ident(std::string_view dotted) {
 }
 
 std::string path_segment(std::string_view s) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            out += ch;
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
+    return percent_encode(s);
 }
 
 std::string namespace_path(const std::vector<std::string>& ns) {
@@ -318,10 +306,9 @@ std::string create_namespace_body(const std::vector<std::string>& ns) {
     return out;
 }
 
-std::string create_table_body(std::string_view name, const std::vector<field>& fields) {
-    std::string out = R"({"name":)";
-    append_json_string(out, name);
-    out += R"(,"schema":{"type":"struct","schema-id":0,"fields":[)";
+std::string schema_json(const std::vector<field>& fields, std::int32_t schema_id) {
+    std::string out =
+        R"({"type":"struct","schema-id":)" + std::to_string(schema_id) + R"(,"fields":[)";
     for (std::size_t k = 0; k < fields.size(); ++k) {
         if (k)
             out += ',';
@@ -333,7 +320,15 @@ std::string create_table_body(std::string_view name, const std::vector<field>& f
         append_json_string(out, fields[k].type);
         out += '}';
     }
-    out += R"(]},"partition-spec":{"spec-id":0,"fields":[]},)";
+    out += "]}";
+    return out;
+}
+
+std::string create_table_body(std::string_view name, const std::vector<field>& fields) {
+    std::string out = R"({"name":)";
+    append_json_string(out, name);
+    out += R"(,"schema":)" + schema_json(fields, 0);
+    out += R"(,"partition-spec":{"spec-id":0,"fields":[]},)";
     out += R"("write-order":{"order-id":0,"fields":[]},)";
     out += R"("properties":{"format-version":"2","write.format.default":"parquet"}})";
     return out;

@@ -85,6 +85,8 @@ std::optional<std::uint64_t> committed_offset(const table_meta& t, std::string_v
 
 /// Request bodies.
 std::string create_namespace_body(const std::vector<std::string>& ns);
+/// `fields` as an Iceberg schema object (type struct, top-level fields).
+std::string schema_json(const std::vector<field>& fields, std::int32_t schema_id);
 /// `fields` as a schema (schema-id 0), unpartitioned, format version 2.
 std::string create_table_body(std::string_view name, const std::vector<field>& fields);
 

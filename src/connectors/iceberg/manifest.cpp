@@ -150,24 +150,6 @@ const std::string& manifest_list_schema() {
     return s;
 }
 
-std::string schema_json(const std::vector<field>& fields, std::int32_t schema_id) {
-    std::string out =
-        R"({"type":"struct","schema-id":)" + std::to_string(schema_id) + R"(,"fields":[)";
-    for (std::size_t k = 0; k < fields.size(); ++k) {
-        if (k)
-            out += ',';
-        out += R"({"id":)" + std::to_string(fields[k].id) + R"(,"name":)";
-        append_json_string(out, fields[k].name);
-        out += R"(,"required":)";
-        out += fields[k].required ? "true" : "false";
-        out += R"(,"type":)";
-        append_json_string(out, fields[k].type);
-        out += '}';
-    }
-    out += "]}";
-    return out;
-}
-
 template <class Get>
 void put_int_map(std::string& out, const std::vector<column_stats>& stats, Get get) {
     put_some(out);

@@ -28,18 +28,6 @@ namespace {
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-int run_cmd(const std::string& cmd, std::string& out) {
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr)
-        return -1;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /// Iggy's iceberg_sink example ([sinks.iceberg] of iggy_iceberg_sink_config.toml) as a connector
 /// file: the catalog URI ours, dynamic routing off (Iggy's example adds the route field with a
 /// transform), the table's columns for its creation, the local warehouse.
@@ -128,8 +116,8 @@ TEST(iceberg_e2e, each_message_lands_in_the_table_once_across_kill9_rounds) {
     // topics, so 2 * n rows with n distinct values, each value twice).
     std::string out;
     ASSERT_EQ(
-        run_cmd(python().string() + " " + checker().string() + " " + uri + " nyc.users read n",
-                out),
+        run_command(python().string() + " " + checker().string() + " " + uri + " nyc.users read n",
+                    out),
         0)
         << out;
     EXPECT_NE(out.find("rows=" + std::to_string(total) + "\n"), std::string::npos) << out;
@@ -153,7 +141,7 @@ TEST(iceberg_e2e, a_bad_option_exits_2_naming_the_file_and_key) {
     body.replace(body.find("catalog_type = \"rest\""), 21, "catalog_type = \"hive\"");
     std::ofstream(dir.path() / "connectors" / "iceberg.toml") << body;
     std::string out;
-    const int rc = run_cmd(
+    const int rc = run_command(
         tributary_binary().string() + " run " + (dir.path() / "runtime.toml").string(), out);
     EXPECT_EQ(rc, 2) << out;
     EXPECT_NE(out.find("iceberg.toml"), std::string::npos) << out;

@@ -1,5 +1,9 @@
 #include "rest_fixture.h"
 
+#include <sys/wait.h>
+
+#include <cstdio>
+
 namespace trib::test {
 
 std::filesystem::path iceberg_rest_lib(const std::filesystem::path& source_dir) {
@@ -26,6 +30,34 @@ peer_spec iceberg_rest_spec(const std::filesystem::path& lib) {
 
 std::string iceberg_rest_uri(const peer& p) {
     return "http://127.0.0.1:" + std::to_string(p.port());
+}
+
+int run_command(const std::string& cmd, std::string& out) {
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr)
+        return -1;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
+        out.append(buf, n);
+    const int st = ::pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+std::map<std::string, std::string> parse_kv(const std::string& out) {
+    std::map<std::string, std::string> kv;
+    std::size_t at = 0;
+    while (at < out.size()) {
+        auto nl = out.find('\n', at);
+        auto line = out.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
+        auto eq = line.find('=');
+        if (eq != std::string::npos)
+            kv[line.substr(0, eq)] = line.substr(eq + 1);
+        if (nl == std::string::npos)
+            break;
+        at = nl + 1;
+    }
+    return kv;
 }
 
 }  // namespace trib::test

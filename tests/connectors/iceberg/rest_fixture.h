@@ -6,6 +6,7 @@
 // tables.
 
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "harness/peer.h"
@@ -21,5 +22,11 @@ peer_spec iceberg_rest_spec(const std::filesystem::path& lib);
 
 /// "http://127.0.0.1:<port>".
 std::string iceberg_rest_uri(const peer& p);
+
+/// Runs `cmd` through the shell, its stdout and stderr into `out`; the exit status (-1: no exit).
+int run_command(const std::string& cmd, std::string& out);
+
+/// The key=value lines of check.py's output.
+std::map<std::string, std::string> parse_kv(const std::string& out);
 
 }  // namespace trib::test

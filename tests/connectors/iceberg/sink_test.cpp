@@ -24,32 +24,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+using test::parse_kv;
 int run(const std::string& cmd, std::string& out) {
-    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
-    if (p == nullptr)
-        return -1;
-    char buf[4096];
-    std::size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0)
-        out.append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-std::map<std::string, std::string> parse_kv(const std::string& out) {
-    std::map<std::string, std::string> kv;
-    std::size_t at = 0;
-    while (at < out.size()) {
-        auto nl = out.find('\n', at);
-        auto line = out.substr(at, nl == std::string::npos ? std::string::npos : nl - at);
-        auto eq = line.find('=');
-        if (eq != std::string::npos)
-            kv[line.substr(0, eq)] = line.substr(eq + 1);
-        if (nl == std::string::npos)
-            break;
-        at = nl + 1;
-    }
-    return kv;
+    return test::run_command(cmd, out);
 }
 
 struct catalog_env : ::testing::Environment {
