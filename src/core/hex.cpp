@@ -1,4 +1,5 @@
 #include "core/hex.h"
+#include "core/url_encode.h"
 
 namespace trib {
 

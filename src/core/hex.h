@@ -33,8 +33,4 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space
 /// user wrote rather than refusing it).
 std::string percent_decode_lenient(std::string_view s);
 
-/// `s` with every byte other than RFC 3986's unreserved characters (letters, digits, `-._~`)
-/// written `%XX` (upper-case hex): a URL path segment or query value.
-std::string percent_encode(std::string_view s);
-
 }  // namespace trib

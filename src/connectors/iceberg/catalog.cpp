@@ -4,9 +4,9 @@
 
 #include <charconv>
 
-#include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/json_text.h"
+#include "core/url_encode.h"
 
 namespace trib::connectors::iceberg {
 

@@ -151,7 +151,16 @@ class iceberg_sink final : public sink {
                 tables_[id->text()].ident = *id;
         }
         for (const auto& [name, idx] : routed) {
-            TRIB_TRY(append(tables_[name], batch, rows, idx, out));
+            auto st = append(tables_[name], batch, rows, idx, out);
+            if (!st && o_.dynamic_routing && st.error().code() == errc::not_found) {
+                // A route to a table that is not there (and is not to be created): those
+                // messages go to the error policy, the other tables' are written.
+                for (auto i : idx)
+                    out.rejected.push_back({i, st.error()});
+                continue;
+            }
+            if (!st)
+                return unexpected(st.error());
         }
         return out;
     }

@@ -290,6 +290,22 @@ TEST_F(iceberg_sink_test, dynamic_routing_sends_each_row_to_the_table_its_field_
     EXPECT_EQ(read("r.b")["rows"], "20");
 }
 
+TEST_F(iceberg_sink_test, a_route_to_a_missing_table_goes_to_the_error_policy) {
+    auto s = make(
+        "dynamic_routing = true\ndynamic_route_field = \"db_table\"\n"
+        "create_tables = false");
+    ASSERT_TRUE(s->open(ctx_));
+    message_batch b;
+    message m;
+    m.payload = b.own(R"({"id":1,"db_table":"nowhere.none"})");
+    b.messages.push_back(std::move(m));
+    auto w = s->write(view(b));
+    ASSERT_TRUE(w) << w.error().message();
+    ASSERT_EQ(w->rejected.size(), 1u);
+    EXPECT_NE(w->rejected[0].err.message().find("nowhere.none"), std::string::npos)
+        << w->rejected[0].err.message();
+}
+
 TEST_F(iceberg_sink_test, a_table_that_is_not_writable_is_refused_at_open_with_the_reason) {
     auto s = make("tables = [\"t6.missing\"]\ncreate_tables = false");
     auto st = s->open(ctx_);
