@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "common/bench_util.h"
 #include "config/node.h"
 #include "config/problems.h"
@@ -100,6 +102,7 @@ std::string payload(std::uint64_t i) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    spdlog::set_level(spdlog::level::warn);  // stdout carries the JSON records only
     std::uint64_t n = 100000;
     std::uint64_t batch = 10000;
     for (int i = 1; i + 1 < argc; i += 2) {
