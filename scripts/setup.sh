@@ -152,6 +152,16 @@ case $hadoop_rc in
   *) exit 1 ;;
 esac
 
+# --- Apache Iceberg REST catalog (jars from Maven Central, for the Iceberg sink's test catalog) ---
+# RESTCatalogServer (iceberg-open-api test fixtures) over a JDBC catalog on SQLite, one per
+# Iceberg test binary, from .deps/iceberg-rest/lib (tests/connectors/iceberg/rest_fixture.cpp).
+scripts/setup_iceberg_rest.sh "$ROOT/.deps/iceberg-rest" && ice_rc=0 || ice_rc=$?
+case $ice_rc in
+  0) ;;
+  10) installed+=("maven: Iceberg REST catalog $(cat "$ROOT/.deps/iceberg-rest/VERSION") jars in .deps/iceberg-rest/lib") ;;
+  *) exit 1 ;;
+esac
+
 # --- Crates (project-local cargo root) -----------------------------------------------------------
 # iggy-cli 0.14.0 speaks protocol 0.11 (Iggy server 0.9); --locked keeps its dependency tree.
 CARGO_ROOT=$ROOT/.deps/cargo

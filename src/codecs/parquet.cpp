@@ -4,6 +4,7 @@
 
 #include <arrow/api.h>
 #include <arrow/io/api.h>
+#include <arrow/util/key_value_metadata.h>
 #include <fmt/format.h>
 #include <parquet/arrow/reader.h>
 #include <parquet/arrow/writer.h>
@@ -578,7 +579,11 @@ result<std::string> write_impl(const std::vector<column>& columns, const std::ve
     ::arrow::FieldVector fields;
     std::unordered_map<std::string_view, std::size_t> index;
     for (std::size_t k = 0; k < columns.size(); ++k) {
-        fields.push_back(::arrow::field(columns[k].name, arrow_type(columns[k].type), true));
+        auto f = ::arrow::field(columns[k].name, arrow_type(columns[k].type), true);
+        if (columns[k].field_id >= 0)
+            f = f->WithMetadata(::arrow::key_value_metadata({"PARQUET:field_id"},
+                                                            {std::to_string(columns[k].field_id)}));
+        fields.push_back(std::move(f));
         index.emplace(columns[k].name, k);
     }
     auto schema = ::arrow::schema(fields);

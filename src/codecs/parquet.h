@@ -42,6 +42,8 @@ std::string_view to_string(column_type t);
 struct column {
     std::string name;
     column_type type = column_type::string;
+    /// Written as the Parquet field_id when >= 0 (Iceberg reads columns by field id).
+    std::int32_t field_id = -1;
 };
 
 /// Columns from a schema text: a JSON list `[{"name": "a", "type": "long"}, ...]` or an Avro

@@ -19,6 +19,9 @@
 #ifdef TRIB_HAVE_CONNECTOR_MYSQL
 #include "connectors/mysql/mysql.h"
 #endif
+#ifdef TRIB_HAVE_CONNECTOR_ICEBERG
+#include "connectors/iceberg/iceberg.h"
+#endif
 #include "connectors/null/null.h"
 #ifdef TRIB_HAVE_CONNECTOR_MQTT
 #include "connectors/mqtt/mqtt.h"
@@ -114,6 +117,9 @@ status register_builtins(registry& r, std::vector<std::string>& problems) {
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_DELTA
     check(r.add_sink(delta_sink_spec(), make_delta_sink));
+#endif
+#ifdef TRIB_HAVE_CONNECTOR_ICEBERG
+    check(r.add_sink(iceberg_sink_spec(), make_iceberg_sink));
 #endif
 #ifdef TRIB_HAVE_CONNECTOR_KAFKA
     check(r.add_sink(kafka_sink_spec(), make_kafka_sink));

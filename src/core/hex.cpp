@@ -1,4 +1,5 @@
 #include "core/hex.h"
+#include "core/url_encode.h"
 
 namespace trib {
 
@@ -68,6 +69,24 @@ std::string percent_decode_lenient(std::string_view s) {
             i += 2;
         } else {
             out.push_back(s[i]);
+        }
+    }
+    return out;
+}
+
+std::string percent_encode(std::string_view s) {
+    static constexpr char digits[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(s.size());
+    for (char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            out += ch;
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 15];
         }
     }
     return out;

@@ -17,6 +17,7 @@
 #include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/text.h"
+#include "core/url_encode.h"
 
 namespace trib {
 namespace {
@@ -100,6 +101,9 @@ TEST(percent, strict_and_lenient_decoding) {
     EXPECT_EQ(percent_decode_lenient("a%20b%zz%2"), "a b%zz%2");
     EXPECT_EQ(percent_decode_lenient("%"), "%");
     EXPECT_EQ(percent_decode_lenient("x%41"), "xA");
+    EXPECT_EQ(percent_encode("a-Z_0.~"), "a-Z_0.~");
+    EXPECT_EQ(percent_encode("a b/\x1f\xff%"), "a%20b%2F%1F%FF%25");
+    EXPECT_EQ(percent_decode(percent_encode(std::string("\0x\x80", 3))), std::string("\0x\x80", 3));
 }
 
 TEST(base64, round_trip_and_alphabets) {

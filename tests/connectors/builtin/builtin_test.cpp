@@ -140,6 +140,8 @@ TEST(registry, every_builtin_spec_is_sound) {
             return "queue = \"q\"";
         if (s.name == "redis" && s.kind == config::spec_kind::source)
             return "keys = [\"k\"]";
+        if (s.name == "iceberg")
+            return "uri = \"http://127.0.0.1:1\"\ntables = [\"ns.t\"]";
         if (s.name == "kafka")
             return "bootstrap_servers = [\"127.0.0.1:9092\"]\ntopic = \"t\"";
         if (s.name == "delta")
