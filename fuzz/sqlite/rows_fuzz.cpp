@@ -43,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             if (r->cols[i] >= mp->table_columns.size() || (i > 0 && r->cols[i] <= r->cols[i - 1]))
                 std::abort();
             if (mp->message_id_column && r->cols[i] == *mp->message_id_column &&
-                r->cells[i].data() != id_hex(m.id))
+                r->cells[i].data() != id_text(m.id))
                 std::abort();
         }
     }

@@ -10,7 +10,7 @@
 #include <limits>
 
 #include "core/header_json.h"
-#include "core/hex.h"
+#include "core/message_id.h"
 #include "core/json_parse.h"
 #include "core/json_path.h"
 
@@ -84,13 +84,8 @@ std::string append_insert_sql(std::string_view table, const std::vector<append_c
     return insert_head("INSERT OR IGNORE", table, names);
 }
 
-std::string id_hex(const message_id& id) {
-    std::string raw(16, '\0');
-    for (int i = 0; i < 8; ++i) {
-        raw[i] = static_cast<char>(id.hi >> (56 - 8 * i));
-        raw[8 + i] = static_cast<char>(id.lo >> (56 - 8 * i));
-    }
-    return hex_encode(raw);
+std::string id_text(const message_id& id) {
+    return to_decimal(id);
 }
 
 result<std::vector<cell>> append_cells(const std::vector<append_column>& cols, const message& m,
@@ -110,7 +105,7 @@ result<std::vector<cell>> append_cells(const std::vector<append_column>& cols, c
     for (const auto& c : cols) {
         switch (c.what) {
             case acol::id:
-                out.push_back(cell::text_owned(id_hex(m.id)));
+                out.push_back(cell::text_owned(id_text(m.id)));
                 break;
             case acol::offset:
                 out.push_back(i64(m.offset));
@@ -231,13 +226,13 @@ result<mapped_row> map_json(const mapping& mp, std::string_view payload, const m
         auto at = std::find(row.cols.begin(), row.cols.end(), mi);
         if (at != row.cols.end()) {
             row.cells[static_cast<std::size_t>(at - row.cols.begin())] =
-                cell::text_owned(id_hex(id));
+                cell::text_owned(id_text(id));
         } else {
             auto pos = std::lower_bound(row.cols.begin(), row.cols.end(), mi);
             const auto k = static_cast<std::size_t>(pos - row.cols.begin());
             row.cols.insert(pos, mi);
             row.cells.insert(row.cells.begin() + static_cast<std::ptrdiff_t>(k),
-                             cell::text_owned(id_hex(id)));
+                             cell::text_owned(id_text(id)));
         }
     }
     if (row.cols.empty())

@@ -66,7 +66,7 @@ struct cell {
 
 /// What an append-mode column holds.
 enum class acol : std::uint8_t {
-    id,         // the Iggy message id, 32 lower-case hex digits (the primary key)
+    id,         // the Iggy message id as a decimal number (the primary key)
     offset,     // iggy_offset
     timestamp,  // iggy_timestamp: Iggy's append time, µs since the epoch
     stream,
@@ -95,8 +95,8 @@ std::string create_append_table_sql(std::string_view table, const std::vector<ap
 /// INSERT OR IGNORE of one row of `cols` (a replayed id is skipped, not an error).
 std::string append_insert_sql(std::string_view table, const std::vector<append_column>& cols);
 
-/// The message id as 32 hex digits, most significant first (the `id` column).
-std::string id_hex(const message_id& id);
+/// The message id as the decimal number the SQL sinks store (the `id` column; core/message_id.h).
+std::string id_text(const message_id& id);
 
 /// The append-mode cells of message `m` of a batch of (stream, topic, partition); an error (fatal,
 /// invalid_argument) when the payload does not fit `pf` (json: one valid JSON value; text:
@@ -118,7 +118,7 @@ struct mapping {
     /// column -> dotted JSON path; empty: top-level fields to columns of the same name.
     std::map<std::string, std::string> field_mapping;
     bool strict_fields = false;
-    /// upsert = message_id: the column that receives the Iggy message id (32 hex digits).
+    /// upsert = message_id: the column that receives the Iggy message id (id_text).
     std::optional<std::size_t> message_id_column;
 };
 

@@ -12,10 +12,10 @@ TEST(sqlite_rows, given_quotes_in_a_name_should_double_them) {
     EXPECT_EQ(quote_ident(""), "\"\"");
 }
 
-TEST(sqlite_rows, given_an_id_should_render_32_hex_digits_high_half_first) {
-    EXPECT_EQ(id_hex(message_id{1, 0}), "00000000000000000000000000000001");
-    EXPECT_EQ(id_hex(message_id{0x0123456789abcdefULL, 0xfedcba9876543210ULL}),
-              "fedcba98765432100123456789abcdef");
+TEST(sqlite_rows, given_an_id_should_render_it_as_a_decimal_number) {
+    EXPECT_EQ(id_text(message_id{1, 0}), "1");
+    EXPECT_EQ(id_text(message_id{0, 1}), "18446744073709551616");
+    EXPECT_EQ(id_text(message_id{~0ULL, ~0ULL}), "340282366920938463463374607431768211455");
 }
 
 TEST(sqlite_rows, given_key_upsert_should_update_every_other_column) {
@@ -91,11 +91,11 @@ TEST(sqlite_rows, given_a_message_id_column_should_fill_it_from_the_id_not_the_p
     auto r = map_json(mp, R"({"z":1,"mid":"forged","a":2})", message_id{5, 0});
     ASSERT_TRUE(r);
     ASSERT_EQ(r->cols, (std::vector<std::size_t>{0, 1, 2}));
-    EXPECT_EQ(r->cells[1].data(), "00000000000000000000000000000005");
+    EXPECT_EQ(r->cells[1].data(), "5");
     r = map_json(mp, R"({"z":1})", message_id{6, 0});
     ASSERT_TRUE(r);
     ASSERT_EQ(r->cols, (std::vector<std::size_t>{1, 2}));
-    EXPECT_EQ(r->cells[0].data(), "00000000000000000000000000000006");
+    EXPECT_EQ(r->cells[0].data(), "6");
 }
 
 TEST(sqlite_rows, given_no_object_or_no_column_should_refuse_the_message) {

@@ -121,7 +121,7 @@ TEST_F(sqlite_sink_test, append_writes_each_message_once_even_when_the_batch_is_
     EXPECT_EQ(r.number("SELECT count(DISTINCT payload) FROM t"), 500);
     EXPECT_EQ(r.value("SELECT payload FROM t WHERE iggy_offset = 142"), "{\"n\":42}");
     EXPECT_EQ(r.value("SELECT id FROM t WHERE iggy_offset = 100"),
-              "0000000000000abc0000000000000065");
+              "50691652714553847840869");  // 0xabc * 2^64 + 101
     EXPECT_EQ(r.value("SELECT iggy_stream || '/' || iggy_topic || '/' || iggy_partition_id "
                       "FROM t LIMIT 1"),
               "sensors/readings/3");
@@ -268,7 +268,7 @@ TEST_F(sqlite_mapped_test, message_id_upsert_skips_a_replay_and_keeps_distinct_m
     s->close();
     db_reader r(db_path());
     EXPECT_EQ(r.number("SELECT count(*) FROM t"), 2);
-    EXPECT_EQ(r.value("SELECT mid FROM t WHERE seq = 2"), "0000000000000abc0000000000000002");
+    EXPECT_EQ(r.value("SELECT mid FROM t WHERE seq = 2"), "50691652714553847840770");
     EXPECT_EQ(settled("skipped_duplicate"), 2);
 }
 
