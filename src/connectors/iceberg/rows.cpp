@@ -53,6 +53,19 @@ std::vector<field> fields_for(const std::vector<pq::column>& cols) {
             case pq::column_type::int64:
                 f.type = "long";
                 break;
+            // The narrower kinds come from other connectors' schemas (Delta's); Iggy's iceberg
+            // options never make them. Iceberg's smallest integer is the 32-bit int.
+            case pq::column_type::int32:
+            case pq::column_type::int16:
+            case pq::column_type::int8:
+                f.type = "int";
+                break;
+            case pq::column_type::float32:
+                f.type = "float";
+                break;
+            case pq::column_type::timestamp_ntz:
+                f.type = "timestamp";
+                break;
             case pq::column_type::float64:
                 f.type = "double";
                 break;
