@@ -13,8 +13,8 @@
 #include <limits>
 
 #include "core/hex.h"
-#include "core/name_pattern.h"
 #include "core/json_parse.h"
+#include "core/name_pattern.h"
 #include "core/parse_number.h"
 
 namespace trib::connectors::kafka_sink {

@@ -10,9 +10,9 @@
 #include <limits>
 
 #include "core/header_json.h"
-#include "core/message_id.h"
 #include "core/json_parse.h"
 #include "core/json_path.h"
+#include "core/message_id.h"
 
 namespace trib::connectors::sqlite {
 
