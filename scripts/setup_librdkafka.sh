@@ -29,6 +29,18 @@ if [ -f "$DEST/VERSION" ] && [ "$(cat "$DEST/VERSION")" = "$WANT" ] \
   exit 0
 fi
 
+# Another clone on this machine built the same version: copy it (seconds, not minutes). The .pc
+# file is relocatable (below), so the copy works where it lands.
+CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/tributary/librdkafka-$RDKAFKA_VERSION
+if [ -f "$CACHE/VERSION" ] && [ "$(cat "$CACHE/VERSION")" = "$WANT" ] \
+  && [ -f "$CACHE/lib/pkgconfig/rdkafka.pc" ] && [ -e "$CACHE/lib/librdkafka.so" ]; then
+  rm -rf "$DEST"
+  mkdir -p "$(dirname "$DEST")"
+  cp -a "$CACHE" "$DEST"
+  log "copied $WANT from $CACHE"
+  exit 10
+fi
+
 CARGO=$(command -v cargo || echo "$HOME/.cargo/bin/cargo")
 if [ ! -x "$CARGO" ]; then
   echo "[setup_librdkafka] cargo not found; install Rust (rustup) to fetch librdkafka's source" >&2
@@ -91,4 +103,7 @@ sed -i -e 's|^prefix=.*|prefix=${pcfiledir}/../..|' -e 's|^libdir=.*|libdir=${pr
   -e 's|^includedir=.*|includedir=${prefix}/include|' "$DEST/lib/pkgconfig/rdkafka.pc"
 echo "$WANT" > "$DEST/VERSION"
 log "built $WANT into $DEST in $(( $(date +%s) - t0 )) s"
+# Kept for the next clone (a failure here only costs the next clone a build).
+mkdir -p "$(dirname "$CACHE")" && rm -rf "$CACHE.tmp" && cp -a "$DEST" "$CACHE.tmp" \
+  && rm -rf "$CACHE" && mv "$CACHE.tmp" "$CACHE" || log "could not keep a copy in $CACHE"
 exit 10
