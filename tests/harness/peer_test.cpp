@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "harness/peer.h"
 
@@ -95,6 +97,54 @@ TEST(peer_harness, a_peer_that_exits_reports_its_log) {
     ASSERT_FALSE(r.has_value());
     EXPECT_NE(r.error().message().find("exited during start-up"), std::string::npos);
     EXPECT_NE(r.error().message().find("bad option on port"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace trib::test
+
+namespace trib::test {
+namespace {
+
+/// The local addresses (hex, as /proc/net/tcp{,6} write them) of the sockets listening on `port`.
+std::vector<std::string> listening_addresses(std::uint16_t port) {
+    std::vector<std::string> out;
+    char want[8];
+    std::snprintf(want, sizeof want, ":%04X", port);
+    for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        FILE* f = std::fopen(table, "r");
+        if (f == nullptr)
+            continue;
+        char line[512];
+        while (std::fgets(line, sizeof line, f) != nullptr) {
+            char local[64] = {0};
+            char state[8] = {0};
+            if (std::sscanf(line, "%*d: %63s %*s %7s", local, state) != 2)
+                continue;
+            const std::string l(local);
+            if (std::string(state) == "0A" && l.size() > 5 && l.ends_with(want))
+                out.push_back(l.substr(0, l.size() - 5));
+        }
+        std::fclose(f);
+    }
+    return out;
+}
+
+TEST(peer_harness, the_loopback_shim_turns_a_wildcard_listener_into_a_loopback_one) {
+    for (const char* family : {"AF_INET", "AF_INET6"}) {
+        const std::string host = std::string(family) == "AF_INET" ? "0.0.0.0" : "::";
+        peer_spec s;
+        s.name = "wildcard-listener";
+        s.program = "python3";
+        s.args = {"-c", "import socket,time\ns=socket.socket(socket." + std::string(family) +
+                            ")\ns.bind(('" + host + "',{port}))\ns.listen()\ntime.sleep(600)"};
+        s.env = {{"LD_PRELOAD", TRIB_LOOPBACK_BIND_LIB}};
+        TRIB_START_PEER(p, s);
+        const auto addrs = listening_addresses(p->port());
+        ASSERT_EQ(addrs.size(), 1u) << family;
+        // 127.0.0.1, or ::ffff:127.0.0.1 for the IPv6 socket; never the wildcard.
+        EXPECT_TRUE(addrs[0] == "0100007F" || addrs[0] == "0000000000000000FFFF00000100007F")
+            << family << ": " << addrs[0];
+    }
 }
 
 }  // namespace

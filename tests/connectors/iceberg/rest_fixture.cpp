@@ -21,9 +21,12 @@ peer_spec iceberg_rest_spec(const std::filesystem::path& lib) {
     s.args = {"-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", (lib / "*").string(),
               "org.apache.iceberg.rest.RESTCatalogServer"};
     // RCKUtils maps CATALOG_* variables to catalog properties (CATALOG_REST_PORT -> rest.port).
+    // The server has no host option and listens on every interface: the shim makes that
+    // 127.0.0.1 (tests/harness/loopback_bind.c).
     s.env = {{"CATALOG_REST_PORT", "{port}"},
              {"CATALOG_WAREHOUSE", "file://{dir}/warehouse"},
-             {"CATALOG_URI", "jdbc:sqlite:file:{dir}/catalog.db"}};
+             {"CATALOG_URI", "jdbc:sqlite:file:{dir}/catalog.db"},
+             {"LD_PRELOAD", TRIB_LOOPBACK_BIND_LIB}};
     s.ready_timeout = std::chrono::milliseconds(90000);
     return s;
 }
