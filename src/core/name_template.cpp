@@ -16,6 +16,7 @@
 #include "core/hex.h"
 #include "core/json_parse.h"
 #include "core/parse_number.h"
+#include "core/template_text.h"
 
 namespace trib {
 namespace {
@@ -79,35 +80,17 @@ std::size_t width(value_kind k) {
 
 result<name_template> name_template::parse(std::string_view text, std::string_view what,
                                            bool allow_empty) {
+    // The scanning (braces, `{{`/`}}`, errors with byte offsets) is core/template_text's.
+    auto tokens = split_template(text);
+    if (!tokens)
+        return bad(tokens.error().message());
     name_template t;
-    std::string lit;
-    auto flush = [&] {
-        if (!lit.empty())
-            t.parts_.push_back(part{part::kind::literal, std::move(lit)});
-        lit.clear();
-    };
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '{' && i + 1 < text.size() && text[i + 1] == '{') {
-            lit += '{';
-            ++i;
+    for (auto& tok : *tokens) {
+        if (!tok.placeholder) {
+            t.parts_.push_back(part{part::kind::literal, std::move(tok.text)});
             continue;
         }
-        if (c == '}' && i + 1 < text.size() && text[i + 1] == '}') {
-            lit += '}';
-            ++i;
-            continue;
-        }
-        if (c == '}')
-            return bad(fmt::format("unmatched '}}' at byte {} (write '}}}}' for a brace)", i));
-        if (c != '{') {
-            lit += c;
-            continue;
-        }
-        auto close = text.find('}', i);
-        if (close == std::string_view::npos)
-            return bad(fmt::format("unclosed '{{' at byte {}", i));
-        std::string_view name = text.substr(i + 1, close - i - 1);
+        const std::string_view name = tok.text;
         part p;
         if (name == "stream") {
             p.what = part::kind::stream;
@@ -127,11 +110,8 @@ result<name_template> name_template::parse(std::string_view text, std::string_vi
                 "{{header:NAME}}, {{field:PATH}})",
                 name));
         }
-        flush();
         t.parts_.push_back(std::move(p));
-        i = close;
     }
-    flush();
     if (t.parts_.empty() && !allow_empty)
         return bad(fmt::format("the {} is empty", what));
     return t;
