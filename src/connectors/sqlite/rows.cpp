@@ -196,7 +196,9 @@ result<mapped_row> map_json(const mapping& mp, std::string_view payload, const m
     } else {
         // Table order, so that messages with the same fields share one statement.
         std::vector<std::pair<std::size_t, const rapidjson::Value*>> found;
-        for (auto m = d.MemberBegin(); m != d.MemberEnd(); ++m) {
+        // By index: comparing RapidJSON's member iterators is ambiguous to clang in C++20.
+        for (rapidjson::SizeType k = 0; k < d.MemberCount(); ++k) {
+            const auto m = d.MemberBegin() + k;
             const std::string_view name(m->name.GetString(), m->name.GetStringLength());
             auto i = column_index(name);
             if (!i) {
