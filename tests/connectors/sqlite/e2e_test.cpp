@@ -137,27 +137,31 @@ class sqlite_e2e_test : public ::testing::Test {
         produce(server->port(), n);
         TRIB_START_PEER(rt, run_spec(server->port(), plugin_config));
         const auto seed = std::random_device{}();
+        std::uint64_t kills = 0;  // done (points passed between two polls are one kill)
         const auto points = test::kill_points(seed, k_kills, n / 50, n * 95 / 100 + 1);
         std::fprintf(stderr, "sqlite e2e seed %u\n", seed);
         auto rows = [&] { return query(db, "SELECT count(*) FROM " + table); };
-        ASSERT_TRUE(test::kill_rounds(*rt, {.points = points,
-                                            .progress =
-                                                [&] {
-                                                    const long r = rows();
-                                                    return r < 0 ? 0 : std::uint64_t(r);
-                                                },
-                                            .total = n,
-                                            .what = "rows"}));
+        ASSERT_TRUE(test::kill_rounds(*rt,
+                                      {.points = points,
+                                       .progress =
+                                           [&] {
+                                               const long r = rows();
+                                               return r < 0 ? 0 : std::uint64_t(r);
+                                           },
+                                       .total = n,
+                                       .what = "rows"},
+                                      &kills));
         ASSERT_TRUE(wait_until([&] { return rows() >= long(n) || !rt->alive(); }, 300s))
             << rows() << " of " << n << "\n"
             << rt->log();
         ASSERT_TRUE(rt->stop());
+        EXPECT_GE(kills, 1u);
         EXPECT_EQ(rows(), long(n));
         EXPECT_EQ(query(db, "SELECT count(DISTINCT " + number + ") FROM " + table), long(n));
         EXPECT_EQ(query(db, "SELECT min(" + number + ") FROM " + table), 0);
         EXPECT_EQ(query(db, "SELECT max(" + number + ") FROM " + table), long(n) - 1);
-        std::fprintf(stderr, "sqlite e2e (%s): %u messages, %d kills, %ld rows\n", table.c_str(), n,
-                     k_kills, rows());
+        std::fprintf(stderr, "sqlite e2e (%s): %u messages, %llu kills, %ld rows\n", table.c_str(),
+                     n, static_cast<unsigned long long>(kills), rows());
     }
 
     test::temp_dir dir_{"sqlite-e2e"};
