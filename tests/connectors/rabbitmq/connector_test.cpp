@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <iostream>
 #include <set>
 
@@ -254,9 +255,11 @@ TEST(rabbitmq_connectors, a_wrong_password_is_a_clear_error_without_the_password
     (*s)->close();
 }
 
-// Polls until `n` messages (and rejects) came, acking nothing.
-std::vector<source_batch> poll_n(source& s, std::size_t n) {
-    std::vector<source_batch> out;
+// Polls until `n` messages (and rejects) came, acking nothing. A deque: batches never move once
+// stored (a vector's growth copies them, and a copied batch's payload views point into the
+// arena of the one destroyed).
+std::deque<source_batch> poll_n(source& s, std::size_t n) {
+    std::deque<source_batch> out;
     std::size_t got = 0;
     EXPECT_TRUE(wait_until(
         [&] {
